@@ -1,0 +1,14 @@
+//! TODO(helper): chrome exporter.
+
+use std::io::Write;
+
+use crate::export::Exporter;
+use crate::model::Profile;
+
+pub struct ChromeExporter;
+
+impl Exporter for ChromeExporter {
+    fn write(&self, _profile: &Profile, _out: &mut dyn Write) -> std::io::Result<()> {
+        Err(std::io::Error::other("not implemented yet"))
+    }
+}

@@ -1,0 +1,256 @@
+//! Importers: one file per format, each with `detect(head) -> bool` and `import(input, job) -> Profile`. The
+//! dispatcher here undoes the transport encodings (gzip, UTF-16, BOM), then sniffs content first and the file
+//! extension second.
+
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+
+use crate::job::{Cancelled, Job};
+use crate::model::Profile;
+
+pub mod chrome;
+pub mod cpuprofile;
+pub mod folded;
+pub mod pprof;
+pub mod pstats;
+pub mod speedscope;
+
+/// Where in the input a parse failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// Byte offset in the decoded (decompressed, UTF-8) input.
+    Byte(u64),
+    /// 1-based line number.
+    Line(u64),
+    Unknown,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Byte(b) => write!(f, "at byte {b}"),
+            Location::Line(l) => write!(f, "at line {l}"),
+            Location::Unknown => write!(f, "at an unknown position"),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum ImportError {
+    Cancelled,
+    Empty,
+    Io(std::io::Error),
+    /// Content matched no importer. `tried` lists what was considered.
+    Unknown { hint: String },
+    /// The named importer recognised the file but could not read it.
+    Parse { format: &'static str, message: String, location: Location },
+}
+
+impl ImportError {
+    pub fn parse(format: &'static str, message: impl Into<String>, location: Location) -> Self {
+        ImportError::Parse { format, message: message.into(), location }
+    }
+
+    /// Stable code for the JS side: "cancelled" | "io-error" | "parse-error".
+    pub fn code(&self) -> &'static str {
+        match self {
+            ImportError::Cancelled => "cancelled",
+            ImportError::Io(_) => "io-error",
+            _ => "parse-error",
+        }
+    }
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImportError::Cancelled => write!(f, "cancelled"),
+            ImportError::Empty => write!(f, "the file is empty: there is no profile in it"),
+            ImportError::Io(e) => write!(f, "could not read the file: {e}"),
+            ImportError::Unknown { hint } => write!(
+                f,
+                "unknown format: tried Chrome/Perfetto trace JSON, VizTracer, speedscope, V8 .cpuprofile, pprof, \
+                 cProfile/pstats and folded stacks (FlameGraph, py-spy raw, Austin); none matched. {hint}"
+            ),
+            ImportError::Parse { format, message, location } => {
+                write!(f, "not a valid {format} file: {message} ({location})")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ImportError {}
+
+impl From<Cancelled> for ImportError {
+    fn from(_: Cancelled) -> Self {
+        ImportError::Cancelled
+    }
+}
+
+impl From<std::io::Error> for ImportError {
+    fn from(e: std::io::Error) -> Self {
+        ImportError::Io(e)
+    }
+}
+
+/// The decoded input an importer reads: UTF-8 (or binary) bytes, with the display name and extension.
+pub struct Input<'a> {
+    pub bytes: &'a [u8],
+    /// File name without directories, e.g. "trace.json.gz".
+    pub name: &'a str,
+    /// Lower-case extension after stripping `.gz`, e.g. "json"; "" when none.
+    pub ext: &'a str,
+}
+
+/// Opens a file by path: maps it (no copy for plain files), undoes gzip/UTF-16, sniffs and imports.
+pub fn import_file(path: &Path, job: &Job) -> Result<Profile, ImportError> {
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if len == 0 {
+        return Err(ImportError::Empty);
+    }
+    // SAFETY: the map is read-only; a file truncated by another process while we read it can fault (SIGBUS).
+    // That risk is accepted for the throughput (no copy of a GB file); the live recorder never truncates.
+    let map = unsafe { memmap2::Mmap::map(&file)? };
+    import_bytes(&name, &map, job)
+}
+
+/// Imports from bytes already in memory (uploads, tests).
+pub fn import_bytes(name: &str, raw: &[u8], job: &Job) -> Result<Profile, ImportError> {
+    if raw.is_empty() {
+        return Err(ImportError::Empty);
+    }
+    job.set_total(raw.len() as u64);
+    let decompressed;
+    let mut bytes = raw;
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        decompressed = gunzip(raw, job)?;
+        bytes = &decompressed;
+        job.set_total(bytes.len() as u64);
+    }
+    let transcoded;
+    if let Some(utf8) = decode_utf16(bytes) {
+        transcoded = utf8;
+        bytes = transcoded.as_bytes();
+    }
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        bytes = &bytes[3..];
+    }
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ImportError::Empty);
+    }
+    let lower = name.to_ascii_lowercase();
+    let base = lower.strip_suffix(".gz").unwrap_or(&lower);
+    let ext = base.rsplit_once('.').map_or("", |(_, e)| e);
+    let input = Input { bytes, name, ext };
+    job.set_done(0);
+    let mut profile = dispatch(&input, job)?;
+    if profile.name.is_empty() {
+        profile.name = name.to_owned();
+    }
+    job.set_done(bytes.len() as u64);
+    Ok(profile)
+}
+
+fn dispatch(input: &Input, job: &Job) -> Result<Profile, ImportError> {
+    let head = &input.bytes[..input.bytes.len().min(64 * 1024)];
+    // Content first, most specific first: the binary formats, then JSON flavours, then line formats.
+    if pprof::detect(head) {
+        return pprof::import(input, job);
+    }
+    if pstats::detect(head) {
+        return pstats::import(input, job);
+    }
+    if speedscope::detect(head) {
+        return speedscope::import(input, job);
+    }
+    if cpuprofile::detect(head) {
+        return cpuprofile::import(input, job);
+    }
+    if chrome::detect(head) {
+        return chrome::import(input, job);
+    }
+    if folded::detect(head) {
+        return folded::import(input, job);
+    }
+    // Extension second: the content was not conclusive (e.g. a truncated head), so let the named importer
+    // give a precise error.
+    match input.ext {
+        "prof" | "pb" | "pprof" => pprof::import(input, job),
+        "pstats" | "cprofile" => pstats::import(input, job),
+        "cpuprofile" => cpuprofile::import(input, job),
+        "speedscope" => speedscope::import(input, job),
+        "json" => {
+            if head.windows(b"\"$schema\"".len()).any(|w| w == b"\"$schema\"") {
+                speedscope::import(input, job)
+            } else {
+                chrome::import(input, job)
+            }
+        }
+        "txt" | "folded" | "collapsed" | "austin" => folded::import(input, job),
+        _ => Err(ImportError::Unknown {
+            hint: "Check that it is a profile file, not a log or a report.".to_owned(),
+        }),
+    }
+}
+
+fn gunzip(raw: &[u8], job: &Job) -> Result<Vec<u8>, ImportError> {
+    // Report progress against compressed bytes consumed; output grows as it goes.
+    struct Counting<'a> {
+        inner: &'a [u8],
+        pos: usize,
+        job: &'a Job,
+    }
+    impl Read for Counting<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.job.is_cancelled() {
+                return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "cancelled"));
+            }
+            let n = (self.inner.len() - self.pos).min(buf.len()).min(1 << 20);
+            buf[..n].copy_from_slice(&self.inner[self.pos..self.pos + n]);
+            self.pos += n;
+            self.job.set_done(self.pos as u64 / 2);
+            Ok(n)
+        }
+    }
+    let mut out = Vec::with_capacity(raw.len() * 4);
+    let mut dec = flate2::read::MultiGzDecoder::new(Counting { inner: raw, pos: 0, job });
+    match dec.read_to_end(&mut out) {
+        Ok(_) => Ok(out),
+        Err(_) if job.is_cancelled() => Err(ImportError::Cancelled),
+        Err(e) => Err(ImportError::parse(
+            "gzip",
+            format!("{e}; the compressed data is corrupt or truncated"),
+            Location::Byte(out.len() as u64),
+        )),
+    }
+}
+
+/// UTF-16 (with a BOM, or detected by NUL bytes in the head) → UTF-8. None when the input is not UTF-16.
+fn decode_utf16(bytes: &[u8]) -> Option<String> {
+    let (le, body) = if bytes.starts_with(&[0xFF, 0xFE]) {
+        (true, &bytes[2..])
+    } else if bytes.starts_with(&[0xFE, 0xFF]) {
+        (false, &bytes[2..])
+    } else {
+        // No BOM: text whose every other byte is NUL in the head is UTF-16 too.
+        let head = &bytes[..bytes.len().min(256)];
+        if head.len() < 4 || head.len() % 2 != 0 {
+            return None;
+        }
+        let even_nul = head.iter().step_by(2).filter(|&&b| b == 0).count();
+        let odd_nul = head.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
+        let half = head.len() / 2;
+        if odd_nul * 10 >= half * 9 && even_nul == 0 {
+            (true, bytes)
+        } else if even_nul * 10 >= half * 9 && odd_nul == 0 {
+            (false, bytes)
+        } else {
+            return None;
+        }
+    };
+    let units = body.chunks_exact(2).map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) });
+    Some(char::decode_utf16(units).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)).collect())
+}

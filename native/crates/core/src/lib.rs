@@ -1,0 +1,12 @@
+//! Emberscope core: the columnar profile model, importers, exporters, summaries and the sampler.
+//! Knows nothing of Node or Electron; `cargo test` covers it on its own.
+
+pub mod export;
+pub mod import;
+pub mod job;
+pub mod model;
+pub mod summary;
+
+pub use import::{import_bytes, import_file, ImportError};
+pub use job::Job;
+pub use model::Profile;
