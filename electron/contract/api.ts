@@ -125,3 +125,8 @@ export type EmberscopeClient = EmberscopeRequests & {
 
 /** Prefix of every Electron IPC channel; the preload refuses anything else. */
 export const CHANNEL_PREFIX = 'emberscope:';
+
+/** What the main side implements: the requests plus one event source that transports fan out to their clients. */
+export interface EmberscopeServiceHost extends EmberscopeRequests {
+  onEvent(listener: <E extends EventName>(event: E, payload: EmberscopeEvents[E]) => void): () => void;
+}
