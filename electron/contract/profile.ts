@@ -146,7 +146,20 @@ export interface Profile {
   meta: Record<string, string>;
 }
 
-/** The numbers the CLI prints with `open --json` and the app shows in its header. */
+/**
+ * The numbers the CLI prints with `open --json` and the app shows in its header.
+ *
+ * Function identity everywhere (summary `top`, the function table, sandwich, search) is (name, file): py-spy and
+ * Austin put the *current* line in each frame, so one function has many frames. A function's `line` is the smallest
+ * non-zero line among its frames (0 if none).
+ * - Sampled threads: `self` = sum of weights of samples whose leaf frame is the function; `total` = sum of weights of
+ *   samples with the function anywhere on the stack, counted once per sample (recursion-safe).
+ * - Span threads: `self` = span duration minus its direct children's durations; `total` = duration of spans with no
+ *   ancestor span of the same function. Durations are converted from ns to `unit`.
+ * - pstats files: `self`/`total` are the call graph's exact figures (tottime/cumtime).
+ * `totalWeight` = sum of sample weights + root span durations (in `unit`), all threads.
+ * `top` = the 50 functions with the most `self`, all threads merged, ties broken by name then file.
+ */
 export interface ProfileSummary {
   format: string;
   unit: WeightUnit;
