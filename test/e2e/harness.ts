@@ -1,0 +1,104 @@
+// Starts the real `emberscope serve` and a real Chromium (Debian's, driven by playwright-core) pointed at it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const repoRoot = path.resolve(__dirname, '../..');
+export const artifactsDir = path.join(repoRoot, 'test/artifacts/e2e');
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+  '--disable-quic',
+];
+
+export interface Served {
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+/** Runs `node bin/emberscope.mjs serve --port 0 [extra]` and resolves once it prints its URL. */
+export function startServe(extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Served> {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bin/emberscope.mjs'), 'serve', '--port', '0', ...extra], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve printed no URL in 30 s:\n${out}`)), 30_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/\S*token=[0-9a-f]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({
+          url: m[1],
+          child,
+          output: () => out,
+          stop: () =>
+            new Promise<void>((res) => {
+              if (child.exitCode !== null) return res();
+              child.once('exit', () => res());
+              child.kill('SIGINT');
+              setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+            }),
+        });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code} before printing a URL:\n${out}`));
+    });
+  });
+}
+
+export function chromiumAvailable(): boolean {
+  return existsSync(CHROMIUM_PATH);
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+}
+
+export async function newPage(browser: Browser, url: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('[page error]', e.message));
+  await page.goto(url);
+  return page;
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(artifactsDir, { recursive: true });
+  const file = path.join(artifactsDir, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+/** Fraction of canvas pixels that differ from the top-left (background) pixel: > 0 means something was drawn. */
+export async function canvasInk(page: Page, selector = '[data-testid="flame-canvas"]'): Promise<number> {
+  return page.$eval(selector, (el) => {
+    const canvas = el instanceof HTMLCanvasElement ? el : el.querySelector('canvas');
+    if (!canvas) return 0;
+    const ctx = canvas.getContext('2d');
+    if (!ctx || canvas.width === 0 || canvas.height === 0) return 0;
+    const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    const [r0, g0, b0] = [data[0], data[1], data[2]];
+    let ink = 0;
+    for (let i = 0; i < data.length; i += 4 * 7) {
+      if (Math.abs(data[i] - r0) + Math.abs(data[i + 1] - g0) + Math.abs(data[i + 2] - b0) > 30) ink++;
+    }
+    return ink / (data.length / (4 * 7));
+  });
+}
