@@ -126,7 +126,7 @@ def test_py_spy_recordings_find_the_hot_function(tmp_path, workload, fmt):
 def test_austin_recording_finds_the_hot_function(tmp_path, workload):
     out = tmp_path / "rec.austin"
     proc = subprocess.run(
-        ["austin", "-i", "1ms", "-o", str(out), sys.executable, str(workload)], capture_output=True, text=True, timeout=180
+        ["austin", "-i", "1000", "-o", str(out), sys.executable, str(workload)], capture_output=True, text=True, timeout=180
     )
     assert proc.returncode == 0, proc.stderr
     summary = open_json(out)
