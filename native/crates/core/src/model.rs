@@ -487,6 +487,7 @@ mod tests {
         let s1 = b.stack_of(&[a, c]);
         let s2 = b.stack_of(&[a, c]);
         assert_eq!(s1, s2);
-        assert_eq!(b.stacks.prefix[s1 as usize], b.stack_of(&[a]));
+        let root = b.stack_of(&[a]);
+        assert_eq!(b.stacks.prefix[s1 as usize], root);
     }
 }

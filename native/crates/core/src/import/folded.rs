@@ -1,13 +1,419 @@
-//! TODO(helper): folded importer.
+//! Folded stacks, one sample (or aggregate) per line: `frame;frame;frame weight`, root first. Three dialects, told
+//! apart by content:
+//! - FlameGraph/perf collapsed (`a;b;c 12`): bare names, weight = sample count.
+//! - py-spy `record --format raw`: frames `func (file.py:line)`; with `--threads`/`--subprocesses` the first frames
+//!   are `process NNN:"cmd"` and `thread (TID): Name` / `thread (0x7f..)`, which become threads here.
+//! - Austin 3 text output: `# key: value` header lines, then `P<pid>;T<iid>:<tid>;file:func:line;... <metric>`,
+//!   one line per sample in time order; the metric is µs of wall or CPU time (`mode: wall|cpu`), bytes
+//!   (`mode: memory`) or `time,idle,memory` (`mode: full`, of which we keep the time).
+
+use std::collections::HashMap;
 
 use crate::import::{ImportError, Input, Location};
 use crate::job::Job;
-use crate::model::Profile;
+use crate::model::{FrameIndex, FrameKind, Profile, ProfileBuilder, SampledThreadBuilder, WeightUnit};
 
-pub fn detect(_head: &[u8]) -> bool {
-    false
+const FORMAT: &str = "folded";
+/// Lines we may skip before calling a file garbage; above this, more than half the lines must parse.
+const TOLERATED_BAD_LINES: u64 = 10;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dialect {
+    Plain,
+    PySpy,
+    Austin,
 }
 
-pub fn import(_input: &Input, _job: &Job) -> Result<Profile, ImportError> {
-    Err(ImportError::parse("folded", "not implemented yet", Location::Unknown))
+impl Dialect {
+    fn format(self) -> &'static str {
+        match self {
+            Dialect::Plain => "folded",
+            Dialect::PySpy => "py-spy-raw",
+            Dialect::Austin => "austin",
+        }
+    }
+}
+
+/// True when most of the first data lines look like `stack weight` (or the file opens with Austin's header).
+pub fn detect(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    let first = text.trim_start();
+    if first.starts_with('{') || first.starts_with('[') || first.starts_with('<') {
+        return false;
+    }
+    if first.starts_with("# austin:") {
+        return true;
+    }
+    let (mut good, mut seen) = (0, 0);
+    // The last line of a head may be cut, so leave it out.
+    let lines: Vec<&str> = text.lines().collect();
+    let usable = if lines.len() > 1 { &lines[..lines.len() - 1] } else { &lines[..] };
+    for line in usable.iter().map(|l| l.trim_end_matches('\r')) {
+        if is_comment_or_blank(line) {
+            continue;
+        }
+        seen += 1;
+        if split_weight(line).is_some() {
+            good += 1;
+        }
+        if seen >= 20 {
+            break;
+        }
+    }
+    good > 0 && good * 2 >= seen
+}
+
+fn is_comment_or_blank(line: &str) -> bool {
+    let t = line.trim();
+    t.is_empty() || t.starts_with('#') || t.starts_with("//")
+}
+
+/// Splits `stack weight` at the last run of spaces. The weight may be `a,b,c` (Austin full mode): the first wins.
+fn split_weight(line: &str) -> Option<(&str, f64)> {
+    let line = line.trim_end();
+    let cut = line.rfind([' ', '\t'])?;
+    let (stack, weight) = (line[..cut].trim_end(), &line[cut + 1..]);
+    let first = weight.split(',').next()?;
+    let w: f64 = first.parse().ok()?;
+    (w.is_finite() && !stack.is_empty()).then_some((stack, w))
+}
+
+fn choose_dialect(text: &str) -> Dialect {
+    for line in text.lines().take(50) {
+        let line = line.trim_end_matches('\r');
+        if line.starts_with("# austin:") {
+            return Dialect::Austin;
+        }
+        if is_comment_or_blank(line) {
+            continue;
+        }
+        let Some((stack, _)) = split_weight(line) else { continue };
+        if is_austin_prefix(stack) {
+            return Dialect::Austin;
+        }
+        if stack.starts_with("process ") || stack.starts_with("thread (") {
+            return Dialect::PySpy;
+        }
+        let frames: Vec<&str> = stack.split(';').collect();
+        let pyspy = frames.iter().filter(|f| parse_pyspy_frame(f).is_some()).count();
+        return if pyspy * 2 > frames.len() { Dialect::PySpy } else { Dialect::Plain };
+    }
+    Dialect::Plain
+}
+
+fn is_austin_prefix(stack: &str) -> bool {
+    let mut parts = stack.splitn(3, ';');
+    let (Some(p), Some(t)) = (parts.next(), parts.next()) else { return false };
+    p.len() > 1 && p.starts_with('P') && p[1..].bytes().all(|b| b.is_ascii_digit()) && t.starts_with('T')
+}
+
+/// `func (file.py:line)` → (func, file, line). Native frames may lack the line: `func (libfoo.so)`.
+fn parse_pyspy_frame(frame: &str) -> Option<(&str, &str, u32)> {
+    let inner_start = frame.rfind(" (")?;
+    let inner = frame[inner_start + 2..].strip_suffix(')')?;
+    let func = &frame[..inner_start];
+    match inner.rsplit_once(':') {
+        Some((file, line)) if line.bytes().all(|b| b.is_ascii_digit()) && !line.is_empty() => {
+            Some((func, file, line.parse().unwrap_or(0)))
+        }
+        _ => Some((func, inner, 0)),
+    }
+}
+
+/// Austin `file:func:line`, parsed from the right because Windows paths contain `:`.
+fn parse_austin_frame(frame: &str) -> (&str, Option<&str>, u32) {
+    let mut parts = frame.rsplitn(3, ':');
+    let line = parts.next().unwrap_or("");
+    match (parts.next(), parts.next()) {
+        (Some(func), Some(file)) => (func, Some(file), line.parse().unwrap_or(0)),
+        _ => (frame, None, 0),
+    }
+}
+
+/// The thread a sample belongs to and its display name.
+#[derive(Clone, Debug)]
+struct ThreadKey {
+    pid: i64,
+    tid: i64,
+    name: String,
+}
+
+/// Per-file parsing state: interned frames by their text, threads by (pid, tid).
+struct FoldedReader<'a> {
+    dialect: Dialect,
+    builder: ProfileBuilder,
+    frame_cache: HashMap<&'a str, FrameIndex>,
+    threads: Vec<(SampledThreadBuilder, f64)>, // (thread, cumulative time in ns)
+    thread_index: HashMap<(i64, i64), usize>,
+    ns_per_weight: f64,
+    scratch: Vec<FrameIndex>,
+}
+
+impl<'a> FoldedReader<'a> {
+    fn intern_frame(&mut self, text: &'a str) -> FrameIndex {
+        if let Some(&f) = self.frame_cache.get(text) {
+            return f;
+        }
+        let f = match self.dialect {
+            Dialect::Plain => self.builder.frame(text, None, 0),
+            Dialect::PySpy => match parse_pyspy_frame(text) {
+                Some((func, file, line)) => self.builder.frame(func, Some(file), line),
+                None => self.builder.frame(text, None, 0),
+            },
+            Dialect::Austin => match parse_austin_frame(text) {
+                // Austin writes `:INVALID:` for frames it could not read.
+                ("INVALID", Some(""), _) => self.builder.frame_with_kind("<invalid frame>", None, 0, FrameKind::Other),
+                (func, file, line) => self.builder.frame(func, file, line),
+            },
+        };
+        self.frame_cache.insert(text, f);
+        f
+    }
+
+    fn add_sample(&mut self, key: Option<ThreadKey>, frames: &[&'a str], weight: f64) {
+        let key = key.unwrap_or(ThreadKey { pid: 0, tid: 0, name: "all samples".to_owned() });
+        let index = match self.thread_index.get(&(key.pid, key.tid)) {
+            Some(&i) => i,
+            None => {
+                self.threads.push((SampledThreadBuilder::new(&key.name, key.pid, key.tid), 0.0));
+                self.thread_index.insert((key.pid, key.tid), self.threads.len() - 1);
+                self.threads.len() - 1
+            }
+        };
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        for f in frames {
+            let fi = self.intern_frame(f);
+            scratch.push(fi);
+        }
+        let stack = self.builder.stack_of(&scratch);
+        self.scratch = scratch;
+        let (thread, clock) = &mut self.threads[index];
+        // No timestamps in these files: samples are laid end to end, each as long as its weight.
+        thread.append(stack, *clock, weight);
+        *clock += weight * self.ns_per_weight;
+    }
+}
+
+/// Splits off py-spy's `process NNN:"cmd"` and `thread (TID): Name` pseudo-frames. The command line may hold `;`.
+fn split_pyspy_prefix(stack: &str) -> (Option<ThreadKey>, &str) {
+    let mut rest = stack;
+    let mut pid = 0;
+    let mut key = None;
+    if let Some(after) = rest.strip_prefix("process ") {
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        pid = after[..digits].parse().unwrap_or(0);
+        let end = after.find("\";").map(|i| i + 2).or_else(|| after.find(';').map(|i| i + 1));
+        rest = end.map_or("", |e| &after[e..]);
+        key = Some(ThreadKey { pid, tid: 0, name: format!("process {pid}") });
+    }
+    if let Some(after) = rest.strip_prefix("thread (") {
+        let close = after.find(')').unwrap_or(after.len());
+        let id = &after[..close];
+        let tid = parse_thread_id(id);
+        let tail = &after[close.min(after.len())..];
+        let (label, remainder) = match tail.find(';') {
+            Some(i) => (&tail[..i], &tail[i + 1..]),
+            None => (tail, ""),
+        };
+        let label = label.trim_start_matches(')').trim_start_matches(':').trim();
+        let name = if label.is_empty() { format!("thread {id}") } else { format!("{label} ({id})") };
+        let name = if pid != 0 { format!("{name} [pid {pid}]") } else { name };
+        key = Some(ThreadKey { pid, tid, name });
+        rest = remainder;
+    }
+    (key, rest)
+}
+
+fn parse_thread_id(id: &str) -> i64 {
+    let id = id.trim();
+    if let Some(hex) = id.strip_prefix("0x").or_else(|| id.strip_prefix("0X")) {
+        return u64::from_str_radix(hex, 16).map_or(0, |v| v as i64);
+    }
+    id.parse::<i64>().or_else(|_| u64::from_str_radix(id, 16).map(|v| v as i64)).unwrap_or(0)
+}
+
+/// `P<pid>;T<iid>:<tid>;rest` → key and rest. Austin 2 wrote `T<tid>` alone.
+fn split_austin_prefix(stack: &str) -> (Option<ThreadKey>, &str) {
+    let mut parts = stack.splitn(3, ';');
+    let p = parts.next().unwrap_or("");
+    let t = parts.next().unwrap_or("");
+    let rest = parts.next().unwrap_or("");
+    let pid = p[1..].parse().unwrap_or(0);
+    let id = t[1..].rsplit(':').next().unwrap_or("");
+    let tid = parse_thread_id(id);
+    (Some(ThreadKey { pid, tid, name: format!("thread {id} [pid {pid}]") }), rest)
+}
+
+pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
+    let head = &input.bytes[..input.bytes.len().min(64 * 1024)];
+    let dialect = choose_dialect(&String::from_utf8_lossy(head));
+    let mut meta: Vec<(String, String)> = Vec::new();
+    let mut unit = WeightUnit::Samples;
+    let mut austin_mode = String::new();
+    let mut reader = FoldedReader {
+        dialect,
+        builder: ProfileBuilder::new(),
+        frame_cache: HashMap::new(),
+        threads: Vec::new(),
+        thread_index: HashMap::new(),
+        ns_per_weight: 1.0,
+        scratch: Vec::new(),
+    };
+    let (mut good, mut bad, mut negative) = (0u64, 0u64, 0u64);
+    let mut first_bad: Option<(u64, String)> = None;
+    let mut offset = 0usize;
+    for (i, raw_line) in input.bytes.split(|&b| b == b'\n').enumerate() {
+        let line_no = i as u64 + 1;
+        let line_start = offset;
+        offset += raw_line.len() + 1;
+        if i % 4096 == 0 {
+            job.set_done(line_start as u64);
+            job.check()?;
+        }
+        let line = std::str::from_utf8(raw_line).map_err(|e| {
+            let col = e.valid_up_to();
+            ImportError::parse(
+                dialect.format_static(),
+                format!(
+                    "line {line_no} is not UTF-8 (byte 0x{:02X} at column {}); re-save the file as UTF-8",
+                    raw_line[col],
+                    col + 1
+                ),
+                Location::Line(line_no),
+            )
+        })?;
+        let line = line.trim_end_matches('\r');
+        if is_comment_or_blank(line) {
+            if let Some((k, v)) = line.strip_prefix('#').and_then(|l| l.split_once(':')) {
+                if dialect == Dialect::Austin {
+                    let (k, v) = (k.trim(), v.trim());
+                    if k == "mode" {
+                        austin_mode = v.to_owned();
+                        unit = if v == "memory" { WeightUnit::Bytes } else { WeightUnit::Microseconds };
+                        reader.ns_per_weight = unit.ns_per_unit().unwrap_or(1.0);
+                    }
+                    meta.push((format!("austin.{k}"), v.to_owned()));
+                }
+            }
+            continue;
+        }
+        let Some((stack, weight)) = split_weight(line) else {
+            bad += 1;
+            first_bad.get_or_insert((line_no, line.chars().take(60).collect()));
+            continue;
+        };
+        if weight < 0.0 {
+            // Austin's memory mode reports frees as negative deltas; a flame graph can only show allocations.
+            negative += 1;
+            continue;
+        }
+        let (key, frames_text) = match dialect {
+            Dialect::Austin if is_austin_prefix(stack) || stack.starts_with('P') => split_austin_prefix(stack),
+            Dialect::PySpy => split_pyspy_prefix(stack),
+            _ => (None, stack),
+        };
+        let frames: Vec<&str> = if frames_text.is_empty() { Vec::new() } else { frames_text.split(';').collect() };
+        reader.add_sample(key, &frames, weight);
+        good += 1;
+    }
+    if let Some((line_no, text)) = &first_bad {
+        if good == 0 || (bad > TOLERATED_BAD_LINES && bad > good) {
+            return Err(ImportError::parse(
+                dialect.format_static(),
+                format!(
+                    "{bad} of {} lines are not `frame;frame;... weight` (first: {text:?}); this does not look like \
+                     folded stacks",
+                    good + bad
+                ),
+                Location::Line(*line_no),
+            ));
+        }
+        meta.push(("skipped_lines".to_owned(), bad.to_string()));
+        meta.push(("first_skipped_line".to_owned(), line_no.to_string()));
+    }
+    if good == 0 {
+        return Err(ImportError::parse(dialect.format_static(), "no samples: every line is a comment", Location::Line(1)));
+    }
+    if negative > 0 {
+        meta.push(("dropped_negative_weights".to_owned(), negative.to_string()));
+    }
+    if dialect == Dialect::Austin && unit == WeightUnit::Samples {
+        // Austin always writes `# mode:`; without it, assume its default (wall time in µs).
+        unit = WeightUnit::Microseconds;
+        let k = unit.ns_per_unit().unwrap_or(1.0);
+        for (t, _) in &mut reader.threads {
+            t.thread.samples.time.iter_mut().for_each(|x| *x *= k);
+        }
+    }
+    let threads = reader.threads.into_iter().map(|(t, _)| t.finish()).collect();
+    let mut profile = reader.builder.finish(dialect.format(), "", unit, threads);
+    // Austin lines are samples in time order, so wall-mode weights laid end to end are a real timeline; the others
+    // are aggregates (or CPU time, which is not wall time).
+    profile.has_timeline = dialect == Dialect::Austin && (austin_mode == "wall" || austin_mode == "full");
+    if !profile.has_timeline {
+        meta.push(("no_timeline".to_owned(), "folded stacks are aggregated: sample order is not time order".to_owned()));
+    }
+    meta.sort();
+    profile.meta = meta;
+    Ok(profile)
+}
+
+impl Dialect {
+    fn format_static(self) -> &'static str {
+        match self {
+            Dialect::Plain => FORMAT,
+            other => other.format(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn import_str(text: &str) -> Result<Profile, ImportError> {
+        import(&Input { bytes: text.as_bytes(), name: "t.txt", ext: "txt" }, &Job::new())
+    }
+
+    #[test]
+    fn parses_plain_with_crlf_and_invalid_lines() {
+        let p = import_str("# c\r\na;b;c 1\r\na;b 5\r\ninvalid line\r\n").unwrap();
+        assert_eq!(p.format, "folded");
+        assert_eq!(p.threads[0].samples.weight, vec![1.0, 5.0]);
+        assert!(p.meta.contains(&("skipped_lines".to_owned(), "1".to_owned())));
+        assert_eq!(p.stack_frames(p.threads[0].samples.stack[0]).len(), 3);
+    }
+
+    #[test]
+    fn rejects_mostly_garbage() {
+        let text = "a;b 1\n".to_owned() + &"hello world\n".repeat(20);
+        let e = import_str(&text).unwrap_err().to_string();
+        assert!(e.contains("folded") && e.contains("at line 2"), "{e}");
+    }
+
+    #[test]
+    fn splits_pyspy_threads_even_with_semicolons_in_command() {
+        let line = "process 7:\"python a;b.py\";thread (0x7F1): MainThread;main (a.py:3);f (a.py:9) 2\n";
+        let p = import_str(line).unwrap();
+        assert_eq!(p.format, "py-spy-raw");
+        assert_eq!((p.threads[0].pid, p.threads[0].tid), (7, 0x7F1));
+        let frames = p.stack_frames(p.threads[0].samples.stack[0]);
+        assert_eq!(p.frame_name(frames[1]), "f");
+        assert_eq!(p.frame_file(frames[1]), Some("a.py"));
+        assert_eq!(p.frames.line[frames[1] as usize], 9);
+    }
+
+    #[test]
+    fn reads_austin_threads_and_units() {
+        let text = "# austin: 3.7.0\n# mode: wall\n\nP1;T0:5;C:\\a.py:main:3;C:\\a.py:f:4 10\nP1;T0:6 7\n";
+        let p = import_str(text).unwrap();
+        assert_eq!(p.format, "austin");
+        assert_eq!(p.unit, WeightUnit::Microseconds);
+        assert_eq!(p.threads.len(), 2);
+        let frames = p.stack_frames(p.threads[0].samples.stack[0]);
+        assert_eq!(p.frame_file(frames[0]), Some("C:\\a.py"));
+        assert_eq!(p.threads[1].samples.stack, vec![-1]);
+        assert_eq!(p.duration_ns, 10_000.0);
+    }
 }
