@@ -1,0 +1,84 @@
+// Function identity and thread selection.
+// A function is (name, file), never a frame: py-spy and Austin put the current line into each frame, so one
+// function has many frames (see ProfileSummary in electron/contract/profile.ts).
+import { FrameKind, type Profile, type Thread } from '../../../electron/contract/profile';
+import { memoizeByObject } from './memo';
+
+/** Index into `FuncTable`. */
+export type FuncIndex = number;
+
+export interface FuncTable {
+  length: number;
+  name: string[];
+  /** '' when unknown. */
+  file: string[];
+  /** Smallest non-zero line among the function's frames, 0 if none. */
+  line: Uint32Array;
+  kind: Uint8Array; // FrameKind
+  /** FrameIndex -> FuncIndex. */
+  funcOfFrame: Int32Array;
+}
+
+/** One thread by index, or every thread merged. */
+export type ThreadSelection = number | 'all';
+
+export const computeFuncTable = memoizeByObject((profile: Profile): FuncTable => {
+  const frames = profile.frames;
+  const funcOfFrame = new Int32Array(frames.length);
+  const byKey = new Map<string, number>();
+  const name: string[] = [];
+  const file: string[] = [];
+  const lines: number[] = [];
+  const kinds: number[] = [];
+  for (let f = 0; f < frames.length; f++) {
+    const fileIndex = frames.file[f];
+    // String indexes make a cheap, exact key; the separator cannot occur in a number.
+    const key = `${frames.func[f]}|${fileIndex}`;
+    let fi = byKey.get(key);
+    if (fi === undefined) {
+      fi = name.length;
+      byKey.set(key, fi);
+      name.push(profile.strings[frames.func[f]] ?? '');
+      file.push(fileIndex >= 0 ? profile.strings[fileIndex] ?? '' : '');
+      lines.push(0);
+      kinds.push(frames.kind[f]);
+    }
+    const line = frames.line[f];
+    if (line > 0 && (lines[fi] === 0 || line < lines[fi])) lines[fi] = line;
+    funcOfFrame[f] = fi;
+  }
+  return {
+    length: name.length,
+    name,
+    file,
+    line: Uint32Array.from(lines),
+    kind: Uint8Array.from(kinds),
+    funcOfFrame,
+  };
+});
+
+/** The threads a selection covers; an out-of-range index yields none rather than throwing. */
+export function selectThreads(profile: Profile, selection: ThreadSelection): Thread[] {
+  if (selection === 'all') return profile.threads;
+  const thread = profile.threads[selection];
+  return thread ? [thread] : [];
+}
+
+/** Display label of a thread for pickers. */
+export function describeThread(thread: Thread, index: number): string {
+  const name = thread.name || `Thread ${index}`;
+  return thread.tid ? `${name} (${thread.tid})` : name;
+}
+
+/** Whether any selected thread carries samples / spans. */
+export function describeThreadContent(threads: Thread[]): { samples: number; spans: number } {
+  let samples = 0;
+  let spans = 0;
+  for (const t of threads) {
+    samples += t.samples.length;
+    spans += t.spans.length;
+  }
+  return { samples, spans };
+}
+
+export const IDLE_KIND = FrameKind.Idle;

@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { computeDrawList } from '../../renderer/src/canvas/drawlist';
+import { computeCallTree } from '../../renderer/src/model/calltree';
+import { computeFuncTable } from '../../renderer/src/model/functions';
+import { computeFlameChartLayout, computeFlameGraphLayout, findRectAt, queryRow, type FlameLayout } from '../../renderer/src/model/layout';
+import { TestProfileBuilder } from './renderer-profile-builder';
+
+function describeRows(layout: FlameLayout, names: string[]): string[][] {
+  return layout.rows.map((r) => Array.from({ length: r.length }, (_, i) => `${names[r.func[i]]}[${r.start[i]},${r.end[i]})`));
+}
+
+describe('flame graph layout', () => {
+  it('places children at the parent left edge, widest first, width = total', () => {
+    const p = new TestProfileBuilder()
+      .sample(['main', 'small'], 1)
+      .sample(['main', 'big', 'x'], 3)
+      .sample(['main', 'big'], 2)
+      .sample(['other'], 1)
+      .build();
+    const layout = computeFlameGraphLayout(computeCallTree(p, 0));
+    expect(describeRows(layout, computeFuncTable(p).name)).toEqual([
+      ['main[0,6)', 'other[6,7)'],
+      ['big[0,5)', 'small[5,6)'],
+      ['x[0,3)'],
+    ]);
+    expect(layout.x1).toBe(7);
+  });
+
+  it('re-roots at a focused node', () => {
+    const p = new TestProfileBuilder().sample(['main', 'big', 'x'], 3).sample(['main', 'big', 'y'], 1).sample(['main', 'z'], 1).build();
+    const tree = computeCallTree(p, 0);
+    const big = 1; // main=0, big=1 (heaviest child first)
+    const layout = computeFlameGraphLayout(tree, big);
+    expect(describeRows(layout, computeFuncTable(p).name)).toEqual([['big[0,4)'], ['x[0,3)', 'y[3,4)']]);
+    expect(layout.x1).toBe(4);
+  });
+});
+
+describe('flame chart layout', () => {
+  it('merges consecutive samples that share a prefix into one span (by function)', () => {
+    const p = new TestProfileBuilder()
+      .sample(['main', 'a'], 1, 0)
+      .sample(['main', 'a@app.py#9'], 1, 10)
+      .sample(['main', 'b'], 1, 20)
+      .sample([], 1, 30)
+      .sample(['main', 'a'], 1, 40)
+      .build();
+    const layout = computeFlameChartLayout(p, 0);
+    expect(describeRows(layout, computeFuncTable(p).name)).toEqual([
+      ['main[0,30)', 'main[40,50)'],
+      ['a[0,20)', 'b[20,30)', 'a[40,50)'],
+    ]);
+  });
+
+  it('draws spans directly and stacks threads as lanes', () => {
+    const p = new TestProfileBuilder('nanoseconds')
+      .spans([{ name: 'f', start: 0, end: 100, children: [{ name: 'g', start: 10, end: 40 }] }], 0)
+      .spans([{ name: 'h', start: 5, end: 50 }], 1)
+      .build();
+    const names = computeFuncTable(p).name;
+    expect(describeRows(computeFlameChartLayout(p, 0), names)).toEqual([['f[0,100)'], ['g[10,40)']]);
+    // Lane 2 starts after lane 1's two rows and one gap row.
+    expect(describeRows(computeFlameChartLayout(p, 'all'), names)).toEqual([['f[0,100)'], ['g[10,40)'], [], ['h[5,50)']]);
+  });
+});
+
+/** 1M spans in 4 rows: a dense row of tiny calls per depth plus a few wide ones. */
+function buildMillionSpanLayout(): FlameLayout {
+  const n = 250_000;
+  const rows = [0, 1, 2, 3].map((d) => {
+    const start = new Float64Array(n);
+    const end = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      start[i] = i * 10 + d;
+      end[i] = i * 10 + 8 - d;
+    }
+    return { length: n, start, end, func: new Int32Array(n).fill(d), node: new Int32Array(n).fill(-1) };
+  });
+  return { rows, x0: 0, x1: n * 10, count: 4 * n };
+}
+
+describe('viewport query and draw list', () => {
+  it('queryRow returns exactly the rectangles intersecting the range', () => {
+    const layout = buildMillionSpanLayout();
+    const row = layout.rows[1];
+    const got = queryRow(row, 1000, 1100);
+    const want: number[] = [];
+    for (let i = 0; i < row.length; i++) if (row.end[i] > 1000 && row.start[i] < 1100) want.push(i);
+    expect(got).toEqual(want);
+    expect(got.length).toBe(10);
+    expect(findRectAt(layout, 1, 1001)).toBe(100);
+    expect(findRectAt(layout, 1, 1008)).toBe(-1); // in the gap between 100 and 101
+  });
+
+  it('draws visible rects individually when they are wide enough', () => {
+    const layout = buildMillionSpanLayout();
+    const list = computeDrawList(layout, { x0: 1000, x1: 1100, scrollY: 0 }, { widthPx: 1000, heightPx: 100, rowHeight: 20, minWidthPx: 1 });
+    expect(list.count).toBe(40);
+    expect(list.index.every((i) => i >= 0)).toBe(true);
+    // Row 0's first visible rect [1000,1008) maps to x 0..80 px.
+    expect(list.x[0]).toBeCloseTo(0);
+    expect(list.w[0]).toBeCloseTo(80);
+  });
+
+  it('merges sub-pixel rects so a 1M-span layout is a few thousand draw calls', () => {
+    const layout = buildMillionSpanLayout();
+    const list = computeDrawList(layout, { x0: 0, x1: layout.x1, scrollY: 0 }, { widthPx: 1600, heightPx: 400, rowHeight: 18, minWidthPx: 1 });
+    expect(list.count).toBeLessThanOrEqual(4000);
+    expect(list.count).toBeGreaterThan(0);
+    expect(list.index.every((i) => i === -1)).toBe(true);
+    // The merged blocks still cover the whole width of each row.
+    const covered = list.w.filter((_, k) => list.row[k] === 0).reduce((a, b) => a + b, 0);
+    expect(covered).toBeGreaterThan(1500);
+  });
+
+  it('skips rows outside the vertical window', () => {
+    const layout = buildMillionSpanLayout();
+    const list = computeDrawList(layout, { x0: 1000, x1: 1100, scrollY: 40 }, { widthPx: 1000, heightPx: 20, rowHeight: 20, minWidthPx: 1 });
+    expect(new Set(list.row)).toEqual(new Set([2, 3]));
+  });
+});
