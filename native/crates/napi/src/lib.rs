@@ -1,1 +1,61 @@
-//! TODO(helper): napi binding.
+//! Thin napi-rs binding over `emberscope-core`: transfer types (`convert.rs`), option conversion (`TryFrom` with a
+//! clear error) and one `*_impl` behind each export. Nothing here knows about profiles beyond copying them.
+//!
+//! Error convention: every error crossing into JS has a reason of the form `"<code>: <message>"`, where `<code>` is
+//! one of `cancelled`, `io-error`, `parse-error`, `bad-request`, `internal`. napi-rs fixes the JS error's own `code`
+//! to the napi status, so `electron/main/native.ts` splits the prefix back out into `err.code`.
+//!
+//! Panics: every export runs its body under `guard`, which catches unwinding panics and turns them into an
+//! `internal:` error, so a bug in an importer rejects one request instead of taking the app down.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use napi::{Error, Status};
+
+mod convert;
+mod import_job;
+mod profile_handle;
+// mod sampler; (the live sampler binding lands here; it is owned by the sampler work)
+
+pub use import_job::ImportJob;
+pub use profile_handle::ProfileHandle;
+
+/// An error whose reason carries our stable code as a prefix (see the module docs).
+pub(crate) fn coded_error(code: &str, message: impl std::fmt::Display) -> Error {
+    Error::new(Status::GenericFailure, format!("{code}: {message}"))
+}
+
+/// The JS-side form of an import failure, keeping the core's code.
+pub(crate) fn import_error(err: &emberscope_core::ImportError) -> Error {
+    coded_error(err.code(), err)
+}
+
+/// Runs `body`, turning a panic into an `internal:` error instead of unwinding into Node (which would abort).
+pub(crate) fn guard<T>(what: &str, body: impl FnOnce() -> napi::Result<T>) -> napi::Result<T> {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let detail = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_owned());
+            Err(coded_error(
+                "internal",
+                format!("the native core panicked while {what}: {detail}. This is a bug in Emberscope; please report it with the file"),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guard_turns_panics_into_internal_errors() {
+        let err = guard::<()>("testing", || panic!("boom")).unwrap_err();
+        assert!(err.reason.starts_with("internal: "), "{}", err.reason);
+        assert!(err.reason.contains("boom"));
+    }
+}

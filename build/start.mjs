@@ -1,0 +1,48 @@
+// `npm start -- ARGS`: builds whatever is missing or stale (native addon, JS bundles, renderer), then runs the CLI
+// exactly as `emberscope ARGS` would. The native build takes minutes, so it only runs when no addon exists.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function run(cmd, args) {
+  console.error(`start: ${cmd} ${args.join(' ')}`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) {
+    console.error(`start: '${cmd} ${args.join(' ')}' failed (exit ${r.status ?? r.signal}); fix the error above and retry`);
+    process.exit(1);
+  }
+}
+
+/** Newest mtime under `dir` (recursive), 0 when missing. */
+function newestMtime(dir) {
+  if (!existsSync(dir)) return 0;
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+function mtime(path) {
+  return existsSync(path) ? statSync(path).mtimeMs : 0;
+}
+
+const nativeDir = join(root, 'dist', 'native');
+const hasAddon = existsSync(nativeDir) && readdirSync(nativeDir).some((n) => n.endsWith('.node'));
+if (!hasAddon) run('npm', ['run', 'build:native']);
+
+// esbuild takes well under a second: rebuild the JS when any source under electron/ is newer than the bundle.
+if (newestMtime(join(root, 'electron')) > mtime(join(root, 'dist', 'cli.mjs'))) run('node', ['build/build-js.mjs']);
+
+if (existsSync(join(root, 'renderer', 'vite.config.ts'))) {
+  const built = mtime(join(root, 'dist', 'renderer', 'index.html'));
+  const sources = Math.max(newestMtime(join(root, 'renderer', 'src')), newestMtime(join(root, 'electron', 'contract')));
+  if (sources > built) run('npx', ['vite', 'build', 'renderer']);
+}
+
+const { main } = await import(pathToFileURL(join(root, 'dist', 'cli.mjs')).href);
+process.exitCode = await main(process.argv.slice(2));

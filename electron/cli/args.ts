@@ -1,0 +1,77 @@
+// Argument parsing and usage text for the `emberscope` CLI. No dependencies: the grammar is small.
+
+export class UsageError extends Error {
+  constructor(message: string, readonly command?: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface ParsedArgs {
+  positionals: string[];
+  flags: Map<string, string | true>;
+}
+
+/**
+ * `--name value`, `--name=value`, `-o value`, `--bool`. `valued` lists the flags that take a value; anything else
+ * starting with `-` is a boolean flag; `known` lists everything the command accepts.
+ */
+export function parseArgs(argv: string[], valued: string[], known: string[], command: string): ParsedArgs {
+  const positionals: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (!known.includes(name)) throw new UsageError(`unknown option '${name}'`, command);
+    if (valued.includes(name)) {
+      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      if (value === undefined) throw new UsageError(`option '${name}' needs a value`, command);
+      flags.set(name, value);
+    } else {
+      if (eq > 0) throw new UsageError(`option '${name}' takes no value`, command);
+      flags.set(name, true);
+    }
+  }
+  return { positionals, flags };
+}
+
+export const USAGE: Record<string, string> = {
+  main: `Emberscope: a profiler for Python programs.
+
+Usage:
+  emberscope [FILE]                      open the desktop app (falls back to the browser UI)
+  emberscope open FILE [--json]          print a summary of a profile
+  emberscope convert IN --to FORMAT -o OUT
+                                         convert a profile (speedscope, chrome, collapsed)
+  emberscope serve [--port N] [--host H] [FILE]
+                                         serve the UI to a browser
+  emberscope COMMAND --help              help for one command
+  emberscope --version
+
+Reads Chrome/Perfetto trace JSON, VizTracer, py-spy (speedscope, raw), Austin, speedscope, V8 .cpuprofile,
+pprof, cProfile/pstats and folded stacks, gzip-compressed or not.`,
+  open: `Usage: emberscope open FILE [--json]
+
+Opens a profile and prints its summary: format, unit, duration, threads and the top functions by self time.
+  --json   print one JSON object {format, unit, threads, durationNs, totalWeight, top} (top 50) instead`,
+  convert: `Usage: emberscope convert IN --to speedscope|chrome|collapsed -o OUT
+
+Converts a profile in any format Emberscope reads to speedscope JSON, Chrome trace JSON or collapsed stacks.
+  --to FORMAT   speedscope, chrome or collapsed
+  -o, --output  the file to write`,
+  serve: `Usage: emberscope serve [--port N] [--host H] [FILE]
+
+Serves the Emberscope UI over HTTP for a browser; prints the URL (with its access token). Ctrl-C stops it.
+  --port N   port to listen on (default: a free port)
+  --host H   interface to bind (default 127.0.0.1; anything else exposes your profiles to the network)
+  FILE       a profile to open when the page loads`,
+};

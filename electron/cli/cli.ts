@@ -1,0 +1,226 @@
+// The `emberscope` command line. Bundled to dist/cli.mjs by build/build-js.mjs; bin/emberscope.mjs and
+// build/start.mjs call `main(argv)` and exit with what it returns: 0 ok, 1 failure, 2 usage.
+// stdout carries only the requested output (one JSON object with --json); messages and progress go to stderr.
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import type { ExportFormat } from '../contract/api';
+import { checkInputFile, createServices, toContractError } from '../main/services';
+import { findAppRoot, NativeImport, type NativeProfile } from '../main/native';
+import { parseArgs, USAGE, UsageError } from './args';
+import { resolveElectron, runElectron } from './desktop';
+import { formatBytes, formatSummary } from './format';
+
+const EXPORT_FORMATS: readonly ExportFormat[] = ['speedscope', 'chrome', 'collapsed'];
+/** Commands planned for later issues: reserved so that they are not mistaken for file names. */
+const RESERVED = ['record', 'attach', 'ps', 'vm'];
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+class CliFailure extends Error {}
+
+function readVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(findAppRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Imports a file, drawing a progress line on stderr when it is a terminal. */
+async function importWithProgress(path: string, io: CliIo): Promise<NativeProfile> {
+  try {
+    checkInputFile(path);
+  } catch (err) {
+    throw new CliFailure(toContractError(err).message);
+  }
+  const job = NativeImport.fromPath(path);
+  const tty = io.stderr.isTTY === true;
+  let timer: NodeJS.Timeout | undefined;
+  if (tty) {
+    timer = setInterval(() => {
+      const { done, total } = job.progress();
+      const share = total > 0 ? `${Math.floor((100 * done) / total)}% of ${formatBytes(total)}` : formatBytes(done);
+      io.stderr.write(`\rreading ${basename(path)}: ${share}   `);
+    }, 100);
+  }
+  const onSigint = () => job.cancel();
+  process.once('SIGINT', onSigint);
+  try {
+    return await job.run();
+  } catch (err) {
+    const e = toContractError(err);
+    throw new CliFailure(e.code === 'cancelled' ? 'cancelled' : `could not open '${path}': ${e.message}`);
+  } finally {
+    process.off('SIGINT', onSigint);
+    if (timer) {
+      clearInterval(timer);
+      io.stderr.write('\r\x1b[K');
+    }
+  }
+}
+
+async function runOpen(argv: string[], io: CliIo): Promise<number> {
+  const { positionals, flags } = parseArgs(argv, [], ['--json', '--help', '-h'], 'open');
+  if (flags.has('--help') || flags.has('-h')) return printHelp('open', io);
+  if (positionals.length !== 1) throw new UsageError('open takes exactly one FILE', 'open');
+  const path = positionals[0]!;
+  const profile = await importWithProgress(path, io);
+  const s = profile.summary(50);
+  if (flags.has('--json')) {
+    // Built field by field so the printed shape is exactly the documented one, whatever the addon adds later.
+    const out = {
+      format: s.format,
+      unit: s.unit,
+      threads: s.threads.map((t) => ({ name: t.name, pid: t.pid, tid: t.tid, samples: t.samples, spans: t.spans })),
+      durationNs: s.durationNs,
+      totalWeight: s.totalWeight,
+      top: s.top.slice(0, 50).map((f) => ({ name: f.name, file: f.file, line: f.line, self: f.self, total: f.total })),
+    };
+    io.stdout.write(`${JSON.stringify(out)}\n`);
+  } else {
+    io.stdout.write(`${basename(path)}\n${formatSummary(s, 20)}\n`);
+  }
+  return 0;
+}
+
+async function runConvert(argv: string[], io: CliIo): Promise<number> {
+  const { positionals, flags } = parseArgs(argv, ['--to', '-o', '--output'], ['--to', '-o', '--output', '--help', '-h'], 'convert');
+  if (flags.has('--help') || flags.has('-h')) return printHelp('convert', io);
+  if (positionals.length !== 1) throw new UsageError('convert takes exactly one input file', 'convert');
+  const to = flags.get('--to');
+  if (typeof to !== 'string') throw new UsageError('convert needs --to speedscope|chrome|collapsed', 'convert');
+  if (!EXPORT_FORMATS.includes(to as ExportFormat)) {
+    throw new UsageError(`unknown format '${to}': expected speedscope, chrome or collapsed`, 'convert');
+  }
+  const out = flags.get('-o') ?? flags.get('--output');
+  if (typeof out !== 'string') throw new UsageError('convert needs -o OUT, the file to write', 'convert');
+  const input = positionals[0]!;
+  if (resolve(out) === resolve(input)) throw new UsageError('the output would overwrite the input: choose another -o', 'convert');
+  const profile = await importWithProgress(input, io);
+  try {
+    await profile.exportToFile(to as ExportFormat, out);
+  } catch (err) {
+    throw new CliFailure(`could not write '${out}': ${toContractError(err).message}`);
+  }
+  io.stderr.write(`wrote ${out} (${to})\n`);
+  return 0;
+}
+
+function parsePort(value: string | true | undefined): number {
+  if (value === undefined) return 0;
+  const port = Number(value);
+  if (typeof value !== 'string' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--port must be a number from 0 to 65535, got '${value}'`, 'serve');
+  }
+  return port;
+}
+
+/** Starts services + the WebSocket/HTTP server and resolves when Ctrl-C (or SIGTERM) has closed them. */
+async function serve(opts: { port: number; host?: string; file?: string }, io: CliIo): Promise<number> {
+  if (opts.file) {
+    try {
+      checkInputFile(opts.file);
+    } catch (err) {
+      throw new CliFailure(toContractError(err).message);
+    }
+  }
+  const root = findAppRoot();
+  const staticDir = join(root, 'dist', 'renderer');
+  if (!existsSync(join(staticDir, 'index.html'))) {
+    io.stderr.write('note: the renderer is not built (dist/renderer is missing): run `npm run build:js` for the UI\n');
+  }
+  const { startServer } = await import('../server/server');
+  const services = createServices({ host: 'serve', initialPath: opts.file ? resolve(opts.file) : undefined });
+  const server = await startServer({
+    services,
+    host: opts.host ?? '127.0.0.1',
+    port: opts.port,
+    staticDir,
+    initialPath: opts.file ? resolve(opts.file) : undefined,
+  });
+  io.stdout.write(`Emberscope is serving on ${server.url}\n`);
+  io.stderr.write('Press Ctrl-C to stop.\n');
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      done();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await server.close();
+  await services.dispose();
+  io.stderr.write('stopped\n');
+  return 0;
+}
+
+async function runServe(argv: string[], io: CliIo): Promise<number> {
+  const { positionals, flags } = parseArgs(argv, ['--port', '--host'], ['--port', '--host', '--help', '-h'], 'serve');
+  if (flags.has('--help') || flags.has('-h')) return printHelp('serve', io);
+  if (positionals.length > 1) throw new UsageError('serve takes at most one FILE', 'serve');
+  const host = flags.get('--host');
+  return serve({ port: parsePort(flags.get('--port')), host: typeof host === 'string' ? host : undefined, file: positionals[0] }, io);
+}
+
+async function runDesktop(file: string | undefined, io: CliIo): Promise<number> {
+  const abs = file ? resolve(file) : undefined;
+  const launch = resolveElectron(findAppRoot());
+  let reason: string;
+  if (launch.ok) {
+    const result = await runElectron(launch, abs);
+    if (typeof result === 'number') return result;
+    reason = result;
+  } else {
+    reason = launch.reason;
+  }
+  io.stderr.write(`${reason} Opening Emberscope in your browser instead: open the URL below.\n`);
+  return serve({ port: 0, file: abs }, io);
+}
+
+function printHelp(command: string, io: CliIo): number {
+  io.stdout.write(`${USAGE[command] ?? USAGE.main}\n`);
+  return 0;
+}
+
+/** Runs one CLI invocation; resolves to the process exit code. Never throws. */
+export async function main(argv: string[], io: CliIo = process): Promise<number> {
+  const [first, ...rest] = argv;
+  try {
+    switch (first) {
+      case undefined:
+        return await runDesktop(undefined, io);
+      case '--help':
+      case '-h':
+      case 'help':
+        return printHelp(rest[0] ?? 'main', io);
+      case '--version':
+      case '-V':
+        io.stdout.write(`${readVersion()}\n`);
+        return 0;
+      case 'open':
+        return await runOpen(rest, io);
+      case 'convert':
+        return await runConvert(rest, io);
+      case 'serve':
+        return await runServe(rest, io);
+      default:
+        if (RESERVED.includes(first)) throw new UsageError(`'${first}' is not available yet in this version`);
+        if (first.startsWith('-')) throw new UsageError(`unknown option '${first}'`);
+        // `emberscope FILE`: a path, not a command. Anything that is neither is a typo of a command.
+        if (rest.length === 0 && (existsSync(first) || /[./\\]/.test(first))) return await runDesktop(first, io);
+        throw new UsageError(`unknown command '${first}'`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`emberscope: ${err.message}\n\n${USAGE[err.command ?? 'main'] ?? USAGE.main}\n`);
+      return 2;
+    }
+    const message = err instanceof CliFailure ? err.message : toContractError(err).message;
+    io.stderr.write(`emberscope: ${message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,77 @@
+// Human-readable summary for `emberscope open` (the --json form is the ProfileSummary itself).
+import type { ProfileSummary, WeightUnit } from '../contract/profile';
+import { nsPerUnit } from '../contract/profile';
+
+export function formatDuration(ns: number): string {
+  if (ns >= 1e9) return `${(ns / 1e9).toFixed(3)} s`;
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(3)} ms`;
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(3)} µs`;
+  return `${Math.round(ns)} ns`;
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GiB`;
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+/** A weight in `unit`, short: times as durations, counts as integers. */
+export function formatWeight(value: number, unit: WeightUnit): string {
+  const ns = nsPerUnit(unit);
+  if (ns !== null) return formatDuration(value * ns);
+  if (unit === 'bytes') return formatBytes(value);
+  return Number.isInteger(value) ? String(value) : value.toFixed(2);
+}
+
+function pct(part: number, whole: number): string {
+  return whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '-';
+}
+
+function location(file: string, line: number): string {
+  if (!file) return '';
+  return line > 0 ? `${file}:${line}` : file;
+}
+
+/** Pads columns; `right` marks right-aligned columns. */
+function table(rows: string[][], right: boolean[]): string[] {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) =>
+    r.map((cell, c) => (right[c] ? cell.padStart(widths[c]!) : c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd(),
+  );
+}
+
+export function formatSummary(s: ProfileSummary, topN = 20): string {
+  const lines: string[] = [];
+  lines.push(`format    ${s.format}`);
+  lines.push(`unit      ${s.unit}`);
+  lines.push(`duration  ${formatDuration(s.durationNs)}`);
+  lines.push(`total     ${formatWeight(s.totalWeight, s.unit)}`);
+  lines.push(`threads   ${s.threads.length}`);
+  if (s.threads.length > 0) {
+    const rows = [['', 'name', 'pid', 'tid', 'samples', 'spans']];
+    for (const t of s.threads) rows.push(['', t.name || '(unnamed)', String(t.pid), String(t.tid), String(t.samples), String(t.spans)]);
+    lines.push(...table(rows, [false, false, true, true, true, true]));
+  }
+  const top = s.top.slice(0, topN);
+  lines.push('');
+  lines.push(`top ${top.length} functions by self ${s.unit === 'samples' ? 'samples' : 'time'}:`);
+  if (top.length === 0) {
+    lines.push('  (none)');
+  } else {
+    const rows = [['', 'self', 'self%', 'total', 'total%', 'function', 'location']];
+    for (const f of top) {
+      rows.push([
+        '',
+        formatWeight(f.self, s.unit),
+        pct(f.self, s.totalWeight),
+        formatWeight(f.total, s.unit),
+        pct(f.total, s.totalWeight),
+        f.name,
+        location(f.file, f.line),
+      ]);
+    }
+    lines.push(...table(rows, [false, true, true, true, true, false, false]));
+  }
+  return lines.join('\n');
+}

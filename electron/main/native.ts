@@ -1,0 +1,177 @@
+// Loads the napi addon (dist/native/emberscope.<platform>.node) and gives it typed, error-mapped wrappers.
+// The addon reports failures as `Error("<code>: <message>")` (napi-rs fixes `err.code` to its own status), so every
+// call goes through `callNative`, which turns that into a `NativeError` with a contract `ErrorCode`.
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ErrorCode, ExportFormat } from '../contract/api';
+import type { Profile, ProfileSummary } from '../contract/profile';
+
+export class NativeError extends Error {
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'NativeError';
+  }
+}
+
+const CODES: readonly ErrorCode[] = ['cancelled', 'not-found', 'bad-request', 'parse-error', 'io-error', 'internal'];
+
+/** `Error("parse-error: not a valid …")` → NativeError('parse-error', 'not a valid …'). Other errors → 'internal'. */
+export function toNativeError(err: unknown): NativeError {
+  if (err instanceof NativeError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const colon = message.indexOf(': ');
+  const prefix = colon > 0 ? message.slice(0, colon) : message;
+  if ((CODES as readonly string[]).includes(prefix)) {
+    return new NativeError(prefix as ErrorCode, colon > 0 ? message.slice(colon + 2) : message);
+  }
+  return new NativeError('internal', message);
+}
+
+function callNative<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    throw toNativeError(err);
+  }
+}
+
+async function awaitNative<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw toNativeError(err);
+  }
+}
+
+// The raw addon surface, as native/crates/napi exports it.
+interface RawProfileHandle {
+  readonly format: string;
+  readonly name: string;
+  summary(topN?: number): ProfileSummary;
+  toProfile(): Profile;
+  exportTo(format: string): Buffer;
+  exportToFile(format: string, path: string): Promise<void>;
+}
+interface RawImportJob {
+  run(): Promise<RawProfileHandle>;
+  progress(): { done: number; total: number };
+  cancel(): void;
+}
+interface RawAddon {
+  ImportJob: { new (path: string): RawImportJob; fromBytes(name: string, data: Buffer): RawImportJob };
+}
+
+/** The directory this module runs from: works from the TS source (vitest/tsx), the ESM CLI bundle and CJS. */
+function moduleDir(): string {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  if (typeof __dirname === 'string') return __dirname;
+  return dirname(fileURLToPath(import.meta.url));
+}
+
+/** The repository (or app) root: the nearest ancestor with package.json named "emberscope". */
+export function findAppRoot(start: string = moduleDir()): string {
+  let dir = resolve(start);
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        const name = (createRequire(pkg)(pkg) as { name?: string }).name;
+        if (name === 'emberscope') return dir;
+      } catch {
+        // Unreadable package.json: keep walking up.
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`could not find the Emberscope root above ${start}`);
+    dir = parent;
+  }
+}
+
+let addon: RawAddon | undefined;
+
+/** Path of the built addon, or null. EMBERSCOPE_NATIVE_PATH overrides the search (packaged apps, tests). */
+export function findAddonPath(): string | null {
+  const override = process.env.EMBERSCOPE_NATIVE_PATH;
+  if (override) return existsSync(override) ? override : null;
+  const dir = join(findAppRoot(), 'dist', 'native');
+  if (!existsSync(dir)) return null;
+  const own = `emberscope.${process.platform}-${process.arch}`;
+  const names = readdirSync(dir).filter((n) => n.startsWith('emberscope') && n.endsWith('.node'));
+  const name = names.find((n) => n.startsWith(own)) ?? names[0];
+  return name ? join(dir, name) : null;
+}
+
+function loadAddon(): RawAddon {
+  if (addon) return addon;
+  const path = findAddonPath();
+  if (!path) {
+    throw new NativeError('internal', 'the native addon is not built: run `npm run build:native`');
+  }
+  try {
+    addon = createRequire(path)(path) as RawAddon;
+  } catch (err) {
+    throw new NativeError(
+      'internal',
+      `the native addon at ${path} could not be loaded (${(err as Error).message}): rebuild it with \`npm run build:native\``,
+    );
+  }
+  return addon;
+}
+
+/** An imported profile held by the native core. */
+export class NativeProfile {
+  constructor(private readonly handle: RawProfileHandle) {}
+  get format(): string {
+    return this.handle.format;
+  }
+  get name(): string {
+    return this.handle.name;
+  }
+  summary(topN = 50): ProfileSummary {
+    return callNative(() => this.handle.summary(topN));
+  }
+  toProfile(): Profile {
+    return callNative(() => this.handle.toProfile());
+  }
+  exportTo(format: ExportFormat): Buffer {
+    return callNative(() => this.handle.exportTo(format));
+  }
+  exportToFile(format: ExportFormat, path: string): Promise<void> {
+    return awaitNative(() => this.handle.exportToFile(format, path));
+  }
+}
+
+/** One import running on a worker thread of the addon. */
+export class NativeImport {
+  private constructor(private readonly job: RawImportJob) {}
+
+  static fromPath(path: string): NativeImport {
+    const native = loadAddon();
+    return new NativeImport(callNative(() => new native.ImportJob(path)));
+  }
+
+  static fromBytes(name: string, data: Uint8Array): NativeImport {
+    const native = loadAddon();
+    const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    return new NativeImport(callNative(() => native.ImportJob.fromBytes(name, buffer)));
+  }
+
+  async run(): Promise<NativeProfile> {
+    return new NativeProfile(await awaitNative(() => this.job.run()));
+  }
+
+  progress(): { done: number; total: number } {
+    return callNative(() => this.job.progress());
+  }
+
+  cancel(): void {
+    callNative(() => this.job.cancel());
+  }
+}
+
+/** True when the addon file exists (does not load it). */
+export function isNativeBuilt(): boolean {
+  return findAddonPath() !== null;
+}

@@ -1,0 +1,242 @@
+// The main-process implementation of the contract (`EmberscopeServiceHost`), shared by the desktop app, `serve`
+// and unit tests ('memory'). Transports only call these methods and fan out `onEvent`.
+// Every failure rejects with a ContractError whose message says what was tried and what to do.
+import { readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import type {
+  EmberscopeEvents,
+  EmberscopeServiceHost,
+  EventName,
+  ExportFormat,
+  RecentFile,
+  ServerInfo,
+  TraceInfo,
+} from '../contract/api';
+import { ContractError } from '../contract/api';
+import type { Profile } from '../contract/profile';
+import { JobRegistry } from './jobs';
+import { findAppRoot, NativeError, NativeImport } from './native';
+import { RecentStore } from './recent';
+import { SampleCatalog } from './samples';
+import { TraceRegistry } from './traces';
+import { UploadStore, type UploadChunk } from './uploads';
+
+export interface ServicesOptions {
+  host: ServerInfo['host'];
+  /** Where recent.json lives. Default: $EMBERSCOPE_HOME, else ~/.config/emberscope. */
+  dataDir?: string;
+  /** A file to open at start (`emberscope FILE`), reported by getServerInfo. */
+  initialPath?: string;
+  /** The desktop app's native open dialog; absent elsewhere. */
+  showOpenDialog?: () => Promise<string | null>;
+  /** Where the bundled samples live. Default: `<app root>/assets/samples`. */
+  samplesDir?: string;
+}
+
+export type EmberscopeServices = EmberscopeServiceHost & {
+  /** Cancels jobs and removes temp files; call on shutdown. */
+  dispose(): Promise<void>;
+};
+
+type Listener = <E extends EventName>(event: E, payload: EmberscopeEvents[E]) => void;
+
+const EXPORT_FORMATS: readonly ExportFormat[] = ['speedscope', 'chrome', 'collapsed'];
+const EXPORT_SUFFIX: Record<ExportFormat, string> = {
+  speedscope: '.speedscope.json',
+  chrome: '.trace.json',
+  collapsed: '.folded.txt',
+};
+
+export function defaultDataDir(): string {
+  return process.env.EMBERSCOPE_HOME || join(homedir(), '.config', 'emberscope');
+}
+
+function readVersion(root: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** Anything thrown below → ContractError (native codes carry over). */
+export function toContractError(err: unknown): ContractError {
+  if (err instanceof ContractError) return err;
+  if (err instanceof NativeError) return new ContractError(err.code, err.message);
+  return new ContractError('internal', err instanceof Error ? err.message : String(err));
+}
+
+/** Checks a path before handing it to the importer, for errors that name the problem and the fix. */
+export function checkInputFile(path: string): number {
+  if (typeof path !== 'string' || path.trim() === '') {
+    throw new ContractError('bad-request', 'no file given: pass the path of a profile file');
+  }
+  let st;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new ContractError('not-found', `no file at '${path}': check the path`);
+    }
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new ContractError('io-error', `permission denied reading '${path}': check the file's permissions`);
+    }
+    throw new ContractError('io-error', `could not read '${path}': ${(err as Error).message}`);
+  }
+  if (st.isDirectory()) {
+    throw new ContractError('bad-request', `'${path}' is a directory: choose a profile file inside it`);
+  }
+  if (!st.isFile()) throw new ContractError('bad-request', `'${path}' is not a regular file: choose a profile file`);
+  return st.size;
+}
+
+export function createServices(opts: ServicesOptions): EmberscopeServices {
+  const root = findAppRoot();
+  const version = readVersion(root);
+  const listeners = new Set<Listener>();
+  const emit = <E extends EventName>(event: E, payload: EmberscopeEvents[E]) => {
+    for (const l of listeners) {
+      try {
+        l(event, payload);
+      } catch {
+        // A broken listener (a closed socket) must not stop the others or the request.
+      }
+    }
+  };
+  const traces = new TraceRegistry();
+  const jobs = new JobRegistry((p) => emit('onDidProgress', p));
+  const recent = new RecentStore(opts.dataDir ?? defaultDataDir());
+  const samples = new SampleCatalog(opts.samplesDir ?? join(root, 'assets', 'samples'));
+  const uploads = new UploadStore();
+  const initialPath = opts.initialPath ? resolve(opts.initialPath) : undefined;
+
+  /** Imports `path` under `jobId` and registers the trace. `recentPath` null keeps it out of the recent list. */
+  async function importPath(
+    path: string,
+    jobId: string,
+    fields: { name: string; shownPath: string; recent: boolean },
+  ): Promise<TraceInfo> {
+    jobs.checkFree(jobId);
+    const sizeBytes = checkInputFile(path);
+    try {
+      const handle = await jobs.runImport(jobId, NativeImport.fromPath(path));
+      const info = traces.add(handle, { name: fields.name, path: fields.shownPath, sizeBytes });
+      emit('onDidChangeTraces', traces.list());
+      if (fields.recent) {
+        const entry: RecentFile = { path, name: fields.name, format: info.format, openedAt: Date.now() };
+        emit('onDidChangeRecent', recent.add(entry));
+      }
+      return info;
+    } catch (err) {
+      const e = toContractError(err);
+      if (e.code === 'parse-error') {
+        throw new ContractError('parse-error', `could not open '${fields.name}': ${e.message}`);
+      }
+      throw e;
+    }
+  }
+
+  async function uploadChunk(args: UploadChunk): Promise<TraceInfo | null> {
+    const { jobId } = args;
+    if (!uploads.has(jobId)) jobs.checkFree(jobId);
+    jobs.track(jobId, () => void uploads.abort(jobId, true));
+    let done = false;
+    let path: string | null;
+    try {
+      path = await uploads.write(args);
+      emit('onDidProgress', { jobId, phase: 'uploading', done: args.offset + args.data.byteLength, total: args.totalBytes });
+      done = path !== null;
+    } finally {
+      // Between chunks the upload is cancellable via `uploads.has`; the import below registers itself.
+      if (!uploads.has(jobId) || done) jobs.untrack(jobId);
+    }
+    if (!path) return null;
+    try {
+      return await importPath(path, jobId, { name: basename(args.name) || 'upload', shownPath: '', recent: false });
+    } finally {
+      uploads.discard(path);
+    }
+  }
+
+  // Wraps every request so that nothing but a ContractError ever leaves the services.
+  const guard =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R> | R) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        throw toContractError(err);
+      }
+    };
+
+  const services: EmberscopeServices = {
+    getServerInfo: guard(async () => ({
+      host: opts.host,
+      version,
+      platform: process.platform,
+      ...(initialPath ? { initialPath } : {}),
+    })),
+
+    openTrace: guard(async ({ path, jobId }: { path: string; jobId: string }) => {
+      const abs = resolve(String(path ?? ''));
+      return importPath(path ? abs : '', jobId, { name: basename(abs), shownPath: abs, recent: true });
+    }),
+
+    openSample: guard(async ({ id, jobId }: { id: string; jobId: string }) => {
+      const path = samples.pathOf(id);
+      return importPath(path, jobId, { name: basename(path), shownPath: path, recent: false });
+    }),
+
+    uploadChunk: guard(uploadChunk),
+
+    cancelJob: guard(async ({ jobId }: { jobId: string }) => {
+      if (uploads.has(jobId)) {
+        await uploads.abort(jobId, true);
+        jobs.untrack(jobId);
+        return;
+      }
+      jobs.cancel(jobId);
+    }),
+
+    getProfile: guard(async ({ traceId }: { traceId: string }): Promise<Profile> => traces.get(traceId).handle.toProfile()),
+
+    closeTrace: guard(async ({ traceId }: { traceId: string }) => {
+      if (traces.close(traceId)) emit('onDidChangeTraces', traces.list());
+    }),
+
+    listTraces: guard(async () => traces.list()),
+    listRecent: guard(async () => recent.list()),
+    listSamples: guard(async () => samples.list()),
+
+    exportTrace: guard(async ({ traceId, format }: { traceId: string; format: ExportFormat }) => {
+      if (!EXPORT_FORMATS.includes(format)) {
+        throw new ContractError('bad-request', `unknown format '${format}': expected speedscope, chrome or collapsed`);
+      }
+      const { info, handle } = traces.get(traceId);
+      const buf = handle.exportTo(format);
+      const stem = info.name.replace(/(\.gz)?$/i, '').replace(/\.[^.]*$/, '') || 'profile';
+      return { fileName: stem + EXPORT_SUFFIX[format], data: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) };
+    }),
+
+    showOpenDialog: guard(async () => {
+      if (!opts.showOpenDialog) {
+        throw new ContractError('bad-request', 'the open dialog exists only in the desktop app: drop a file on the page instead');
+      }
+      return opts.showOpenDialog();
+    }),
+
+    onEvent(listener: Listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    async dispose() {
+      jobs.cancelAll();
+      await uploads.dispose();
+      listeners.clear();
+    },
+  };
+  return services;
+}
