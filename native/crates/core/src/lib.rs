@@ -5,6 +5,8 @@ pub mod export;
 pub mod import;
 pub mod job;
 pub mod model;
+#[cfg(feature = "sampler")]
+pub mod sampler;
 pub mod summary;
 
 pub use import::{import_bytes, import_file, ImportError};

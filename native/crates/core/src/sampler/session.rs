@@ -1,0 +1,373 @@
+//! A sampling session: setup checks on the caller's thread, then one thread that owns the `PythonSpy`s, samples on
+//! a jittered schedule and cuts batches. See `worker.rs` for the loop.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use py_spy::config::LockingStrategy;
+use py_spy::{Config, PythonSpy};
+
+use super::batch::SessionStats;
+use super::discover::{check_attach, detect_free_threaded, looks_like_python, read_cmdline, PERMISSION_HELP};
+use super::recording::{Header, RecordingWriter, RECORDING_VERSION};
+use super::worker::{run_worker, Worker};
+use super::{Batch, SamplerError, SessionOptions, Target};
+use crate::model::Profile;
+
+/// State the session thread shares with its owner.
+#[derive(Default)]
+pub(crate) struct Shared {
+    pub stop: AtomicBool,
+    pub paused: AtomicBool,
+    pub stats: Mutex<SessionStats>,
+    /// Set once, when the thread has ended: the reason.
+    pub ended: Mutex<Option<String>>,
+    pub ended_cv: Condvar,
+}
+
+pub struct Session {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<Profile>>,
+    worker_thread: Option<std::thread::Thread>,
+    batches: Option<Receiver<Batch>>,
+    pid: i64,
+    python_version: String,
+    recording_path: Option<PathBuf>,
+}
+
+impl Session {
+    /// Checks everything that can be checked, attaches, and only then starts the sampling thread; every setup
+    /// failure is returned from here.
+    pub fn start(opts: SessionOptions) -> Result<Session, SamplerError> {
+        opts.validate()?;
+        let config = build_config(&opts);
+        let (child, pid, command_line) = match &opts.target {
+            Target::Pid(pid) => {
+                check_target(*pid)?;
+                (None, *pid, read_cmdline(*pid).join(" "))
+            }
+            Target::Command { argv, cwd, output } => {
+                let child = spawn_command(argv, cwd.as_ref(), output.as_ref())?;
+                (Some(child), 0, argv.join(" "))
+            }
+        };
+        let (spy, mut child) = match child {
+            None => (attach_spy(pid, &config)?, None),
+            Some(child) => attach_spawned(child, &config, &command_line)?,
+        };
+        let pid = spy.pid as i64;
+        let v = &spy.version;
+        let python_version = format!("{}.{}.{}{}", v.major, v.minor, v.patch, v.release_flags);
+
+        let start_wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_nanos() as f64);
+        let header = Header {
+            emberscope_recording: RECORDING_VERSION,
+            name: format!("{} (pid {pid})", short_command(&command_line)),
+            start_unix_ns: start_wall,
+            meta: describe_session(&opts, pid, &command_line, &python_version),
+        };
+        let recorder = match &opts.recording_path {
+            None => None,
+            Some(path) => match RecordingWriter::create(path, &header) {
+                Ok(w) => Some(w),
+                Err(source) => {
+                    if let Some(c) = child.as_mut() {
+                        terminate_child(c);
+                    }
+                    return Err(SamplerError::Recording { path: path.clone(), source });
+                }
+            },
+        };
+
+        let (tx, rx) = sync_channel(opts.channel_capacity);
+        let shared = Arc::new(Shared::default());
+        let worker = Worker::new(opts.clone(), spy, config, child, header, recorder, tx, shared.clone());
+        let thread = std::thread::Builder::new()
+            .name(format!("emberscope-sampler-{pid}"))
+            .spawn(move || run_worker(worker))
+            .map_err(|e| SamplerError::Session(format!("could not start the sampling thread: {e}")))?;
+        Ok(Session {
+            shared,
+            worker_thread: Some(thread.thread().clone()),
+            thread: Some(thread),
+            batches: Some(rx),
+            pid,
+            python_version,
+            recording_path: opts.recording_path.clone(),
+        })
+    }
+
+    /// The batch stream; can be taken once (by whoever forwards batches to the UI).
+    pub fn take_batches(&mut self) -> Option<Receiver<Batch>> {
+        self.batches.take()
+    }
+
+    pub fn pid(&self) -> i64 {
+        self.pid
+    }
+
+    pub fn python_version(&self) -> &str {
+        &self.python_version
+    }
+
+    pub fn recording_path(&self) -> Option<&PathBuf> {
+        self.recording_path.as_ref()
+    }
+
+    pub fn pause(&self) {
+        self.shared.paused.store(true, Ordering::SeqCst);
+    }
+
+    pub fn resume(&self) {
+        self.shared.paused.store(false, Ordering::SeqCst);
+        self.wake();
+    }
+
+    /// Asks the thread to end; returns at once. A spawned command is terminated (SIGTERM, then SIGKILL).
+    pub fn stop(&self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.wake();
+    }
+
+    pub fn stats(&self) -> SessionStats {
+        *self.shared.stats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Why the session ended, or None while it runs.
+    pub fn end_reason(&self) -> Option<String> {
+        self.shared.ended.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Waits until the session ends by itself (target exit, duration limit) or `timeout` passes.
+    pub fn wait_ended(&self, timeout: Duration) -> Option<String> {
+        let guard = self.shared.ended.lock().unwrap_or_else(|e| e.into_inner());
+        let (guard, _) = self
+            .shared
+            .ended_cv
+            .wait_timeout_while(guard, timeout, |ended| ended.is_none())
+            .unwrap_or_else(|e| e.into_inner());
+        guard.clone()
+    }
+
+    /// Stops the session if it still runs and returns every sample taken, as one profile.
+    pub fn finish(mut self) -> Result<Profile, SamplerError> {
+        self.stop();
+        let thread = self.thread.take().ok_or_else(|| SamplerError::Session("session already finished".into()))?;
+        thread.join().map_err(|panic| {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            SamplerError::Session(format!("the sampling thread panicked: {msg}"))
+        })
+    }
+
+    fn wake(&self) {
+        if let Some(t) = &self.worker_thread {
+            t.unpark();
+        }
+    }
+}
+
+impl Drop for Session {
+    /// A dropped session still stops its thread (and a spawned child) instead of sampling forever.
+    fn drop(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            self.stop();
+            let _ = thread.join();
+        }
+    }
+}
+
+fn build_config(opts: &SessionOptions) -> Config {
+    Config {
+        blocking: if opts.blocking { LockingStrategy::Lock } else { LockingStrategy::NonBlocking },
+        native: false,
+        sampling_rate: opts.rate_hz as u64,
+        include_idle: opts.include_idle,
+        gil_only: opts.gil_only,
+        // We follow children ourselves (one spy per pid on our one thread) rather than through py-spy's Sampler,
+        // which spawns a thread per process and owns the schedule.
+        subprocesses: false,
+        ..Config::default()
+    }
+}
+
+/// The checks that give a precise error before py-spy gives a vague one.
+fn check_target(pid: i64) -> Result<(), SamplerError> {
+    let proc_dir = format!("/proc/{pid}");
+    let Ok(status) = std::fs::read_to_string(format!("{proc_dir}/status")) else {
+        return Err(SamplerError::NoSuchProcess(pid));
+    };
+    let exe = std::fs::read_link(format!("{proc_dir}/exe")).map(|p| p.display().to_string()).unwrap_or_default();
+    let maps = std::fs::read_to_string(format!("{proc_dir}/maps")).ok();
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or(u32::MAX);
+    if maps.is_none() || exe.is_empty() {
+        // Without the maps we cannot even tell whether it is Python: that is a permission problem first.
+        let (ok, reason) = check_attach(pid, uid);
+        if !ok {
+            return Err(SamplerError::PermissionDenied { pid, detail: reason });
+        }
+    }
+    if !looks_like_python(&exe, &read_cmdline(pid), maps.as_deref()) {
+        return Err(SamplerError::NotPython { pid, exe });
+    }
+    if detect_free_threaded(&exe, maps.as_deref()) {
+        return Err(SamplerError::FreeThreaded { pid, exe });
+    }
+    let (ok, reason) = check_attach(pid, uid);
+    if !ok {
+        return Err(SamplerError::PermissionDenied { pid, detail: reason });
+    }
+    Ok(())
+}
+
+fn attach_spy(pid: i64, config: &Config) -> Result<PythonSpy, SamplerError> {
+    // A few retries: a process that just started may not have initialized its interpreter yet.
+    let spy = PythonSpy::retry_new(pid as py_spy::Pid, config, 10).map_err(|e| classify_spy_error(pid, &e))?;
+    check_version(pid, &spy)?;
+    Ok(spy)
+}
+
+fn check_version(pid: i64, spy: &PythonSpy) -> Result<(), SamplerError> {
+    let v = &spy.version;
+    let supported = (v.major == 2 && (3..=7).contains(&v.minor)) || (v.major == 3 && (3..=15).contains(&v.minor));
+    if supported {
+        Ok(())
+    } else {
+        Err(SamplerError::UnsupportedVersion { pid, version: format!("{}.{}.{}", v.major, v.minor, v.patch) })
+    }
+}
+
+fn classify_spy_error(pid: i64, e: &anyhow::Error) -> SamplerError {
+    let detail = format!("{e:#}");
+    if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        return SamplerError::NoSuchProcess(pid);
+    }
+    if let Some(i) = detail.find("Unsupported version") {
+        return SamplerError::UnsupportedVersion { pid, version: detail[i..].to_owned() };
+    }
+    if detail.contains("Operation not permitted") || detail.contains("Permission denied") {
+        return SamplerError::PermissionDenied { pid, detail: format!("{detail}; {PERMISSION_HELP}") };
+    }
+    SamplerError::Attach { pid, detail }
+}
+
+fn spawn_command(argv: &[String], cwd: Option<&PathBuf>, output: Option<&PathBuf>) -> Result<Child, SamplerError> {
+    let command = argv.join(" ");
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]).stdin(Stdio::null());
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    if let Some(path) = output {
+        let open = |p: &PathBuf| -> Result<File, SamplerError> {
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|source| SamplerError::Spawn { command: command.clone(), source })
+        };
+        let out = open(path)?;
+        let err = out.try_clone().map_err(|source| SamplerError::Spawn { command: command.clone(), source })?;
+        cmd.stdout(out).stderr(err);
+    }
+    cmd.spawn().map_err(|source| SamplerError::Spawn { command, source })
+}
+
+/// Attaches to a child we just started. py-spy needs the interpreter to exist in memory, which takes the child a
+/// few tens of ms after exec; we poll until then (so sampling begins within that window, not "from the first
+/// line"). Starting the child stopped would not help: before the interpreter initializes there is nothing to read.
+fn attach_spawned(mut child: Child, config: &Config, command: &str) -> Result<(PythonSpy, Option<Child>), SamplerError> {
+    let pid = child.id() as i64;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last_error = None;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(SamplerError::ExitedBeforeAttach { command: command.into(), status: status.to_string() });
+        }
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.display().to_string()).unwrap_or_default();
+        let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok();
+        // Until exec has happened the child is a copy of us; only try py-spy once it looks like Python.
+        if looks_like_python(&exe, &[], maps.as_deref()) {
+            if detect_free_threaded(&exe, maps.as_deref()) {
+                terminate_child(&mut child);
+                return Err(SamplerError::FreeThreaded { pid, exe });
+            }
+            match PythonSpy::retry_new(pid as py_spy::Pid, config, 2) {
+                Ok(spy) => {
+                    if let Err(e) = check_version(pid, &spy) {
+                        terminate_child(&mut child);
+                        return Err(e);
+                    }
+                    return Ok((spy, Some(child)));
+                }
+                Err(e) => last_error = Some(format!("{e:#}")),
+            }
+        }
+        if Instant::now() > deadline {
+            terminate_child(&mut child);
+            let exe_now = if exe.is_empty() { argv0(command) } else { exe };
+            return Err(match last_error {
+                None => SamplerError::NotPython { pid, exe: exe_now },
+                Some(detail) => SamplerError::Attach { pid, detail },
+            });
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn argv0(command: &str) -> String {
+    command.split_whitespace().next().unwrap_or("").to_owned()
+}
+
+/// SIGTERM, a second of grace, then SIGKILL; always reaps.
+pub(crate) fn terminate_child(child: &mut Child) {
+    if let Ok(Some(_)) = child.try_wait() {
+        return;
+    }
+    // SAFETY: plain kill(2) on our own child's pid, which cannot have been reused: we have not reaped it.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn short_command(command: &str) -> String {
+    let mut parts = command.split_whitespace().map(|p| p.rsplit('/').next().unwrap_or(p));
+    let first: Vec<&str> = parts.by_ref().take(2).collect();
+    first.join(" ")
+}
+
+fn describe_session(opts: &SessionOptions, pid: i64, command: &str, version: &str) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    m.insert("tool".into(), "emberscope sampler (py-spy)".into());
+    m.insert("pid".into(), pid.to_string());
+    m.insert("command".into(), command.to_owned());
+    m.insert("python_version".into(), version.to_owned());
+    m.insert("rate_hz".into(), opts.rate_hz.to_string());
+    m.insert("mode".into(), if matches!(opts.target, Target::Pid(_)) { "attach" } else { "record" }.into());
+    m.insert("blocking".into(), opts.blocking.to_string());
+    m.insert("include_idle".into(), opts.include_idle.to_string());
+    m.insert("gil_only".into(), opts.gil_only.to_string());
+    m.insert("subprocesses".into(), opts.subprocesses.to_string());
+    m
+}

@@ -1,0 +1,420 @@
+//! The session thread: owns the `PythonSpy`s (one per sampled pid), samples on a jittered schedule, interns stacks,
+//! and every batch interval cuts a `Batch` that goes to the recording file and to the channel.
+
+use std::collections::{HashMap, HashSet};
+use std::process::Child;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use py_spy::{Config, PythonSpy, StackTrace};
+use rand::Rng;
+
+use super::batch::{apply_batch, create_live_profile, Batch, BatchCutter, BatchSamples, SessionStats, ThreadInfo};
+use super::discover::{detect_free_threaded, looks_like_python, read_ppid};
+use super::recording::{finalize_profile, Header, RecordingWriter};
+use super::session::{terminate_child, Shared};
+use super::SessionOptions;
+use crate::model::{Profile, ProfileBuilder};
+
+/// How often the process tree is scanned for new Python children when `subprocesses` is on.
+const CHILD_SCAN_INTERVAL: Duration = Duration::from_millis(200);
+/// Attach attempts per child pid before we stop trying (non-Python children, short-lived helpers).
+const CHILD_ATTACH_ATTEMPTS: u32 = 25;
+/// How long the final batch may wait for room in the channel before only `finish()` carries it.
+const FINAL_SEND_GRACE: Duration = Duration::from_secs(2);
+
+struct Spied {
+    pid: i64,
+    spy: PythonSpy,
+}
+
+pub(crate) struct Worker {
+    opts: SessionOptions,
+    config: Config,
+    spies: Vec<Spied>,
+    root_pid: i64,
+    child: Option<Child>,
+    root_exit: Option<String>,
+    header: Header,
+    recorder: Option<RecordingWriter>,
+    recorder_error: Option<String>,
+    tx: Option<SyncSender<Batch>>,
+    /// Batches the channel had no room for, merged into one: the UI gets them late, never loses them.
+    pending: Option<Batch>,
+    shared: Arc<Shared>,
+    builder: ProfileBuilder,
+    cutter: BatchCutter,
+    live: Profile,
+    thread_index: HashMap<(i64, i64), u32>,
+    thread_names: Vec<String>,
+    new_threads: Vec<ThreadInfo>,
+    samples: BatchSamples,
+    stats: SessionStats,
+    start: Instant,
+    child_attempts: HashMap<i64, u32>,
+}
+
+impl Worker {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        opts: SessionOptions,
+        spy: PythonSpy,
+        config: Config,
+        child: Option<Child>,
+        header: Header,
+        recorder: Option<RecordingWriter>,
+        tx: SyncSender<Batch>,
+        shared: Arc<Shared>,
+    ) -> Worker {
+        let root_pid = spy.pid as i64;
+        Worker {
+            live: create_live_profile(&header.name),
+            opts,
+            config,
+            spies: vec![Spied { pid: root_pid, spy }],
+            root_pid,
+            child,
+            root_exit: None,
+            header,
+            recorder,
+            recorder_error: None,
+            tx: Some(tx),
+            pending: None,
+            shared,
+            builder: ProfileBuilder::new(),
+            cutter: BatchCutter::default(),
+            thread_index: HashMap::new(),
+            thread_names: Vec::new(),
+            new_threads: Vec::new(),
+            samples: BatchSamples::default(),
+            stats: SessionStats::default(),
+            start: Instant::now(),
+            child_attempts: HashMap::new(),
+        }
+    }
+}
+
+/// The thread body. Returns the whole profile; the reason it ended is in `meta.end_reason`.
+pub(crate) fn run_worker(mut w: Worker) -> Profile {
+    let reason = w.sample_until_end();
+    if let Some(child) = w.child.as_mut() {
+        // Stopping a recording ends the program we started for it; a child that already exited is just reaped.
+        terminate_child(child);
+    }
+    w.cut_and_send(Some(reason.clone()));
+    w.deliver_final();
+    let mut live = std::mem::replace(&mut w.live, create_live_profile(""));
+    finalize_profile(&mut live, &w.header, &w.stats, Some(&reason));
+    if let Some(e) = &w.recorder_error {
+        live.meta.push(("recording_error".into(), e.clone()));
+        live.meta.sort();
+    }
+    *w.shared.ended.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
+    w.shared.ended_cv.notify_all();
+    live
+}
+
+impl Worker {
+    fn sample_until_end(&mut self) -> String {
+        let period = Duration::from_secs_f64(1.0 / self.opts.rate_hz as f64);
+        let interval = self.opts.batch_interval;
+        let mut rng = rand::rng();
+        let mut next_tick = Instant::now();
+        let mut last_cut = Instant::now();
+        let mut last_scan = Instant::now();
+        let mut active = Duration::ZERO;
+        let mut active_since = Some(Instant::now());
+        loop {
+            if self.shared.stop.load(Ordering::SeqCst) {
+                self.account_elapsed(active, active_since);
+                return "stopped".into();
+            }
+            let now = Instant::now();
+            if self.shared.paused.load(Ordering::SeqCst) {
+                if let Some(since) = active_since.take() {
+                    active += now - since;
+                }
+                if now - last_cut >= interval {
+                    self.account_elapsed(active, None);
+                    self.cut_and_send(None);
+                    last_cut = now;
+                }
+                std::thread::park_timeout(interval);
+                continue;
+            }
+            let since = *active_since.get_or_insert_with(|| {
+                next_tick = now;
+                now
+            });
+            let active_now = active + (now - since);
+            if let Some(limit) = self.opts.duration {
+                if active_now >= limit {
+                    self.account_elapsed(active, active_since);
+                    return format!("duration limit reached ({:.1} s)", limit.as_secs_f64());
+                }
+            }
+            if now >= next_tick {
+                let behind = now - next_tick;
+                if behind >= period {
+                    // Late: count the ticks we slept through as missed instead of firing them in a burst, which
+                    // would put several samples on the same instant.
+                    self.stats.missed += (behind.as_nanos() / period.as_nanos()) as u64;
+                    next_tick = now;
+                }
+                if let Some(reason) = self.sample_tick(now) {
+                    self.account_elapsed(active, active_since);
+                    return reason;
+                }
+                // Randomized intervals: a fixed period can alias with periodic work in the target (a loop that
+                // runs every 10 ms would be always or never caught at 100 Hz; py-spy issue #94). py-spy draws
+                // exponential gaps; we draw uniform ones in [0.5, 1.5) periods, which randomizes the phase just
+                // as well but keeps the count in a window close to rate x time, so "achieved rate" stays meaningful.
+                next_tick += period.mul_f64(rng.random_range(0.5..1.5));
+            }
+            if self.opts.subprocesses && now - last_scan >= CHILD_SCAN_INTERVAL {
+                self.attach_new_children();
+                last_scan = now;
+            }
+            if now - last_cut >= interval {
+                self.account_elapsed(active, active_since);
+                self.cut_and_send(None);
+                last_cut = now;
+            }
+            let wake_at = next_tick.min(last_cut + interval);
+            let now = Instant::now();
+            if wake_at > now {
+                // park, not sleep: stop() and resume() unpark us at once.
+                std::thread::park_timeout(wake_at - now);
+            }
+        }
+    }
+
+    fn account_elapsed(&mut self, active: Duration, active_since: Option<Instant>) {
+        let total = active + active_since.map_or(Duration::ZERO, |s| s.elapsed());
+        self.stats.elapsed_ns = total.as_nanos() as u64;
+        let secs = total.as_secs_f64();
+        self.stats.achieved_hz = if secs > 0.0 { self.stats.taken as f64 / secs } else { 0.0 };
+    }
+
+    /// Reads every spied process once. Returns the end reason when nothing is left to sample.
+    fn sample_tick(&mut self, now: Instant) -> Option<String> {
+        let t_ns = (now - self.start).as_nanos() as f64;
+        let (mut any_ok, mut any_err) = (false, false);
+        let mut gone: Vec<i64> = Vec::new();
+        for i in 0..self.spies.len() {
+            let pid = self.spies[i].pid;
+            match self.spies[i].spy.get_stack_traces() {
+                Ok(traces) => {
+                    any_ok = true;
+                    for trace in &traces {
+                        self.record_trace(trace, t_ns);
+                    }
+                }
+                Err(_) if pid == self.root_pid => match self.describe_root_exit() {
+                    Some(reason) => {
+                        self.root_exit = Some(reason);
+                        gone.push(pid);
+                    }
+                    None => any_err = true,
+                },
+                // A child that fails is dropped, and re-attached by the next scan if it still runs Python: after a
+                // fork+exec the spy we made for the pre-exec copy reads the wrong image.
+                Err(_) => gone.push(pid),
+            }
+        }
+        self.spies.retain(|s| !gone.contains(&s.pid));
+        if any_ok {
+            self.stats.taken += 1;
+        } else if any_err {
+            self.stats.missed += 1;
+        }
+        if self.spies.is_empty() {
+            return Some(self.root_exit.clone().unwrap_or_else(|| "all sampled processes exited".into()));
+        }
+        None
+    }
+
+    fn record_trace(&mut self, trace: &StackTrace, t_ns: f64) {
+        if !trace.active && !self.opts.include_idle {
+            return;
+        }
+        let pid = trace.pid as i64;
+        let tid = trace.os_thread_id.map_or(trace.thread_id as i64, |t| t as i64);
+        let name = trace.thread_name.clone();
+        let index = match self.thread_index.get(&(pid, tid)) {
+            Some(&i) => {
+                if let Some(n) = name.filter(|n| *n != self.thread_names[i as usize]) {
+                    self.thread_names[i as usize] = n.clone();
+                    self.new_threads.push(ThreadInfo { index: i, pid, tid, name: n });
+                }
+                i
+            }
+            None => {
+                let i = self.thread_names.len() as u32;
+                let n = name.unwrap_or_else(|| format!("thread {tid}"));
+                self.thread_index.insert((pid, tid), i);
+                self.thread_names.push(n.clone());
+                self.new_threads.push(ThreadInfo { index: i, pid, tid, name: n });
+                i
+            }
+        };
+        // py-spy lists frames innermost first; the stack table is built root first.
+        let mut stack: i32 = -1;
+        for f in trace.frames.iter().rev() {
+            let frame = self.builder.frame(&f.name, Some(&f.filename), f.line.max(0) as u32);
+            stack = self.builder.stack(stack, frame) as i32;
+        }
+        let s = &mut self.samples;
+        s.thread_index.push(index);
+        s.stack.push(stack);
+        s.time_ns.push(t_ns);
+        s.weight.push(1.0);
+        s.gil.push(trace.owns_gil as u8);
+        s.idle.push((!trace.active) as u8);
+        self.stats.samples += 1;
+    }
+
+    /// Some("process exited (...)") when the root process is gone, None when it still runs (a transient failure).
+    fn describe_root_exit(&mut self) -> Option<String> {
+        if let Some(child) = self.child.as_mut() {
+            return match child.try_wait() {
+                Ok(Some(status)) => Some(describe_status(status.code(), signal_of(&status))),
+                Ok(None) => None,
+                Err(_) => Some("process exited (status unknown)".into()),
+            };
+        }
+        let stat = match std::fs::read_to_string(format!("/proc/{}/stat", self.root_pid)) {
+            Ok(s) => s,
+            Err(_) => return Some("process exited (status unknown: it was not started by Emberscope)".into()),
+        };
+        // Fields after the parenthesized command: state is the first, exit_code the 50th (field 52 overall).
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        match fields.first() {
+            Some(&"Z") | Some(&"X") => {
+                let raw: Option<i32> = fields.get(49).and_then(|v| v.parse().ok());
+                Some(match raw {
+                    Some(w) if w & 0x7f != 0 => describe_status(None, Some(w & 0x7f)),
+                    Some(w) => describe_status(Some((w >> 8) & 0xff), None),
+                    None => "process exited (status unknown)".into(),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    fn attach_new_children(&mut self) {
+        let descendants = list_descendants(self.root_pid);
+        let spied: HashSet<i64> = self.spies.iter().map(|s| s.pid).collect();
+        for pid in descendants {
+            if spied.contains(&pid) {
+                continue;
+            }
+            let attempts = self.child_attempts.entry(pid).or_insert(0);
+            if *attempts >= CHILD_ATTACH_ATTEMPTS {
+                continue;
+            }
+            *attempts += 1;
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.display().to_string()).unwrap_or_default();
+            let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok();
+            if !looks_like_python(&exe, &[], maps.as_deref()) || detect_free_threaded(&exe, maps.as_deref()) {
+                continue;
+            }
+            if let Ok(spy) = PythonSpy::new(pid as py_spy::Pid, &self.config) {
+                self.spies.push(Spied { pid, spy });
+            }
+        }
+    }
+
+    fn cut_and_send(&mut self, ended: Option<String>) {
+        let threads = std::mem::take(&mut self.new_threads);
+        let samples = std::mem::take(&mut self.samples);
+        let mut batch = self.cutter.cut(&self.builder, threads, samples);
+        batch.stats = self.stats;
+        batch.ended = ended;
+        // Cannot fail: the cutter continues exactly where the last batch ended.
+        let _ = apply_batch(&mut self.live, &batch);
+        if let Some(rec) = self.recorder.as_mut() {
+            if let Err(e) = rec.append(&batch) {
+                // Keep sampling: the in-memory profile still has everything; the failure is reported in meta.
+                self.recorder_error = Some(format!("writing {} failed: {e}", rec.path().display()));
+                self.recorder = None;
+            }
+        }
+        *self.shared.stats.lock().unwrap_or_else(|e| e.into_inner()) = self.stats;
+        self.deliver(batch);
+    }
+
+    /// Never blocks: when the channel is full the batch is merged into `pending` and goes with the next attempt.
+    fn deliver(&mut self, batch: Batch) {
+        let Some(tx) = &self.tx else { return };
+        let merged = match self.pending.take() {
+            Some(mut p) => {
+                p.merge(batch);
+                p
+            }
+            None => batch,
+        };
+        match tx.try_send(merged) {
+            Ok(()) => {}
+            Err(TrySendError::Full(b)) => self.pending = Some(b),
+            Err(TrySendError::Disconnected(_)) => self.tx = None,
+        }
+    }
+
+    /// The end-of-session batch may wait a little for the consumer; past the grace period `finish()` has it all.
+    fn deliver_final(&mut self) {
+        let deadline = Instant::now() + FINAL_SEND_GRACE;
+        while let (Some(tx), Some(b)) = (&self.tx, self.pending.take()) {
+            match tx.try_send(b) {
+                Ok(()) => return,
+                Err(TrySendError::Full(b)) if Instant::now() < deadline => {
+                    self.pending = Some(b);
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+fn describe_status(code: Option<i32>, signal: Option<i32>) -> String {
+    match (code, signal) {
+        (Some(c), _) => format!("process exited (code {c})"),
+        (None, Some(s)) => format!("process exited (signal {s})"),
+        (None, None) => "process exited (status unknown)".into(),
+    }
+}
+
+fn signal_of(status: &std::process::ExitStatus) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    status.signal()
+}
+
+/// Every live descendant of `root`, from one pass over /proc.
+fn list_descendants(root: i64) -> Vec<i64> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let parents: Vec<(i64, i64)> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i64>().ok())
+        .filter_map(|pid| Some((pid, read_ppid(pid)?)))
+        .collect();
+    let mut found: HashSet<i64> = HashSet::from([root]);
+    // Parents can have larger pids than children after pid wrap, so iterate to a fixed point.
+    loop {
+        let before = found.len();
+        for &(pid, ppid) in &parents {
+            if found.contains(&ppid) {
+                found.insert(pid);
+            }
+        }
+        if found.len() == before {
+            break;
+        }
+    }
+    found.remove(&root);
+    let mut out: Vec<i64> = found.into_iter().collect();
+    out.sort();
+    out
+}
