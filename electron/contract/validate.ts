@@ -1,0 +1,217 @@
+// Validation of everything that arrives over a transport before it reaches a service. The renderer is treated as
+// untrusted (a compromised page, a hostile local web page that guessed the port, a buggy build): every request is
+// checked against a strict per-method schema, so unknown keys, wrong types, prototype-pollution keys and oversized
+// values are refused with 'bad-request' before any service code runs.
+// Pure TypeScript: imports nothing from Node, Electron or React.
+import { REQUEST_NAMES, type ErrorCode, type ExportFormat, type RequestName } from './api';
+
+export const LIMITS = {
+  /** Largest `uploadChunk` data. */
+  maxChunkBytes: 16 * 1024 * 1024,
+  /** Largest total upload (`uploadChunk.totalBytes`). */
+  maxUploadBytes: 8 * 1024 * 1024 * 1024,
+  maxPathLength: 4096,
+  maxNameLength: 1024,
+  maxIdLength: 128,
+  /** Largest JSON part of a request frame; requests carry small arguments, only upload data is big (and binary). */
+  maxRequestJsonBytes: 1024 * 1024,
+  /** Largest request frame a byte transport accepts: one chunk plus its JSON envelope. */
+  maxRequestFrameBytes: 16 * 1024 * 1024 + 1024 * 1024,
+  /** Longest error message passed to a client; longer ones are cut so a service can't flood the renderer. */
+  maxErrorMessageLength: 4000,
+} as const;
+
+const ERROR_CODE_SET: Record<ErrorCode, true> = {
+  cancelled: true,
+  'not-found': true,
+  'bad-request': true,
+  'parse-error': true,
+  'io-error': true,
+  internal: true,
+};
+export const ERROR_CODES = Object.keys(ERROR_CODE_SET) as ErrorCode[];
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODE_SET, value);
+}
+
+export function isRequestName(value: unknown): value is RequestName {
+  return typeof value === 'string' && (REQUEST_NAMES as readonly string[]).includes(value);
+}
+
+/** Keys that, assigned naively, change an object's prototype or shadow its constructor. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Job and trace ids: short, printable, safe to put in file names and logs. */
+const ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
+
+const EXPORT_FORMATS: Record<ExportFormat, true> = { speedscope: true, chrome: true, collapsed: true };
+
+/** Returns null when valid, else a message naming the offending field. */
+type ArgValidator = (arg: unknown) => string | null;
+
+/** Plain object check that works across realms (Electron IPC, structuredClone, vm contexts). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) return false;
+  return Object.prototype.toString.call(value) === '[object Object]';
+}
+
+export function isUint8Array(value: unknown): value is Uint8Array {
+  return ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Uint8Array]';
+}
+
+/** Checks `value` is a plain object with exactly the keys of `shape` (optional ones may be missing). */
+function checkKeys(value: unknown, where: string, required: string[]): string | null {
+  if (!isPlainObject(value)) return `${where}: expected an object, got ${describe(value)}`;
+  for (const key of Object.keys(value)) {
+    if (FORBIDDEN_KEYS.has(key)) return `${where}: forbidden key "${key}"`;
+    if (!required.includes(key)) return `${where}: unknown key "${truncate(key, 40)}"`;
+  }
+  for (const key of required) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) return `${where}: missing "${key}"`;
+  }
+  return null;
+}
+
+function checkString(value: unknown, where: string, maxLength: number, allowEmpty = false): string | null {
+  if (typeof value !== 'string') return `${where}: expected a string, got ${describe(value)}`;
+  if (!allowEmpty && value.length === 0) return `${where}: must not be empty`;
+  if (value.length > maxLength) return `${where}: longer than ${maxLength} characters`;
+  if (value.includes('\0')) return `${where}: contains a NUL character`;
+  return null;
+}
+
+function checkId(value: unknown, where: string): string | null {
+  const err = checkString(value, where, LIMITS.maxIdLength);
+  if (err) return err;
+  return ID_PATTERN.test(value as string) ? null : `${where}: must match ${ID_PATTERN.source}`;
+}
+
+function checkOffset(value: unknown, where: string, max: number): string | null {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    return `${where}: expected a non-negative integer, got ${describe(value)}`;
+  }
+  return value > max ? `${where}: larger than ${max}` : null;
+}
+
+function checkBoolean(value: unknown, where: string): string | null {
+  return typeof value === 'boolean' ? null : `${where}: expected a boolean, got ${describe(value)}`;
+}
+
+/** Requests without an argument accept `undefined` (memory, IPC) or `null` (JSON has no undefined). */
+const validateNoArg: ArgValidator = (arg) => (arg === undefined || arg === null ? null : 'expects no argument');
+
+const validateJobArg = (extra: Record<string, (v: unknown, where: string) => string | null>): ArgValidator => {
+  const keys = ['jobId', ...Object.keys(extra)];
+  return (arg) => {
+    const err = checkKeys(arg, 'argument', keys);
+    if (err) return err;
+    const obj = arg as Record<string, unknown>;
+    for (const key of keys) {
+      const check = key === 'jobId' ? checkId : extra[key]!;
+      const fieldErr = check(obj[key], key);
+      if (fieldErr) return fieldErr;
+    }
+    return null;
+  };
+};
+
+const validateTraceArg: ArgValidator = (arg) =>
+  checkKeys(arg, 'argument', ['traceId']) ?? checkId((arg as Record<string, unknown>).traceId, 'traceId');
+
+const validateUploadChunk: ArgValidator = (arg) => {
+  const err = checkKeys(arg, 'argument', ['jobId', 'name', 'offset', 'totalBytes', 'data', 'last']);
+  if (err) return err;
+  const a = arg as Record<string, unknown>;
+  const fieldErr =
+    checkId(a.jobId, 'jobId') ??
+    checkString(a.name, 'name', LIMITS.maxNameLength) ??
+    checkOffset(a.totalBytes, 'totalBytes', LIMITS.maxUploadBytes) ??
+    checkOffset(a.offset, 'offset', LIMITS.maxUploadBytes) ??
+    checkBoolean(a.last, 'last');
+  if (fieldErr) return fieldErr;
+  if (!isUint8Array(a.data)) return `data: expected a Uint8Array, got ${describe(a.data)}`;
+  if (a.data.byteLength > LIMITS.maxChunkBytes) return `data: chunk larger than ${LIMITS.maxChunkBytes} bytes`;
+  if ((a.offset as number) + a.data.byteLength > (a.totalBytes as number)) return 'data: chunk ends after totalBytes';
+  return null;
+};
+
+const ARG_VALIDATORS: Record<RequestName, ArgValidator> = {
+  getServerInfo: validateNoArg,
+  openTrace: validateJobArg({ path: (v, w) => checkString(v, w, LIMITS.maxPathLength) }),
+  openSample: validateJobArg({ id: checkId }),
+  uploadChunk: validateUploadChunk,
+  cancelJob: validateJobArg({}),
+  getProfile: validateTraceArg,
+  closeTrace: validateTraceArg,
+  listTraces: validateNoArg,
+  listRecent: validateNoArg,
+  listSamples: validateNoArg,
+  exportTrace: (arg) => {
+    const err = checkKeys(arg, 'argument', ['traceId', 'format']) ?? checkId((arg as Record<string, unknown>).traceId, 'traceId');
+    if (err) return err;
+    const format = (arg as Record<string, unknown>).format;
+    return typeof format === 'string' && Object.prototype.hasOwnProperty.call(EXPORT_FORMATS, format)
+      ? null
+      : `format: expected one of ${Object.keys(EXPORT_FORMATS).join(', ')}, got ${describe(format)}`;
+  },
+  showOpenDialog: validateNoArg,
+};
+
+/** Validates the argument of one request; returns null when valid, else a message for a 'bad-request' reply. */
+export function validateRequestArg(method: RequestName, arg: unknown): string | null {
+  const message = ARG_VALIDATORS[method](arg);
+  return message === null ? null : `${method}: ${message}`;
+}
+
+export interface ValidRequest {
+  id: number;
+  method: RequestName;
+  /** `undefined` for requests without an argument. */
+  arg: unknown;
+}
+
+export type RequestCheck =
+  | { ok: true; request: ValidRequest }
+  /** `id` is set when the message carried a usable id, so the sender can be told what was wrong. */
+  | { ok: false; id: number | undefined; message: string };
+
+export function isMessageId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** Validates one incoming `{t:'req', id, method, arg}` message as it arrived from a transport. */
+export function checkRequestMessage(raw: unknown): RequestCheck {
+  if (!isPlainObject(raw)) return { ok: false, id: undefined, message: `message: expected an object, got ${describe(raw)}` };
+  const id = isMessageId(raw.id) ? raw.id : undefined;
+  for (const key of Object.keys(raw)) {
+    if (FORBIDDEN_KEYS.has(key)) return { ok: false, id, message: `message: forbidden key "${key}"` };
+    if (key !== 't' && key !== 'id' && key !== 'method' && key !== 'arg') {
+      return { ok: false, id, message: `message: unknown key "${truncate(key, 40)}"` };
+    }
+  }
+  if (raw.t !== 'req') return { ok: false, id, message: `message: expected t "req", got ${describe(raw.t)}` };
+  if (id === undefined) return { ok: false, id, message: `message: id must be a non-negative integer, got ${describe(raw.id)}` };
+  if (!isRequestName(raw.method)) {
+    const name = typeof raw.method === 'string' ? `"${truncate(raw.method, 60)}"` : describe(raw.method);
+    return { ok: false, id, message: `message: unknown method ${name}` };
+  }
+  const argError = validateRequestArg(raw.method, raw.arg);
+  if (argError) return { ok: false, id, message: argError };
+  const arg = raw.arg === null ? undefined : raw.arg;
+  return { ok: true, request: { id, method: raw.method, arg } };
+}
+
+/** A short description of a value for error messages: never echoes big or binary content back. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (ArrayBuffer.isView(value)) return `a ${Object.prototype.toString.call(value).slice(8, -1)} of ${value.byteLength} bytes`;
+  if (typeof value === 'string') return `a string of ${value.length} characters`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
+  return typeof value === 'object' ? 'an object' : typeof value;
+}
+
+export function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}

@@ -1,0 +1,213 @@
+// The one contract suite: every transport (in-memory pair, WebSocket, and the real services behind each) must pass
+// it. Each check compares what the client receives with what the host answers when called directly, so the suite
+// says "the transport is invisible", whatever host sits behind it.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ContractError, type EmberscopeClient, type EmberscopeServiceHost, type TraceInfo } from '../../electron/contract/api';
+
+export interface ContractEnv {
+  client: EmberscopeClient;
+  host: EmberscopeServiceHost;
+  /** Drops the connection under the client (server side), as a crash or network loss would. */
+  disconnect(): Promise<void> | void;
+  dispose(): Promise<void> | void;
+  /** Number of host event listeners, to check a closed connection detaches (test host only). */
+  listenerCount?: () => number;
+}
+
+/** What the host behind the transport can do beyond the contract; tests that need more are reported as skipped. */
+export interface HostCapabilities {
+  /** A path whose openTrace blocks until cancelled. */
+  slowPath?: string;
+  /** A path whose openTrace throws a plain Error with message `crashMessage`. */
+  crashPath?: string;
+  crashMessage?: string;
+  /** Sample to round-trip in full; default the first listed. */
+  bigSampleId?: string;
+}
+
+/** Byte-exact comparison that stays fast on million-element typed arrays (toEqual walks them element by element). */
+export function expectSameData(actual: unknown, expected: unknown, where = 'value'): void {
+  if (ArrayBuffer.isView(expected)) {
+    expect(ArrayBuffer.isView(actual), `${where} is a typed array`).toBe(true);
+    const a = actual as ArrayBufferView;
+    expect(Object.prototype.toString.call(a), `${where} type`).toBe(Object.prototype.toString.call(expected));
+    expect(a.byteLength, `${where} byteLength`).toBe(expected.byteLength);
+    const same = Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength));
+    expect(same, `${where} bytes`).toBe(true);
+    return;
+  }
+  if (Array.isArray(expected)) {
+    expect(Array.isArray(actual), `${where} is an array`).toBe(true);
+    expect((actual as unknown[]).length, `${where} length`).toBe(expected.length);
+    expected.forEach((item, i) => expectSameData((actual as unknown[])[i], item, `${where}[${i}]`));
+    return;
+  }
+  if (expected !== null && typeof expected === 'object') {
+    expect(actual !== null && typeof actual === 'object', `${where} is an object`).toBe(true);
+    const keys = Object.keys(expected).filter((k) => (expected as Record<string, unknown>)[k] !== undefined);
+    expect(Object.keys(actual as object).sort(), `${where} keys`).toEqual(keys.sort());
+    for (const key of keys) expectSameData((actual as Record<string, unknown>)[key], (expected as Record<string, unknown>)[key], `${where}.${key}`);
+    return;
+  }
+  expect(actual, where).toStrictEqual(expected);
+}
+
+async function catchError(promise: Promise<unknown>): Promise<ContractError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(ContractError);
+    return err as ContractError;
+  }
+  throw new Error('expected the request to reject');
+}
+
+/** Waits for the next event of a kind matching `predicate`. */
+function nextEvent<T>(client: EmberscopeClient, event: 'onDidProgress' | 'onDidChangeTraces', predicate: (p: T) => boolean): Promise<T> {
+  return new Promise((resolve) => {
+    const off = client.on(event, (payload) => {
+      if (predicate(payload as T)) {
+        off();
+        resolve(payload as T);
+      }
+    });
+  });
+}
+
+// Folded stacks: a format every real importer set understands, small enough to split into two chunks.
+const UPLOAD_TEXT = 'main;load;parse 7\nmain;load 3\nmain;compute;kernel 11\n';
+
+export function runContractSuite(name: string, makeEnv: () => Promise<ContractEnv>, caps: HostCapabilities = {}): void {
+  describe(`contract over ${name}`, () => {
+    let env: ContractEnv;
+    beforeEach(async () => {
+      env = await makeEnv();
+    });
+    afterEach(async () => {
+      await env.dispose();
+    });
+
+    it('answers getServerInfo and the list requests exactly as the host does', async () => {
+      expectSameData(await env.client.getServerInfo(), await env.host.getServerInfo());
+      expectSameData(await env.client.listSamples(), await env.host.listSamples());
+      expectSameData(await env.client.listRecent(), await env.host.listRecent());
+      expectSameData(await env.client.listTraces(), await env.host.listTraces());
+    });
+
+    it('carries a whole profile, typed arrays intact', async () => {
+      const samples = await env.client.listSamples();
+      expect(samples.length).toBeGreaterThan(0);
+      const id = caps.bigSampleId ?? samples[0]!.id;
+      const info = await env.client.openSample({ id, jobId: 'job-open-sample' });
+      expect(typeof info.traceId).toBe('string');
+      const viaClient = await env.client.getProfile({ traceId: info.traceId });
+      expectSameData(viaClient, await env.host.getProfile({ traceId: info.traceId }), 'profile');
+      expect(viaClient.frames.func).toBeInstanceOf(Uint32Array);
+      expect(viaClient.frames.file).toBeInstanceOf(Int32Array);
+      for (const thread of viaClient.threads) {
+        expect(thread.samples.time).toBeInstanceOf(Float64Array);
+        expect(thread.spans.start).toBeInstanceOf(Float64Array);
+        expect(thread.spans.depth).toBeInstanceOf(Uint16Array);
+      }
+    });
+
+    it('keeps error codes and messages', async () => {
+      const err = await catchError(env.client.getProfile({ traceId: 'no-such-trace' }));
+      const direct = await catchError(env.host.getProfile({ traceId: 'no-such-trace' }));
+      expect(err.code).toBe('not-found');
+      expect(err.message).toBe(direct.message);
+    });
+
+    it('refuses malformed arguments with bad-request before they reach the host', async () => {
+      const badPath = await catchError(env.client.openTrace({ path: 42 as unknown as string, jobId: 'job-1' }));
+      expect(badPath.code).toBe('bad-request');
+      expect(badPath.message).toMatch(/path/);
+      const badId = await catchError(env.client.getProfile({ traceId: '../../etc/passwd' }));
+      expect(badId.code).toBe('bad-request');
+      const extra = await catchError(env.client.cancelJob({ jobId: 'j', extra: 1 } as unknown as { jobId: string }));
+      expect(extra.message).toMatch(/unknown key "extra"/);
+    });
+
+    it.runIf(caps.crashPath)('turns a plain Error into internal, with its message and no stack', async () => {
+      const err = await catchError(env.client.openTrace({ path: caps.crashPath!, jobId: 'job-crash' }));
+      expect(err.code).toBe('internal');
+      expect(err.message).toBe(caps.crashMessage);
+      expect(err.message).not.toMatch(/\n\s+at /);
+    });
+
+    it('delivers events to subscribers until they unsubscribe', async () => {
+      const samples = await env.client.listSamples();
+      const seen: TraceInfo[][] = [];
+      const off = env.client.on('onDidChangeTraces', (traces) => seen.push(traces));
+      const info = await env.client.openSample({ id: samples[0]!.id, jobId: 'job-events' });
+      await env.client.listTraces(); // a round trip: events sent before the reply have arrived by now
+      expect(seen.some((traces) => traces.some((t) => t.traceId === info.traceId))).toBe(true);
+      off();
+      const count = seen.length;
+      await env.client.closeTrace({ traceId: info.traceId });
+      await env.client.listTraces();
+      expect(seen.length).toBe(count);
+    });
+
+    it('treats cancelling a job that does not exist as a no-op', async () => {
+      await expect(env.client.cancelJob({ jobId: 'job-never-started' })).resolves.toBeUndefined();
+    });
+
+    it.runIf(caps.slowPath)('passes cancellation through: cancelJob makes the running request reject', async () => {
+      const started = nextEvent<{ jobId: string }>(env.client, 'onDidProgress', (p) => p.jobId === 'job-slow');
+      const open = env.client.openTrace({ path: caps.slowPath!, jobId: 'job-slow' });
+      await started;
+      await env.client.cancelJob({ jobId: 'job-slow' });
+      expect((await catchError(open)).code).toBe('cancelled');
+    });
+
+    it('uploads in chunks and opens the result', async () => {
+      const bytes = new TextEncoder().encode(UPLOAD_TEXT);
+      const half = 20;
+      const common = { jobId: 'job-upload', name: 'upload.folded', totalBytes: bytes.byteLength };
+      expect(await env.client.uploadChunk({ ...common, offset: 0, data: bytes.subarray(0, half), last: false })).toBeNull();
+      const info = await env.client.uploadChunk({ ...common, offset: half, data: bytes.subarray(half), last: true });
+      expect(info).not.toBeNull();
+      expect(info!.sizeBytes).toBe(bytes.byteLength);
+      const exported = await env.client.exportTrace({ traceId: info!.traceId, format: 'collapsed' });
+      expect(exported.data).toBeInstanceOf(Uint8Array);
+      expect(exported.data.byteLength).toBeGreaterThan(0);
+    });
+
+    it('keeps concurrent requests apart', async () => {
+      const samples = await env.client.listSamples();
+      const opened = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => env.client.openSample({ id: samples[0]!.id, jobId: `job-c${i}` })),
+      );
+      expect(new Set(opened.map((t) => t.traceId)).size).toBe(opened.length);
+      const results = await Promise.allSettled(
+        opened.flatMap((trace, i) => [
+          env.client.getProfile({ traceId: trace.traceId }).then((p) => ['profile', trace.traceId, p.name] as const),
+          env.client.getProfile({ traceId: `missing-${i}` }).then(() => ['unexpected'] as const),
+          env.client.getServerInfo().then((s) => ['info', s.version] as const),
+        ]),
+      );
+      for (let i = 0; i < opened.length; i++) {
+        const [profile, missing, info] = results.slice(i * 3, i * 3 + 3);
+        expect(profile).toEqual({ status: 'fulfilled', value: ['profile', opened[i]!.traceId, opened[i]!.name] });
+        expect(missing!.status).toBe('rejected');
+        expect(((missing as PromiseRejectedResult).reason as ContractError).message).toContain(`missing-${i}`);
+        expect(info!.status).toBe('fulfilled');
+      }
+    });
+
+    it('rejects requests in flight with "connection lost" when the connection drops', async () => {
+      const samples = await env.client.listSamples();
+      const inFlight = caps.slowPath
+        ? env.client.openTrace({ path: caps.slowPath, jobId: 'job-lost' })
+        : env.client.openSample({ id: samples[0]!.id, jobId: 'job-lost' });
+      const settled = inFlight.then(() => null, (err: ContractError) => err);
+      // Dropped in the same tick as the send: no transport can have delivered the answer yet.
+      await env.disconnect();
+      const err = await settled;
+      expect(err?.code).toBe('internal');
+      expect(err?.message).toMatch(/connection lost/);
+      if (env.listenerCount) await expect.poll(() => env.listenerCount!()).toBe(0);
+    });
+  });
+}

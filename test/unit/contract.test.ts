@@ -1,0 +1,96 @@
+// Runs the one contract suite over every transport we can run in Node: the in-memory pair and a real WebSocket to
+// startServer (through the renderer's own ws.ts), each with the transport test host and with the real services.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, it } from 'vitest';
+import WebSocket from 'ws';
+import type { EmberscopeServiceHost } from '../../electron/contract/api';
+import { createClient, serveConnection } from '../../electron/contract/channel';
+import { createMemoryPair } from '../../electron/contract/memory';
+import { isNativeBuilt } from '../../electron/main/native';
+import { createServices } from '../../electron/main/services';
+import { startServer } from '../../electron/server/server';
+import { createWebSocketTransport, type WebSocketLike } from '../../renderer/src/transport/ws';
+import { runContractSuite, type ContractEnv, type HostCapabilities } from './contract-suite';
+import { createTestHost, TEST_PATHS } from './contract-test-host';
+
+const scratch = mkdtempSync(join(tmpdir(), 'emberscope-contract-'));
+const staticDir = join(scratch, 'static');
+mkdirSync(staticDir);
+writeFileSync(join(staticDir, 'index.html'), '<!doctype html><title>emberscope</title>');
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+type HostFactory = () => { host: EmberscopeServiceHost; listenerCount?: () => number; dispose(): Promise<void> | void };
+
+function makeMemoryEnv(makeHost: HostFactory): () => Promise<ContractEnv> {
+  return async () => {
+    const { host, listenerCount, dispose } = makeHost();
+    const [clientEnd, serverEnd] = createMemoryPair();
+    serveConnection(serverEnd, host);
+    const client = createClient(clientEnd);
+    return {
+      client,
+      host,
+      listenerCount,
+      disconnect: () => serverEnd.close(),
+      dispose: async () => {
+        clientEnd.close();
+        await dispose();
+      },
+    };
+  };
+}
+
+function makeWebSocketEnv(makeHost: HostFactory): () => Promise<ContractEnv> {
+  return async () => {
+    const { host, listenerCount, dispose } = makeHost();
+    const server = await startServer({ services: host, staticDir });
+    const transport = createWebSocketTransport(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`, {
+      createSocket: (url) => new WebSocket(url) as unknown as WebSocketLike,
+      reconnect: false,
+    });
+    const client = createClient(transport);
+    await client.getServerInfo(); // connected before the suite starts counting
+    return {
+      client,
+      host,
+      listenerCount,
+      disconnect: () => server.close(),
+      dispose: async () => {
+        transport.close();
+        await server.close();
+        await dispose();
+      },
+    };
+  };
+}
+
+const testHost: HostFactory = () => {
+  const host = createTestHost();
+  return { host, listenerCount: () => host.listenerCount(), dispose: () => {} };
+};
+const testHostCaps: HostCapabilities = {
+  slowPath: TEST_PATHS.slow,
+  crashPath: TEST_PATHS.crash,
+  crashMessage: 'parser exploded at byte 12',
+  bigSampleId: 'big',
+};
+
+runContractSuite('the in-memory pair (test host)', makeMemoryEnv(testHost), testHostCaps);
+runContractSuite('a WebSocket to startServer (test host)', makeWebSocketEnv(testHost), testHostCaps);
+
+const realServices: HostFactory = () => {
+  const dataDir = mkdtempSync(join(scratch, 'data-'));
+  const services = createServices({ host: 'memory', dataDir });
+  return { host: services, dispose: () => services.dispose() };
+};
+
+if (isNativeBuilt()) {
+  runContractSuite('the in-memory pair (real services)', makeMemoryEnv(realServices));
+  runContractSuite('a WebSocket to startServer (real services)', makeWebSocketEnv(realServices));
+} else {
+  describe.skip('contract over the real services: skipped because the native addon is not built (run `npm run build:native`)', () => {
+    it('runs the contract suite against createServices', () => {});
+  });
+}
