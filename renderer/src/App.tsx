@@ -1,0 +1,101 @@
+// The shell: toolbar, the current view, status bar, overlays; file input and drag-and-drop for opening.
+import { useEffect, useRef, useState } from 'react';
+import { handleGlobalKey } from './keyboard';
+import { openDroppedFile, openWithDialog, uploadFile } from './store/actions';
+import { selectProfile } from './store/selectors';
+import { useStore } from './store/store';
+import { FlameChartView } from './views/FlameChartView';
+import { FlameGraphView } from './views/FlameGraphView';
+import { FunctionTableView } from './views/FunctionTableView';
+import { ErrorBanner, ProgressOverlay } from './views/Overlays';
+import { SandwichView } from './views/SandwichView';
+import { StatusBar } from './views/StatusBar';
+import { Toolbar } from './views/Toolbar';
+import { WelcomeView } from './views/WelcomeView';
+
+export function App() {
+  const profile = useStore(selectProfile);
+  const view = useStore((s) => s.view);
+  const host = useStore((s) => s.serverInfo?.host);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const [dragging, setDragging] = useState(false);
+
+  useEffect(() => {
+    window.addEventListener('keydown', handleGlobalKey);
+    return () => window.removeEventListener('keydown', handleGlobalKey);
+  }, []);
+
+  useEffect(() => {
+    let depth = 0;
+    const hasFiles = (e: DragEvent) => Array.from(e.dataTransfer?.types ?? []).includes('Files');
+    const over = (e: DragEvent) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+    };
+    const enter = (e: DragEvent) => {
+      if (!hasFiles(e)) return;
+      depth++;
+      setDragging(true);
+    };
+    const leave = () => {
+      depth = Math.max(0, depth - 1);
+      if (!depth) setDragging(false);
+    };
+    const drop = (e: DragEvent) => {
+      e.preventDefault();
+      depth = 0;
+      setDragging(false);
+      const file = e.dataTransfer?.files?.[0];
+      if (file) void openDroppedFile(file);
+    };
+    window.addEventListener('dragover', over);
+    window.addEventListener('dragenter', enter);
+    window.addEventListener('dragleave', leave);
+    window.addEventListener('drop', drop);
+    return () => {
+      window.removeEventListener('dragover', over);
+      window.removeEventListener('dragenter', enter);
+      window.removeEventListener('dragleave', leave);
+      window.removeEventListener('drop', drop);
+    };
+  }, []);
+
+  const onOpen = () => {
+    if (host === 'electron') void openWithDialog();
+    else fileInput.current?.click();
+  };
+
+  return (
+    <div className="app">
+      <Toolbar onOpen={onOpen} />
+      <ErrorBanner />
+      <div className="content">
+        {!profile ? (
+          <WelcomeView onOpen={onOpen} />
+        ) : view === 'flame-graph' ? (
+          <FlameGraphView />
+        ) : view === 'flame-chart' ? (
+          <FlameChartView />
+        ) : view === 'sandwich' ? (
+          <SandwichView />
+        ) : (
+          <FunctionTableView />
+        )}
+      </div>
+      <StatusBar />
+      <ProgressOverlay />
+      {dragging && <div className="drop-hint" aria-hidden>Drop to open</div>}
+      <input
+        ref={fileInput}
+        type="file"
+        hidden
+        data-testid="file-input"
+        onChange={(e) => {
+          const file = e.target.files?.[0];
+          e.target.value = '';
+          if (file) void uploadFile(file);
+        }}
+      />
+    </div>
+  );
+}

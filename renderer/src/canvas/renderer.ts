@@ -1,0 +1,149 @@
+// Draws a flame layout on a 2D canvas: device-pixel-ratio aware, only on requestAnimationFrame and only when the
+// scene changed. Rect selection and merging live in drawlist.ts (pure); this file only paints.
+import { MERGED_COLOR, type FuncColors } from '../model/colors';
+import type { FlameLayout } from '../model/layout';
+import { computeDrawList, type Viewport } from './drawlist';
+
+export interface Scene {
+  layout: FlameLayout;
+  viewport: Viewport;
+  colors: FuncColors;
+  names: string[];
+  /** 1 per matching function while searching; null when not searching. */
+  matches: Uint8Array | null;
+  selectedFunc: number;
+  hovered: { row: number; index: number } | null;
+  rowHeight: number;
+  inverted: boolean;
+}
+
+/** Shared by every canvas; read by window.__emberscope for benchmarks and tests. */
+export const drawStats = { rects: 0, drawMs: 0, frames: 0 };
+
+const FONT = '11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+const LABEL_MIN_PX = 24;
+const TEXT_PAD = 4;
+
+export class FlameRenderer {
+  private scene: Scene | null = null;
+  private pending = 0;
+  private readonly ctx: CanvasRenderingContext2D;
+  private avgCharWidth = 6;
+
+  constructor(private readonly canvas: HTMLCanvasElement) {
+    const ctx = canvas.getContext('2d', { alpha: false });
+    if (!ctx) throw new Error('Canvas 2D is not available in this browser');
+    this.ctx = ctx;
+  }
+
+  setScene(scene: Scene): void {
+    this.scene = scene;
+    this.invalidate();
+  }
+
+  /** Schedules one draw on the next frame; repeated calls within a frame coalesce. */
+  invalidate(): void {
+    if (this.pending) return;
+    this.pending = requestAnimationFrame(() => {
+      this.pending = 0;
+      this.draw();
+    });
+  }
+
+  dispose(): void {
+    if (this.pending) cancelAnimationFrame(this.pending);
+    this.pending = 0;
+    this.scene = null;
+  }
+
+  private resize(): { width: number; height: number; dpr: number } {
+    const dpr = window.devicePixelRatio || 1;
+    const width = this.canvas.clientWidth;
+    const height = this.canvas.clientHeight;
+    const w = Math.max(1, Math.round(width * dpr));
+    const h = Math.max(1, Math.round(height * dpr));
+    if (this.canvas.width !== w || this.canvas.height !== h) {
+      this.canvas.width = w;
+      this.canvas.height = h;
+    }
+    return { width, height, dpr };
+  }
+
+  draw(): void {
+    const scene = this.scene;
+    if (!scene) return;
+    const t0 = performance.now();
+    const { width, height, dpr } = this.resize();
+    const ctx = this.ctx;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.fillStyle = '#16181d';
+    ctx.fillRect(0, 0, width, height);
+    const rh = scene.rowHeight;
+    const list = computeDrawList(scene.layout, scene.viewport, {
+      widthPx: width,
+      heightPx: height,
+      rowHeight: rh,
+      minWidthPx: 1 / dpr,
+      inverted: scene.inverted,
+    });
+    ctx.font = FONT;
+    ctx.textBaseline = 'middle';
+    this.avgCharWidth = ctx.measureText('abcdefghijklmnopqrstuvwxyz_').width / 27;
+    const { normal, dimmed } = scene.colors;
+    const matches = scene.matches;
+    const labels: number[] = [];
+    for (let k = 0; k < list.count; k++) {
+      const index = list.index[k];
+      const x = list.x[k];
+      const w = list.w[k];
+      if (index < 0) {
+        ctx.fillStyle = matches ? '#2a2d33' : MERGED_COLOR;
+      } else {
+        const func = scene.layout.rows[list.row[k]].func[index];
+        ctx.fillStyle = matches && !matches[func] ? dimmed[func] : normal[func];
+        if (w >= LABEL_MIN_PX) labels.push(k);
+      }
+      // A hairline gap between neighbours keeps adjacent frames tellable apart once they are a few px wide.
+      ctx.fillRect(x, list.y[k], w > 3 ? w - 0.5 : w, rh - 1);
+    }
+    ctx.fillStyle = '#0d0e11';
+    for (const k of labels) {
+      const row = scene.layout.rows[list.row[k]];
+      const func = row.func[list.index[k]];
+      const text = this.fitLabel(scene.names[func] ?? '', list.w[k] - 2 * TEXT_PAD);
+      if (!text) continue;
+      ctx.fillStyle = matches && !matches[func] ? '#8a8f98' : '#0d0e11';
+      ctx.fillText(text, list.x[k] + TEXT_PAD, list.y[k] + (rh - 1) / 2);
+    }
+    this.drawHighlights(scene, list, rh);
+    drawStats.rects = list.count;
+    drawStats.drawMs = performance.now() - t0;
+    drawStats.frames++;
+  }
+
+  /** Outlines the selected function's frames and the hovered frame. */
+  private drawHighlights(scene: Scene, list: ReturnType<typeof computeDrawList>, rh: number): void {
+    const ctx = this.ctx;
+    ctx.lineWidth = 1.5;
+    for (let k = 0; k < list.count; k++) {
+      const index = list.index[k];
+      if (index < 0) continue;
+      const r = list.row[k];
+      const hovered = scene.hovered && scene.hovered.row === r && scene.hovered.index === index;
+      const selected = scene.layout.rows[r].func[index] === scene.selectedFunc;
+      if (!hovered && !selected) continue;
+      ctx.strokeStyle = hovered ? '#ffffff' : '#ffd166';
+      ctx.strokeRect(list.x[k] + 0.75, list.y[k] + 0.75, Math.max(list.w[k] - 2, 1), rh - 2.5);
+    }
+  }
+
+  /** The name, ellipsized to fit `avail` px, or '' when not even two characters fit. */
+  private fitLabel(name: string, avail: number): string {
+    if (avail < this.avgCharWidth * 2) return '';
+    const ctx = this.ctx;
+    if (ctx.measureText(name).width <= avail) return name;
+    let n = Math.min(name.length - 1, Math.floor(avail / this.avgCharWidth));
+    while (n > 1 && ctx.measureText(name.slice(0, n) + '…').width > avail) n--;
+    return n > 1 ? name.slice(0, n) + '…' : '';
+  }
+}

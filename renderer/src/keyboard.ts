@@ -1,0 +1,57 @@
+// Global keys, speedscope-compatible: w/s zoom, a/d pan, 0 reset, / or Ctrl+F search, Esc clears, 1-4 views.
+import { panViewport, zoomViewport } from './canvas/viewport';
+import { cancelOpen } from './store/actions';
+import { focusCallNode, getState, selectView, setState, setViewport, VIEW_KINDS, type SurfaceKey } from './store/store';
+import { updateSurface } from './views/FlameCanvasView';
+
+function currentSurface(): SurfaceKey | null {
+  switch (getState().view) {
+    case 'flame-graph': return 'flame-graph';
+    case 'flame-chart': return 'flame-chart';
+    case 'sandwich': return 'sandwich-callees';
+    default: return null;
+  }
+}
+
+export function handleGlobalKey(e: KeyboardEvent): void {
+  const s = getState();
+  if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'f') {
+    e.preventDefault();
+    setState({ searchFocusTick: s.searchFocusTick + 1 });
+    return;
+  }
+  if (e.key === 'Escape') {
+    if (s.progress) void cancelOpen();
+    else if (s.search) setState({ search: '' });
+    else if (s.error) setState({ error: null });
+    else if (s.focusedNode >= 0) focusCallNode(-1);
+    return;
+  }
+  const target = e.target as HTMLElement | null;
+  if (target && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA' || target.tagName === 'SELECT' || target.isContentEditable)) return;
+  if (e.ctrlKey || e.metaKey || e.altKey || !s.currentTraceId) return;
+  if (e.key === '/') {
+    e.preventDefault();
+    setState({ searchFocusTick: s.searchFocusTick + 1 });
+    return;
+  }
+  const viewIndex = '1234'.indexOf(e.key);
+  if (viewIndex >= 0) {
+    selectView(VIEW_KINDS[viewIndex]);
+    return;
+  }
+  const surface = currentSurface();
+  if (!surface) return;
+  const key = e.key.toLowerCase();
+  if (key === 'w') updateSurface(surface, (vp, ext) => zoomViewport(vp, 0.8, 0.5, ext));
+  else if (key === 's') updateSurface(surface, (vp, ext) => zoomViewport(vp, 1.25, 0.5, ext));
+  else if (key === 'a') updateSurface(surface, (vp, ext) => panViewport(vp, -0.1, 0, ext));
+  else if (key === 'd') updateSurface(surface, (vp, ext) => panViewport(vp, 0.1, 0, ext));
+  else if (key === '0') {
+    if (surface === 'flame-graph' && s.focusedNode >= 0) focusCallNode(-1);
+    updateSurface(surface, (_vp, ext) => ({ x0: ext.x0, x1: ext.x1, scrollY: 0 }));
+  } else return;
+  e.preventDefault();
+}
+
+export { setViewport };

@@ -1,0 +1,39 @@
+// Renderer entry: mount the app, connect to the services, and expose a read-only test/benchmark hook.
+import { createRoot } from 'react-dom/client';
+import { App } from './App';
+import { drawStats } from './canvas/renderer';
+import { computeFuncTable } from './model/functions';
+import { findHottestFunction } from './model/table';
+import { initialize } from './store/actions';
+import { selectProfile, selectStats } from './store/selectors';
+import { getState } from './store/store';
+import './styles.css';
+
+declare global {
+  interface Window {
+    __emberscope?: Record<string, unknown>;
+  }
+}
+
+/** For Playwright and benchmarks: read state, the hottest function, and the last frame's draw figures. */
+window.__emberscope = {
+  getState,
+  getHottest() {
+    const s = getState();
+    const profile = selectProfile(s);
+    const stats = selectStats(s);
+    if (!profile || !stats) return null;
+    const f = findHottestFunction(profile, stats);
+    if (f < 0) return null;
+    const funcs = computeFuncTable(profile);
+    return { name: funcs.name[f], file: funcs.file[f], line: funcs.line[f], self: stats.self[f], total: stats.total[f] };
+  },
+  getDrawStats: () => ({ ...drawStats }),
+  /** Rectangles drawn in the last frame. */
+  getDrawnRects: () => drawStats.rects,
+  /** Milliseconds the last frame took to draw. */
+  getLastDrawMs: () => drawStats.drawMs,
+};
+
+createRoot(document.getElementById('root')!).render(<App />);
+void initialize();

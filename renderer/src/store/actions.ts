@@ -1,0 +1,189 @@
+// Everything that talks to main goes through here, via the one EmberscopeClient. Opens are jobs: progress comes from
+// onDidProgress for that jobId, Cancel/Esc cancel it, and a failed or cancelled open leaves the current trace open.
+import type { EmberscopeClient, ExportFormat, TraceInfo } from '../../../electron/contract/api';
+import { connectionState, getClient, getPathForFile } from '../transport';
+import { getState, resetViewState, setState } from './store';
+
+/** Upload chunk size for browsers without a path to the file. */
+export const UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024;
+
+let client: EmberscopeClient | null = null;
+function requireClient(): EmberscopeClient {
+  client ??= getClient();
+  return client;
+}
+
+/** For tests and harnesses that bring their own client. */
+export function useClient(c: EmberscopeClient): void {
+  client = c;
+}
+
+function describeError(err: unknown): { cancelled: boolean; message: string } {
+  const e = err as { code?: string; message?: string } | null;
+  if (e?.code === 'cancelled') return { cancelled: true, message: 'Cancelled' };
+  return { cancelled: false, message: e?.message ?? String(err) };
+}
+
+function newJobId(): string {
+  return typeof crypto !== 'undefined' && 'randomUUID' in crypto
+    ? crypto.randomUUID()
+    : `job-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+}
+
+/** Connects, subscribes to events, loads lists, and opens the initial path if the app was started with one. */
+export async function initialize(): Promise<void> {
+  const c = requireClient();
+  connectionState.subscribe((state) => {
+    setState({ connection: state });
+    // After a reconnect the server may have restarted: refresh what it holds.
+    if (state === 'connected') void refreshLists();
+  });
+  c.on('onDidProgress', (p) => {
+    const cur = getState().progress;
+    if (cur && cur.jobId === p.jobId) setState({ progress: { ...cur, phase: p.phase, done: p.done, total: p.total } });
+  });
+  c.on('onDidChangeTraces', (traces) => setState({ traces }));
+  c.on('onDidChangeRecent', (recent) => setState({ recent }));
+  try {
+    const info = await c.getServerInfo();
+    setState({ serverInfo: info, connection: 'connected' });
+    await refreshLists();
+    if (info.initialPath) await openPath(info.initialPath);
+  } catch (err) {
+    setState({ connection: 'error', error: `Cannot reach the Emberscope services: ${describeError(err).message}` });
+  }
+}
+
+async function refreshLists(): Promise<void> {
+  const c = requireClient();
+  try {
+    const [traces, recent, samples] = await Promise.all([c.listTraces(), c.listRecent(), c.listSamples()]);
+    setState({ traces, recent, samples });
+  } catch (err) {
+    setState({ error: `Could not list traces: ${describeError(err).message}` });
+  }
+}
+
+/** Runs one open job with progress and cancel; on success loads and shows the profile. */
+async function runOpenJob(label: string, start: (jobId: string) => Promise<TraceInfo | null>): Promise<void> {
+  const jobId = newJobId();
+  setState({ progress: { jobId, label, phase: 'reading', done: 0, total: 0 }, error: null });
+  try {
+    const info = await start(jobId);
+    if (!info) return;
+    const profile = await requireClient().getProfile({ traceId: info.traceId });
+    if (getState().progress?.jobId !== jobId) return; // cancelled while fetching the columns
+    setState((s) => ({
+      ...resetViewState(),
+      profiles: { ...s.profiles, [info.traceId]: profile },
+      traces: s.traces.some((t) => t.traceId === info.traceId) ? s.traces : [...s.traces, info],
+      currentTraceId: info.traceId,
+    }));
+  } catch (err) {
+    const { cancelled, message } = describeError(err);
+    if (!cancelled) setState({ error: `Could not open ${label}: ${message}` });
+  } finally {
+    if (getState().progress?.jobId === jobId) setState({ progress: null });
+  }
+}
+
+export function openPath(path: string): Promise<void> {
+  return runOpenJob(path, (jobId) => requireClient().openTrace({ path, jobId }));
+}
+
+export function openSample(id: string, title: string): Promise<void> {
+  return runOpenJob(title, (jobId) => requireClient().openSample({ id, jobId }));
+}
+
+/** Browser path: the file goes up in chunks; the last chunk opens it. */
+export function uploadFile(file: File): Promise<void> {
+  return runOpenJob(file.name, async (jobId) => {
+    let result: TraceInfo | null = null;
+    const total = file.size;
+    for (let offset = 0; offset < total || (offset === 0 && total === 0); offset += UPLOAD_CHUNK_BYTES) {
+      if (getState().progress?.jobId !== jobId) throw { code: 'cancelled', message: 'Cancelled' };
+      const end = Math.min(total, offset + UPLOAD_CHUNK_BYTES);
+      const data = new Uint8Array(await file.slice(offset, end).arrayBuffer());
+      setState((s) => (s.progress?.jobId === jobId ? { progress: { ...s.progress, phase: 'uploading', done: end, total } } : {}));
+      result = await requireClient().uploadChunk({ jobId, name: file.name, offset, totalBytes: total, data, last: end >= total });
+      if (end >= total) break;
+    }
+    return result;
+  });
+}
+
+/** Drag-and-drop or file input: use the real path in Electron when the preload can give it, else upload. */
+export function openDroppedFile(file: File): Promise<void> {
+  const path = getPathForFile(file);
+  return path ? openPath(path) : uploadFile(file);
+}
+
+/** Electron's native dialog; elsewhere the caller falls back to a file input. */
+export async function openWithDialog(): Promise<void> {
+  try {
+    const path = await requireClient().showOpenDialog();
+    if (path) await openPath(path);
+  } catch (err) {
+    setState({ error: describeError(err).message });
+  }
+}
+
+export async function cancelOpen(): Promise<void> {
+  const p = getState().progress;
+  if (!p) return;
+  setState({ progress: null });
+  try {
+    await requireClient().cancelJob({ jobId: p.jobId });
+  } catch {
+    // The job may already have ended; nothing to undo.
+  }
+}
+
+export function switchTrace(traceId: string): Promise<void> | void {
+  const s = getState();
+  if (s.profiles[traceId]) {
+    setState({ ...resetViewState(), currentTraceId: traceId });
+    return;
+  }
+  return runOpenJob(s.traces.find((t) => t.traceId === traceId)?.name ?? traceId, async () =>
+    s.traces.find((t) => t.traceId === traceId) ?? null,
+  );
+}
+
+export async function closeTrace(traceId: string): Promise<void> {
+  setState((s) => {
+    const profiles = { ...s.profiles };
+    delete profiles[traceId];
+    const traces = s.traces.filter((t) => t.traceId !== traceId);
+    const current = s.currentTraceId === traceId ? traces.find((t) => profiles[t.traceId])?.traceId ?? null : s.currentTraceId;
+    return { profiles, traces, currentTraceId: current, ...(current !== s.currentTraceId ? resetViewState() : {}) };
+  });
+  try {
+    await requireClient().closeTrace({ traceId });
+  } catch (err) {
+    setState({ error: describeError(err).message });
+  }
+}
+
+/** Exports via main and downloads through a Blob + <a download>. */
+export async function exportCurrent(format: ExportFormat): Promise<void> {
+  const traceId = getState().currentTraceId;
+  if (!traceId) return;
+  try {
+    const { fileName, data } = await requireClient().exportTrace({ traceId, format });
+    const url = URL.createObjectURL(new Blob([data as BlobPart]));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = fileName;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  } catch (err) {
+    setState({ error: `Export failed: ${describeError(err).message}` });
+  }
+}
+
+export function dismissError(): void {
+  setState({ error: null });
+}

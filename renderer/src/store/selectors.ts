@@ -1,0 +1,91 @@
+// Memoized derived data. Each selector reads canonical state and returns the same object until its inputs change,
+// so components re-render only when they must and layouts are computed once per (profile, thread, focus).
+import type { Profile } from '../../../electron/contract/profile';
+import { computeCallTree, type CallTree } from '../model/calltree';
+import { computeFuncColors } from '../model/colors';
+import { computeFuncTable } from '../model/functions';
+import { computeFlameChartLayout, computeFlameGraphLayout } from '../model/layout';
+import { memoizeByObject, memoizeByObjectAndKey } from '../model/memo';
+import { computeSandwich } from '../model/sandwich';
+import { compileSearch, computeSearchMatches, summarizeSearch } from '../model/search';
+import { computeFunctionStats } from '../model/table';
+import type { EmberscopeState } from './store';
+
+export function selectProfile(s: EmberscopeState): Profile | null {
+  return s.currentTraceId ? s.profiles[s.currentTraceId] ?? null : null;
+}
+
+export function selectCurrentTrace(s: EmberscopeState) {
+  return s.traces.find((t) => t.traceId === s.currentTraceId) ?? null;
+}
+
+export function selectCallTree(s: EmberscopeState): CallTree | null {
+  const p = selectProfile(s);
+  return p ? computeCallTree(p, s.thread) : null;
+}
+
+export function selectStats(s: EmberscopeState) {
+  const p = selectProfile(s);
+  return p ? computeFunctionStats(p, s.thread) : null;
+}
+
+const layoutGraph = memoizeByObjectAndKey((tree: CallTree, focus: number) => computeFlameGraphLayout(tree, focus));
+
+export function selectFlameGraphLayout(s: EmberscopeState) {
+  const tree = selectCallTree(s);
+  if (!tree) return null;
+  const focus = s.focusedNode < tree.length ? s.focusedNode : -1;
+  return layoutGraph(tree, focus);
+}
+
+export function selectFlameChartLayout(s: EmberscopeState) {
+  const p = selectProfile(s);
+  return p ? computeFlameChartLayout(p, s.thread) : null;
+}
+
+const matchFuncs = memoizeByObjectAndKey((funcs: ReturnType<typeof computeFuncTable>, query: string) => {
+  const matcher = compileSearch(query);
+  return matcher ? { matches: computeSearchMatches(funcs, matcher), error: matcher.error } : null;
+});
+
+/** Matching functions for the current query, or null when not searching. */
+export function selectSearch(s: EmberscopeState) {
+  const p = selectProfile(s);
+  if (!p) return null;
+  return matchFuncs(computeFuncTable(p), s.search.trim());
+}
+
+const summaryCache = new WeakMap<CallTree, { matches: Uint8Array; result: ReturnType<typeof summarizeSearch> }>();
+/** Match count and matched self/total for the current query and thread. */
+export function selectSearchSummary(s: EmberscopeState) {
+  const search = selectSearch(s);
+  const tree = selectCallTree(s);
+  if (!search || !tree) return null;
+  const hit = summaryCache.get(tree);
+  if (hit && hit.matches === search.matches) return hit.result;
+  const result = summarizeSearch(tree, search.matches);
+  summaryCache.set(tree, { matches: search.matches, result });
+  return result;
+}
+
+export function selectFuncColors(s: EmberscopeState) {
+  const p = selectProfile(s);
+  return p ? computeFuncColors(computeFuncTable(p)) : null;
+}
+
+const sandwichOf = memoizeByObjectAndKey((tree: CallTree, key: string) => {
+  const [func, count] = key.split(':').map(Number);
+  return computeSandwich(tree, func, count);
+});
+
+export function selectSandwich(s: EmberscopeState, func: number) {
+  const p = selectProfile(s);
+  const tree = selectCallTree(s);
+  if (!p || !tree || func < 0) return null;
+  return sandwichOf(tree, `${func}:${computeFuncTable(p).length}`);
+}
+
+export const selectSandwichLayouts = memoizeByObject((sw: ReturnType<typeof computeSandwich>) => ({
+  callers: computeFlameGraphLayout(sw.callers),
+  callees: computeFlameGraphLayout(sw.callees),
+}));

@@ -1,0 +1,191 @@
+// One interactive flame surface: wheel zoom around the cursor, drag to pan, click to select/focus, double-click to
+// reset, hover tooltip. Drawing is delegated to FlameRenderer; the viewport lives in the store per surface.
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { drawStats, FlameRenderer } from '../canvas/renderer';
+import type { Viewport } from '../canvas/drawlist';
+import { panViewport, zoomViewport, type Extent } from '../canvas/viewport';
+import { findRectAt, type FlameLayout } from '../model/layout';
+import { selectFuncColors, selectProfile, selectSearch } from '../store/selectors';
+import { setViewport, useStore, type SurfaceKey } from '../store/store';
+import { computeFuncTable } from '../model/functions';
+import { Tooltip, type TooltipContent } from './Tooltip';
+
+export const ROW_HEIGHT = 18;
+
+export interface FlameCanvasProps {
+  surface: SurfaceKey;
+  layout: FlameLayout;
+  inverted?: boolean;
+  describe: (row: number, index: number) => TooltipContent;
+  onSelect?: (row: number, index: number, viewport: Viewport, extent: Extent) => void;
+  onReset?: () => void;
+  /** Rendered above the canvas with the current viewport (time axis, minimap). */
+  header?: (viewport: Viewport, setVp: (vp: Viewport) => void) => ReactNode;
+}
+
+/** Surfaces currently on screen, so keyboard shortcuts can zoom/pan the one that matters. */
+const liveSurfaces = new Map<SurfaceKey, { viewport: () => Viewport; extent: () => Extent }>();
+
+/** Applies a viewport change to a live surface (keyboard w/s/a/d/0). Returns false if it is not on screen. */
+export function updateSurface(key: SurfaceKey, fn: (vp: Viewport, ext: Extent) => Viewport): boolean {
+  const s = liveSurfaces.get(key);
+  if (!s) return false;
+  setViewport(key, fn(s.viewport(), s.extent()));
+  return true;
+}
+
+export function FlameCanvasView(props: FlameCanvasProps) {
+  const { surface, layout, inverted = false } = props;
+  const canvasRef = useRef<HTMLCanvasElement>(null);
+  const rendererRef = useRef<FlameRenderer | null>(null);
+  const stored = useStore((s) => s.viewports[surface]);
+  const profile = useStore(selectProfile);
+  const colors = useStore(selectFuncColors);
+  const search = useStore(selectSearch);
+  const selectedFunc = useStore((s) => s.selectedFunc);
+  const [hover, setHover] = useState<{ row: number; index: number; x: number; y: number } | null>(null);
+  const [size, setSize] = useState({ width: 0, height: 0 });
+
+  const viewport: Viewport = useMemo(() => {
+    if (stored && stored.x0 >= layout.x0 && stored.x1 <= layout.x1 + 1e-9 && stored.x1 > stored.x0) return stored;
+    return { x0: layout.x0, x1: Math.max(layout.x1, layout.x0 + 1), scrollY: 0 };
+  }, [stored, layout]);
+
+  const extent = useCallback((): Extent => {
+    const h = canvasRef.current?.clientHeight ?? 0;
+    return { x0: layout.x0, x1: Math.max(layout.x1, layout.x0 + 1), maxScrollY: layout.rows.length * ROW_HEIGHT + 40 - h };
+  }, [layout]);
+
+  const vpRef = useRef(viewport);
+  vpRef.current = viewport;
+  useEffect(() => {
+    liveSurfaces.set(surface, { viewport: () => vpRef.current, extent });
+    return () => {
+      liveSurfaces.delete(surface);
+    };
+  }, [surface, extent]);
+
+  useEffect(() => {
+    const canvas = canvasRef.current!;
+    const r = new FlameRenderer(canvas);
+    rendererRef.current = r;
+    const ro = new ResizeObserver(() => {
+      setSize({ width: canvas.clientWidth, height: canvas.clientHeight });
+      r.invalidate();
+    });
+    ro.observe(canvas);
+    return () => {
+      ro.disconnect();
+      r.dispose();
+      rendererRef.current = null;
+    };
+  }, []);
+
+  const names = profile ? computeFuncTable(profile).name : [];
+  useEffect(() => {
+    if (!rendererRef.current || !colors) return;
+    rendererRef.current.setScene({
+      layout, viewport, colors, names, matches: search?.matches ?? null, selectedFunc,
+      hovered: hover ? { row: hover.row, index: hover.index } : null, rowHeight: ROW_HEIGHT, inverted,
+    });
+  }, [layout, viewport, colors, names, search, selectedFunc, hover, inverted, size]);
+
+  /** Layout coordinates under a mouse position. */
+  const hitTest = useCallback((clientX: number, clientY: number) => {
+    const canvas = canvasRef.current!;
+    const rect = canvas.getBoundingClientRect();
+    const mx = clientX - rect.left;
+    const my = clientY - rect.top;
+    const vp = vpRef.current;
+    const x = vp.x0 + (mx / rect.width) * (vp.x1 - vp.x0);
+    const yFromTop = inverted ? rect.height - my : my;
+    const row = Math.floor((yFromTop + vp.scrollY) / ROW_HEIGHT);
+    return { mx, my, x, row, index: findRectAt(layout, row, x), width: rect.width };
+  }, [layout, inverted]);
+
+  // Wheel needs a non-passive listener to stop the page from scrolling.
+  useEffect(() => {
+    const canvas = canvasRef.current!;
+    const onWheel = (e: WheelEvent) => {
+      e.preventDefault();
+      const vp = vpRef.current;
+      const ext = extent();
+      const rect = canvas.getBoundingClientRect();
+      if (e.shiftKey) {
+        setViewport(surface, panViewport(vp, 0, inverted ? -e.deltaY : e.deltaY, ext));
+      } else if (Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
+        setViewport(surface, panViewport(vp, e.deltaX / rect.width, 0, ext));
+      } else {
+        const unit = e.deltaMode === 1 ? 16 : 1; // lines vs pixels
+        const factor = Math.exp(e.deltaY * unit * 0.0025);
+        setViewport(surface, zoomViewport(vp, factor, (e.clientX - rect.left) / rect.width, ext));
+      }
+    };
+    canvas.addEventListener('wheel', onWheel, { passive: false });
+    return () => canvas.removeEventListener('wheel', onWheel);
+  }, [surface, extent, inverted]);
+
+  const drag = useRef<{ x: number; y: number; vp: Viewport; moved: boolean } | null>(null);
+  const onMouseDown = (e: React.MouseEvent) => {
+    if (e.button !== 0) return;
+    drag.current = { x: e.clientX, y: e.clientY, vp: vpRef.current, moved: false };
+    const onMove = (ev: MouseEvent) => {
+      const d = drag.current;
+      if (!d) return;
+      const dx = ev.clientX - d.x;
+      const dy = ev.clientY - d.y;
+      if (!d.moved && Math.abs(dx) + Math.abs(dy) < 4) return;
+      d.moved = true;
+      const width = canvasRef.current?.clientWidth || 1;
+      setViewport(surface, panViewport(d.vp, -dx / width, inverted ? dy : -dy, extent()));
+    };
+    const onUp = () => {
+      window.removeEventListener('mousemove', onMove);
+      window.removeEventListener('mouseup', onUp);
+      setTimeout(() => (drag.current = null), 0);
+    };
+    window.addEventListener('mousemove', onMove);
+    window.addEventListener('mouseup', onUp);
+  };
+
+  const onClick = (e: React.MouseEvent) => {
+    if (drag.current?.moved) return;
+    const hit = hitTest(e.clientX, e.clientY);
+    if (hit.index >= 0) props.onSelect?.(hit.row, hit.index, vpRef.current, extent());
+  };
+
+  const onMouseMove = (e: React.MouseEvent) => {
+    if (drag.current?.moved) return;
+    const hit = hitTest(e.clientX, e.clientY);
+    if (hit.index < 0) setHover(null);
+    else if (!hover || hover.row !== hit.row || hover.index !== hit.index || Math.abs(hover.x - hit.mx) > 2 || Math.abs(hover.y - hit.my) > 2) {
+      setHover({ row: hit.row, index: hit.index, x: hit.mx, y: hit.my });
+    }
+  };
+
+  const setVp = useCallback((vp: Viewport) => setViewport(surface, vp), [surface]);
+  const hoverContent = hover && hover.row < layout.rows.length && hover.index < layout.rows[hover.row].length ? props.describe(hover.row, hover.index) : null;
+
+  return (
+    <div className="flame-surface">
+      {props.header?.(viewport, setVp)}
+      <div className="flame-canvas-wrap">
+        <canvas
+          ref={canvasRef}
+          className="flame-canvas"
+          data-testid="flame-canvas"
+          data-surface={surface}
+          aria-label={`${surface} canvas`}
+          onMouseDown={onMouseDown}
+          onClick={onClick}
+          onDoubleClick={() => props.onReset?.()}
+          onMouseMove={onMouseMove}
+          onMouseLeave={() => setHover(null)}
+        />
+        {hoverContent && hover && <Tooltip content={hoverContent} x={hover.x} y={hover.y} bounds={size} />}
+      </div>
+    </div>
+  );
+}
+
+export { drawStats };

@@ -1,0 +1,45 @@
+// Time-ordered flame chart with a minimap and time axis. Click zooms to a frame, double-click resets.
+import { fitViewport } from '../canvas/viewport';
+import { selectFlameChartLayout, selectFuncColors, selectProfile, selectStats } from '../store/selectors';
+import { selectFunction, setViewport, useStore } from '../store/store';
+import { describeChartRect } from './describe';
+import { EmptyNotice } from './EmptyNotice';
+import { FlameCanvasView } from './FlameCanvasView';
+import { Overview } from './Overview';
+
+export function FlameChartView() {
+  const profile = useStore(selectProfile);
+  const stats = useStore(selectStats);
+  const layout = useStore(selectFlameChartLayout);
+  const colors = useStore(selectFuncColors);
+  if (!profile || !stats || !layout || !colors) return null;
+  if (layout.count === 0) {
+    return (
+      <EmptyNotice
+        title="No timeline in this file"
+        detail={`${profile.format} records aggregated figures without time order, so there is no flame chart. The Flame Graph (1) and Functions table (4) show everything the file contains.`}
+      />
+    );
+  }
+  return (
+    <div className="view">
+      {!profile.hasTimeline && (
+        <div className="notice-strip" role="note">
+          This {profile.format} file has no real timeline: the order below is synthesized from the file's stack order, not time.
+        </div>
+      )}
+      <FlameCanvasView
+        surface="flame-chart"
+        layout={layout}
+        describe={(row, index) => describeChartRect(profile, layout, stats, row, index)}
+        onSelect={(row, index, vp, ext) => {
+          const r = layout.rows[row];
+          selectFunction(r.func[index]);
+          setViewport('flame-chart', fitViewport(r.start[index], r.end[index], vp.scrollY, ext));
+        }}
+        onReset={() => setViewport('flame-chart', { x0: layout.x0, x1: layout.x1, scrollY: 0 })}
+        header={(vp, setVp) => <Overview layout={layout} viewport={vp} colors={colors} hasTimeline={profile.hasTimeline} onChange={setVp} />}
+      />
+    </div>
+  );
+}

@@ -1,0 +1,106 @@
+// Minimap and time axis above the flame chart: the whole run in miniature with the visible window outlined, and
+// ticks for the current viewport. Click or drag on the minimap to move the window.
+import { useEffect, useRef } from 'react';
+import { computeDrawList, type Viewport } from '../canvas/drawlist';
+import { MERGED_COLOR, type FuncColors } from '../model/colors';
+import { formatNs } from '../model/format';
+import type { FlameLayout } from '../model/layout';
+
+const MINIMAP_HEIGHT = 44;
+const AXIS_HEIGHT = 18;
+
+/** A "nice" tick step (1, 2, 5 × 10^k) giving about `target` ticks over `span`. */
+export function computeTickStep(span: number, target: number): number {
+  const raw = span / Math.max(target, 1);
+  const pow = 10 ** Math.floor(Math.log10(raw));
+  const m = raw / pow;
+  return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * pow;
+}
+
+interface Props {
+  layout: FlameLayout;
+  viewport: Viewport;
+  colors: FuncColors;
+  hasTimeline: boolean;
+  onChange: (vp: Viewport) => void;
+}
+
+export function Overview({ layout, viewport, colors, hasTimeline, onChange }: Props) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    const canvas = ref.current!;
+    let raf = 0;
+    const paint = () => {
+      raf = 0;
+      const dpr = window.devicePixelRatio || 1;
+      const width = canvas.clientWidth;
+      const height = MINIMAP_HEIGHT + AXIS_HEIGHT;
+      canvas.width = Math.round(width * dpr);
+      canvas.height = Math.round(height * dpr);
+      const ctx = canvas.getContext('2d')!;
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      ctx.fillStyle = '#1b1e24';
+      ctx.fillRect(0, 0, width, height);
+      const rowH = Math.max(1, Math.min(4, MINIMAP_HEIGHT / Math.max(layout.rows.length, 1)));
+      const list = computeDrawList(layout, { x0: layout.x0, x1: layout.x1, scrollY: 0 }, {
+        widthPx: width, heightPx: MINIMAP_HEIGHT, rowHeight: rowH, minWidthPx: 1,
+      });
+      for (let k = 0; k < list.count; k++) {
+        const i = list.index[k];
+        ctx.fillStyle = i < 0 ? MERGED_COLOR : colors.normal[layout.rows[list.row[k]].func[i]];
+        ctx.fillRect(list.x[k], list.y[k], Math.max(list.w[k], 0.5), rowH);
+      }
+      // Window: shade outside, outline inside.
+      const full = layout.x1 - layout.x0 || 1;
+      const wx0 = ((viewport.x0 - layout.x0) / full) * width;
+      const wx1 = ((viewport.x1 - layout.x0) / full) * width;
+      ctx.fillStyle = 'rgba(10,11,14,0.6)';
+      ctx.fillRect(0, 0, wx0, MINIMAP_HEIGHT);
+      ctx.fillRect(wx1, 0, width - wx1, MINIMAP_HEIGHT);
+      ctx.strokeStyle = '#7aa2f7';
+      ctx.lineWidth = 1;
+      ctx.strokeRect(wx0 + 0.5, 0.5, Math.max(wx1 - wx0 - 1, 1), MINIMAP_HEIGHT - 1);
+      // Axis for the visible window.
+      ctx.fillStyle = '#14161a';
+      ctx.fillRect(0, MINIMAP_HEIGHT, width, AXIS_HEIGHT);
+      const span = viewport.x1 - viewport.x0;
+      const step = computeTickStep(span, width / 110);
+      ctx.font = '10px ui-monospace, SFMono-Regular, Menlo, monospace';
+      ctx.textBaseline = 'middle';
+      for (let t = Math.ceil(viewport.x0 / step) * step; t < viewport.x1; t += step) {
+        const x = ((t - viewport.x0) / span) * width;
+        ctx.fillStyle = '#3a3f4b';
+        ctx.fillRect(x, MINIMAP_HEIGHT, 1, AXIS_HEIGHT);
+        ctx.fillStyle = '#9aa3b2';
+        ctx.fillText(hasTimeline ? formatNs(t) : `${((t / full) * 100).toFixed(1)}%`, x + 3, MINIMAP_HEIGHT + AXIS_HEIGHT / 2);
+      }
+    };
+    raf = requestAnimationFrame(paint);
+    const ro = new ResizeObserver(() => { if (!raf) raf = requestAnimationFrame(paint); });
+    ro.observe(canvas);
+    return () => {
+      ro.disconnect();
+      if (raf) cancelAnimationFrame(raf);
+    };
+  }, [layout, viewport, colors, hasTimeline]);
+
+  const moveTo = (clientX: number) => {
+    const rect = ref.current!.getBoundingClientRect();
+    const full = layout.x1 - layout.x0;
+    const span = viewport.x1 - viewport.x0;
+    const center = layout.x0 + ((clientX - rect.left) / rect.width) * full;
+    const x0 = Math.min(Math.max(center - span / 2, layout.x0), layout.x1 - span);
+    onChange({ x0, x1: x0 + span, scrollY: viewport.scrollY });
+  };
+  const onMouseDown = (e: React.MouseEvent) => {
+    moveTo(e.clientX);
+    const move = (ev: MouseEvent) => moveTo(ev.clientX);
+    const up = () => {
+      window.removeEventListener('mousemove', move);
+      window.removeEventListener('mouseup', up);
+    };
+    window.addEventListener('mousemove', move);
+    window.addEventListener('mouseup', up);
+  };
+  return <canvas ref={ref} className="overview" style={{ height: MINIMAP_HEIGHT + AXIS_HEIGHT }} onMouseDown={onMouseDown} aria-label="Timeline overview" data-testid="minimap" />;
+}

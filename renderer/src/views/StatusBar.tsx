@@ -1,0 +1,43 @@
+// Bottom bar: what the file is and how honest its views can be (no-timeline notice), plus connection state.
+import { formatCount, formatNs, formatWeight } from '../model/format';
+import { describeThreadContent, selectThreads } from '../model/functions';
+import { drawStats } from '../canvas/renderer';
+import { selectCurrentTrace, selectProfile, selectStats } from '../store/selectors';
+import { useStore } from '../store/store';
+
+export function StatusBar() {
+  const profile = useStore(selectProfile);
+  const trace = useStore(selectCurrentTrace);
+  const stats = useStore(selectStats);
+  const thread = useStore((s) => s.thread);
+  const connection = useStore((s) => s.connection);
+  const host = useStore((s) => s.serverInfo?.host);
+  const content = profile ? describeThreadContent(selectThreads(profile, thread)) : null;
+  return (
+    <footer className="status-bar" data-testid="status-bar">
+      {profile && content && stats ? (
+        <>
+          <span title={trace?.path}>{profile.name}</span>
+          <span className="pill">{profile.format}</span>
+          <span>unit <b className="num">{profile.unit}</b></span>
+          {profile.hasTimeline && <span>duration <b className="num">{formatNs(profile.durationNs)}</b></span>}
+          <span>total <b className="num">{formatWeight(stats.totalWeight, profile.unit)}</b></span>
+          {content.samples > 0 && <span><b className="num">{formatCount(content.samples)}</b> samples</span>}
+          {content.spans > 0 && <span><b className="num">{formatCount(content.spans)}</b> spans</span>}
+          {!profile.hasTimeline && (
+            <span className="honesty" data-testid="no-timeline-notice">
+              no timeline: {profile.callGraph ? 'exact per-function figures, no stacks' : 'stacks without time order'}
+            </span>
+          )}
+        </>
+      ) : (
+        <span className="dim">No trace open</span>
+      )}
+      <span className="spacer" />
+      <span className="dim num" data-testid="draw-stats" title="Rectangles drawn in the last frame">{drawStats.frames ? `${drawStats.rects} rects` : ''}</span>
+      <span className={`conn ${connection}`} data-testid="connection-state">
+        <i className="dot" /> {connection === 'connected' ? `connected${host ? ` · ${host}` : ''}` : connection}
+      </span>
+    </footer>
+  );
+}

@@ -1,0 +1,124 @@
+// Top bar: open traces (tabs), view tabs, thread picker, search with match summary, export menu.
+import { useEffect, useRef, useState } from 'react';
+import type { ExportFormat } from '../../../electron/contract/api';
+import { formatPercent, formatWeight } from '../model/format';
+import { describeThread } from '../model/functions';
+import { closeTrace, exportCurrent, switchTrace } from '../store/actions';
+import { selectProfile, selectSearch, selectSearchSummary, selectStats } from '../store/selectors';
+import { selectThread, selectView, setState, useStore, VIEW_KINDS, VIEW_LABELS } from '../store/store';
+
+export function Toolbar({ onOpen }: { onOpen: () => void }) {
+  const traces = useStore((s) => s.traces);
+  const profiles = useStore((s) => s.profiles);
+  const current = useStore((s) => s.currentTraceId);
+  const view = useStore((s) => s.view);
+  const profile = useStore(selectProfile);
+  const thread = useStore((s) => s.thread);
+  const loaded = traces.filter((t) => profiles[t.traceId]);
+  return (
+    <header className="toolbar">
+      <div className="toolbar-row">
+        <span className="brand" aria-label="Emberscope">ember<b>scope</b></span>
+        <nav className="trace-tabs" aria-label="Open traces">
+          {loaded.map((t) => (
+            <div key={t.traceId} className={`trace-tab${t.traceId === current ? ' active' : ''}`}>
+              <button type="button" className="trace-tab-name" title={t.path || t.name} onClick={() => switchTrace(t.traceId)}>{t.name}</button>
+              <button type="button" className="trace-tab-close" aria-label={`Close ${t.name}`} onClick={() => closeTrace(t.traceId)}>×</button>
+            </div>
+          ))}
+          <button type="button" className="ghost" onClick={onOpen} aria-label="Open another trace" data-testid="open-another">+ Open</button>
+        </nav>
+        <div className="spacer" />
+        <ExportMenu />
+      </div>
+      {profile && (
+        <div className="toolbar-row">
+          <nav className="view-tabs" role="tablist" aria-label="Views">
+            {VIEW_KINDS.map((k, i) => (
+              <button key={k} type="button" role="tab" aria-selected={view === k} className={view === k ? 'active' : ''} data-testid={`view-tab-${k}`} onClick={() => selectView(k)} title={`${VIEW_LABELS[k]} (${i + 1})`}>
+                {VIEW_LABELS[k]}
+              </button>
+            ))}
+          </nav>
+          <label className="thread-picker">
+            <span className="dim">Thread</span>
+            <select value={String(thread)} onChange={(e) => selectThread(e.target.value === 'all' ? 'all' : Number(e.target.value))} aria-label="Thread" data-testid="thread-picker">
+              <option value="all">All threads ({profile.threads.length})</option>
+              {profile.threads.map((t, i) => <option key={i} value={i}>{describeThread(t, i)}</option>)}
+            </select>
+          </label>
+          <div className="spacer" />
+          <SearchBox />
+        </div>
+      )}
+    </header>
+  );
+}
+
+function SearchBox() {
+  const query = useStore((s) => s.search);
+  const tick = useStore((s) => s.searchFocusTick);
+  const search = useStore(selectSearch);
+  const summary = useStore(selectSearchSummary);
+  const stats = useStore(selectStats);
+  const profile = useStore(selectProfile);
+  const input = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    if (tick) {
+      input.current?.focus();
+      input.current?.select();
+    }
+  }, [tick]);
+  return (
+    <div className="search">
+      {search?.error ? (
+        <span className="search-summary error">{search.error}</span>
+      ) : summary && profile && stats ? (
+        <span className="search-summary num" data-testid="search-summary">
+          {summary.functions} {summary.functions === 1 ? 'function' : 'functions'} · self {formatWeight(summary.self, profile.unit)} ({formatPercent(summary.self, stats.totalWeight)}) · total{' '}
+          {formatWeight(summary.total, profile.unit)} ({formatPercent(summary.total, stats.totalWeight)})
+        </span>
+      ) : null}
+      <input
+        ref={input}
+        type="search"
+        value={query}
+        placeholder="Search functions or files  ( / )   text or /regex/"
+        aria-label="Search functions"
+        data-testid="search-input"
+        spellCheck={false}
+        onChange={(e) => setState({ search: e.target.value })}
+        onKeyDown={(e) => {
+          if (e.key === 'Escape') {
+            setState({ search: '' });
+            e.currentTarget.blur();
+            e.stopPropagation();
+          }
+        }}
+      />
+    </div>
+  );
+}
+
+function ExportMenu() {
+  const current = useStore((s) => s.currentTraceId);
+  const [open, setOpen] = useState(false);
+  if (!current) return null;
+  const formats: [ExportFormat, string][] = [
+    ['speedscope', 'speedscope (.speedscope.json)'],
+    ['chrome', 'Chrome trace (.json)'],
+    ['collapsed', 'Collapsed stacks (.txt)'],
+  ];
+  return (
+    <div className="menu">
+      <button type="button" aria-haspopup="menu" aria-expanded={open} onClick={() => setOpen(!open)} data-testid="export-button">Export ▾</button>
+      {open && (
+        <div className="menu-list" role="menu" onMouseLeave={() => setOpen(false)}>
+          {formats.map(([f, label]) => (
+            <button key={f} type="button" role="menuitem" data-testid={`export-${f}`} onClick={() => { setOpen(false); void exportCurrent(f); }}>{label}</button>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}
