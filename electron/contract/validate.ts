@@ -183,6 +183,8 @@ export function isMessageId(value: unknown): value is number {
 /** Validates one incoming `{t:'req', id, method, arg}` message as it arrived from a transport. */
 export function checkRequestMessage(raw: unknown): RequestCheck {
   if (!isPlainObject(raw)) return { ok: false, id: undefined, message: `message: expected an object, got ${describe(raw)}` };
+  // Only requests are ever answered: replying to a stray response or event could ping-pong between two peers.
+  if (raw.t !== 'req') return { ok: false, id: undefined, message: `message: expected t "req", got ${describe(raw.t)}` };
   const id = isMessageId(raw.id) ? raw.id : undefined;
   for (const key of Object.keys(raw)) {
     if (FORBIDDEN_KEYS.has(key)) return { ok: false, id, message: `message: forbidden key "${key}"` };
@@ -190,7 +192,6 @@ export function checkRequestMessage(raw: unknown): RequestCheck {
       return { ok: false, id, message: `message: unknown key "${truncate(key, 40)}"` };
     }
   }
-  if (raw.t !== 'req') return { ok: false, id, message: `message: expected t "req", got ${describe(raw.t)}` };
   if (id === undefined) return { ok: false, id, message: `message: id must be a non-negative integer, got ${describe(raw.id)}` };
   if (!isRequestName(raw.method)) {
     const name = typeof raw.method === 'string' ? `"${truncate(raw.method, 60)}"` : describe(raw.method);
