@@ -1,1 +1,239 @@
-//! TODO(helper): the summary printed by `emberscope open --json` (see `ProfileSummary` in profile.ts).
+//! The numbers `emberscope open --json` prints and the app shows in its header: `ProfileSummary` in
+//! `electron/contract/profile.ts`, whose doc comment is the spec this file implements to the letter.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::model::{Profile, StringIndex, Thread};
+
+#[derive(Serialize, Debug, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub format: String,
+    pub unit: String,
+    pub threads: Vec<ThreadSummary>,
+    pub duration_ns: f64,
+    pub total_weight: f64,
+    pub top: Vec<FunctionSummary>,
+}
+
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct ThreadSummary {
+    pub name: String,
+    pub pid: i64,
+    pub tid: i64,
+    pub samples: usize,
+    pub spans: usize,
+}
+
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct FunctionSummary {
+    pub name: String,
+    /// "" when the file is unknown.
+    pub file: String,
+    /// Smallest non-zero line among the function's frames; 0 if none.
+    pub line: u32,
+    #[serde(rename = "self")]
+    pub self_: f64,
+    pub total: f64,
+}
+
+/// Functions are identified by (name, file): py-spy and Austin put the current line in each frame, so one
+/// function has many frames. Maps every frame to its function row.
+struct Functions {
+    of_frame: Vec<usize>,
+    keys: Vec<(StringIndex, i32)>,
+    line: Vec<u32>,
+    self_: Vec<f64>,
+    total: Vec<f64>,
+}
+
+impl Functions {
+    fn new(p: &Profile) -> Self {
+        let mut index: HashMap<(StringIndex, i32), usize> = HashMap::new();
+        let mut f = Functions { of_frame: Vec::new(), keys: Vec::new(), line: Vec::new(), self_: Vec::new(), total: Vec::new() };
+        for i in 0..p.frames.len() {
+            let key = (p.frames.func[i], p.frames.file[i]);
+            let row = *index.entry(key).or_insert_with(|| {
+                f.keys.push(key);
+                f.line.push(0);
+                f.keys.len() - 1
+            });
+            let line = p.frames.line[i];
+            if line > 0 && (f.line[row] == 0 || line < f.line[row]) {
+                f.line[row] = line;
+            }
+            f.of_frame.push(row);
+        }
+        f.self_ = vec![0.0; f.keys.len()];
+        f.total = vec![0.0; f.keys.len()];
+        f
+    }
+}
+
+pub fn summarize(p: &Profile, top_n: usize) -> Summary {
+    let mut funcs = Functions::new(p);
+    let mut total_weight = 0.0;
+    let ns_per = p.unit.ns_per_unit().unwrap_or(1.0);
+    for t in &p.threads {
+        total_weight += add_samples(p, t, &mut funcs);
+        total_weight += add_spans(t, &mut funcs, ns_per);
+    }
+    if let Some(graph) = &p.call_graph {
+        // pstats: cProfile's exact figures replace whatever the synthesized stacks would give.
+        funcs.self_.iter_mut().for_each(|x| *x = 0.0);
+        funcs.total.iter_mut().for_each(|x| *x = 0.0);
+        for i in 0..graph.functions.frame.len() {
+            let row = funcs.of_frame[graph.functions.frame[i] as usize];
+            funcs.self_[row] += graph.functions.self_[i];
+            funcs.total[row] += graph.functions.total[i];
+        }
+    }
+    let name_of = |row: usize| p.strings[funcs.keys[row].0 as usize].as_str();
+    let file_of = |row: usize| {
+        let f = funcs.keys[row].1;
+        if f >= 0 { p.strings[f as usize].as_str() } else { "" }
+    };
+    let mut rows: Vec<usize> = (0..funcs.keys.len()).filter(|&r| funcs.self_[r] != 0.0 || funcs.total[r] != 0.0).collect();
+    rows.sort_by(|&a, &b| {
+        funcs.self_[b]
+            .total_cmp(&funcs.self_[a])
+            .then_with(|| name_of(a).cmp(name_of(b)))
+            .then_with(|| file_of(a).cmp(file_of(b)))
+    });
+    rows.truncate(top_n);
+    Summary {
+        format: p.format.clone(),
+        unit: p.unit.as_str().to_owned(),
+        threads: p
+            .threads
+            .iter()
+            .map(|t| ThreadSummary {
+                name: t.name.clone(),
+                pid: t.pid,
+                tid: t.tid,
+                samples: t.samples.len(),
+                spans: t.spans.len(),
+            })
+            .collect(),
+        duration_ns: p.duration_ns,
+        total_weight,
+        top: rows
+            .into_iter()
+            .map(|r| FunctionSummary {
+                name: name_of(r).to_owned(),
+                file: file_of(r).to_owned(),
+                line: funcs.line[r],
+                self_: funcs.self_[r],
+                total: funcs.total[r],
+            })
+            .collect(),
+    }
+}
+
+/// Self = weight of samples whose leaf is the function; total = weight of samples with the function anywhere on
+/// the stack, once per sample. Returns the thread's summed weight.
+fn add_samples(p: &Profile, t: &Thread, funcs: &mut Functions) -> f64 {
+    // Sum weights per stack first: stacks repeat far more often than they differ. A Vec (not a map) keeps the
+    // float additions in a fixed order, so summaries are reproducible.
+    let mut per_stack = vec![0.0f64; p.stacks.len()];
+    let mut sum = 0.0;
+    for (&s, &w) in t.samples.stack.iter().zip(&t.samples.weight) {
+        sum += w;
+        if s >= 0 {
+            per_stack[s as usize] += w;
+        }
+    }
+    // `seen[row] == stack` means the row was already counted for this stack (recursion).
+    let mut seen = vec![usize::MAX; funcs.keys.len()];
+    for (stack, &w) in per_stack.iter().enumerate() {
+        if w == 0.0 {
+            continue;
+        }
+        let leaf = funcs.of_frame[p.stacks.frame[stack] as usize];
+        funcs.self_[leaf] += w;
+        let mut s = stack as i32;
+        while s >= 0 {
+            let row = funcs.of_frame[p.stacks.frame[s as usize] as usize];
+            if seen[row] != stack {
+                seen[row] = stack;
+                funcs.total[row] += w;
+            }
+            s = p.stacks.prefix[s as usize];
+        }
+    }
+    sum
+}
+
+/// Self = duration minus direct children's durations; total = duration of spans with no ancestor span of the same
+/// function. Returns the summed duration of root spans, in the profile's unit.
+fn add_spans(t: &Thread, funcs: &mut Functions, ns_per: f64) -> f64 {
+    let spans = &t.spans;
+    let mut open: Vec<(usize, usize)> = Vec::new(); // (span row, function row)
+    let mut active = vec![0u32; funcs.keys.len()];
+    let mut roots = 0.0;
+    for i in 0..spans.len() {
+        let depth = spans.depth[i] as usize;
+        while open.len() > depth {
+            let (_, row) = open.pop().unwrap_or_default();
+            active[row] -= 1;
+        }
+        let row = funcs.of_frame[spans.frame[i] as usize];
+        let dur = (spans.end[i] - spans.start[i]).max(0.0) / ns_per;
+        funcs.self_[row] += dur;
+        match open.last() {
+            Some(&(_, parent_row)) if open.len() == depth => funcs.self_[parent_row] -= dur,
+            None => roots += dur,
+            _ => {}
+        }
+        if active[row] == 0 {
+            funcs.total[row] += dur;
+        }
+        active[row] += 1;
+        open.push((i, row));
+    }
+    roots
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EventedThreadBuilder, ProfileBuilder, SampledThreadBuilder, WeightUnit};
+
+    #[test]
+    fn counts_recursion_once_and_merges_lines() {
+        let mut b = ProfileBuilder::new();
+        let (a1, a2, c) = (b.frame("a", Some("x.py"), 7), b.frame("a", Some("x.py"), 3), b.frame("c", None, 0));
+        let s1 = b.stack_of(&[a1, a2, c]);
+        let s2 = b.stack_of(&[a1]);
+        let mut t = SampledThreadBuilder::new("t", 1, 2);
+        t.append(s1, 0.0, 2.0);
+        t.append(s2, 2.0, 3.0);
+        let p = b.finish("folded", "", WeightUnit::Samples, vec![t.finish()]);
+        let s = summarize(&p, 50);
+        assert_eq!(s.total_weight, 5.0);
+        assert_eq!((s.top[0].name.as_str(), s.top[0].line, s.top[0].self_, s.top[0].total), ("a", 3, 3.0, 5.0));
+        assert_eq!((s.top[1].name.as_str(), s.top[1].self_, s.top[1].total), ("c", 2.0, 2.0));
+    }
+
+    #[test]
+    fn span_self_subtracts_direct_children_and_total_skips_recursion() {
+        let mut b = ProfileBuilder::new();
+        let (f, g) = (b.frame("f", None, 0), b.frame("g", None, 0));
+        let mut t = EventedThreadBuilder::new("main", 1, 1);
+        t.enter(&mut b, f, 0.0);
+        t.enter(&mut b, f, 1000.0);
+        t.enter(&mut b, g, 2000.0);
+        t.leave(3000.0);
+        t.leave(4000.0);
+        t.leave(10000.0);
+        let p = b.finish("chrome", "", WeightUnit::Microseconds, vec![t.finish(10000.0)]);
+        let s = summarize(&p, 50);
+        assert_eq!(s.total_weight, 10.0);
+        let f = s.top.iter().find(|x| x.name == "f").unwrap();
+        assert_eq!((f.self_, f.total), (9.0, 10.0));
+        let g = s.top.iter().find(|x| x.name == "g").unwrap();
+        assert_eq!((g.self_, g.total), (1.0, 1.0));
+    }
+}

@@ -12,7 +12,9 @@ use crate::model::Profile;
 pub mod chrome;
 pub mod cpuprofile;
 pub mod folded;
+mod marshal;
 pub mod pprof;
+mod protobuf;
 pub mod pstats;
 pub mod speedscope;
 
