@@ -1,0 +1,147 @@
+// The `emberscope` CLI as users run it: `node bin/emberscope.mjs …` in a child process, on real fixtures.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findAppRoot } from '../../electron/main/native';
+
+const root = findAppRoot();
+const FOLDED = join(root, 'test', 'fixtures', 'py-spy-raw', 'workload.txt');
+const PSTATS = join(root, 'test', 'fixtures', 'pstats', 'workload.pstats');
+let tmp: string;
+
+function emberscope(...args: string[]) {
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'emberscope.mjs'), ...args], { cwd: root, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(() => {
+  // Test the CLI as built from the current sources.
+  execFileSync(process.execPath, [join(root, 'build', 'build-js.mjs'), '--cli'], { cwd: root, stdio: 'ignore' });
+  tmp = mkdtempSync(join(tmpdir(), 'emberscope-cli-test-'));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('emberscope open', () => {
+  it('--json prints exactly one summary object', () => {
+    const r = emberscope('open', FOLDED, '--json');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(''); // not a TTY: no progress
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const s = JSON.parse(lines[0]!);
+    expect(Object.keys(s)).toEqual(['format', 'unit', 'threads', 'durationNs', 'totalWeight', 'top']);
+    expect(s.unit).toBe('samples');
+    expect(Object.keys(s.threads[0])).toEqual(['name', 'pid', 'tid', 'samples', 'spans']);
+    expect(Object.keys(s.top[0])).toEqual(['name', 'file', 'line', 'self', 'total']);
+    // Lines with a stack and a count (py-spy writes one stackless " 1" line, which carries no frames).
+    const counts = readFileSync(FOLDED, 'utf8').split('\n').map((l) => /^(.+) (\d+)$/.exec(l.trim())).filter((m) => m !== null);
+    expect(s.totalWeight).toBe(counts.reduce((a, m) => a + Number(m![2]), 0));
+    expect(s.top.length).toBeLessThanOrEqual(50);
+    for (let i = 1; i < s.top.length; i++) expect(s.top[i - 1].self).toBeGreaterThanOrEqual(s.top[i].self);
+  });
+
+  it('prints a readable summary without --json', () => {
+    const r = emberscope('open', PSTATS);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^workload\.pstats\nformat +pstats/);
+    expect(r.stdout).toMatch(/top \d+ functions by self time/);
+    expect(r.stdout).toMatch(/fib/);
+    expect(r.stdout).toMatch(/\d+\.\d%/);
+  });
+
+  it('fails with a message on stderr for bad files', () => {
+    const missing = emberscope('open', join(tmp, 'missing.json'), '--json');
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toMatch(/no file at .*missing\.json/);
+    const corrupt = join(tmp, 'corrupt.txt.gz');
+    const gz = gzipSync(readFileSync(FOLDED));
+    writeFileSync(corrupt, gz.subarray(0, gz.length >> 1));
+    const bad = emberscope('open', corrupt);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/could not open .*corrupt\.txt\.gz.*truncated/);
+  });
+});
+
+describe('emberscope convert', () => {
+  it('round-trips through collapsed stacks and speedscope', () => {
+    const folded = join(tmp, 'out.folded');
+    const c1 = emberscope('convert', FOLDED, '--to', 'collapsed', '-o', folded);
+    expect(c1.code).toBe(0);
+    const original = JSON.parse(emberscope('open', FOLDED, '--json').stdout);
+    const again = JSON.parse(emberscope('open', folded, '--json').stdout);
+    expect(again.totalWeight).toBe(original.totalWeight);
+    expect(again.top.map((f: { name: string }) => f.name)).toEqual(original.top.map((f: { name: string }) => f.name));
+
+    const ss = join(tmp, 'out.speedscope.json');
+    expect(emberscope('convert', FOLDED, '--to', 'speedscope', '-o', ss).code).toBe(0);
+    expect(JSON.parse(readFileSync(ss, 'utf8')).$schema).toMatch(/speedscope/);
+  });
+
+  it('refuses bad usage with exit 2', () => {
+    const r = emberscope('convert', FOLDED, '--to', 'svg', '-o', join(tmp, 'x'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown format 'svg': expected speedscope, chrome or collapsed/);
+    expect(emberscope('convert', FOLDED, '--to', 'chrome').code).toBe(2);
+  });
+});
+
+describe('emberscope usage', () => {
+  it('prints help and version', () => {
+    for (const cmd of [['--help'], ['open', '--help'], ['convert', '--help'], ['serve', '--help']]) {
+      const r = emberscope(...cmd);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/Usage/);
+    }
+    expect(emberscope('--version').stdout.trim()).toBe(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version);
+  });
+
+  it('exits 2 with usage for unknown and not-yet commands', () => {
+    for (const cmd of ['frobnicate', 'record', 'attach', '--bogus']) {
+      const r = emberscope(cmd);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/Usage/);
+    }
+  });
+});
+
+/** Starts a long-running CLI command, waits for its URL line, then stops it with SIGINT. */
+async function runUntilServing(args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, [join(root, 'bin', 'emberscope.mjs'), ...args], { cwd: root, env });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      const m = /Emberscope is serving on (\S+)/.exec(stdout);
+      if (m) resolveUrl(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code} before serving: ${stderr}`)));
+  });
+  const page = await fetch(url);
+  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  child.kill('SIGINT');
+  return { url, status: page.status, code: await exit, stderr };
+}
+
+describe('emberscope serve and the desktop fallback', () => {
+  it('serve prints the URL with its token and stops cleanly on Ctrl-C', async () => {
+    const r = await runUntilServing(['serve', '--port', '0', FOLDED], process.env);
+    expect(r.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=\S+$/);
+    expect(r.status).toBeLessThan(500);
+    expect(r.code).toBe(0);
+  });
+
+  it('falls back to serve when there is no display, saying why', async () => {
+    const env = { ...process.env };
+    delete env.DISPLAY;
+    delete env.WAYLAND_DISPLAY;
+    const r = await runUntilServing([FOLDED], env);
+    expect(r.stderr).toMatch(/(Electron|display|desktop app).*browser instead/s);
+    expect(r.code).toBe(0);
+  });
+});
