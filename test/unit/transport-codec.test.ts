@@ -35,7 +35,7 @@ describe('encodeFrame / decodeFrame', () => {
     const decoded = decodeFrame(encodeFrame(message)) as typeof message;
     for (const [key, original] of Object.entries(message)) {
       if (!ArrayBuffer.isView(original)) continue;
-      const got = (decoded as Record<string, ArrayBufferView>)[key]!;
+      const got = (decoded as unknown as Record<string, ArrayBufferView>)[key]!;
       expect(Object.prototype.toString.call(got), key).toBe(Object.prototype.toString.call(original));
       expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(original.buffer, original.byteOffset, original.byteLength)), key).toBe(true);
       expect(got.byteOffset, key).toBe(0);
