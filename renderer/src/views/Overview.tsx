@@ -67,12 +67,14 @@ export function Overview({ layout, viewport, colors, hasTimeline, onChange }: Pr
       const step = computeTickStep(span, width / 110);
       ctx.font = '10px ui-monospace, SFMono-Regular, Menlo, monospace';
       ctx.textBaseline = 'middle';
+      // Enough decimals that neighbouring percent ticks differ.
+      const pctDecimals = Math.max(0, Math.min(6, -Math.floor(Math.log10((step / full) * 100))));
       for (let t = Math.ceil(viewport.x0 / step) * step; t < viewport.x1; t += step) {
         const x = ((t - viewport.x0) / span) * width;
         ctx.fillStyle = '#3a3f4b';
         ctx.fillRect(x, MINIMAP_HEIGHT, 1, AXIS_HEIGHT);
         ctx.fillStyle = '#9aa3b2';
-        ctx.fillText(hasTimeline ? formatNs(t) : `${((t / full) * 100).toFixed(1)}%`, x + 3, MINIMAP_HEIGHT + AXIS_HEIGHT / 2);
+        ctx.fillText(hasTimeline ? formatNs(t) : `${((t / full) * 100).toFixed(pctDecimals)}%`, x + 3, MINIMAP_HEIGHT + AXIS_HEIGHT / 2);
       }
     };
     raf = requestAnimationFrame(paint);

@@ -1,4 +1,5 @@
 // Bottom bar: what the file is and how honest its views can be (no-timeline notice), plus connection state.
+import { useEffect, useState } from 'react';
 import { formatCount, formatNs, formatWeight } from '../model/format';
 import { describeThreadContent, selectThreads } from '../model/functions';
 import { drawStats } from '../canvas/renderer';
@@ -12,6 +13,13 @@ export function StatusBar() {
   const thread = useStore((s) => s.thread);
   const connection = useStore((s) => s.connection);
   const host = useStore((s) => s.serverInfo?.host);
+  const [rects, setRects] = useState(0);
+  // Draw figures change per animation frame, outside React; sample them gently instead of re-rendering per frame.
+  useEffect(() => {
+    if (!profile) return;
+    const timer = setInterval(() => setRects(drawStats.rects), 500);
+    return () => clearInterval(timer);
+  }, [profile]);
   const content = profile ? describeThreadContent(selectThreads(profile, thread)) : null;
   return (
     <footer className="status-bar" data-testid="status-bar">
@@ -22,7 +30,7 @@ export function StatusBar() {
           <span>unit <b className="num">{profile.unit}</b></span>
           {profile.hasTimeline && <span>duration <b className="num">{formatNs(profile.durationNs)}</b></span>}
           <span>total <b className="num">{formatWeight(stats.totalWeight, profile.unit)}</b></span>
-          {content.samples > 0 && <span><b className="num">{formatCount(content.samples)}</b> samples</span>}
+          {content.samples > 0 && <span><b className="num">{formatCount(content.samples)}</b> {profile.hasTimeline ? 'samples' : 'stack records'}</span>}
           {content.spans > 0 && <span><b className="num">{formatCount(content.spans)}</b> spans</span>}
           {!profile.hasTimeline && (
             <span className="honesty" data-testid="no-timeline-notice">
@@ -34,7 +42,7 @@ export function StatusBar() {
         <span className="dim">No trace open</span>
       )}
       <span className="spacer" />
-      <span className="dim num" data-testid="draw-stats" title="Rectangles drawn in the last frame">{drawStats.frames ? `${drawStats.rects} rects` : ''}</span>
+      <span className="dim num" data-testid="draw-stats" title="Rectangles drawn in the last frame">{profile && rects ? `${formatCount(rects)} rects drawn` : ''}</span>
       <span className={`conn ${connection}`} data-testid="connection-state">
         <i className="dot" /> {connection === 'connected' ? `connected${host ? ` · ${host}` : ''}` : connection}
       </span>

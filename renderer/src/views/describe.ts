@@ -48,6 +48,6 @@ export function describeChartRect(profile: Profile, layout: FlameLayout, stats: 
   const dur = r.end[index] - r.start[index];
   const timeRows: [string, string][] = profile.hasTimeline
     ? [['Duration', `${formatNs(dur)}  ${formatPercent(dur, layout.x1 - layout.x0)}`], ['Starts at', formatNs(r.start[index])]]
-    : [['Weight', formatPercent(dur, layout.x1 - layout.x0)]];
+    : [['Weight', `${formatWeight(dur, profile.unit)}  ${formatPercent(dur, layout.x1 - layout.x0)}`]];
   return { ...base(profile, func), rows: [...timeRows, ...functionRows(profile, stats, func)] };
 }
