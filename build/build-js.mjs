@@ -43,8 +43,12 @@ for (const entry of entries) {
     outfile: entry.out,
     format: entry.format,
     external: entry.external ?? [],
-    // The ESM bundle has no `require`; a few Node-side modules (and createRequire users) expect one.
-    banner: entry.format === 'esm' ? { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } : undefined,
+    // ESM has no `require` and CJS has no `import.meta.url`; shared modules may use either, so each bundle gets a shim.
+    banner:
+      entry.format === 'esm'
+        ? { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }
+        : { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    define: entry.format === 'cjs' ? { 'import.meta.url': '__importMetaUrl' } : undefined,
   });
   console.error(`build-js: ${entry.src} -> ${entry.out}`);
 }

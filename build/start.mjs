@@ -9,7 +9,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 function run(cmd, args) {
   console.error(`start: ${cmd} ${args.join(' ')}`);
-  const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  // Build output goes to stderr: stdout belongs to the command (`open --json` prints exactly one object).
+  const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 2, 2] });
   if (r.status !== 0) {
     console.error(`start: '${cmd} ${args.join(' ')}' failed (exit ${r.status ?? r.signal}); fix the error above and retry`);
     process.exit(1);

@@ -1,8 +1,8 @@
 // `emberscope [FILE]`: start the Electron app, or say why it can't and fall back to `serve`.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export type ElectronLaunch = { ok: true; binary: string; appDir: string } | { ok: false; reason: string };
 
@@ -18,12 +18,19 @@ export function resolveElectron(root: string, env: NodeJS.ProcessEnv = process.e
   if (env.ELECTRON_OVERRIDE_DIST_PATH) {
     binary = electronBinaryIn(env.ELECTRON_OVERRIDE_DIST_PATH);
   } else {
+    // Not `require('electron')`: since Electron 3x that starts a download (and prints to stdout) when the binary is
+    // missing. Its path.txt names the binary inside the package's dist/, which is all we need.
+    let pkgDir: string;
     try {
-      // The electron package's main export is the binary's path; it throws when the binary was never downloaded.
-      binary = createRequire(join(root, 'package.json'))('electron') as string;
+      pkgDir = dirname(createRequire(join(root, 'package.json')).resolve('electron/package.json'));
     } catch {
-      return { ok: false, reason: 'The Electron binary is not installed (it was skipped at install time).' };
+      return { ok: false, reason: 'Electron is not installed (no electron package in node_modules).' };
     }
+    const pathTxt = join(pkgDir, 'path.txt');
+    if (!existsSync(pathTxt)) {
+      return { ok: false, reason: 'The Electron binary is not installed (its download was skipped at install time).' };
+    }
+    binary = join(pkgDir, 'dist', readFileSync(pathTxt, 'utf8').trim());
   }
   if (typeof binary !== 'string' || !existsSync(binary)) {
     return { ok: false, reason: `The Electron binary is missing (looked for ${binary}).` };

@@ -1,6 +1,6 @@
 // The `emberscope` CLI as users run it: `node bin/emberscope.mjs …` in a child process, on real fixtures.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -19,7 +19,7 @@ function emberscope(...args: string[]) {
 
 beforeAll(() => {
   // Test the CLI as built from the current sources.
-  execFileSync(process.execPath, [join(root, 'build', 'build-js.mjs'), '--cli'], { cwd: root, stdio: 'ignore' });
+  execFileSync(process.execPath, [join(root, 'build', 'build-js.mjs')], { cwd: root, stdio: 'ignore' });
   tmp = mkdtempSync(join(tmpdir(), 'emberscope-cli-test-'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -143,5 +143,25 @@ describe('emberscope serve and the desktop fallback', () => {
     const r = await runUntilServing([FOLDED], env);
     expect(r.stderr).toMatch(/(Electron|display|desktop app).*browser instead/s);
     expect(r.code).toBe(0);
+  });
+});
+
+describe('emberscope FILE with an Electron binary', () => {
+  it('starts Electron on the app with the file', () => {
+    // A stand-in binary at ELECTRON_OVERRIDE_DIST_PATH that records how it was started (the real one cannot be
+    // downloaded here); what is under test is the CLI's resolution and arguments.
+    const dist = mkdtempSync(join(tmpdir(), 'emberscope-fake-electron-'));
+    const record = join(dist, 'argv.txt');
+    writeFileSync(join(dist, 'electron'), `#!/bin/sh\nprintf '%s\\n' "$@" > '${record}'\necho "$EMBERSCOPE_INITIAL_PATH" >> '${record}'\n`);
+    chmodSync(join(dist, 'electron'), 0o755);
+    const r = spawnSync(process.execPath, [join(root, 'bin', 'emberscope.mjs'), FOLDED], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, ELECTRON_OVERRIDE_DIST_PATH: dist, DISPLAY: ':0' },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(readFileSync(record, 'utf8').trim().split('\n')).toEqual([root, FOLDED, FOLDED]);
+    rmSync(dist, { recursive: true, force: true });
   });
 });
