@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import { afterAll, describe, it } from 'vitest';
 import WebSocket from 'ws';
 import type { EmberscopeServiceHost } from '../../electron/contract/api';
-import { createClient, serveConnection } from '../../electron/contract/channel';
+import { createClient, handleRequestMessage, IPC_EVENT_CHANNEL, IPC_REQUEST_CHANNEL, serveConnection } from '../../electron/contract/channel';
 import { createMemoryPair } from '../../electron/contract/memory';
 import { isNativeBuilt } from '../../electron/main/native';
 import { createServices } from '../../electron/main/services';
 import { startServer } from '../../electron/server/server';
+import { createIpcTransport, type EmberscopeBridge } from '../../renderer/src/transport/ipc';
 import { createWebSocketTransport, type WebSocketLike } from '../../renderer/src/transport/ws';
 import { runContractSuite, type ContractEnv, type HostCapabilities } from './contract-suite';
 import { createTestHost, TEST_PATHS } from './contract-test-host';
@@ -66,6 +67,40 @@ function makeWebSocketEnv(makeHost: HostFactory): () => Promise<ContractEnv> {
   };
 }
 
+/**
+ * The renderer's IPC transport (ipc.ts) against a bridge that does what preload.ts + main.ts do, minus Electron:
+ * prefix-checked channels, structured clone both ways, handleRequestMessage on the main side, events fanned out.
+ */
+function makeIpcEnv(makeHost: HostFactory): () => Promise<ContractEnv> {
+  return async () => {
+    const { host, listenerCount, dispose } = makeHost();
+    const offs: (() => void)[] = [];
+    const bridge: EmberscopeBridge = {
+      async invoke(channel, arg) {
+        if (channel !== IPC_REQUEST_CHANNEL) throw new Error(`no handler for ${channel}`);
+        return structuredClone(await handleRequestMessage(host, structuredClone(arg)));
+      },
+      on(channel, listener) {
+        if (channel !== IPC_EVENT_CHANNEL) return () => {};
+        const off = host.onEvent((event, payload) => listener(structuredClone({ t: 'evt', event, payload })));
+        offs.push(off);
+        return off;
+      },
+      off() {},
+    };
+    return {
+      client: createClient(createIpcTransport(bridge)),
+      host,
+      listenerCount,
+      disconnect: () => {},
+      dispose: async () => {
+        for (const off of offs) off();
+        await dispose();
+      },
+    };
+  };
+}
+
 const testHost: HostFactory = () => {
   const host = createTestHost();
   return { host, listenerCount: () => host.listenerCount(), dispose: () => {} };
@@ -79,6 +114,7 @@ const testHostCaps: HostCapabilities = {
 
 runContractSuite('the in-memory pair (test host)', makeMemoryEnv(testHost), testHostCaps);
 runContractSuite('a WebSocket to startServer (test host)', makeWebSocketEnv(testHost), testHostCaps);
+runContractSuite('Electron IPC as the preload and main wire it (test host)', makeIpcEnv(testHost), { ...testHostCaps, cannotDisconnect: true });
 
 const realServices: HostFactory = () => {
   const dataDir = mkdtempSync(join(scratch, 'data-'));
@@ -89,6 +125,7 @@ const realServices: HostFactory = () => {
 if (isNativeBuilt()) {
   runContractSuite('the in-memory pair (real services)', makeMemoryEnv(realServices));
   runContractSuite('a WebSocket to startServer (real services)', makeWebSocketEnv(realServices));
+  runContractSuite('Electron IPC as the preload and main wire it (real services)', makeIpcEnv(realServices), { cannotDisconnect: true });
 } else {
   describe.skip('contract over the real services: skipped because the native addon is not built (run `npm run build:native`)', () => {
     it('runs the contract suite against createServices', () => {});
