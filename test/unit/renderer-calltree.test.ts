@@ -152,3 +152,32 @@ describe('function table = ProfileSummary semantics', () => {
     expect(computeFunctionRows(p, stats, { key: 'self', descending: true }, only).map((r) => r.name)).toEqual(['c']);
   });
 });
+
+describe('function table for pstats call graphs', () => {
+  it('uses the call graph exact figures and call counts even when stacks were synthesized', () => {
+    const b = new TestProfileBuilder('seconds');
+    b.sample(['main', 'work'], 0.5).sample(['main'], 0.1);
+    const p = b.build();
+    const main = b.frame('main');
+    const work = b.frame('work');
+    p.callGraph = {
+      functions: {
+        length: 2,
+        frame: Uint32Array.from([main, work]),
+        primitiveCalls: Float64Array.from([1, 3]),
+        totalCalls: Float64Array.from([1, 7]),
+        self: Float64Array.from([0.125, 0.5]),
+        total: Float64Array.from([0.625, 0.5]),
+      },
+      edges: { length: 0, caller: new Uint32Array(), callee: new Uint32Array(), calls: new Float64Array(), self: new Float64Array(), total: new Float64Array() },
+    };
+    const stats = computeFunctionStats(p, 'all');
+    expect(stats.exact).toBe(true);
+    const rows = computeFunctionRows(p, stats, { key: 'calls', descending: true }, null);
+    expect(rows.map((r) => [r.name, r.self, r.total, r.calls])).toEqual([
+      ['work', 0.5, 0.5, 7],
+      ['main', 0.125, 0.625, 1],
+    ]);
+    expect(stats.totalWeight).toBe(0.625);
+  });
+});

@@ -119,3 +119,22 @@ describe('viewport query and draw list', () => {
     expect(new Set(list.row)).toEqual(new Set([2, 3]));
   });
 });
+
+describe('viewport arithmetic', () => {
+  it('zooms around the anchor, clamps to the extent, and works for tiny units', async () => {
+    const { zoomViewport, panViewport, fitViewport } = await import('../../renderer/src/canvas/viewport');
+    const ext = { x0: 0, x1: 0.4, maxScrollY: 100 }; // seconds: a whole pstats run is < 1 unit wide
+    const z = zoomViewport({ x0: 0, x1: 0.4, scrollY: 0 }, 0.5, 0.25, ext);
+    expect(z.x0).toBeCloseTo(0.05);
+    expect(z.x1).toBeCloseTo(0.25);
+    const out = zoomViewport(z, 10, 0.5, ext);
+    expect([out.x0, out.x1]).toEqual([0, 0.4]);
+    const panned = panViewport(z, 10, 500, ext);
+    expect(panned.x1).toBeCloseTo(0.4);
+    expect(panned.x1 - panned.x0).toBeCloseTo(0.2);
+    expect(panned.scrollY).toBe(100);
+    const fit = fitViewport(0.1, 0.2, 0, ext);
+    expect(fit.x0).toBeLessThan(0.1);
+    expect(fit.x1).toBeGreaterThan(0.2);
+  });
+});

@@ -17,7 +17,8 @@ function clampX(x0: number, span: number, ext: Extent): [number, number] {
 }
 
 function minSpan(ext: Extent): number {
-  return Math.max((ext.x1 - ext.x0) * 1e-9, 1e-6);
+  // Relative, not absolute: weights can be seconds (pstats) or bytes, so no fixed floor fits every unit.
+  return (ext.x1 - ext.x0) * 1e-9 || 1e-12;
 }
 
 /** Zoom by `factor` (<1 zooms in) keeping the point at `anchor` (0..1 of the width) fixed. */

@@ -22,8 +22,8 @@ function buildFunctionStats(profile: Profile, selection: ThreadSelection): Funct
   const self = new Float64Array(funcs.length);
   const total = new Float64Array(funcs.length);
   const threads = selectThreads(profile, selection);
-  const hasStacks = threads.some((t) => t.samples.length || t.spans.length);
-  if (profile.callGraph && !hasStacks) return statsFromCallGraph(profile, self, total);
+  // pstats: importers may synthesize stacks for the flame graph, but the call graph's figures are the exact ones.
+  if (profile.callGraph && profile.callGraph.functions.length) return statsFromCallGraph(profile, self, total);
 
   const toUnit = 1 / (nsPerUnit(profile.unit) ?? 1);
   const stacks = profile.stacks;

@@ -12,6 +12,11 @@ import { Tooltip, type TooltipContent } from './Tooltip';
 
 export const ROW_HEIGHT = 18;
 
+/** The layout's right edge; an empty layout still gets a non-zero width so zoom math stays finite. */
+function layoutEnd(layout: FlameLayout): number {
+  return layout.x1 > layout.x0 ? layout.x1 : layout.x0 + 1;
+}
+
 export interface FlameCanvasProps {
   surface: SurfaceKey;
   layout: FlameLayout;
@@ -48,12 +53,12 @@ export function FlameCanvasView(props: FlameCanvasProps) {
 
   const viewport: Viewport = useMemo(() => {
     if (stored && stored.x0 >= layout.x0 && stored.x1 <= layout.x1 + 1e-9 && stored.x1 > stored.x0) return stored;
-    return { x0: layout.x0, x1: Math.max(layout.x1, layout.x0 + 1), scrollY: 0 };
+    return { x0: layout.x0, x1: layoutEnd(layout), scrollY: 0 };
   }, [stored, layout]);
 
   const extent = useCallback((): Extent => {
     const h = canvasRef.current?.clientHeight ?? 0;
-    return { x0: layout.x0, x1: Math.max(layout.x1, layout.x0 + 1), maxScrollY: layout.rows.length * ROW_HEIGHT + 40 - h };
+    return { x0: layout.x0, x1: layoutEnd(layout), maxScrollY: layout.rows.length * ROW_HEIGHT + 40 - h };
   }, [layout]);
 
   const vpRef = useRef(viewport);

@@ -111,7 +111,10 @@ export function FunctionTableView({ compact = false }: { compact?: boolean }) {
                 {compact ? (
                   <>
                     <span className="num">{formatPercent(r.self, whole)}</span>
-                    <span className="fname"><i className="swatch" style={{ background: colors.normal[r.func] }} />{r.name}</span>
+                    <span className="fname" title={r.file ? `${r.file}${r.line ? `:${r.line}` : ''}` : r.name}>
+                      <i className="swatch" style={{ background: colors.normal[r.func] }} />{r.name}
+                      {r.file && <span className="dim fbase"> {r.file.split(/[\\/]/).pop()}</span>}
+                    </span>
                   </>
                 ) : (
                   <>
@@ -121,7 +124,7 @@ export function FunctionTableView({ compact = false }: { compact?: boolean }) {
                     <span className="num dim">{formatPercent(r.total, whole)}</span>
                     {showCalls && <span className="num">{r.calls !== null ? formatCount(r.calls) : ''}</span>}
                     <span className="fname"><i className="swatch" style={{ background: colors.normal[r.func] }} />{r.name}</span>
-                    <span className="ffile" title={r.file}>{r.file ? `${r.file}${r.line ? `:${r.line}` : ''}` : '—'}</span>
+                    <span className="ffile" title={r.file}><bdi dir="ltr">{r.file ? `${r.file}${r.line ? `:${r.line}` : ''}` : '—'}</bdi></span>
                   </>
                 )}
               </div>
