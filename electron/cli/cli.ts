@@ -168,6 +168,13 @@ async function runServe(argv: string[], io: CliIo): Promise<number> {
 
 async function runDesktop(file: string | undefined, io: CliIo): Promise<number> {
   const abs = file ? resolve(file) : undefined;
+  if (abs) {
+    try {
+      checkInputFile(abs);
+    } catch (err) {
+      throw new CliFailure(toContractError(err).message);
+    }
+  }
   const launch = resolveElectron(findAppRoot());
   let reason: string;
   if (launch.ok) {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findAppRoot, NativeError, NativeImport, type NativeProfile } from '../../electron/main/native';
+import { createRequire } from 'node:module';
+import { findAddonPath, findAppRoot, NativeError, NativeImport, toNativeError, type NativeProfile } from '../../electron/main/native';
 import type { Profile } from '../../electron/contract/profile';
 
 const root = findAppRoot();
@@ -142,7 +143,7 @@ describe('ImportJob / ProfileHandle on real files', () => {
     job.cancel();
     const err = await rejection(running);
     expect(err.code).toBe('cancelled');
-    expect(err.message).toMatch(/^cancelled/);
+    expect(err.message).toBe('the import was cancelled');
   });
 
   it('rejects a corrupt file with parse-error and says why', async () => {
@@ -201,5 +202,29 @@ describe('ImportJob / ProfileHandle on real files', () => {
     expect((err as NativeError).code).toBe('bad-request');
     expect((err as NativeError).message).toBe("unknown format 'svg': expected speedscope, chrome or collapsed");
     await expect(profile.exportToFile('svg' as never, join(tmp, 'x'))).rejects.toThrow(/unknown format 'svg'/);
+  });
+});
+
+describe('panics', () => {
+  // `__panicForTest` panics inside the same guard every export uses, on the JS thread and on a worker thread.
+  const addon = () => createRequire(import.meta.url)(findAddonPath()!) as { __panicForTest(onWorker: boolean): void | Promise<void> };
+
+  it('turns a panic on the JS thread into an internal error', () => {
+    let caught: unknown;
+    try {
+      addon().__panicForTest(false);
+    } catch (e) {
+      caught = e;
+    }
+    const err = toNativeError(caught);
+    expect(err.code).toBe('internal');
+    expect(err.message).toMatch(/panicked while running the panic self-test: deliberate panic/);
+  });
+
+  it('turns a panic on a worker thread into a rejection, and the addon keeps working', async () => {
+    const err = toNativeError(await (addon().__panicForTest(true) as Promise<void>).catch((e: unknown) => e));
+    expect(err.code).toBe('internal');
+    expect(err.message).toMatch(/deliberate panic on a worker/);
+    expect((await open(fixture('py-spy-raw/workload.txt'))).summary(1).top).toHaveLength(1);
   });
 });

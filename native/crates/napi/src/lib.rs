@@ -15,7 +15,7 @@ use napi::{Error, Status};
 mod convert;
 mod import_job;
 mod profile_handle;
-// mod sampler; (the live sampler binding lands here; it is owned by the sampler work)
+mod sampler; // live sampling (listPythonProcesses, SamplingSession); owned by the sampler work
 
 pub use import_job::ImportJob;
 pub use profile_handle::ProfileHandle;
@@ -27,7 +27,11 @@ pub(crate) fn coded_error(code: &str, message: impl std::fmt::Display) -> Error 
 
 /// The JS-side form of an import failure, keeping the core's code.
 pub(crate) fn import_error(err: &emberscope_core::ImportError) -> Error {
-    coded_error(err.code(), err)
+    match err {
+        // The core's Display is the bare word; say what was cancelled.
+        emberscope_core::ImportError::Cancelled => coded_error("cancelled", "the import was cancelled"),
+        other => coded_error(other.code(), other),
+    }
 }
 
 /// Runs `body`, turning a panic into an `internal:` error instead of unwinding into Node (which would abort).
@@ -48,14 +52,28 @@ pub(crate) fn guard<T>(what: &str, body: impl FnOnce() -> napi::Result<T>) -> na
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Panics on purpose inside `guard`, on the JS thread or (with `on_worker`) on a worker thread, so that the JS tests
+/// can prove a panic becomes an `internal:` error rather than an abort. `napi` crates cannot link a `cargo test`
+/// binary (the N-API symbols live in Node), so this is where the guard is tested.
+#[napi_derive::napi(js_name = "__panicForTest", ts_return_type = "void | Promise<void>")]
+pub fn panic_for_test(on_worker: bool) -> napi::Result<napi::Either<(), napi::bindgen_prelude::AsyncTask<PanicTask>>> {
+    if on_worker {
+        return Ok(napi::Either::B(napi::bindgen_prelude::AsyncTask::new(PanicTask)));
+    }
+    guard("running the panic self-test", || panic!("deliberate panic (self-test)"))
+}
 
-    #[test]
-    fn guard_turns_panics_into_internal_errors() {
-        let err = guard::<()>("testing", || panic!("boom")).unwrap_err();
-        assert!(err.reason.starts_with("internal: "), "{}", err.reason);
-        assert!(err.reason.contains("boom"));
+pub struct PanicTask;
+
+impl napi::Task for PanicTask {
+    type Output = ();
+    type JsValue = ();
+
+    fn compute(&mut self) -> napi::Result<()> {
+        guard("running the panic self-test", || panic!("deliberate panic on a worker (self-test)"))
+    }
+
+    fn resolve(&mut self, _env: napi::Env, _output: ()) -> napi::Result<()> {
+        Ok(())
     }
 }
