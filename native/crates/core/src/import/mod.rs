@@ -12,11 +12,14 @@ use crate::model::Profile;
 pub mod chrome;
 pub mod cpuprofile;
 pub mod folded;
+pub mod json_util;
 mod marshal;
 pub mod pprof;
 mod protobuf;
 pub mod pstats;
 pub mod speedscope;
+pub mod trace_order;
+pub mod trace_samples;
 
 /// Where in the input a parse failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

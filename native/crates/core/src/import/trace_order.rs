@@ -1,0 +1,122 @@
+//! Turns one thread's B/E/X trace events into spans. The trace format allows events out of order yet makes order
+//! matter at equal timestamps, so we follow speedscope's reading (its importer is what users compare us with):
+//!
+//! - `B` events are taken in `ts` order, ties in file order; `X` events become a begin and an end, ordered among
+//!   themselves by `ts` then longer first (a longer call cannot nest inside a shorter one at the same start), and
+//!   placed after the file's `B` events at equal `ts`.
+//! - Ends are taken in `ts` order; at a tie, an end matching the open call (same frame, else same name) goes first.
+//! - A begin and an end at the same `ts` open first only when they share a name (a zero-length call).
+//! - An end that does not match the open call by name is dropped; calls still open at the end are closed at the
+//!   last timestamp seen.
+
+use crate::model::{EventedThreadBuilder, FrameIndex, ProfileBuilder, Thread};
+
+#[derive(Clone, Copy, Debug)]
+pub struct Begin {
+    /// µs as in the file.
+    pub ts: f64,
+    /// µs; 0 for `B` events.
+    pub dur: f64,
+    pub name: u32,
+    pub key: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct End {
+    pub ts: f64,
+    pub name: u32,
+    pub key: u32,
+}
+
+#[derive(Default)]
+pub struct ThreadEvents {
+    pub pid: i64,
+    pub tid: i64,
+    /// `B` events in file order.
+    pub begins: Vec<Begin>,
+    /// `X` events in file order.
+    pub xs: Vec<Begin>,
+    /// `E` events in file order.
+    pub ends: Vec<End>,
+}
+
+/// Builds the thread's spans; `frames[key]` is the frame of an event key, `t0` the trace's earliest `ts` (µs).
+pub fn build_thread(b: &mut ProfileBuilder, frames: &[FrameIndex], te: ThreadEvents, t0: f64, name: &str) -> Thread {
+    let ThreadEvents { pid, tid, mut begins, mut xs, mut ends } = te;
+    // Stable sorts throughout: ties keep file order, which the rules above rely on.
+    if !is_sorted_x(&xs) {
+        xs.sort_by(|a, b| a.ts.total_cmp(&b.ts).then(b.dur.total_cmp(&a.dur)));
+    }
+    ends.extend(xs.iter().map(|x| End { ts: x.ts + x.dur, name: x.name, key: x.key }));
+    if begins.is_empty() {
+        begins = xs;
+    } else {
+        begins.extend_from_slice(&xs);
+        drop(xs);
+        if !begins.windows(2).all(|w| w[0].ts <= w[1].ts) {
+            begins.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+        }
+    }
+    if !ends.windows(2).all(|w| w[0].ts <= w[1].ts) {
+        ends.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+    }
+
+    let mut thread = EventedThreadBuilder::new(name, pid, tid);
+    thread.thread.spans.frame.reserve(begins.len());
+    // (name, key) of each open call; the builder keeps the matching spans.
+    let mut open: Vec<(u32, u32)> = Vec::new();
+    let ns = |ts: f64| (ts - t0) * 1e3;
+    let mut last_ts = t0;
+    let (mut bi, mut ei) = (0usize, 0usize);
+    while bi < begins.len() || ei < ends.len() {
+        let take_begin = match (begins.get(bi), ends.get(ei)) {
+            (Some(_), None) => true,
+            (None, _) => false,
+            (Some(bg), Some(en)) => bg.ts < en.ts || (bg.ts == en.ts && bg.name == en.name),
+        };
+        if take_begin {
+            let bg = begins[bi];
+            bi += 1;
+            let frame = frames.get(bg.key as usize).copied().unwrap_or(0);
+            thread.enter(b, frame, ns(bg.ts));
+            open.push((bg.name, bg.key));
+            last_ts = last_ts.max(bg.ts);
+            continue;
+        }
+        if let Some(&(top_name, top_key)) = open.last() {
+            if ends[ei].key != top_key {
+                promote_matching_end(&mut ends[ei..], top_name, top_key);
+            }
+        }
+        let en = ends[ei];
+        ei += 1;
+        last_ts = last_ts.max(en.ts);
+        match open.last() {
+            Some(&(top_name, _)) if top_name == en.name => {
+                open.pop();
+                thread.leave(ns(en.ts));
+            }
+            // Empty stack or a name that is not on top: speedscope drops the end event, and so do we.
+            _ => {}
+        }
+    }
+    thread.finish(ns(last_ts))
+}
+
+/// X events straight from VizTracer are ordered by end, not start, so this is usually false; cheap to ask anyway.
+fn is_sorted_x(xs: &[Begin]) -> bool {
+    xs.windows(2).all(|w| w[0].ts < w[1].ts || (w[0].ts == w[1].ts && w[0].dur >= w[1].dur))
+}
+
+/// Among the ends sharing the first one's timestamp, moves one that closes the open call to the front: by frame
+/// key first, then by name.
+fn promote_matching_end(ends: &mut [End], top_name: u32, top_key: u32) {
+    let Some(first) = ends.first().copied() else { return };
+    // The window is capped so a file with a million ends at one timestamp cannot make this quadratic.
+    let same_ts = ends.iter().skip(1).take(4096).take_while(|e| e.ts <= first.ts).count();
+    let group = &ends[1..=same_ts];
+    let found = group.iter().position(|e| e.key == top_key).or_else(|| group.iter().position(|e| e.name == top_name));
+    if let Some(i) = found {
+        ends.swap(0, i + 1);
+    }
+}
