@@ -1,6 +1,7 @@
 //! `cargo run -p emberscope-core --example summarize -- FILE [TOP_N]`: imports FILE and prints its summary
 //! (`ProfileSummary` in electron/contract/profile.ts) as JSON. Exits 1 with the import error on bad input.
 
+use std::io::Write;
 use std::path::Path;
 
 use emberscope_core::summary::summarize;
@@ -16,7 +17,9 @@ fn main() {
     match import_file(Path::new(&path), &Job::new()) {
         Ok(profile) => {
             let summary = summarize(&profile, top_n);
-            println!("{}", serde_json::to_string_pretty(&summary).expect("a summary always serializes"));
+            let json = serde_json::to_string_pretty(&summary).expect("a summary always serializes");
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = writeln!(std::io::stdout().lock(), "{json}");
         }
         Err(e) => {
             eprintln!("{path}: {e}");

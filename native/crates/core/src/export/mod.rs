@@ -50,3 +50,8 @@ pub fn export_to_vec(profile: &Profile, format: ExportFormat) -> std::io::Result
     exporter(format).write(profile, &mut out)?;
     Ok(out)
 }
+
+/// Writes `s` as a JSON string literal (quotes and escapes) without building an intermediate String.
+pub(crate) fn write_json_str(w: &mut impl Write, s: &str) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *w, s).map_err(std::io::Error::other)
+}

@@ -1,14 +1,147 @@
-//! TODO(helper): speedscope exporter.
+//! speedscope's file format (https://www.speedscope.app/file-format-schema.json). Sampled threads become
+//! "sampled" profiles, span threads "evented" profiles with O/C events; frames are shared, index for index with
+//! our frame table. Streams through a BufWriter: no whole-file String is built.
+//!
+//! What does not survive: pstats call graphs (only the synthesized stacks are written), sample timestamps
+//! (speedscope lays samples end to end by weight), thread pid/tid, and the unit "samples" (speedscope says "none").
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
 
-use crate::export::Exporter;
-use crate::model::Profile;
+use crate::export::{write_json_str, Exporter};
+use crate::model::{Profile, Thread, WeightUnit};
 
 pub struct SpeedscopeExporter;
 
+const SCHEMA: &str = "https://www.speedscope.app/file-format-schema.json";
+
+/// speedscope's ValueUnit has no "samples": a count of samples is unitless there.
+fn speedscope_unit(unit: WeightUnit) -> &'static str {
+    match unit {
+        WeightUnit::Samples | WeightUnit::None => "none",
+        other => other.as_str(),
+    }
+}
+
 impl Exporter for SpeedscopeExporter {
-    fn write(&self, _profile: &Profile, _out: &mut dyn Write) -> std::io::Result<()> {
-        Err(std::io::Error::other("not implemented yet"))
+    fn write(&self, profile: &Profile, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut w = BufWriter::with_capacity(1 << 16, out);
+        write!(w, "{{\"$schema\":\"{SCHEMA}\",\"exporter\":\"emberscope\",\"name\":")?;
+        write_json_str(&mut w, &profile.name)?;
+        write!(w, ",\"activeProfileIndex\":0,\"shared\":{{\"frames\":[")?;
+        for i in 0..profile.frames.len() {
+            if i > 0 {
+                w.write_all(b",")?;
+            }
+            w.write_all(b"{\"name\":")?;
+            write_json_str(&mut w, profile.frame_name(i as u32))?;
+            if let Some(file) = profile.frame_file(i as u32) {
+                w.write_all(b",\"file\":")?;
+                write_json_str(&mut w, file)?;
+            }
+            let line = profile.frames.line[i];
+            if line > 0 {
+                write!(w, ",\"line\":{line}")?;
+            }
+            w.write_all(b"}")?;
+        }
+        w.write_all(b"]},\"profiles\":[")?;
+        let mut first = true;
+        for t in &profile.threads {
+            // A thread with neither kind of data still gets a (sampled, empty) profile so thread lists match.
+            if !t.samples.is_empty() || t.spans.is_empty() {
+                if !first {
+                    w.write_all(b",")?;
+                }
+                first = false;
+                write_sampled(&mut w, profile, t)?;
+            }
+            if !t.spans.is_empty() {
+                if !first {
+                    w.write_all(b",")?;
+                }
+                first = false;
+                write_evented(&mut w, profile, t)?;
+            }
+        }
+        w.write_all(b"]}\n")?;
+        w.flush()
+    }
+}
+
+fn write_sampled(w: &mut impl Write, p: &Profile, t: &Thread) -> std::io::Result<()> {
+    let total: f64 = t.samples.weight.iter().sum();
+    w.write_all(b"{\"type\":\"sampled\",\"name\":")?;
+    write_json_str(w, &t.name)?;
+    write!(w, ",\"unit\":\"{}\",\"startValue\":0,\"endValue\":{},\"samples\":[", speedscope_unit(p.unit), json_num(total))?;
+    for (i, &s) in t.samples.stack.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        w.write_all(b"[")?;
+        for (j, f) in p.stack_frames(s).iter().enumerate() {
+            if j > 0 {
+                w.write_all(b",")?;
+            }
+            write!(w, "{f}")?;
+        }
+        w.write_all(b"]")?;
+    }
+    w.write_all(b"],\"weights\":[")?;
+    for (i, &x) in t.samples.weight.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        w.write_all(json_num(x).as_bytes())?;
+    }
+    w.write_all(b"]}")
+}
+
+/// Spans → O/C events. Span times are ns; they are written in the profile's unit when it is a time.
+fn write_evented(w: &mut impl Write, p: &Profile, t: &Thread) -> std::io::Result<()> {
+    // A non-time unit keeps its name (so the unit survives a round trip); the values are then plain ns.
+    let (unit, per) = match p.unit.ns_per_unit() {
+        Some(k) => (p.unit.as_str(), k),
+        None => (speedscope_unit(p.unit), 1.0),
+    };
+    let spans = &t.spans;
+    let start = spans.start.first().copied().unwrap_or(0.0);
+    let end = spans.end.iter().copied().fold(start, f64::max);
+    let name = if t.samples.is_empty() { t.name.clone() } else { format!("{} (spans)", t.name) };
+    w.write_all(b"{\"type\":\"evented\",\"name\":")?;
+    write_json_str(w, &name)?;
+    write!(w, ",\"unit\":\"{unit}\",\"startValue\":{},\"endValue\":{},\"events\":[", json_num(start / per), json_num(end / per))?;
+    let mut open: Vec<usize> = Vec::new();
+    // speedscope rejects events that go back in time; clamp so a child never closes after its parent.
+    let mut last_at = f64::NEG_INFINITY;
+    let mut first = true;
+    let mut event = |w: &mut dyn Write, kind: char, frame: u32, at: f64| -> std::io::Result<()> {
+        let at = at.max(last_at);
+        last_at = at;
+        let sep = if first { "" } else { "," };
+        first = false;
+        write!(w, "{sep}{{\"type\":\"{kind}\",\"frame\":{frame},\"at\":{}}}", json_num(at / per))
+    };
+    for i in 0..spans.len() {
+        while open.len() > spans.depth[i] as usize {
+            let j = open.pop().unwrap_or_default();
+            event(w, 'C', spans.frame[j], spans.end[j])?;
+        }
+        event(w, 'O', spans.frame[i], spans.start[i])?;
+        open.push(i);
+    }
+    while let Some(j) = open.pop() {
+        event(w, 'C', spans.frame[j], spans.end[j])?;
+    }
+    w.write_all(b"]}")
+}
+
+/// JSON has no NaN/Infinity; integers print without a fraction.
+pub(crate) fn json_num(x: f64) -> String {
+    if !x.is_finite() {
+        "0".to_owned()
+    } else if x == x.trunc() && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
     }
 }

@@ -78,8 +78,11 @@ fn split_weight(line: &str) -> Option<(&str, f64)> {
     (w.is_finite() && !stack.is_empty()).then_some((stack, w))
 }
 
+/// Decides from the first data lines. py-spy wins when most frames look like `func (file:line)`: some py-spy
+/// stacks are only built-ins without a file, so one line is not enough to tell.
 fn choose_dialect(text: &str) -> Dialect {
-    for line in text.lines().take(50) {
+    let (mut pyspy, mut frames, mut lines) = (0, 0, 0);
+    for line in text.lines() {
         let line = line.trim_end_matches('\r');
         if line.starts_with("# austin:") {
             return Dialect::Austin;
@@ -94,11 +97,16 @@ fn choose_dialect(text: &str) -> Dialect {
         if stack.starts_with("process ") || stack.starts_with("thread (") {
             return Dialect::PySpy;
         }
-        let frames: Vec<&str> = stack.split(';').collect();
-        let pyspy = frames.iter().filter(|f| parse_pyspy_frame(f).is_some()).count();
-        return if pyspy * 2 > frames.len() { Dialect::PySpy } else { Dialect::Plain };
+        for f in stack.split(';') {
+            frames += 1;
+            pyspy += parse_pyspy_frame(f).is_some() as usize;
+        }
+        lines += 1;
+        if lines >= 50 {
+            break;
+        }
     }
-    Dialect::Plain
+    if pyspy * 2 > frames { Dialect::PySpy } else { Dialect::Plain }
 }
 
 fn is_austin_prefix(stack: &str) -> bool {

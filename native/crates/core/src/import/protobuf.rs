@@ -53,7 +53,7 @@ impl<'a> MessageReader<'a> {
         let mut v: u64 = 0;
         for i in 0..10 {
             let Some(&byte) = self.buf.get(self.pos) else {
-                return self.fail(start, "the data ends inside a varint (is the file cut short?)");
+                return self.fail(start, "a varint runs past the end of its field or of the file (corrupt or cut short)");
             };
             self.pos += 1;
             v |= ((byte & 0x7F) as u64) << (7 * i);

@@ -1,0 +1,392 @@
+//! Conformance and round-trip harness (speedscope's `checkProfileSnapshot`, done our way).
+//!
+//! For every fixture under test/fixtures/** (except broken/, snapshots/, generate/) and every file of the shared
+//! speedscope sample corpus: import → readable snapshot (test/fixtures/snapshots/<path>.txt, written when missing or
+//! with UPDATE_SNAPSHOTS=1, compared otherwise) → export speedscope → re-import → same function figures.
+//!
+//! Round-trip rules (what a format cannot keep):
+//! - Names and self times must match within 1e-6 relative, keyed by (name, file).
+//! - Totals must match too, except for pstats: its totals are cProfile's exact cumtime, while the exported file
+//!   only has the synthesized stacks, whose totals approximate the call tree (recursion is cut).
+//! - The unit "samples" comes back as "none" (speedscope has no "samples").
+//! - Through folded and chrome, units and threads are not kept: self times are compared as fractions of the
+//!   total weight; chrome keys by name only.
+//!
+//! Files in formats we do not read are listed in `UNSUPPORTED` and must give a clean ImportError.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use emberscope_core::export::{export_to_vec, ExportFormat};
+use emberscope_core::summary::{summarize, Summary};
+use emberscope_core::{import_bytes, ImportError, Job, Profile};
+
+/// Shared-corpus files in formats Emberscope does not read: each must fail with a clean ImportError.
+const UNSUPPORTED: &[&str] = &[
+    "speedscope-samples/Firefox/59/firefox.json",
+    "speedscope-samples/Firefox/59/simple-firefox.json",
+    "speedscope-samples/Firefox/61/recursion.json",
+    "speedscope-samples/Firefox/63/simple-firefox.json",
+    "speedscope-samples/linux-perf/forks.linux-perf.txt",
+    "speedscope-samples/linux-perf/one-sample.linux-perf.txt",
+    "speedscope-samples/linux-perf/rust-mangled.linux-perf.txt",
+    "speedscope-samples/linux-perf/simple-with-header.linux-perf.txt",
+    "speedscope-samples/linux-perf/simple-with-pid.linux-perf.txt",
+    "speedscope-samples/linux-perf/simple.linux-perf.txt",
+    "speedscope-samples/linux-perf/system-wide.linux-perf.txt",
+    "speedscope-samples/node/8.5.0/isolate-0x102802600-v8.log",
+];
+
+/// Deliberately broken files that may fail (the snapshot records the error) or import best-effort: the corpus's
+/// `invalid/` folder, and by convention any fixture whose name says `truncated` or `invalid`.
+const MAY_FAIL_PREFIXES: &[&str] = &["speedscope-samples/speedscope/invalid/"];
+
+fn may_fail(key: &str) -> bool {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    MAY_FAIL_PREFIXES.iter().any(|p| key.starts_with(p)) || name.contains("truncated") || name.contains("invalid")
+}
+
+/// Valid corpus files our importers do not read yet, with the reason. Reported, and asserted to still fail, so
+/// the entry is removed when the importer learns the file (a fixed file then fails this list, on purpose).
+const KNOWN_GAPS: &[(&str, &str)] = &[(
+    "speedscope-samples/Chrome/141/no-arg-data.json",
+    "Chrome 141 performance-panel trace whose events carry no args; speedscope reads it, our chrome importer not yet",
+)];
+
+/// Not profiles: the corpus's own docs and license.
+const NOT_PROFILES: &[&str] = &["README.md", "LICENSE"];
+
+fn manifest() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixtures_dir() -> PathBuf {
+    manifest().join("../../../test/fixtures")
+}
+
+fn shared_corpus() -> PathBuf {
+    manifest().join("../../../../shared/conformance/speedscope-samples")
+}
+
+fn list_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            list_files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// (snapshot key, path) for every profile file the harness covers.
+fn corpus() -> Vec<(String, PathBuf)> {
+    let mut files = Vec::new();
+    let root = fixtures_dir();
+    let mut all = Vec::new();
+    list_files(&root, &mut all);
+    for p in all {
+        let rel = p.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+        let top = rel.split('/').next().unwrap_or("");
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        // Generator scripts and sources live beside the fixtures; docs are not profiles either.
+        if matches!(top, "broken" | "snapshots" | "generate") || name.ends_with(".md") || name.starts_with('.') {
+            continue;
+        }
+        files.push((rel, p));
+    }
+    let shared = shared_corpus();
+    if shared.is_dir() {
+        let mut all = Vec::new();
+        list_files(&shared, &mut all);
+        for p in all {
+            let rel = p.strip_prefix(&shared).unwrap().to_string_lossy().replace('\\', "/");
+            if NOT_PROFILES.contains(&rel.as_str()) {
+                continue;
+            }
+            files.push((format!("speedscope-samples/{rel}"), p));
+        }
+    } else {
+        println!("note: shared corpus {} is absent; checking test/fixtures only", shared.display());
+    }
+    files
+}
+
+fn import_path(path: &Path) -> Result<Profile, ImportError> {
+    let bytes = std::fs::read(path).unwrap();
+    let name = path.file_name().unwrap().to_string_lossy().to_string();
+    import_bytes(&name, &bytes, &Job::new())
+}
+
+/// Imports, turning a panic into an Err string so one bad file does not hide the others.
+fn import_guarded(path: &Path) -> Result<Result<Profile, ImportError>, String> {
+    catch_unwind(AssertUnwindSafe(|| import_path(path))).map_err(|e| {
+        e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+    })
+}
+
+/// Six significant digits: stable across float noise, precise enough to catch real changes.
+fn round6(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let digits = 6 - 1 - x.abs().log10().floor() as i32;
+    let scale = 10f64.powi(digits);
+    let r = (x * scale).round() / scale;
+    let s = if digits > 0 { format!("{r:.*}", digits as usize) } else { format!("{r:.0}") };
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_owned() } else { s }
+}
+
+fn render_snapshot(p: &Profile, s: &Summary) -> String {
+    let mut out = String::new();
+    out += &format!("format: {}\nunit: {}\nhas_timeline: {}\n", s.format, s.unit, p.has_timeline);
+    out += &format!("duration_ns: {}\ntotal_weight: {}\n", round6(s.duration_ns), round6(s.total_weight));
+    out += &format!("frames: {}\nstacks: {}\ncall_graph: {}\n", p.frames.len(), p.stacks.len(), p.call_graph.is_some());
+    out += &format!("threads: {}\n", s.threads.len());
+    for t in &s.threads {
+        out += &format!("  {:?} pid {} tid {}: {} samples, {} spans\n", t.name, t.pid, t.tid, t.samples, t.spans);
+    }
+    out += "top 10 by self:\n";
+    for f in s.top.iter().take(10) {
+        let at = if f.file.is_empty() { String::new() } else { format!(" {}:{}", f.file, f.line) };
+        out += &format!("  {:?}{at}  self {}  total {}\n", f.name, round6(f.self_), round6(f.total));
+    }
+    let meta: Vec<String> = p.meta.iter().map(|(k, v)| format!("  {k}: {v}\n")).collect();
+    out += &format!("meta:\n{}", meta.concat());
+    out
+}
+
+/// Compares with the stored snapshot; writes it when missing or when UPDATE_SNAPSHOTS=1.
+fn check_snapshot(key: &str, text: &str, failures: &mut Vec<String>) {
+    let path = fixtures_dir().join("snapshots").join(format!("{key}.txt"));
+    let update = std::env::var("UPDATE_SNAPSHOTS").is_ok_and(|v| v == "1");
+    match std::fs::read_to_string(&path) {
+        Ok(old) if !update => {
+            if old != text {
+                failures.push(format!("{key}: snapshot differs from {}\n--- stored\n{old}--- now\n{text}", path.display()));
+            }
+        }
+        _ => {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, text).unwrap();
+            println!("wrote snapshot {}", path.display());
+        }
+    }
+}
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * a.abs().max(b.abs()) + 1e-9
+}
+
+/// Every function of `before` is in `after` with the same self (and total when `totals`), keyed by `key`.
+fn compare_figures(
+    label: &str,
+    before: &Summary,
+    after: &Summary,
+    key: impl Fn(&emberscope_core::summary::FunctionSummary) -> String,
+    normalize: bool,
+    totals: bool,
+) -> Result<(), String> {
+    // Fractions of the weight that sits in some function (samples with an empty stack have no line in a folded
+    // file, so `total_weight` itself is not comparable).
+    let norm = |s: &Summary| {
+        let in_functions: f64 = s.top.iter().map(|f| f.self_).sum();
+        if normalize && in_functions != 0.0 { in_functions } else { 1.0 }
+    };
+    let (nb, na) = (norm(before), norm(after));
+    let mut after_by: HashMap<String, (f64, f64)> = HashMap::new();
+    for f in &after.top {
+        let e = after_by.entry(key(f)).or_default();
+        e.0 += f.self_;
+        e.1 += f.total;
+    }
+    let mut before_by: HashMap<String, (f64, f64)> = HashMap::new();
+    for f in &before.top {
+        let e = before_by.entry(key(f)).or_default();
+        e.0 += f.self_;
+        e.1 += f.total;
+    }
+    for (k, &(s, t)) in &before_by {
+        let Some(&(s2, t2)) = after_by.get(k) else {
+            if s == 0.0 && !totals {
+                continue;
+            }
+            return Err(format!("{label}: function {k} is missing after the round trip"));
+        };
+        if !close(s / nb, s2 / na, 1e-6) {
+            return Err(format!("{label}: self of {k} was {s}, is {s2} after the round trip"));
+        }
+        if totals && !close(t / nb, t2 / na, 1e-6) {
+            return Err(format!("{label}: total of {k} was {t}, is {t2} after the round trip"));
+        }
+    }
+    Ok(())
+}
+
+fn full_key(f: &emberscope_core::summary::FunctionSummary) -> String {
+    format!("{} ({})", f.name, f.file)
+}
+
+/// An importer another helper has not landed yet: its stub says so. Counted and printed, not failed.
+fn is_pending(e: &ImportError) -> bool {
+    e.to_string().contains("not implemented yet")
+}
+
+fn round_trip(key: &str, p: &Profile, s: &Summary, format: ExportFormat, pending: &mut Vec<String>) -> Result<(), String> {
+    let bytes = export_to_vec(p, format).map_err(|e| format!("{key}: export {format:?} failed: {e}"))?;
+    let name = format!("roundtrip.{}", format.extension());
+    let back = match import_bytes(&name, &bytes, &Job::new()) {
+        Ok(b) => b,
+        Err(e) if is_pending(&e) => {
+            pending.push(format!("{key}: re-import of {format:?} export ({e})"));
+            return Ok(());
+        }
+        Err(e) => return Err(format!("{key}: re-import of the {format:?} export failed: {e}")),
+    };
+    let s2 = summarize(&back, usize::MAX);
+    let label = format!("{key} via {format:?}");
+    match format {
+        ExportFormat::Speedscope => {
+            let unit_ok = s2.unit == s.unit || (s.unit == "samples" && s2.unit == "none");
+            if !unit_ok {
+                return Err(format!("{label}: unit {} came back as {}", s.unit, s2.unit));
+            }
+            compare_figures(&label, s, &s2, full_key, false, p.call_graph.is_none())
+        }
+        ExportFormat::Collapsed => compare_figures(&label, s, &s2, full_key, true, false),
+        ExportFormat::Chrome => compare_figures(&label, s, &s2, |f| f.name.clone(), true, false),
+    }
+}
+
+#[test]
+fn corpus_imports_snapshots_and_round_trips() {
+    let mut failures = Vec::new();
+    let mut pending = Vec::new();
+    let mut checked = 0;
+    for (key, path) in corpus() {
+        let result = match import_guarded(&path) {
+            Ok(r) => r,
+            Err(panic) => {
+                failures.push(format!("{key}: importer PANICKED: {panic}"));
+                continue;
+            }
+        };
+        let unsupported = UNSUPPORTED.contains(&key.as_str());
+        match result {
+            Err(e) if is_pending(&e) => pending.push(format!("{key}: {e}")),
+            Err(e) if unsupported => {
+                let msg = e.to_string();
+                if msg.is_empty() || msg.contains("panick") {
+                    failures.push(format!("{key}: unclear error for an unsupported format: {msg:?}"));
+                }
+                check_snapshot(&key, &format!("unsupported: {msg}\n"), &mut failures);
+            }
+            Ok(_) if unsupported => failures.push(format!("{key}: imports, but is listed as unsupported")),
+            Err(e) if may_fail(&key) => {
+                check_snapshot(&key, &format!("error: {e}\n"), &mut failures);
+            }
+            Err(e) if KNOWN_GAPS.iter().any(|(k, _)| *k == key) => {
+                println!("known gap: {key}: {e}");
+                check_snapshot(&key, &format!("known gap: {e}\n"), &mut failures);
+            }
+            Ok(_) if KNOWN_GAPS.iter().any(|(k, _)| *k == key) => {
+                failures.push(format!("{key}: imports now: remove it from KNOWN_GAPS"));
+            }
+            Err(e) => failures.push(format!("{key}: import failed: {e}")),
+            Ok(p) => {
+                checked += 1;
+                let s = summarize(&p, usize::MAX);
+                check_snapshot(&key, &render_snapshot(&p, &s), &mut failures);
+                if let Err(e) = round_trip(&key, &p, &s, ExportFormat::Speedscope, &mut pending) {
+                    failures.push(e);
+                }
+            }
+        }
+    }
+    for p in &pending {
+        println!("pending (importer not landed yet): {p}");
+    }
+    println!("checked {checked} profiles");
+    assert!(checked >= 10, "expected at least our own 10+ fixtures to import, got {checked}");
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n\n"));
+}
+
+#[test]
+fn folded_and_chrome_exports_round_trip() {
+    let mut failures = Vec::new();
+    let mut pending = Vec::new();
+    for rel in ["austin/wall.austin", "pprof/go-cpu.pb.gz", "py-spy-raw/workload-threads-idle.txt", "pstats/workload.pstats"]
+    {
+        let p = import_path(&fixtures_dir().join(rel)).unwrap();
+        let s = summarize(&p, usize::MAX);
+        for format in [ExportFormat::Collapsed, ExportFormat::Chrome] {
+            if let Err(e) = round_trip(rel, &p, &s, format, &mut pending) {
+                failures.push(e);
+            }
+        }
+    }
+    for p in &pending {
+        println!("pending (importer not landed yet): {p}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// (file in test/fixtures/broken, what the error must say). Empty inputs are refused by the dispatcher before any
+/// format is tried, so their message names no format or place: it says the file is empty.
+const BROKEN: &[(&str, &[&str])] = &[
+    ("empty.txt", &["empty"]),
+    ("whitespace-only.txt", &["empty"]),
+    ("truncated-trace.json", &["not a valid", "at byte"]),
+    ("truncated.json.gz", &["gzip", "corrupt or truncated", "at byte"]),
+    ("random-bytes.prof", &["pprof", "at byte"]),
+    ("latin1.folded.txt", &["folded", "not UTF-8", "at line 1"]),
+    ("cut-in-half.pstats", &["pstats", "cut short", "at byte"]),
+    ("bad-varint.pb", &["pprof", "varint", "at byte 874"]),
+    ("html-not-json.json", &["not a valid", "at byte"]),
+];
+
+#[test]
+fn broken_files_give_errors_that_name_format_and_place() {
+    let dir = fixtures_dir().join("broken");
+    let mut failures = Vec::new();
+    let mut listed = 0;
+    for (name, needles) in BROKEN {
+        listed += 1;
+        let e = match import_guarded(&dir.join(name)) {
+            Err(panic) => {
+                failures.push(format!("{name}: PANICKED: {panic}"));
+                continue;
+            }
+            Ok(Ok(p)) => {
+                failures.push(format!("{name}: imported ({}), expected an error", p.format));
+                continue;
+            }
+            Ok(Err(e)) => e,
+        };
+        if is_pending(&e) {
+            println!("pending (importer not landed yet): {name}: {e}");
+            continue;
+        }
+        let msg = e.to_string();
+        for n in *needles {
+            if !msg.contains(n) {
+                failures.push(format!("{name}: error {msg:?} does not mention {n:?}"));
+            }
+        }
+    }
+    let mut present = Vec::new();
+    list_files(&dir, &mut present);
+    assert_eq!(present.len(), listed, "every file in broken/ must be listed in BROKEN");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn cancelled_job_stops_an_import() {
+    let job = Job::new();
+    job.cancel();
+    let bytes = std::fs::read(fixtures_dir().join("austin/wall.austin")).unwrap();
+    assert!(matches!(import_bytes("wall.austin", &bytes, &job), Err(ImportError::Cancelled)));
+}
