@@ -33,10 +33,15 @@ function newJobId(): string {
 /** Connects, subscribes to events, loads lists, and opens the initial path if the app was started with one. */
 export async function initialize(): Promise<void> {
   const c = requireClient();
+  let wasDisconnected = false;
   connectionState.subscribe((state) => {
     setState({ connection: state });
-    // After a reconnect the server may have restarted: refresh what it holds.
-    if (state === 'connected') void refreshLists();
+    if (state === 'disconnected') wasDisconnected = true;
+    // After a reconnect the server may have restarted: refresh what it holds (the first connect is handled below).
+    if (state === 'connected' && wasDisconnected) {
+      wasDisconnected = false;
+      void refreshLists();
+    }
   });
   c.on('onDidProgress', (p) => {
     const cur = getState().progress;

@@ -154,7 +154,8 @@ export function FlameCanvasView(props: FlameCanvasProps) {
   };
 
   const onClick = (e: React.MouseEvent) => {
-    if (drag.current?.moved) return;
+    // The second click of a double-click belongs to the reset, not to another focus.
+    if (drag.current?.moved || e.detail > 1) return;
     const hit = hitTest(e.clientX, e.clientY);
     if (hit.index >= 0) props.onSelect?.(hit.row, hit.index, vpRef.current, extent());
   };
