@@ -81,7 +81,7 @@ async function runOpen(argv: string[], io: CliIo): Promise<number> {
     };
     io.stdout.write(`${JSON.stringify(out)}\n`);
   } else {
-    io.stdout.write(`${basename(path)}\n${formatSummary(s, 20)}\n`);
+    io.stdout.write(`${basename(path)}\n${formatSummary(s, 20, profile.hasTimeline)}\n`);
   }
   return 0;
 }
@@ -126,6 +126,9 @@ async function serve(opts: { port: number; host?: string; file?: string }, io: C
     } catch (err) {
       throw new CliFailure(toContractError(err).message);
     }
+  }
+  if (opts.host && !['127.0.0.1', 'localhost', '::1'].includes(opts.host)) {
+    io.stderr.write(`warning: serving on ${opts.host}: anyone who can reach it and has the URL can read your profiles\n`);
   }
   const root = findAppRoot();
   const staticDir = join(root, 'dist', 'renderer');

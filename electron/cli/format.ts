@@ -41,11 +41,12 @@ function table(rows: string[][], right: boolean[]): string[] {
   );
 }
 
-export function formatSummary(s: ProfileSummary, topN = 20): string {
+/** `hasTimeline` false: the file has no time order, so its duration is not wall time and is not shown. */
+export function formatSummary(s: ProfileSummary, topN = 20, hasTimeline = true): string {
   const lines: string[] = [];
   lines.push(`format    ${s.format}`);
   lines.push(`unit      ${s.unit}`);
-  lines.push(`duration  ${formatDuration(s.durationNs)}`);
+  lines.push(`duration  ${hasTimeline ? formatDuration(s.durationNs) : '(no timeline in this format)'}`);
   lines.push(`total     ${formatWeight(s.totalWeight, s.unit)}`);
   lines.push(`threads   ${s.threads.length}`);
   if (s.threads.length > 0) {

@@ -1,7 +1,7 @@
 // Loads the napi addon (dist/native/emberscope.<platform>.node) and gives it typed, error-mapped wrappers.
 // The addon reports failures as `Error("<code>: <message>")` (napi-rs fixes `err.code` to its own status), so every
 // call goes through `callNative`, which turns that into a `NativeError` with a contract `ErrorCode`.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +49,7 @@ async function awaitNative<T>(call: () => Promise<T>): Promise<T> {
 interface RawProfileHandle {
   readonly format: string;
   readonly name: string;
+  readonly hasTimeline: boolean;
   summary(topN?: number): ProfileSummary;
   toProfile(): Profile;
   exportTo(format: string): Buffer;
@@ -77,7 +78,7 @@ export function findAppRoot(start: string = moduleDir()): string {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg)) {
       try {
-        const name = (createRequire(pkg)(pkg) as { name?: string }).name;
+        const name = (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name;
         if (name === 'emberscope') return dir;
       } catch {
         // Unreadable package.json: keep walking up.
@@ -128,6 +129,10 @@ export class NativeProfile {
   }
   get name(): string {
     return this.handle.name;
+  }
+  /** False when the file has no real time order (folded stacks, pstats). */
+  get hasTimeline(): boolean {
+    return this.handle.hasTimeline;
   }
   summary(topN = 50): ProfileSummary {
     return callNative(() => this.handle.summary(topN));

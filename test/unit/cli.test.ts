@@ -47,6 +47,7 @@ describe('emberscope open', () => {
     const r = emberscope('open', PSTATS);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^workload\.pstats\nformat +pstats/);
+    expect(r.stdout).toMatch(/duration +\(no timeline in this format\)/);
     expect(r.stdout).toMatch(/top \d+ functions by self time/);
     expect(r.stdout).toMatch(/fib/);
     expect(r.stdout).toMatch(/\d+\.\d%/);

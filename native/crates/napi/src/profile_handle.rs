@@ -57,6 +57,12 @@ impl ProfileHandle {
         self.profile.name.clone()
     }
 
+    /// False for files without a real time order (folded stacks, pstats): their `durationNs` is not wall time.
+    #[napi(getter)]
+    pub fn has_timeline(&self) -> bool {
+        self.profile.has_timeline
+    }
+
     /// The `ProfileSummary` of profile.ts, with the `top_n` functions of most self weight.
     #[napi(ts_return_type = "import('../../electron/contract/profile').ProfileSummary")]
     pub fn summary(&self, top_n: Option<u32>) -> napi::Result<serde_json::Value> {
