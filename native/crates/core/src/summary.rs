@@ -237,3 +237,24 @@ mod tests {
         assert_eq!((g.self_, g.total), (1.0, 1.0));
     }
 }
+
+#[cfg(test)]
+mod json_tests {
+    use super::*;
+    use crate::model::{ProfileBuilder, SampledThreadBuilder, WeightUnit};
+
+    #[test]
+    fn serializes_with_profile_ts_names() {
+        let mut b = ProfileBuilder::new();
+        let f = b.frame("f", Some("a.py"), 2);
+        let s = b.stack_of(&[f]);
+        let mut t = SampledThreadBuilder::new("main", 1, 2);
+        t.append(s, 0.0, 4.0);
+        let p = b.finish("folded", "", WeightUnit::Samples, vec![t.finish()]);
+        let json = serde_json::to_value(summarize(&p, 50)).unwrap();
+        let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["durationNs", "format", "threads", "top", "totalWeight", "unit"]);
+        assert_eq!(json["top"][0], serde_json::json!({"name": "f", "file": "a.py", "line": 2, "self": 4.0, "total": 4.0}));
+        assert_eq!(json["threads"][0], serde_json::json!({"name": "main", "pid": 1, "tid": 2, "samples": 1, "spans": 0}));
+    }
+}

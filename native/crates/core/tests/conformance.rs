@@ -178,7 +178,7 @@ fn check_snapshot(key: &str, text: &str, failures: &mut Vec<String>) {
 }
 
 fn close(a: f64, b: f64, rel: f64) -> bool {
-    (a - b).abs() <= rel * a.abs().max(b.abs()) + 1e-9
+    (a - b).abs() <= rel * a.abs().max(b.abs()) + 1e-15
 }
 
 /// Every function of `before` is in `after` with the same self (and total when `totals`), keyed by `key`.
@@ -328,6 +328,29 @@ fn folded_and_chrome_exports_round_trip() {
             }
         }
     }
+    // Span (tracing) profiles from the shared corpus, when it is there.
+    for rel in ["trace-event/simple.json", "trace-event/multiprocess.json", "speedscope/0.0.1/simple.speedscope.json"] {
+        let path = shared_corpus().join(rel);
+        if !path.exists() {
+            println!("note: {} absent; span round trips skipped", path.display());
+            continue;
+        }
+        let p = match import_path(&path) {
+            Ok(p) => p,
+            Err(e) if is_pending(&e) => {
+                pending.push(format!("{rel}: {e}"));
+                continue;
+            }
+            Err(e) => panic!("{rel}: {e}"),
+        };
+        assert!(p.threads.iter().any(|t| !t.spans.is_empty()), "{rel} should have spans");
+        let s = summarize(&p, usize::MAX);
+        for format in [ExportFormat::Collapsed, ExportFormat::Chrome] {
+            if let Err(e) = round_trip(rel, &p, &s, format, &mut pending) {
+                failures.push(e);
+            }
+        }
+    }
     for p in &pending {
         println!("pending (importer not landed yet): {p}");
     }
@@ -389,4 +412,60 @@ fn cancelled_job_stops_an_import() {
     job.cancel();
     let bytes = std::fs::read(fixtures_dir().join("austin/wall.austin")).unwrap();
     assert!(matches!(import_bytes("wall.austin", &bytes, &job), Err(ImportError::Cancelled)));
+}
+
+/// cProfile's own reader must agree with ours: every function's calls, tottime and cumtime, read back by Python's
+/// `pstats` from the same file. Skipped with a note when python3 is not on PATH.
+#[test]
+fn pstats_figures_match_pythons_pstats_module() {
+    let path = fixtures_dir().join("pstats/workload.pstats");
+    let script = "import json, pstats, sys\n\
+                  s = pstats.Stats(sys.argv[1])\n\
+                  print(json.dumps([[f, l, n, cc, nc, tt, ct] for (f, l, n), (cc, nc, tt, ct, _) in s.stats.items()]))";
+    let out = match std::process::Command::new("python3").arg("-c").arg(script).arg(&path).output() {
+        Ok(o) if o.status.success() => o.stdout,
+        other => {
+            println!("note: python3 unavailable ({other:?}); skipping the pstats cross-check");
+            return;
+        }
+    };
+    let rows: Vec<(String, u32, String, f64, f64, f64, f64)> = serde_json::from_slice(&out).unwrap();
+    let p = import_path(&path).unwrap();
+    let g = p.call_graph.as_ref().expect("pstats keeps its call graph");
+    assert_eq!(g.functions.frame.len(), rows.len());
+    let mut ours: HashMap<(String, u32, String), (f64, f64, f64, f64)> = HashMap::new();
+    for i in 0..g.functions.frame.len() {
+        let f = g.functions.frame[i];
+        let file = p.frame_file(f).unwrap_or("~").to_owned();
+        let key = (file, p.frames.line[f as usize], p.frame_name(f).to_owned());
+        ours.insert(key, (g.functions.primitive_calls[i], g.functions.total_calls[i], g.functions.self_[i], g.functions.total[i]));
+    }
+    for (file, line, name, cc, nc, tt, ct) in rows {
+        let got = ours.get(&(file.clone(), line, name.clone())).unwrap_or_else(|| panic!("{file}:{line} {name} missing"));
+        // serde_json parses floats fast, not correctly rounded (no `float_roundtrip`): allow one ulp or so.
+        let same = got.0 == cc && got.1 == nc && close(got.2, tt, 1e-12) && close(got.3, ct, 1e-12);
+        assert!(same, "{file}:{line} {name}: ours {got:?}, pstats ({cc}, {nc}, {tt}, {ct})");
+    }
+}
+
+/// The synthesized stacks must carry each function's exact self time (tottime), so the flame graph and the
+/// function table agree; totals only approximate cumtime (recursion is cut), so they are not compared.
+#[test]
+fn pstats_synthesized_stacks_keep_exact_self_time() {
+    for rel in ["pstats/workload.pstats", "pstats/dump_stats.prof"] {
+        let p = import_path(&fixtures_dir().join(rel)).unwrap();
+        assert!(p.meta.iter().any(|(k, v)| k == "synthesized_stacks" && v == "true"));
+        let exact = summarize(&p, usize::MAX);
+        let mut stacks_only = p.clone();
+        stacks_only.call_graph = None;
+        let from_stacks = summarize(&stacks_only, usize::MAX);
+        let by_key: HashMap<String, f64> = from_stacks.top.iter().map(|f| (full_key(f), f.self_)).collect();
+        for f in &exact.top {
+            let got = by_key.get(&full_key(f)).copied().unwrap_or(0.0);
+            assert!(close(f.self_, got, 1e-9), "{rel}: {} self {} in cProfile, {got} in the synthesized stacks", f.name, f.self_);
+        }
+        // Recursion shows as one frame per level in cProfile's figures but must not inflate the tree's root total.
+        let root_total = from_stacks.top.iter().map(|f| f.total).fold(0.0, f64::max);
+        assert!(close(root_total, from_stacks.total_weight, 1e-9) || root_total < from_stacks.total_weight);
+    }
 }

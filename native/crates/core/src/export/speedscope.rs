@@ -145,3 +145,40 @@ pub(crate) fn json_num(x: f64) -> String {
         format!("{x}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EventedThreadBuilder, ProfileBuilder, SampledThreadBuilder};
+
+    #[test]
+    fn writes_schema_shaped_sampled_and_evented_profiles() {
+        let mut b = ProfileBuilder::new();
+        let (f, g) = (b.frame("f", Some("a.py"), 3), b.frame("g \"q\"", None, 0));
+        let s = b.stack_of(&[f, g]);
+        let mut sampled = SampledThreadBuilder::new("s", 1, 1);
+        sampled.append(s, 0.0, 2.0);
+        let mut evented = EventedThreadBuilder::new("e", 1, 2);
+        evented.enter(&mut b, f, 1000.0);
+        evented.enter(&mut b, g, 1000.0);
+        evented.leave(3000.0);
+        evented.leave(5000.0);
+        let p = b.finish("test", "n", WeightUnit::Microseconds, vec![sampled.finish(), evented.finish(5000.0)]);
+        let mut out = Vec::new();
+        SpeedscopeExporter.write(&p, &mut out).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["$schema"], SCHEMA);
+        assert_eq!(v["exporter"], "emberscope");
+        assert_eq!(v["shared"]["frames"][1]["name"], "g \"q\"");
+        assert_eq!(v["shared"]["frames"][0], serde_json::json!({"name": "f", "file": "a.py", "line": 3}));
+        assert_eq!(v["profiles"][0]["samples"], serde_json::json!([[0, 1]]));
+        let events: Vec<(String, u64, f64)> = v["profiles"][1]["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["type"].as_str().unwrap().to_owned(), e["frame"].as_u64().unwrap(), e["at"].as_f64().unwrap()))
+            .collect();
+        let expect = [("O", 0, 1.0), ("O", 1, 1.0), ("C", 1, 3.0), ("C", 0, 5.0)];
+        assert_eq!(events, expect.map(|(t, f, a)| (t.to_owned(), f, a)));
+    }
+}
