@@ -59,8 +59,10 @@ describe('flame chart layout', () => {
       .build();
     const names = computeFuncTable(p).name;
     expect(describeRows(computeFlameChartLayout(p, 0), names)).toEqual([['f[0,100)'], ['g[10,40)']]);
-    // Lane 2 starts after lane 1's two rows and one gap row.
-    expect(describeRows(computeFlameChartLayout(p, 'all'), names)).toEqual([['f[0,100)'], ['g[10,40)'], [], ['h[5,50)']]);
+    // Each lane sits under an empty row that carries the thread's label.
+    const all = computeFlameChartLayout(p, 'all');
+    expect(describeRows(all, names)).toEqual([[], ['f[0,100)'], ['g[10,40)'], [], ['h[5,50)']]);
+    expect(all.lanes).toEqual([{ row: 0, label: 'thread-0 (1)' }, { row: 3, label: 'thread-1 (2)' }]);
   });
 });
 

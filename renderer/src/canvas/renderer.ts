@@ -116,6 +116,7 @@ export class FlameRenderer {
       ctx.fillText(text, list.x[k] + TEXT_PAD, list.y[k] + (rh - 1) / 2);
     }
     this.drawHighlights(scene, list, rh);
+    this.drawLaneLabels(scene, width, height, rh);
     drawStats.rects = list.count;
     drawStats.drawMs = performance.now() - t0;
     drawStats.frames++;
@@ -134,6 +135,20 @@ export class FlameRenderer {
       if (!hovered && !selected) continue;
       ctx.strokeStyle = hovered ? '#ffffff' : '#ffd166';
       ctx.strokeRect(list.x[k] + 0.75, list.y[k] + 0.75, Math.max(list.w[k] - 2, 1), rh - 2.5);
+    }
+  }
+
+  /** Thread names on the empty row above each lane of a multi-thread flame chart. */
+  private drawLaneLabels(scene: Scene, width: number, height: number, rh: number): void {
+    if (!scene.layout.lanes) return;
+    const ctx = this.ctx;
+    for (const lane of scene.layout.lanes) {
+      const y = lane.row * rh - scene.viewport.scrollY;
+      if (y + rh < 0 || y > height) continue;
+      ctx.fillStyle = '#1f232b';
+      ctx.fillRect(0, y, width, rh - 1);
+      ctx.fillStyle = '#9aa3b2';
+      ctx.fillText(lane.label, TEXT_PAD + 2, y + (rh - 1) / 2);
     }
   }
 

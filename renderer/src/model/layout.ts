@@ -3,7 +3,7 @@
 // time-ordered (x = ns since Profile.startNs).
 import type { Profile, Thread } from '../../../electron/contract/profile';
 import type { CallNodeIndex, CallTree } from './calltree';
-import { computeFuncTable, selectThreads, type FuncTable, type ThreadSelection } from './functions';
+import { computeFuncTable, describeThread, selectThreads, type FuncTable, type ThreadSelection } from './functions';
 import { memoizeByObjectAndKey } from './memo';
 
 export interface FlameRow {
@@ -22,6 +22,8 @@ export interface FlameLayout {
   x1: number;
   /** Total number of rectangles. */
   count: number;
+  /** Flame chart of several threads: the empty row above each lane, labelled with its thread. */
+  lanes?: { row: number; label: string }[];
 }
 
 /** Growable row used while building; frozen into typed arrays. */
@@ -171,19 +173,28 @@ function layoutSamples(profile: Profile, thread: Thread, funcs: FuncTable, rows:
 function buildFlameChartLayout(profile: Profile, selection: ThreadSelection): FlameLayout {
   const funcs = computeFuncTable(profile);
   const rows: RowBuilder[] = [];
-  let offset = 0;
   let x1 = 0;
-  // Several threads become lanes stacked vertically, one empty row between lanes.
-  for (const thread of selectThreads(profile, selection)) {
+  // Several threads become lanes stacked vertically, each under a labelled empty row.
+  const threads = selectThreads(profile, selection);
+  const labelled = selection === 'all' && threads.length > 1;
+  const lanes: { row: number; label: string }[] = [];
+  let offset = 0;
+  threads.forEach((thread, i) => {
+    const top = labelled ? offset + 1 : offset;
     let depth = 0;
-    if (thread.spans.length) depth = layoutSpans(thread, funcs, rows, offset);
-    else if (thread.samples.length) depth = layoutSamples(profile, thread, funcs, rows, offset);
-    if (depth === 0) continue;
-    offset += depth + 1;
-  }
+    if (thread.spans.length) depth = layoutSpans(thread, funcs, rows, top);
+    else if (thread.samples.length) depth = layoutSamples(profile, thread, funcs, rows, top);
+    if (depth === 0) return;
+    if (labelled) {
+      lanes.push({ row: offset, label: describeThread(thread, i) });
+      rowAt(rows, offset);
+    }
+    offset = top + depth;
+  });
   for (const row of rows) if (row.end.length) x1 = Math.max(x1, row.end[row.end.length - 1]);
   while (rows.length && rows[rows.length - 1].start.length === 0) rows.pop();
-  return freezeRows(rows, 0, Math.max(x1, profile.durationNs));
+  const layout = freezeRows(rows, 0, Math.max(x1, profile.durationNs));
+  return labelled ? { ...layout, lanes } : layout;
 }
 
 export const computeFlameChartLayout = memoizeByObjectAndKey(buildFlameChartLayout);

@@ -34,7 +34,9 @@ export function StatusBar() {
           {content.spans > 0 && <span><b className="num">{formatCount(content.spans)}</b> spans</span>}
           {!profile.hasTimeline && (
             <span className="honesty" data-testid="no-timeline-notice">
-              no timeline: {profile.callGraph ? 'exact per-function figures, no stacks' : 'stacks without time order'}
+              no timeline: {profile.callGraph
+                ? content.samples > 0 ? 'exact per-function figures; flame graph stacks are synthesized from caller edges' : 'exact per-function figures, no stacks'
+                : 'stacks without time order'}
             </span>
           )}
         </>
