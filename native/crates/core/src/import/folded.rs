@@ -424,4 +424,22 @@ mod tests {
         assert_eq!(p.threads[1].samples.stack, vec![-1]);
         assert_eq!(p.duration_ns, 10_000.0);
     }
+
+    #[test]
+    fn austin_memory_mode_is_bytes_and_drops_frees() {
+        let text = "# austin: 3.7.0\n# mode: memory\nP1;T0:5;a.py:f:3 4096\nP1;T0:5;a.py:g:4 -1024\n";
+        let p = import_str(text).unwrap();
+        assert_eq!(p.unit, WeightUnit::Bytes);
+        assert!(!p.has_timeline);
+        assert_eq!(p.threads[0].samples.weight, vec![4096.0]);
+        assert!(p.meta.contains(&("dropped_negative_weights".to_owned(), "1".to_owned())));
+    }
+
+    #[test]
+    fn cancellation_is_honoured() {
+        let job = Job::new();
+        job.cancel();
+        let e = import(&Input { bytes: b"a;b 1\n", name: "t.txt", ext: "txt" }, &job).unwrap_err();
+        assert!(matches!(e, ImportError::Cancelled));
+    }
 }
