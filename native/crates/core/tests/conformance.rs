@@ -235,8 +235,63 @@ fn is_pending(e: &ImportError) -> bool {
     e.to_string().contains("not implemented yet")
 }
 
+/// What speedscope's file-format-schema.json requires, plus what its importer assumes: frame indexes in range,
+/// one weight per sample, events in time order that open and close like a stack.
+fn check_speedscope_shape(bytes: &[u8]) -> Result<(), String> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+    if v["$schema"] != "https://www.speedscope.app/file-format-schema.json" || v["exporter"] != "emberscope" {
+        return Err("missing $schema or exporter".into());
+    }
+    let frames = v["shared"]["frames"].as_array().ok_or("no shared.frames")?;
+    if frames.iter().any(|f| !f["name"].is_string()) {
+        return Err("a frame has no name".into());
+    }
+    let units = ["bytes", "microseconds", "milliseconds", "nanoseconds", "none", "seconds"];
+    for p in v["profiles"].as_array().ok_or("no profiles")? {
+        let unit = p["unit"].as_str().unwrap_or("");
+        if !units.contains(&unit) || !p["name"].is_string() || !p["startValue"].is_number() || !p["endValue"].is_number() {
+            return Err(format!("profile header is not schema-shaped: unit {unit:?}"));
+        }
+        let in_range = |i: &serde_json::Value| i.as_u64().is_some_and(|i| (i as usize) < frames.len());
+        match p["type"].as_str() {
+            Some("sampled") => {
+                let samples = p["samples"].as_array().ok_or("no samples")?;
+                if samples.len() != p["weights"].as_array().map_or(usize::MAX, Vec::len) {
+                    return Err("samples and weights differ in length".into());
+                }
+                if !samples.iter().all(|s| s.as_array().is_some_and(|s| s.iter().all(in_range))) {
+                    return Err("a sample has a frame index out of range".into());
+                }
+            }
+            Some("evented") => {
+                let (mut open, mut last) = (Vec::new(), f64::NEG_INFINITY);
+                for e in p["events"].as_array().ok_or("no events")? {
+                    let at = e["at"].as_f64().ok_or("event without at")?;
+                    if at < last || !in_range(&e["frame"]) {
+                        return Err(format!("event out of order or out of range at {at}"));
+                    }
+                    last = at;
+                    match e["type"].as_str() {
+                        Some("O") => open.push(e["frame"].clone()),
+                        Some("C") if open.pop().as_ref() == Some(&e["frame"]) => {}
+                        _ => return Err(format!("unbalanced close at {at}")),
+                    }
+                }
+                if !open.is_empty() {
+                    return Err("events leave frames open".into());
+                }
+            }
+            other => return Err(format!("profile type {other:?}")),
+        }
+    }
+    Ok(())
+}
+
 fn round_trip(key: &str, p: &Profile, s: &Summary, format: ExportFormat, pending: &mut Vec<String>) -> Result<(), String> {
     let bytes = export_to_vec(p, format).map_err(|e| format!("{key}: export {format:?} failed: {e}"))?;
+    if format == ExportFormat::Speedscope {
+        check_speedscope_shape(&bytes).map_err(|e| format!("{key}: speedscope export: {e}"))?;
+    }
     let name = format!("roundtrip.{}", format.extension());
     let back = match import_bytes(&name, &bytes, &Job::new()) {
         Ok(b) => b,
@@ -429,11 +484,14 @@ fn pstats_figures_match_pythons_pstats_module() {
             return;
         }
     };
-    let rows: Vec<(String, u32, String, f64, f64, f64, f64)> = serde_json::from_slice(&out).unwrap();
+    /// (file, line, function, cc, nc, tt, ct) as Python's pstats sees them.
+    type Row = (String, u32, String, f64, f64, f64, f64);
+    let rows: Vec<Row> = serde_json::from_slice(&out).unwrap();
     let p = import_path(&path).unwrap();
     let g = p.call_graph.as_ref().expect("pstats keeps its call graph");
     assert_eq!(g.functions.frame.len(), rows.len());
-    let mut ours: HashMap<(String, u32, String), (f64, f64, f64, f64)> = HashMap::new();
+    type Figures = (f64, f64, f64, f64);
+    let mut ours: HashMap<(String, u32, String), Figures> = HashMap::new();
     for i in 0..g.functions.frame.len() {
         let f = g.functions.frame[i];
         let file = p.frame_file(f).unwrap_or("~").to_owned();

@@ -13,7 +13,6 @@ use crate::import::{ImportError, Input, Location};
 use crate::job::Job;
 use crate::model::{FrameIndex, FrameKind, Profile, ProfileBuilder, SampledThreadBuilder, WeightUnit};
 
-const FORMAT: &str = "folded";
 /// Lines we may skip before calling a file garbage; above this, more than half the lines must parse.
 const TOLERATED_BAD_LINES: u64 = 10;
 
@@ -282,7 +281,7 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
         let line = std::str::from_utf8(raw_line).map_err(|e| {
             let col = e.valid_up_to();
             ImportError::parse(
-                dialect.format_static(),
+                dialect.format(),
                 format!(
                     "line {line_no} is not UTF-8 (byte 0x{:02X} at column {}); re-save the file as UTF-8",
                     raw_line[col],
@@ -328,7 +327,7 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     if let Some((line_no, text)) = &first_bad {
         if good == 0 || (bad > TOLERATED_BAD_LINES && bad > good) {
             return Err(ImportError::parse(
-                dialect.format_static(),
+                dialect.format(),
                 format!(
                     "{bad} of {} lines are not `frame;frame;... weight` (first: {text:?}); this does not look like \
                      folded stacks",
@@ -341,7 +340,7 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
         meta.push(("first_skipped_line".to_owned(), line_no.to_string()));
     }
     if good == 0 {
-        return Err(ImportError::parse(dialect.format_static(), "no samples: every line is a comment", Location::Line(1)));
+        return Err(ImportError::parse(dialect.format(), "no samples: every line is a comment", Location::Line(1)));
     }
     if negative > 0 {
         meta.push(("dropped_negative_weights".to_owned(), negative.to_string()));
@@ -365,15 +364,6 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     meta.sort();
     profile.meta = meta;
     Ok(profile)
-}
-
-impl Dialect {
-    fn format_static(self) -> &'static str {
-        match self {
-            Dialect::Plain => FORMAT,
-            other => other.format(),
-        }
-    }
 }
 
 #[cfg(test)]

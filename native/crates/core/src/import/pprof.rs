@@ -91,7 +91,7 @@ fn read_profile<'a>(bytes: &'a [u8], job: &Job) -> Result<RawProfile<'a>, Import
     let mut count = 0u64;
     while let Some((number, field)) = r.next_field().map_err(wire_error)? {
         count += 1;
-        if count % 4096 == 0 {
+        if count.is_multiple_of(4096) {
             job.set_done(r.offset() as u64);
             job.check()?;
         }

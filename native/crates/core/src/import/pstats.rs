@@ -67,7 +67,7 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     let mut raw_edges: Vec<(FrameIndex, usize, f64, f64, f64)> = Vec::new();
     while !r.at_dict_end().map_err(marshal_error)? {
         let at = r.position();
-        if functions.len() % 2048 == 0 {
+        if functions.len().is_multiple_of(2048) {
             job.set_done(at as u64);
             job.check()?;
         }
