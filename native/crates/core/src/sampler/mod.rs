@@ -12,6 +12,7 @@ mod batch;
 mod discover;
 pub mod recording;
 mod session;
+mod spawn;
 mod worker;
 
 use std::path::PathBuf;
@@ -21,7 +22,7 @@ pub use batch::{apply_batch, create_live_profile, Batch, BatchSamples, SessionSt
 pub use discover::{
     check_attach, detect_free_threaded, discover, explain_ptrace_scope, inspect_process, read_ptrace_scope, ProcessInfo,
 };
-pub use session::Session;
+pub use session::{BatchStream, Session};
 
 /// What to sample.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,7 +1,7 @@
 //! The append-only recording file a session writes while it samples, and `load` to rebuild a profile from it.
 //!
 //! Format, version 1: JSON lines, UTF-8.
-//! - line 1, the header: `{"emberscope_recording":1,"name":"...","start_unix_ns":1.7e18,"meta":{"pid":"123",...}}`
+//! - line 1, the header: `{"emberscope_recording":1,"name":"...","start_unix_ns":1700000000000000000,"meta":{"pid":"123",...}}`
 //! - then one line per batch: `{"batch":{...}}` with the fields of `Batch` (columnar deltas, global indexes).
 //!   The last batch of a session that ended normally has `"ended":"<reason>"`.
 //!
@@ -25,7 +25,8 @@ pub const RECORDING_VERSION: u32 = 1;
 pub struct Header {
     pub emberscope_recording: u32,
     pub name: String,
-    pub start_unix_ns: f64,
+    /// Integer ns: a float would not survive the JSON round trip bit for bit.
+    pub start_unix_ns: u64,
     pub meta: BTreeMap<String, String>,
 }
 
@@ -70,7 +71,7 @@ impl RecordingWriter {
 /// `load`, so the two agree on a recording that ended normally.
 pub(crate) fn finalize_profile(p: &mut Profile, header: &Header, stats: &SessionStats, ended: Option<&str>) {
     p.name = header.name.clone();
-    p.start_ns = header.start_unix_ns;
+    p.start_ns = header.start_unix_ns as f64;
     let mut meta: BTreeMap<String, String> = header.meta.clone();
     meta.insert("samples_taken".into(), stats.taken.to_string());
     meta.insert("samples_missed".into(), stats.missed.to_string());
@@ -140,7 +141,7 @@ mod tests {
         let header = Header {
             emberscope_recording: 1,
             name: "t".into(),
-            start_unix_ns: 5.0,
+            start_unix_ns: 5,
             meta: BTreeMap::from([("pid".into(), "1".into())]),
         };
         let mut w = RecordingWriter::create(path, &header).unwrap();

@@ -2,11 +2,9 @@
 //! a jittered schedule and cuts batches. See `worker.rs` for the loop.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -17,6 +15,7 @@ use py_spy::{Config, PythonSpy};
 use super::batch::SessionStats;
 use super::discover::{check_attach, detect_free_threaded, looks_like_python, read_cmdline, PERMISSION_HELP};
 use super::recording::{Header, RecordingWriter, RECORDING_VERSION};
+use super::spawn::Spawned;
 use super::worker::{run_worker, Worker};
 use super::{Batch, SamplerError, SessionOptions, Target};
 use crate::model::Profile;
@@ -30,6 +29,50 @@ pub(crate) struct Shared {
     /// Set once, when the thread has ended: the reason.
     pub ended: Mutex<Option<String>>,
     pub ended_cv: Condvar,
+    /// The merged batches the channel had no room for when the session ended; `BatchStream` yields them last.
+    pub leftover: Mutex<Option<Batch>>,
+}
+
+/// The batch stream of a session. Yields every batch in order, then (once the session has ended and the channel
+/// is drained) whatever the channel had no room for at the end, so a slow consumer loses nothing and the sampler
+/// never waits for it.
+pub struct BatchStream {
+    rx: Receiver<Batch>,
+    shared: Arc<Shared>,
+}
+
+impl BatchStream {
+    /// Waits up to `timeout`. `Err(Timeout)` while the session runs; `Err(Disconnected)` after the last batch.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Batch, RecvTimeoutError> {
+        match self.rx.recv_timeout(timeout) {
+            Err(RecvTimeoutError::Disconnected) => self.take_leftover().ok_or(RecvTimeoutError::Disconnected),
+            other => other,
+        }
+    }
+
+    /// Never waits; None when nothing is ready now (or ever again).
+    pub fn try_recv(&self) -> Option<Batch> {
+        match self.rx.try_recv() {
+            Ok(b) => Some(b),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => self.take_leftover(),
+        }
+    }
+
+    fn take_leftover(&self) -> Option<Batch> {
+        self.shared.leftover.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+impl Iterator for BatchStream {
+    type Item = Batch;
+    /// Blocks until the next batch; None after the last one.
+    fn next(&mut self) -> Option<Batch> {
+        match self.rx.recv() {
+            Ok(b) => Some(b),
+            Err(_) => self.take_leftover(),
+        }
+    }
 }
 
 pub struct Session {
@@ -54,11 +97,11 @@ impl Session {
                 (None, *pid, read_cmdline(*pid).join(" "))
             }
             Target::Command { argv, cwd, output } => {
-                let child = spawn_command(argv, cwd.as_ref(), output.as_ref())?;
+                let child = Spawned::start(argv, cwd.as_ref(), output.as_ref())?;
                 (Some(child), 0, argv.join(" "))
             }
         };
-        let (spy, mut child) = match child {
+        let (spy, child) = match child {
             None => (attach_spy(pid, &config)?, None),
             Some(child) => attach_spawned(child, &config, &command_line)?,
         };
@@ -66,7 +109,7 @@ impl Session {
         let v = &spy.version;
         let python_version = format!("{}.{}.{}{}", v.major, v.minor, v.patch, v.release_flags);
 
-        let start_wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_nanos() as f64);
+        let start_wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
         let header = Header {
             emberscope_recording: RECORDING_VERSION,
             name: format!("{} (pid {pid})", short_command(&command_line)),
@@ -77,12 +120,8 @@ impl Session {
             None => None,
             Some(path) => match RecordingWriter::create(path, &header) {
                 Ok(w) => Some(w),
-                Err(source) => {
-                    if let Some(c) = child.as_mut() {
-                        terminate_child(c);
-                    }
-                    return Err(SamplerError::Recording { path: path.clone(), source });
-                }
+                // Dropping `child` terminates a program we started.
+                Err(source) => return Err(SamplerError::Recording { path: path.clone(), source }),
             },
         };
 
@@ -105,8 +144,9 @@ impl Session {
     }
 
     /// The batch stream; can be taken once (by whoever forwards batches to the UI).
-    pub fn take_batches(&mut self) -> Option<Receiver<Batch>> {
-        self.batches.take()
+    pub fn take_batches(&mut self) -> Option<BatchStream> {
+        let rx = self.batches.take()?;
+        Some(BatchStream { rx, shared: self.shared.clone() })
     }
 
     pub fn pid(&self) -> i64 {
@@ -265,60 +305,33 @@ fn classify_spy_error(pid: i64, e: &anyhow::Error) -> SamplerError {
     SamplerError::Attach { pid, detail }
 }
 
-fn spawn_command(argv: &[String], cwd: Option<&PathBuf>, output: Option<&PathBuf>) -> Result<Child, SamplerError> {
-    let command = argv.join(" ");
-    let mut cmd = Command::new(&argv[0]);
-    cmd.args(&argv[1..]).stdin(Stdio::null());
-    if let Some(dir) = cwd {
-        cmd.current_dir(dir);
-    }
-    if let Some(path) = output {
-        let open = |p: &PathBuf| -> Result<File, SamplerError> {
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .map_err(|source| SamplerError::Spawn { command: command.clone(), source })
-        };
-        let out = open(path)?;
-        let err = out.try_clone().map_err(|source| SamplerError::Spawn { command: command.clone(), source })?;
-        cmd.stdout(out).stderr(err);
-    }
-    cmd.spawn().map_err(|source| SamplerError::Spawn { command, source })
-}
-
-/// Attaches to a child we just started. py-spy needs the interpreter to exist in memory, which takes the child a
-/// few tens of ms after exec; we poll until then (so sampling begins within that window, not "from the first
-/// line"). Starting the child stopped would not help: before the interpreter initializes there is nothing to read.
-fn attach_spawned(mut child: Child, config: &Config, command: &str) -> Result<(PythonSpy, Option<Child>), SamplerError> {
-    let pid = child.id() as i64;
+/// Attaches to a program we just started. py-spy needs the interpreter to exist in memory, which takes a few tens
+/// of ms after exec; we poll until then, so sampling begins within that window rather than at the very first line.
+/// Starting the program stopped would not help: before the interpreter initializes there is nothing to read.
+fn attach_spawned(mut child: Spawned, config: &Config, command: &str) -> Result<(PythonSpy, Option<Spawned>), SamplerError> {
+    let pid = child.pid;
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut last_error = None;
     loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(SamplerError::ExitedBeforeAttach { command: command.into(), status: status.to_string() });
+        if let Some(status) = child.ended_early() {
+            return Err(SamplerError::ExitedBeforeAttach { command: command.into(), status });
         }
         let exe = std::fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.display().to_string()).unwrap_or_default();
         let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok();
-        // Until exec has happened the child is a copy of us; only try py-spy once it looks like Python.
+        // Until exec has happened the program is a copy of the launcher shell; try py-spy once it looks like Python.
         if looks_like_python(&exe, &[], maps.as_deref()) {
             if detect_free_threaded(&exe, maps.as_deref()) {
-                terminate_child(&mut child);
                 return Err(SamplerError::FreeThreaded { pid, exe });
             }
             match PythonSpy::retry_new(pid as py_spy::Pid, config, 2) {
                 Ok(spy) => {
-                    if let Err(e) = check_version(pid, &spy) {
-                        terminate_child(&mut child);
-                        return Err(e);
-                    }
+                    check_version(pid, &spy)?;
                     return Ok((spy, Some(child)));
                 }
                 Err(e) => last_error = Some(format!("{e:#}")),
             }
         }
         if Instant::now() > deadline {
-            terminate_child(&mut child);
             let exe_now = if exe.is_empty() { argv0(command) } else { exe };
             return Err(match last_error {
                 None => SamplerError::NotPython { pid, exe: exe_now },
@@ -331,24 +344,6 @@ fn attach_spawned(mut child: Child, config: &Config, command: &str) -> Result<(P
 
 fn argv0(command: &str) -> String {
     command.split_whitespace().next().unwrap_or("").to_owned()
-}
-
-/// SIGTERM, a second of grace, then SIGKILL; always reaps.
-pub(crate) fn terminate_child(child: &mut Child) {
-    if let Ok(Some(_)) = child.try_wait() {
-        return;
-    }
-    // SAFETY: plain kill(2) on our own child's pid, which cannot have been reused: we have not reaped it.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    let deadline = Instant::now() + Duration::from_secs(1);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 fn short_command(command: &str) -> String {

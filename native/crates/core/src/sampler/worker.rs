@@ -2,7 +2,6 @@
 //! and every batch interval cuts a `Batch` that goes to the recording file and to the channel.
 
 use std::collections::{HashMap, HashSet};
-use std::process::Child;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::Arc;
@@ -14,7 +13,8 @@ use rand::Rng;
 use super::batch::{apply_batch, create_live_profile, Batch, BatchCutter, BatchSamples, SessionStats, ThreadInfo};
 use super::discover::{detect_free_threaded, looks_like_python, read_ppid};
 use super::recording::{finalize_profile, Header, RecordingWriter};
-use super::session::{terminate_child, Shared};
+use super::session::Shared;
+use super::spawn::Spawned;
 use super::SessionOptions;
 use crate::model::{Profile, ProfileBuilder};
 
@@ -22,8 +22,6 @@ use crate::model::{Profile, ProfileBuilder};
 const CHILD_SCAN_INTERVAL: Duration = Duration::from_millis(200);
 /// Attach attempts per child pid before we stop trying (non-Python children, short-lived helpers).
 const CHILD_ATTACH_ATTEMPTS: u32 = 25;
-/// How long the final batch may wait for room in the channel before only `finish()` carries it.
-const FINAL_SEND_GRACE: Duration = Duration::from_secs(2);
 
 struct Spied {
     pid: i64,
@@ -35,7 +33,7 @@ pub(crate) struct Worker {
     config: Config,
     spies: Vec<Spied>,
     root_pid: i64,
-    child: Option<Child>,
+    child: Option<Spawned>,
     root_exit: Option<String>,
     header: Header,
     recorder: Option<RecordingWriter>,
@@ -62,7 +60,7 @@ impl Worker {
         opts: SessionOptions,
         spy: PythonSpy,
         config: Config,
-        child: Option<Child>,
+        child: Option<Spawned>,
         header: Header,
         recorder: Option<RecordingWriter>,
         tx: SyncSender<Batch>,
@@ -100,8 +98,8 @@ impl Worker {
 pub(crate) fn run_worker(mut w: Worker) -> Profile {
     let reason = w.sample_until_end();
     if let Some(child) = w.child.as_mut() {
-        // Stopping a recording ends the program we started for it; a child that already exited is just reaped.
-        terminate_child(child);
+        // Stopping a recording ends the program we started for it; one that already exited is just reaped.
+        child.terminate();
     }
     w.cut_and_send(Some(reason.clone()));
     w.deliver_final();
@@ -279,11 +277,7 @@ impl Worker {
     /// Some("process exited (...)") when the root process is gone, None when it still runs (a transient failure).
     fn describe_root_exit(&mut self) -> Option<String> {
         if let Some(child) = self.child.as_mut() {
-            return match child.try_wait() {
-                Ok(Some(status)) => Some(describe_status(status.code(), signal_of(&status))),
-                Ok(None) => None,
-                Err(_) => Some("process exited (status unknown)".into()),
-            };
+            return child.describe_exit();
         }
         let stat = match std::fs::read_to_string(format!("/proc/{}/stat", self.root_pid)) {
             Ok(s) => s,
@@ -364,19 +358,21 @@ impl Worker {
         }
     }
 
-    /// The end-of-session batch may wait a little for the consumer; past the grace period `finish()` has it all.
+    /// The end-of-session batch goes to the channel if there is room, else to `Shared::leftover`, which the
+    /// `BatchStream` yields after the channel is drained. Then the sender is dropped, ending the stream.
     fn deliver_final(&mut self) {
-        let deadline = Instant::now() + FINAL_SEND_GRACE;
-        while let (Some(tx), Some(b)) = (&self.tx, self.pending.take()) {
-            match tx.try_send(b) {
-                Ok(()) => return,
-                Err(TrySendError::Full(b)) if Instant::now() < deadline => {
-                    self.pending = Some(b);
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Err(_) => return,
-            }
+        if let Some(b) = self.pending.take() {
+            let leftover = match &self.tx {
+                Some(tx) => match tx.try_send(b) {
+                    Ok(()) => None,
+                    Err(TrySendError::Full(b)) => Some(b),
+                    Err(TrySendError::Disconnected(_)) => None,
+                },
+                None => None,
+            };
+            *self.shared.leftover.lock().unwrap_or_else(|e| e.into_inner()) = leftover;
         }
+        self.tx = None;
     }
 }
 
@@ -386,11 +382,6 @@ fn describe_status(code: Option<i32>, signal: Option<i32>) -> String {
         (None, Some(s)) => format!("process exited (signal {s})"),
         (None, None) => "process exited (status unknown)".into(),
     }
-}
-
-fn signal_of(status: &std::process::ExitStatus) -> Option<i32> {
-    use std::os::unix::process::ExitStatusExt;
-    status.signal()
 }
 
 /// Every live descendant of `root`, from one pass over /proc.
