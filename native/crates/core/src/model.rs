@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use crate::import::json_util::FxBuild;
+
 pub type StringIndex = u32;
 pub type FrameIndex = u32;
 /// `-1` means "no stack" where an `i32` is used.
@@ -282,11 +284,12 @@ impl Profile {
 #[derive(Default)]
 pub struct ProfileBuilder {
     pub strings: Vec<String>,
-    string_index: HashMap<String, StringIndex>,
+    // FxHash: these maps are hit once per event/sample on import; SipHash was a large share of import time.
+    string_index: HashMap<String, StringIndex, FxBuild>,
     pub frames: FrameTable,
-    frame_index: HashMap<(StringIndex, i32, u32), FrameIndex>,
+    frame_index: HashMap<(StringIndex, i32, u32), FrameIndex, FxBuild>,
     pub stacks: StackTable,
-    stack_index: HashMap<(i32, FrameIndex), StackIndex>,
+    stack_index: HashMap<(i32, FrameIndex), StackIndex, FxBuild>,
 }
 
 impl ProfileBuilder {

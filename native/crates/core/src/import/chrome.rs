@@ -16,6 +16,7 @@ use crate::import::json_util::{
 };
 use crate::import::trace_order::{self, Begin, End, ThreadEvents};
 use crate::import::trace_samples::{self, RawSample, StackFrames};
+use crate::import::trace_scan::{self, FlatEvent};
 use crate::import::{ImportError, Input, Location};
 use crate::job::Job;
 use crate::model::{FrameIndex, FrameKind, Profile, ProfileBuilder, Thread, WeightUnit};
@@ -187,51 +188,95 @@ impl<'a> Collector<'a> {
         &mut self.thread_list[idx]
     }
 
-    fn add(&mut self, ev: RawEvent<'a>) {
-        let ph = ev.ph.0.as_deref().and_then(|p| p.bytes().next()).unwrap_or(0);
-        match ph {
+    fn add(&mut self, ev: Ev<'a>) {
+        match ev.ph {
             b'B' | b'E' | b'X' => {}
             b'M' => return self.add_metadata(ev),
             _ => return,
         }
         // speedscope requires `ts` on duration events; without it there is nothing to place.
-        let Some(ts) = ev.ts.and_then(Num::finite) else { return };
-        if !self.py_spy && ev.cat.0.as_deref() == Some("py-spy") {
-            self.py_spy = true;
-        }
-        let name = self.intern_name(ev.name.0.unwrap_or(Cow::Borrowed("(unnamed)")));
-        let file = match ev.args.file {
+        let Some(ts) = ev.ts.filter(|t| t.is_finite()) else { return };
+        self.py_spy |= ev.py_spy;
+        let name = self.intern_name(ev.name.unwrap_or(Cow::Borrowed("(unnamed)")));
+        let file = match ev.file {
             Some(f) if !f.is_empty() => self.intern_name(f) + 1,
             _ => 0,
         };
-        let line = ev.args.line.filter(|l| *l >= 0.0 && *l < u32::MAX as f64).map_or(0, |l| l as u32);
+        let line = ev.line.filter(|l| *l >= 0.0 && *l < u32::MAX as f64).map_or(0, |l| l as u32);
         let key = self.key(name, file, line);
         if ts < self.min_ts || self.events == 0 {
             self.min_ts = ts;
         }
         self.events += 1;
-        let t = self.thread(id_of(&ev.pid), id_of(&ev.tid));
-        match ph {
+        let t = self.thread(ev.pid, ev.tid);
+        match ev.ph {
             b'B' => t.begins.push(Begin { ts, dur: 0.0, name, key }),
             b'E' => t.ends.push(End { ts, name, key }),
             _ => {
-                let dur = ev.dur.and_then(Num::finite).or_else(|| ev.tdur.and_then(Num::finite)).unwrap_or(0.0);
-                t.xs.push(Begin { ts, dur: dur.max(0.0), name, key });
+                let dur = ev.dur.unwrap_or(0.0);
+                t.xs.push(Begin { ts, dur: if dur > 0.0 { dur } else { 0.0 }, name, key });
             }
         }
     }
 
-    fn add_metadata(&mut self, ev: RawEvent<'a>) {
-        let Some(value) = ev.args.name else { return };
-        let pid = id_of(&ev.pid);
-        match ev.name.0.as_deref() {
+    fn add_metadata(&mut self, ev: Ev<'a>) {
+        let Some(value) = ev.meta_name else { return };
+        match ev.name.as_deref() {
             Some("process_name") => {
-                self.process_names.insert(pid, value.into_owned());
+                self.process_names.insert(ev.pid, value.into_owned());
             }
             Some("thread_name") => {
-                self.thread_names.insert((pid, id_of(&ev.tid)), value.into_owned());
+                self.thread_names.insert((ev.pid, ev.tid), value.into_owned());
             }
             _ => {}
+        }
+    }
+}
+
+/// One event as the collector sees it, from either reader.
+struct Ev<'a> {
+    ph: u8,
+    name: Option<Cow<'a, str>>,
+    py_spy: bool,
+    ts: Option<f64>,
+    /// `dur`, else `tdur`.
+    dur: Option<f64>,
+    pid: i64,
+    tid: i64,
+    file: Option<Cow<'a, str>>,
+    line: Option<f64>,
+    /// `args.name` (the value of `M` events).
+    meta_name: Option<Cow<'a, str>>,
+}
+
+impl<'a> Ev<'a> {
+    fn from_flat(f: FlatEvent<'a>) -> Self {
+        Ev {
+            ph: f.ph.and_then(|p| p.bytes().next()).unwrap_or(0),
+            name: f.name.map(Cow::Borrowed),
+            py_spy: f.cat == Some("py-spy"),
+            ts: f.ts,
+            dur: f.dur.or(f.tdur),
+            pid: f.pid.unwrap_or(0),
+            tid: f.tid.unwrap_or(0),
+            file: None,
+            line: None,
+            meta_name: None,
+        }
+    }
+
+    fn from_raw(r: RawEvent<'a>) -> Self {
+        Ev {
+            ph: r.ph.0.as_deref().and_then(|p| p.bytes().next()).unwrap_or(0),
+            name: r.name.0,
+            py_spy: r.cat.0.as_deref() == Some("py-spy"),
+            ts: r.ts.and_then(Num::finite),
+            dur: r.dur.and_then(Num::finite).or_else(|| r.tdur.and_then(Num::finite)),
+            pid: id_of(&r.pid),
+            tid: id_of(&r.tid),
+            file: r.args.file,
+            line: r.args.line,
+            meta_name: r.args.name,
         }
     }
 }
@@ -279,9 +324,18 @@ fn scan_events<'a>(bytes: &'a [u8], pos: usize, c: &mut Collector<'a>, job: &Job
             Some(b']') => return Ok(Some(pos + 1)),
             _ => {}
         }
-        let (ev, next) =
-            parse_one::<RawEvent>(bytes, pos).map_err(|e| json_error(FORMAT, bytes, pos, &e, "a trace event"))?;
-        c.add(ev);
+        let next = match trace_scan::scan_flat_event(bytes, pos) {
+            Some((flat, next)) => {
+                c.add(Ev::from_flat(flat));
+                next
+            }
+            None => {
+                let (raw, next) = parse_one::<RawEvent>(bytes, pos)
+                    .map_err(|e| json_error(FORMAT, bytes, pos, &e, "a trace event"))?;
+                c.add(Ev::from_raw(raw));
+                next
+            }
+        };
         pos = skip_ws(bytes, next);
         match bytes.get(pos) {
             None => return Ok(None),

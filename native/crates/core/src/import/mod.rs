@@ -20,6 +20,7 @@ pub mod pstats;
 pub mod speedscope;
 pub mod trace_order;
 pub mod trace_samples;
+pub mod trace_scan;
 
 /// Where in the input a parse failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -43,11 +43,24 @@ pub struct ThreadEvents {
 /// Builds the thread's spans; `frames[key]` is the frame of an event key, `t0` the trace's earliest `ts` (µs).
 pub fn build_thread(b: &mut ProfileBuilder, frames: &[FrameIndex], te: ThreadEvents, t0: f64, name: &str) -> Thread {
     let ThreadEvents { pid, tid, mut begins, mut xs, mut ends } = te;
+    // X ends, ordered as speedscope orders them (by end, then by the X sort: start, longer first). Built from file
+    // order, which for VizTracer is already end order, so this sort is nearly linear.
+    let mut x_ends: Vec<(End, f64, f64)> = xs.iter().map(|x| (End { ts: x.ts + x.dur, name: x.name, key: x.key }, x.ts, x.dur)).collect();
+    let end_order = |a: &(End, f64, f64), b: &(End, f64, f64)| {
+        a.0.ts.total_cmp(&b.0.ts).then(a.1.total_cmp(&b.1)).then(b.2.total_cmp(&a.2))
+    };
+    if !x_ends.windows(2).all(|w| end_order(&w[0], &w[1]).is_le()) {
+        x_ends.sort_by(end_order);
+    }
     // Stable sorts throughout: ties keep file order, which the rules above rely on.
     if !is_sorted_x(&xs) {
         xs.sort_by(|a, b| a.ts.total_cmp(&b.ts).then(b.dur.total_cmp(&a.dur)));
     }
-    ends.extend(xs.iter().map(|x| End { ts: x.ts + x.dur, name: x.name, key: x.key }));
+    if !ends.windows(2).all(|w| w[0].ts <= w[1].ts) {
+        ends.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+    }
+    // Merge: at equal ts, E events (file) before X ends, as a stable sort of E-then-X would place them.
+    ends = merge_by_ts(ends, x_ends.into_iter().map(|(e, _, _)| e));
     if begins.is_empty() {
         begins = xs;
     } else {
@@ -57,12 +70,13 @@ pub fn build_thread(b: &mut ProfileBuilder, frames: &[FrameIndex], te: ThreadEve
             begins.sort_by(|a, b| a.ts.total_cmp(&b.ts));
         }
     }
-    if !ends.windows(2).all(|w| w[0].ts <= w[1].ts) {
-        ends.sort_by(|a, b| a.ts.total_cmp(&b.ts));
-    }
-
     let mut thread = EventedThreadBuilder::new(name, pid, tid);
-    thread.thread.spans.frame.reserve(begins.len());
+    let spans = &mut thread.thread.spans;
+    spans.frame.reserve(begins.len());
+    spans.stack.reserve(begins.len());
+    spans.start.reserve(begins.len());
+    spans.end.reserve(begins.len());
+    spans.depth.reserve(begins.len());
     // (name, key) of each open call; the builder keeps the matching spans.
     let mut open: Vec<(u32, u32)> = Vec::new();
     let ns = |ts: f64| (ts - t0) * 1e3;
@@ -101,6 +115,23 @@ pub fn build_thread(b: &mut ProfileBuilder, frames: &[FrameIndex], te: ThreadEve
         }
     }
     thread.finish(ns(last_ts))
+}
+
+/// Two ts-sorted lists into one; ties take `first`'s element first.
+fn merge_by_ts(first: Vec<End>, second: impl ExactSizeIterator<Item = End>) -> Vec<End> {
+    if first.is_empty() {
+        return second.collect();
+    }
+    let mut out = Vec::with_capacity(first.len() + second.len());
+    let mut second = second.peekable();
+    for e in first {
+        while let Some(x) = second.next_if(|x| x.ts < e.ts) {
+            out.push(x);
+        }
+        out.push(e);
+    }
+    out.extend(second);
+    out
 }
 
 /// X events straight from VizTracer are ordered by end, not start, so this is usually false; cheap to ask anyway.
