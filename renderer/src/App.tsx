@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from 'react';
 import { handleGlobalKey } from './keyboard';
 import { openDroppedFile, openWithDialog, uploadFile } from './store/actions';
 import { selectProfile } from './store/selectors';
-import { useStore } from './store/store';
+import { setState, useStore } from './store/store';
 import { FlameChartView } from './views/FlameChartView';
 import { FlameGraphView } from './views/FlameGraphView';
 import { FunctionTableView } from './views/FunctionTableView';
@@ -16,6 +16,7 @@ import { WelcomeView } from './views/WelcomeView';
 export function App() {
   const profile = useStore(selectProfile);
   const view = useStore((s) => s.view);
+  const home = useStore((s) => s.home);
   const host = useStore((s) => s.serverInfo?.host);
   const fileInput = useRef<HTMLInputElement>(null);
   const [dragging, setDragging] = useState(false);
@@ -67,10 +68,10 @@ export function App() {
 
   return (
     <div className="app">
-      <Toolbar onOpen={onOpen} />
+      <Toolbar onOpen={() => setState({ home: true })} />
       <ErrorBanner />
       <div className="content">
-        {!profile ? (
+        {!profile || home ? (
           <WelcomeView onOpen={onOpen} />
         ) : view === 'flame-graph' ? (
           <FlameGraphView />

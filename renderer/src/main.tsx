@@ -2,6 +2,7 @@
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { drawStats } from './canvas/renderer';
+import { locateFunction } from './views/FlameCanvasView';
 import { computeFuncTable } from './model/functions';
 import { findHottestFunction } from './model/table';
 import { initialize } from './store/actions';
@@ -33,6 +34,8 @@ window.__emberscope = {
   getDrawnRects: () => drawStats.rects,
   /** Milliseconds the last frame took to draw. */
   getLastDrawMs: () => drawStats.drawMs,
+  /** Where a function's widest visible rectangle is, in client coordinates (to hover it). */
+  locateFunction,
 };
 
 createRoot(document.getElementById('root')!).render(<App />);

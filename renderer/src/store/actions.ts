@@ -83,6 +83,7 @@ async function runOpenJob(label: string, start: (jobId: string) => Promise<Trace
       profiles: { ...s.profiles, [info.traceId]: profile },
       traces: s.traces.some((t) => t.traceId === info.traceId) ? s.traces : [...s.traces, info],
       currentTraceId: info.traceId,
+      home: false,
     }));
   } catch (err) {
     const { cancelled, message } = describeError(err);
@@ -147,7 +148,7 @@ export async function cancelOpen(): Promise<void> {
 export function switchTrace(traceId: string): Promise<void> | void {
   const s = getState();
   if (s.profiles[traceId]) {
-    setState({ ...resetViewState(), currentTraceId: traceId });
+    setState({ ...resetViewState(), currentTraceId: traceId, home: false });
     return;
   }
   return runOpenJob(s.traces.find((t) => t.traceId === traceId)?.name ?? traceId, async () =>

@@ -57,6 +57,8 @@ export interface EmberscopeState {
   error: string | null;
   /** Set by the search box so the keyboard handler can focus it. */
   searchFocusTick: number;
+  /** The welcome screen is shown over open traces ("+ Open"), so a path, recent file or sample can be opened. */
+  home: boolean;
 }
 
 export const initialState: EmberscopeState = {
@@ -77,6 +79,7 @@ export const initialState: EmberscopeState = {
   progress: null,
   error: null,
   searchFocusTick: 0,
+  home: false,
 };
 
 export const useStore = create<EmberscopeState>(() => initialState);

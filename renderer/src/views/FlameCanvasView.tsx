@@ -29,7 +29,19 @@ export interface FlameCanvasProps {
 }
 
 /** Surfaces currently on screen, so keyboard shortcuts can zoom/pan the one that matters. */
-const liveSurfaces = new Map<SurfaceKey, { viewport: () => Viewport; extent: () => Extent }>();
+const liveSurfaces = new Map<
+  SurfaceKey,
+  { viewport: () => Viewport; extent: () => Extent; locate: (funcName: string) => { x: number; y: number } | null }
+>();
+
+/** Client coordinates of the centre of the widest visible rectangle of a function, on any live surface (for tests). */
+export function locateFunction(funcName: string): { surface: SurfaceKey; x: number; y: number } | null {
+  for (const [surface, s] of liveSurfaces) {
+    const at = s.locate(funcName);
+    if (at) return { surface, ...at };
+  }
+  return null;
+}
 
 /** Applies a viewport change to a live surface (keyboard w/s/a/d/0). Returns false if it is not on screen. */
 export function updateSurface(key: SurfaceKey, fn: (vp: Viewport, ext: Extent) => Viewport): boolean {
@@ -63,12 +75,36 @@ export function FlameCanvasView(props: FlameCanvasProps) {
 
   const vpRef = useRef(viewport);
   vpRef.current = viewport;
+  const locate = useCallback((funcName: string) => {
+    const canvas = canvasRef.current;
+    if (!canvas || !profile) return null;
+    const names = computeFuncTable(profile).name;
+    const vp = vpRef.current;
+    const rect = canvas.getBoundingClientRect();
+    let best: { x: number; y: number; w: number } | null = null;
+    layout.rows.forEach((row, r) => {
+      const top = r * ROW_HEIGHT - vp.scrollY;
+      if (top < 0 || top + ROW_HEIGHT > rect.height) return;
+      for (let i = 0; i < row.length; i++) {
+        if (names[row.func[i]] !== funcName) continue;
+        const a = Math.max(row.start[i], vp.x0);
+        const b = Math.min(row.end[i], vp.x1);
+        const w = ((b - a) / (vp.x1 - vp.x0)) * rect.width;
+        if (w <= 0 || (best && best.w >= w)) continue;
+        const cx = ((a + b) / 2 - vp.x0) / (vp.x1 - vp.x0) * rect.width;
+        const cy = inverted ? rect.height - top - ROW_HEIGHT / 2 : top + ROW_HEIGHT / 2;
+        best = { x: rect.left + cx, y: rect.top + cy, w };
+      }
+    });
+    return best ? { x: (best as { x: number }).x, y: (best as { y: number }).y } : null;
+  }, [layout, profile, inverted]);
+
   useEffect(() => {
-    liveSurfaces.set(surface, { viewport: () => vpRef.current, extent });
+    liveSurfaces.set(surface, { viewport: () => vpRef.current, extent, locate });
     return () => {
       liveSurfaces.delete(surface);
     };
-  }, [surface, extent]);
+  }, [surface, extent, locate]);
 
   useEffect(() => {
     const canvas = canvasRef.current!;

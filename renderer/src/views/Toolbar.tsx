@@ -14,6 +14,7 @@ export function Toolbar({ onOpen }: { onOpen: () => void }) {
   const view = useStore((s) => s.view);
   const profile = useStore(selectProfile);
   const thread = useStore((s) => s.thread);
+  const home = useStore((s) => s.home);
   const loaded = traces.filter((t) => profiles[t.traceId]);
   return (
     <header className="toolbar">
@@ -21,7 +22,7 @@ export function Toolbar({ onOpen }: { onOpen: () => void }) {
         <span className="brand" aria-label="Emberscope">ember<b>scope</b></span>
         <nav className="trace-tabs" aria-label="Open traces">
           {loaded.map((t) => (
-            <div key={t.traceId} className={`trace-tab${t.traceId === current ? ' active' : ''}`}>
+            <div key={t.traceId} className={`trace-tab${t.traceId === current && !home ? ' active' : ''}`} data-testid="trace-tab">
               <button type="button" className="trace-tab-name" title={t.path || t.name} onClick={() => switchTrace(t.traceId)}>{t.name}</button>
               <button type="button" className="trace-tab-close" aria-label={`Close ${t.name}`} onClick={() => closeTrace(t.traceId)}>×</button>
             </div>
@@ -31,7 +32,7 @@ export function Toolbar({ onOpen }: { onOpen: () => void }) {
         <div className="spacer" />
         <ExportMenu />
       </div>
-      {profile && (
+      {profile && !home && (
         <div className="toolbar-row">
           <nav className="view-tabs" role="tablist" aria-label="Views">
             {VIEW_KINDS.map((k, i) => (
