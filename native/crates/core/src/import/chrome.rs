@@ -79,7 +79,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Args<'a> {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("event args")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Args<'de>, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Args<'de>, A::Error> {
                 let mut a = Args::default();
                 while let Some(LaxStr(key)) = m.next_key::<LaxStr<'de>>()? {
                     match key.as_deref() {
@@ -93,7 +96,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Args<'a> {
                 }
                 Ok(a)
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Args<'de>, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> Result<Args<'de>, A::Error> {
                 while s.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(Args::default())
             }
@@ -179,7 +185,11 @@ impl<'a> Collector<'a> {
                 let next = self.thread_list.len();
                 let i = *self.threads.entry((pid, tid)).or_insert(next);
                 if i == next {
-                    self.thread_list.push(ThreadEvents { pid, tid, ..Default::default() });
+                    self.thread_list.push(ThreadEvents {
+                        pid,
+                        tid,
+                        ..Default::default()
+                    });
                 }
                 self.last_thread = Some(((pid, tid), i));
                 i
@@ -195,14 +205,19 @@ impl<'a> Collector<'a> {
             _ => return,
         }
         // speedscope requires `ts` on duration events; without it there is nothing to place.
-        let Some(ts) = ev.ts.filter(|t| t.is_finite()) else { return };
+        let Some(ts) = ev.ts.filter(|t| t.is_finite()) else {
+            return;
+        };
         self.py_spy |= ev.py_spy;
         let name = self.intern_name(ev.name.unwrap_or(Cow::Borrowed("(unnamed)")));
         let file = match ev.file {
             Some(f) if !f.is_empty() => self.intern_name(f) + 1,
             _ => 0,
         };
-        let line = ev.line.filter(|l| *l >= 0.0 && *l < u32::MAX as f64).map_or(0, |l| l as u32);
+        let line = ev
+            .line
+            .filter(|l| *l >= 0.0 && *l < u32::MAX as f64)
+            .map_or(0, |l| l as u32);
         let key = self.key(name, file, line);
         if ts < self.min_ts || self.events == 0 {
             self.min_ts = ts;
@@ -210,11 +225,21 @@ impl<'a> Collector<'a> {
         self.events += 1;
         let t = self.thread(ev.pid, ev.tid);
         match ev.ph {
-            b'B' => t.begins.push(Begin { ts, dur: 0.0, name, key }),
+            b'B' => t.begins.push(Begin {
+                ts,
+                dur: 0.0,
+                name,
+                key,
+            }),
             b'E' => t.ends.push(End { ts, name, key }),
             _ => {
                 let dur = ev.dur.unwrap_or(0.0);
-                t.xs.push(Begin { ts, dur: if dur > 0.0 { dur } else { 0.0 }, name, key });
+                t.xs.push(Begin {
+                    ts,
+                    dur: if dur > 0.0 { dur } else { 0.0 },
+                    name,
+                    key,
+                });
             }
         }
     }
@@ -226,7 +251,8 @@ impl<'a> Collector<'a> {
                 self.process_names.insert(ev.pid, value.into_owned());
             }
             Some("thread_name") => {
-                self.thread_names.insert((ev.pid, ev.tid), value.into_owned());
+                self.thread_names
+                    .insert((ev.pid, ev.tid), value.into_owned());
             }
             _ => {}
         }
@@ -267,11 +293,19 @@ impl<'a> Ev<'a> {
 
     fn from_raw(r: RawEvent<'a>) -> Self {
         Ev {
-            ph: r.ph.0.as_deref().and_then(|p| p.bytes().next()).unwrap_or(0),
+            ph: r
+                .ph
+                .0
+                .as_deref()
+                .and_then(|p| p.bytes().next())
+                .unwrap_or(0),
             name: r.name.0,
             py_spy: r.cat.0.as_deref() == Some("py-spy"),
             ts: r.ts.and_then(Num::finite),
-            dur: r.dur.and_then(Num::finite).or_else(|| r.tdur.and_then(Num::finite)),
+            dur: r
+                .dur
+                .and_then(Num::finite)
+                .or_else(|| r.tdur.and_then(Num::finite)),
             pid: id_of(&r.pid),
             tid: id_of(&r.tid),
             file: r.args.file,
@@ -294,7 +328,10 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     let bytes = input.bytes;
     let mut c = Collector::default();
     let mut extras = Extras::default();
-    let start = skip_ws(bytes, bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).map_or(0, |_| 3));
+    let start = skip_ws(
+        bytes,
+        bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).map_or(0, |_| 3),
+    );
     match bytes.get(start) {
         Some(b'[') => {
             scan_events(bytes, start, &mut c, job)?;
@@ -314,7 +351,12 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
 
 /// Reads the array at `pos` (which holds `[`). Returns the offset after `]`, or None when the input ends first:
 /// Chrome writes traces incrementally and accepts a missing `]` or a trailing comma, so we do too.
-fn scan_events<'a>(bytes: &'a [u8], pos: usize, c: &mut Collector<'a>, job: &Job) -> Result<Option<usize>, ImportError> {
+fn scan_events<'a>(
+    bytes: &'a [u8],
+    pos: usize,
+    c: &mut Collector<'a>,
+    job: &Job,
+) -> Result<Option<usize>, ImportError> {
     let mut pos = pos + 1;
     let mut count = 0usize;
     loop {
@@ -350,7 +392,7 @@ fn scan_events<'a>(bytes: &'a [u8], pos: usize, c: &mut Collector<'a>, job: &Job
             }
         }
         count += 1;
-        if count % CHECK_EVERY == 0 {
+        if count.is_multiple_of(CHECK_EVERY) {
             job.check()?;
             job.set_done(pos as u64);
         }
@@ -371,20 +413,26 @@ fn scan_object<'a>(
         return Ok(());
     }
     loop {
-        let (LaxStr(key), next) =
-            parse_one::<LaxStr>(bytes, pos).map_err(|e| json_error(FORMAT, bytes, pos, &e, "a member name"))?;
+        let (LaxStr(key), next) = parse_one::<LaxStr>(bytes, pos)
+            .map_err(|e| json_error(FORMAT, bytes, pos, &e, "a member name"))?;
         pos = skip_ws(bytes, next);
         if bytes.get(pos) != Some(&b':') {
-            return Err(ImportError::parse(FORMAT, "expected ':' after a member name", Location::Byte(pos as u64)));
+            return Err(ImportError::parse(
+                FORMAT,
+                "expected ':' after a member name",
+                Location::Byte(pos as u64),
+            ));
         }
         pos = skip_ws(bytes, pos + 1);
         let key = key.unwrap_or_default();
         let value_end = match key.as_ref() {
-            "traceEvents" if bytes.get(pos) == Some(&b'[') => match scan_events(bytes, pos, c, job)? {
-                Some(end) => end,
-                // A trace cut off inside traceEvents: keep what was read, like the array form.
-                None => return Ok(()),
-            },
+            "traceEvents" if bytes.get(pos) == Some(&b'[') => {
+                match scan_events(bytes, pos, c, job)? {
+                    Some(end) => end,
+                    // A trace cut off inside traceEvents: keep what was read, like the array form.
+                    None => return Ok(()),
+                }
+            }
             "samples" if bytes.get(pos) == Some(&b'[') => {
                 let (v, end) = parse_one::<Vec<RawSample>>(bytes, pos)
                     .map_err(|e| json_error(FORMAT, bytes, pos, &e, "the samples array"))?;
@@ -420,13 +468,21 @@ fn scan_object<'a>(
             Some(b'}') => return Ok(()),
             // Truncated after a complete member: as forgiving as a truncated array.
             None if !c.thread_list.is_empty() => return Ok(()),
-            _ => return Err(ImportError::parse(FORMAT, "expected ',' or '}' in the trace object", Location::Byte(pos as u64))),
+            _ => {
+                return Err(ImportError::parse(
+                    FORMAT,
+                    "expected ',' or '}' in the trace object",
+                    Location::Byte(pos as u64),
+                ))
+            }
         }
     }
 }
 
 fn skip_value(bytes: &[u8], pos: usize) -> Result<usize, ImportError> {
-    parse_one::<IgnoredAny>(bytes, pos).map(|(_, end)| end).map_err(|e| json_error(FORMAT, bytes, pos, &e, "a member"))
+    parse_one::<IgnoredAny>(bytes, pos)
+        .map(|(_, end)| end)
+        .map_err(|e| json_error(FORMAT, bytes, pos, &e, "a member"))
 }
 
 fn build_profile(input: &Input, c: Collector, extras: Extras) -> Result<Profile, ImportError> {
@@ -451,7 +507,9 @@ fn build_profile(input: &Input, c: Collector, extras: Extras) -> Result<Profile,
             match split_located_name(name) {
                 (func, Some(file), line) => b.frame(func, Some(file), line),
                 // VizTracer logs C functions as `module.func` with no location.
-                (func, None, _) if is_viztracer => b.frame_with_kind(func, None, 0, FrameKind::Native),
+                (func, None, _) if is_viztracer => {
+                    b.frame_with_kind(func, None, 0, FrameKind::Native)
+                }
                 (func, None, _) => b.frame(func, None, 0),
             }
         })
@@ -497,7 +555,10 @@ fn build_profile(input: &Input, c: Collector, extras: Extras) -> Result<Profile,
     if let Some(sf) = &extras.stack_frames {
         for st in trace_samples::build_threads(&mut b, sf, &extras.samples, t0, &name_thread) {
             // A thread with both spans and samples stays one thread.
-            match threads.iter_mut().find(|t| (t.pid, t.tid) == (st.pid, st.tid)) {
+            match threads
+                .iter_mut()
+                .find(|t| (t.pid, t.tid) == (st.pid, st.tid))
+            {
                 Some(t) => t.samples = st.samples,
                 None => threads.push(st),
             }

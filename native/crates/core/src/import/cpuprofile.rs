@@ -92,8 +92,8 @@ struct Node<'a> {
 
 pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     let bytes = input.bytes;
-    let raw: CpuProfileJson =
-        serde_json::from_slice(bytes).map_err(|e| json_error(FORMAT, bytes, 0, &e, "the .cpuprofile"))?;
+    let raw: CpuProfileJson = serde_json::from_slice(bytes)
+        .map_err(|e| json_error(FORMAT, bytes, 0, &e, "the .cpuprofile"))?;
     job.set_done(bytes.len() as u64 / 2);
 
     let mut nodes: FxMap<i64, Node> = FxMap::default();
@@ -130,7 +130,11 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
             todo.extend(n.children.iter().map(|c| (c, Some(n.id))));
         }
     } else {
-        return Err(ImportError::parse(FORMAT, "the profile has neither \"nodes\" nor \"head\"", Location::Unknown));
+        return Err(ImportError::parse(
+            FORMAT,
+            "the profile has neither \"nodes\" nor \"head\"",
+            Location::Unknown,
+        ));
     }
     for (id, node) in nodes.iter_mut() {
         if node.parent.is_none() {
@@ -151,14 +155,23 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     }
     let count = times.len();
     if count == 0 {
-        return Err(ImportError::parse(FORMAT, "the profile has no samples with times", Location::Unknown));
+        return Err(ImportError::parse(
+            FORMAT,
+            "the profile has no samples with times",
+            Location::Unknown,
+        ));
     }
     let mut order: Vec<usize> = (0..count).collect();
     // V8 sometimes records a sample slightly out of order (negative delta); time must be non-decreasing.
     if times.windows(2).any(|w| w[1] < w[0]) {
         order.sort_by(|&a, &b| times[a].total_cmp(&times[b]));
     }
-    let start_us = times[order[0]].min(raw.start_time.and_then(Num::finite).filter(|_| raw.nodes.is_some()).unwrap_or(f64::INFINITY));
+    let start_us = times[order[0]].min(
+        raw.start_time
+            .and_then(Num::finite)
+            .filter(|_| raw.nodes.is_some())
+            .unwrap_or(f64::INFINITY),
+    );
     let end_us = match raw.end_time.and_then(Num::finite) {
         Some(e) if raw.nodes.is_some() => e,
         _ => times[order[count - 1]],
@@ -173,16 +186,30 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
         }
         let stack = stack_for(&mut b, &nodes, &mut memo, raw.samples[i]);
         let next = order.get(k + 1).map_or(end_us, |&j| times[j]);
-        t.append(stack, (times[i] - start_us) * 1e3, (next - times[i]).max(0.0));
+        t.append(
+            stack,
+            (times[i] - start_us) * 1e3,
+            (next - times[i]).max(0.0),
+        );
     }
-    let mut profile = b.finish(FORMAT, input.name, WeightUnit::Microseconds, vec![t.finish()]);
+    let mut profile = b.finish(
+        FORMAT,
+        input.name,
+        WeightUnit::Microseconds,
+        vec![t.finish()],
+    );
     profile.start_ns = start_us * 1e3;
     profile.meta = vec![("tool".to_owned(), "v8".to_owned())];
     Ok(profile)
 }
 
 /// The stack of node `id`, root first, without V8's synthetic "(root)" node.
-fn stack_for(b: &mut ProfileBuilder, nodes: &FxMap<i64, Node>, memo: &mut FxMap<i64, i32>, id: i64) -> i32 {
+fn stack_for(
+    b: &mut ProfileBuilder,
+    nodes: &FxMap<i64, Node>,
+    memo: &mut FxMap<i64, i32>,
+    id: i64,
+) -> i32 {
     if let Some(&s) = memo.get(&id) {
         return s;
     }
@@ -209,9 +236,16 @@ fn stack_for(b: &mut ProfileBuilder, nodes: &FxMap<i64, Node>, memo: &mut FxMap<
             memo.insert(n, -1);
             continue;
         }
-        let func = if node.func.is_empty() { "(anonymous)" } else { node.func };
+        let func = if node.func.is_empty() {
+            "(anonymous)"
+        } else {
+            node.func
+        };
         let url = (!node.url.is_empty()).then_some(node.url);
-        let line = node.line0.filter(|l| *l >= 0.0 && *l < (u32::MAX - 1) as f64).map_or(0, |l| l as u32 + 1);
+        let line = node
+            .line0
+            .filter(|l| *l >= 0.0 && *l < (u32::MAX - 1) as f64)
+            .map_or(0, |l| l as u32 + 1);
         let frame = b.frame(func, url, line);
         s = b.stack(s, frame) as i32;
         memo.insert(n, s);

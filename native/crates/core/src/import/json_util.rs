@@ -31,7 +31,9 @@ impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
         for c in &mut chunks {
-            self.add(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+            self.add(u64::from_le_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]));
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
@@ -84,7 +86,10 @@ pub fn skip_ws(bytes: &[u8], mut pos: usize) -> usize {
 /// Deserializes one JSON value starting at `pos` (leading whitespace allowed) and returns it with the offset just
 /// past it. The value borrows from `bytes` where it can.
 #[inline]
-pub fn parse_one<'de, T: Deserialize<'de>>(bytes: &'de [u8], pos: usize) -> Result<(T, usize), serde_json::Error> {
+pub fn parse_one<'de, T: Deserialize<'de>>(
+    bytes: &'de [u8],
+    pos: usize,
+) -> Result<(T, usize), serde_json::Error> {
     let rest = bytes.get(pos..).unwrap_or(&[]);
     let mut it = serde_json::Deserializer::from_slice(rest).into_iter::<T>();
     match it.next() {
@@ -118,13 +123,21 @@ pub fn offset_of(bytes: &[u8], base: usize, e: &serde_json::Error) -> u64 {
 }
 
 /// A serde_json error while reading `format`, located in the whole input.
-pub fn json_error(format: &'static str, bytes: &[u8], base: usize, e: &serde_json::Error, what: &str) -> ImportError {
+pub fn json_error(
+    format: &'static str,
+    bytes: &[u8],
+    base: usize,
+    e: &serde_json::Error,
+    what: &str,
+) -> ImportError {
     let msg = if e.is_eof() {
         format!("the file ends in the middle of {what} (truncated?)")
     } else {
         // serde_json appends "at line L column C" relative to the element; the Location replaces it.
         let full = e.to_string();
-        let short = full.rsplit_once(" at line ").map_or(full.as_str(), |(m, _)| m);
+        let short = full
+            .rsplit_once(" at line ")
+            .map_or(full.as_str(), |(m, _)| m);
         format!("{short} in {what}")
     };
     ImportError::parse(format, msg, Location::Byte(offset_of(bytes, base, e)))
@@ -356,9 +369,18 @@ mod tests {
 
     #[test]
     fn splits_viztracer_names() {
-        assert_eq!(split_located_name("fib (/a/b.py:7)"), ("fib", Some("/a/b.py"), 7));
-        assert_eq!(split_located_name("A.b (C:\\x\\y.py:12)"), ("A.b", Some("C:\\x\\y.py"), 12));
-        assert_eq!(split_located_name("builtins.len"), ("builtins.len", None, 0));
+        assert_eq!(
+            split_located_name("fib (/a/b.py:7)"),
+            ("fib", Some("/a/b.py"), 7)
+        );
+        assert_eq!(
+            split_located_name("A.b (C:\\x\\y.py:12)"),
+            ("A.b", Some("C:\\x\\y.py"), 12)
+        );
+        assert_eq!(
+            split_located_name("builtins.len"),
+            ("builtins.len", None, 0)
+        );
         assert_eq!(split_located_name("f (x)"), ("f (x)", None, 0));
         assert_eq!(split_located_name("f (:3)"), ("f (:3)", None, 0));
     }

@@ -8,7 +8,10 @@ use serde::Deserialize;
 use crate::import::json_util::{self, json_error, LaxStr, Num};
 use crate::import::{ImportError, Input, Location};
 use crate::job::Job;
-use crate::model::{EventedThreadBuilder, FrameIndex, Profile, ProfileBuilder, SampledThreadBuilder, Thread, WeightUnit};
+use crate::model::{
+    EventedThreadBuilder, FrameIndex, Profile, ProfileBuilder, SampledThreadBuilder, Thread,
+    WeightUnit,
+};
 
 const FORMAT: &str = "speedscope";
 
@@ -79,11 +82,15 @@ struct EventJson<'a> {
 pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     let bytes = input.bytes;
     let start = json_util::skip_ws(bytes, 0);
-    let file: FileJson =
-        serde_json::from_slice(bytes).map_err(|e| json_error(FORMAT, bytes, 0, &e, "the speedscope file"))?;
+    let file: FileJson = serde_json::from_slice(bytes)
+        .map_err(|e| json_error(FORMAT, bytes, 0, &e, "the speedscope file"))?;
     job.set_done(bytes.len() as u64 / 2);
     if file.profiles.is_empty() {
-        return Err(ImportError::parse(FORMAT, "the file has no profiles", Location::Byte(start as u64)));
+        return Err(ImportError::parse(
+            FORMAT,
+            "the file has no profiles",
+            Location::Byte(start as u64),
+        ));
     }
 
     let mut b = ProfileBuilder::new();
@@ -92,15 +99,29 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
         .frames
         .iter()
         .map(|f| {
-            let line = f.line.and_then(Num::finite).filter(|l| *l > 0.0 && *l < u32::MAX as f64).map_or(0, |l| l as u32);
-            b.frame(f.name.0.as_deref().unwrap_or("(unnamed)"), f.file.0.as_deref(), line)
+            let line = f
+                .line
+                .and_then(Num::finite)
+                .filter(|l| *l > 0.0 && *l < u32::MAX as f64)
+                .map_or(0, |l| l as u32);
+            b.frame(
+                f.name.0.as_deref().unwrap_or("(unnamed)"),
+                f.file.0.as_deref(),
+                line,
+            )
         })
         .collect();
 
     let units: Vec<WeightUnit> = file
         .profiles
         .iter()
-        .map(|p| p.unit.0.as_deref().and_then(WeightUnit::parse).unwrap_or(WeightUnit::None))
+        .map(|p| {
+            p.unit
+                .0
+                .as_deref()
+                .and_then(WeightUnit::parse)
+                .unwrap_or(WeightUnit::None)
+        })
         .collect();
     let unit = units[0];
     // Times are ns when the unit is a time; otherwise the raw value stands in (cumulative weight).
@@ -117,7 +138,11 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     let mut has_timeline = true;
     for (i, (p, &u)) in file.profiles.iter().zip(&units).enumerate() {
         job.check()?;
-        let name = p.name.0.as_deref().map_or_else(|| format!("profile {}", i + 1), str::to_owned);
+        let name = p
+            .name
+            .0
+            .as_deref()
+            .map_or_else(|| format!("profile {}", i + 1), str::to_owned);
         let start = p.start_value.and_then(Num::finite).unwrap_or(0.0);
         let thread = match p.kind.0.as_deref() {
             Some("evented") => build_evented(&mut b, &frames, p, &name, i, scale(u), origin, job)?,
@@ -128,15 +153,25 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
                     (Some(a), Some(b)) => a / b,
                     _ => 1.0,
                 };
-                build_sampled(&mut b, &frames, p, &name, i, start, scale(u), origin, factor)?
+                build_sampled(
+                    &mut b,
+                    &frames,
+                    p,
+                    &name,
+                    i,
+                    start,
+                    scale(u),
+                    origin,
+                    factor,
+                )?
             }
-            other => {
-                return Err(ImportError::parse(
-                    FORMAT,
-                    format!("profile \"{name}\" has type {other:?}; expected \"evented\" or \"sampled\""),
-                    Location::Unknown,
-                ))
-            }
+            other => return Err(ImportError::parse(
+                FORMAT,
+                format!(
+                    "profile \"{name}\" has type {other:?}; expected \"evented\" or \"sampled\""
+                ),
+                Location::Unknown,
+            )),
         };
         threads.push(thread);
     }
@@ -159,7 +194,12 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     Ok(profile)
 }
 
-fn frame_at(frames: &[FrameIndex], index: u32, profile: &str, what: &str) -> Result<FrameIndex, ImportError> {
+fn frame_at(
+    frames: &[FrameIndex],
+    index: u32,
+    profile: &str,
+    what: &str,
+) -> Result<FrameIndex, ImportError> {
     frames.get(index as usize).copied().ok_or_else(|| {
         ImportError::parse(
             FORMAT,
@@ -185,13 +225,25 @@ fn build_evented(
 ) -> Result<Thread, ImportError> {
     let mut t = EventedThreadBuilder::new(name, 0, index as i64);
     let mut last_at = f64::NEG_INFINITY;
-    let bad = |i: usize, msg: String| ImportError::parse(FORMAT, format!("profile \"{name}\", event {i}: {msg}"), Location::Unknown);
+    let bad = |i: usize, msg: String| {
+        ImportError::parse(
+            FORMAT,
+            format!("profile \"{name}\", event {i}: {msg}"),
+            Location::Unknown,
+        )
+    };
     for (i, ev) in p.events.iter().enumerate() {
         if i % 4096 == 4095 {
             job.check()?;
         }
         if ev.at < last_at {
-            return Err(bad(i, format!("time {} is before the previous event's {last_at}; events must be in order", ev.at)));
+            return Err(bad(
+                i,
+                format!(
+                    "time {} is before the previous event's {last_at}; events must be in order",
+                    ev.at
+                ),
+            ));
         }
         last_at = ev.at;
         let frame = frame_at(frames, ev.frame, name, "an event")?;
@@ -203,9 +255,21 @@ fn build_evented(
                     t.leave(at);
                 }
                 Some(top) => {
-                    return Err(bad(i, format!("closes frame {} while frame {} is the innermost open one", ev.frame, frame_index_of(frames, top))))
+                    return Err(bad(
+                        i,
+                        format!(
+                            "closes frame {} while frame {} is the innermost open one",
+                            ev.frame,
+                            frame_index_of(frames, top)
+                        ),
+                    ))
                 }
-                None => return Err(bad(i, format!("closes frame {} but no frame is open", ev.frame))),
+                None => {
+                    return Err(bad(
+                        i,
+                        format!("closes frame {} but no frame is open", ev.frame),
+                    ))
+                }
             },
             other => return Err(bad(i, format!("type {other:?}; expected \"O\" or \"C\""))),
         }
@@ -213,7 +277,10 @@ fn build_evented(
     if t.depth() > 0 {
         return Err(ImportError::parse(
             FORMAT,
-            format!("profile \"{name}\": {} frame(s) are still open at the end (incomplete trace)", t.depth()),
+            format!(
+                "profile \"{name}\": {} frame(s) are still open at the end (incomplete trace)",
+                t.depth()
+            ),
             Location::Unknown,
         ));
     }
@@ -240,7 +307,11 @@ fn build_sampled(
     if p.samples.len() != p.weights.len() && !p.weights.is_empty() {
         return Err(ImportError::parse(
             FORMAT,
-            format!("profile \"{name}\" has {} samples but {} weights", p.samples.len(), p.weights.len()),
+            format!(
+                "profile \"{name}\" has {} samples but {} weights",
+                p.samples.len(),
+                p.weights.len()
+            ),
             Location::Unknown,
         ));
     }

@@ -41,13 +41,41 @@ pub struct ThreadEvents {
 }
 
 /// Builds the thread's spans; `frames[key]` is the frame of an event key, `t0` the trace's earliest `ts` (µs).
-pub fn build_thread(b: &mut ProfileBuilder, frames: &[FrameIndex], te: ThreadEvents, t0: f64, name: &str) -> Thread {
-    let ThreadEvents { pid, tid, mut begins, mut xs, mut ends } = te;
+pub fn build_thread(
+    b: &mut ProfileBuilder,
+    frames: &[FrameIndex],
+    te: ThreadEvents,
+    t0: f64,
+    name: &str,
+) -> Thread {
+    let ThreadEvents {
+        pid,
+        tid,
+        mut begins,
+        mut xs,
+        mut ends,
+    } = te;
     // X ends, ordered as speedscope orders them (by end, then by the X sort: start, longer first). Built from file
     // order, which for VizTracer is already end order, so this sort is nearly linear.
-    let mut x_ends: Vec<(End, f64, f64)> = xs.iter().map(|x| (End { ts: x.ts + x.dur, name: x.name, key: x.key }, x.ts, x.dur)).collect();
+    let mut x_ends: Vec<(End, f64, f64)> = xs
+        .iter()
+        .map(|x| {
+            (
+                End {
+                    ts: x.ts + x.dur,
+                    name: x.name,
+                    key: x.key,
+                },
+                x.ts,
+                x.dur,
+            )
+        })
+        .collect();
     let end_order = |a: &(End, f64, f64), b: &(End, f64, f64)| {
-        a.0.ts.total_cmp(&b.0.ts).then(a.1.total_cmp(&b.1)).then(b.2.total_cmp(&a.2))
+        a.0.ts
+            .total_cmp(&b.0.ts)
+            .then(a.1.total_cmp(&b.1))
+            .then(b.2.total_cmp(&a.2))
     };
     if !x_ends.windows(2).all(|w| end_order(&w[0], &w[1]).is_le()) {
         x_ends.sort_by(end_order);
@@ -136,17 +164,28 @@ fn merge_by_ts(first: Vec<End>, second: impl ExactSizeIterator<Item = End>) -> V
 
 /// X events straight from VizTracer are ordered by end, not start, so this is usually false; cheap to ask anyway.
 fn is_sorted_x(xs: &[Begin]) -> bool {
-    xs.windows(2).all(|w| w[0].ts < w[1].ts || (w[0].ts == w[1].ts && w[0].dur >= w[1].dur))
+    xs.windows(2)
+        .all(|w| w[0].ts < w[1].ts || (w[0].ts == w[1].ts && w[0].dur >= w[1].dur))
 }
 
 /// Among the ends sharing the first one's timestamp, moves one that closes the open call to the front: by frame
 /// key first, then by name.
 fn promote_matching_end(ends: &mut [End], top_name: u32, top_key: u32) {
-    let Some(first) = ends.first().copied() else { return };
+    let Some(first) = ends.first().copied() else {
+        return;
+    };
     // The window is capped so a file with a million ends at one timestamp cannot make this quadratic.
-    let same_ts = ends.iter().skip(1).take(4096).take_while(|e| e.ts <= first.ts).count();
+    let same_ts = ends
+        .iter()
+        .skip(1)
+        .take(4096)
+        .take_while(|e| e.ts <= first.ts)
+        .count();
     let group = &ends[1..=same_ts];
-    let found = group.iter().position(|e| e.key == top_key).or_else(|| group.iter().position(|e| e.name == top_name));
+    let found = group
+        .iter()
+        .position(|e| e.key == top_key)
+        .or_else(|| group.iter().position(|e| e.name == top_name));
     if let Some(i) = found {
         ends.swap(0, i + 1);
     }

@@ -51,7 +51,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for StackFrames<'a> {
                 }
                 Ok(StackFrames(out))
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> Result<Self::Value, A::Error> {
                 while s.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(StackFrames(FxMap::default()))
             }
@@ -61,7 +64,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for StackFrames<'a> {
 }
 
 pub fn min_ts(samples: &[RawSample]) -> Option<f64> {
-    samples.iter().filter_map(|s| s.ts.and_then(Num::finite)).min_by(|a, b| a.total_cmp(b))
+    samples
+        .iter()
+        .filter_map(|s| s.ts.and_then(Num::finite))
+        .min_by(|a, b| a.total_cmp(b))
 }
 
 /// One sampled thread per (pid, tid) in `samples`, times relative to `t0` (µs).
@@ -75,7 +81,9 @@ pub fn build_threads(
     let mut by_thread: FxMap<(i64, i64), Vec<(f64, i64)>> = FxMap::default();
     let mut order: Vec<(i64, i64)> = Vec::new();
     for s in samples {
-        let Some(ts) = s.ts.and_then(Num::finite) else { continue };
+        let Some(ts) = s.ts.and_then(Num::finite) else {
+            continue;
+        };
         let key = (id_of(&s.pid), id_of(&s.tid));
         by_thread
             .entry(key)
@@ -88,7 +96,9 @@ pub fn build_threads(
     let mut memo: FxMap<i64, i32> = FxMap::default();
     let mut out = Vec::with_capacity(order.len());
     for key in order {
-        let Some(mut list) = by_thread.remove(&key) else { continue };
+        let Some(mut list) = by_thread.remove(&key) else {
+            continue;
+        };
         list.sort_by(|a, b| a.0.total_cmp(&b.0));
         let mut t = SampledThreadBuilder::new(&name_thread(key.0, key.1), key.0, key.1);
         for (i, &(ts, sf)) in list.iter().enumerate() {
@@ -107,7 +117,12 @@ pub fn build_threads(
 }
 
 /// The interned stack of frame `sf`, walking `parent` links iteratively (a cycle or a missing parent ends it).
-fn stack_for(b: &mut ProfileBuilder, frames: &StackFrames, memo: &mut FxMap<i64, i32>, sf: i64) -> i32 {
+fn stack_for(
+    b: &mut ProfileBuilder,
+    frames: &StackFrames,
+    memo: &mut FxMap<i64, i32>,
+    sf: i64,
+) -> i32 {
     if let Some(&s) = memo.get(&sf) {
         return s;
     }
@@ -120,7 +135,8 @@ fn stack_for(b: &mut ProfileBuilder, frames: &StackFrames, memo: &mut FxMap<i64,
             break;
         }
         let Some(f) = frames.0.get(&id) else { break };
-        if chain.len() > frames.0.len() || chain.contains(&id) && chain.len() < 64 {
+        // A cycle in a corrupt file would loop forever; a real chain is never longer than the frame count.
+        if chain.len() > frames.0.len() {
             break;
         }
         chain.push(id);
@@ -131,7 +147,11 @@ fn stack_for(b: &mut ProfileBuilder, frames: &StackFrames, memo: &mut FxMap<i64,
     }
     let mut s = base;
     for &id in chain.iter().rev() {
-        let name = frames.0.get(&id).and_then(|f| f.name.0.as_deref()).unwrap_or("(unnamed)");
+        let name = frames
+            .0
+            .get(&id)
+            .and_then(|f| f.name.0.as_deref())
+            .unwrap_or("(unnamed)");
         let (func, file, line) = split_located_name(name);
         let frame = b.frame(func, file, line);
         s = b.stack(s, frame) as i32;

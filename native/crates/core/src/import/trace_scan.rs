@@ -18,7 +18,9 @@ pub struct FlatEvent<'a> {
 }
 
 /// Exact powers of ten as f64 (all exactly representable), for mantissa / 10^k.
-const POW10: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
 
 /// Scans the object starting at `pos` (which must hold `{`). Returns the event and the offset after `}`.
 #[inline]
@@ -74,7 +76,9 @@ fn string(bytes: &[u8], i: usize) -> Option<(&[u8], usize)> {
         return None;
     }
     let body = bytes.get(i + 1..)?;
-    let end = body.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    let end = body
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
     if body[end] != b'"' {
         return None;
     }
@@ -106,7 +110,11 @@ fn put_int(slot: &mut Option<i64>, bytes: &[u8], i: usize) -> Option<usize> {
     if slot.is_some() {
         return None;
     }
-    let (neg, digits_at) = if bytes.get(i) == Some(&b'-') { (true, i + 1) } else { (false, i) };
+    let (neg, digits_at) = if bytes.get(i) == Some(&b'-') {
+        (true, i + 1)
+    } else {
+        (false, i)
+    };
     let mut j = digits_at;
     let mut v: i64 = 0;
     while let Some(&b @ b'0'..=b'9') = bytes.get(j) {
@@ -127,7 +135,11 @@ fn put_int(slot: &mut Option<i64>, bytes: &[u8], i: usize) -> Option<usize> {
 /// the correctly rounded value (the same f64 serde_json would produce).
 #[inline]
 fn decimal(bytes: &[u8], i: usize) -> Option<(f64, usize)> {
-    let (neg, mut j) = if bytes.get(i) == Some(&b'-') { (true, i + 1) } else { (false, i) };
+    let (neg, mut j) = if bytes.get(i) == Some(&b'-') {
+        (true, i + 1)
+    } else {
+        (false, i)
+    };
     let start = j;
     let mut mantissa: u64 = 0;
     let mut digits = 0usize;
@@ -204,7 +216,15 @@ mod tests {
 
     #[test]
     fn matches_serde_on_decimals() {
-        for s in ["0", "1.5", "-2.25", "123456789.123456", "0.1", "99999.99999", "344528068.09"] {
+        for s in [
+            "0",
+            "1.5",
+            "-2.25",
+            "123456789.123456",
+            "0.1",
+            "99999.99999",
+            "344528068.09",
+        ] {
             let (v, _) = decimal(s.as_bytes(), 0).unwrap();
             assert_eq!(v, s.parse::<f64>().unwrap(), "{s}");
         }
