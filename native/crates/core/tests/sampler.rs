@@ -134,6 +134,8 @@ fn finds_hot_loop_as_top_self_function() {
     let samples: usize = p.threads.iter().map(|t| t.samples.len()).sum();
     assert!(samples > 50, "only {samples} samples in 1.5 s at 200 Hz");
     assert_eq!(meta(&p, "end_reason"), "stopped");
+    // Our own child is read without ptrace stops (a blocking read could hang on our process's own waitpid).
+    assert!(meta(&p, "blocking").starts_with("false (the target is our own child"), "{:?}", p.meta);
     assert!(meta(&p, "python_version").starts_with("3."), "{:?}", p.meta);
     // Times are ns since the session start and never go backwards.
     let t = &p.threads[0].samples.time;
@@ -176,6 +178,8 @@ fn records_a_command_to_the_end_with_its_exit_code_and_a_recording_file() {
     let p = session.finish().unwrap();
     assert_eq!(meta(&p, "end_reason"), "process exited (code 7)");
     assert_eq!(meta(&p, "mode"), "record");
+    // Recorded programs run under the launcher shell, so blocking (ptrace-stopped) reads are safe and used.
+    assert_eq!(meta(&p, "blocking"), "true");
     assert_eq!(top_self(&p), "work_until_exit");
     assert!(std::fs::read_to_string(dir.join("output.log")).unwrap().starts_with("ready"));
 
@@ -232,10 +236,9 @@ fn ends_cleanly_and_keeps_samples_when_the_target_is_killed() {
     let before = session.stats().samples;
     unsafe { libc::kill(target.pid() as i32, libc::SIGKILL) };
     let reason = session.wait_ended(Duration::from_secs(10)).expect("session should end after the kill");
-    // The code is not asserted: this test process is both the target's parent and (through py-spy's blocking
-    // reads) its tracer, so the tracer's waitpid may reap it first. Foreign targets stay zombies for their own
-    // parent and the signal is read from /proc; recorded ones report through the launcher (see spawn.rs).
-    assert!(reason.starts_with("process exited"), "{reason}");
+    // The guard (this process) is the parent and has not reaped it yet: the sampler reads the signal from the
+    // zombie's /proc/PID/stat, as it would for a foreign process.
+    assert_eq!(reason, "process exited (signal 9)");
     let p = session.finish().unwrap();
     let kept: usize = p.threads.iter().map(|t| t.samples.len()).sum();
     assert!(before > 0 && kept as u64 >= before, "kept {kept} of {before}");

@@ -13,7 +13,7 @@ use py_spy::config::LockingStrategy;
 use py_spy::{Config, PythonSpy};
 
 use super::batch::SessionStats;
-use super::discover::{check_attach, detect_free_threaded, looks_like_python, read_cmdline, PERMISSION_HELP};
+use super::discover::{check_attach, detect_free_threaded, looks_like_python, read_cmdline, read_ppid, PERMISSION_HELP};
 use super::recording::{Header, RecordingWriter, RECORDING_VERSION};
 use super::spawn::Spawned;
 use super::worker::{run_worker, Worker};
@@ -90,7 +90,17 @@ impl Session {
     /// failure is returned from here.
     pub fn start(opts: SessionOptions) -> Result<Session, SamplerError> {
         opts.validate()?;
-        let config = build_config(&opts);
+        let mut config = build_config(&opts);
+        let mut blocking_note = None;
+        if let Target::Pid(pid) = opts.target {
+            if opts.blocking && read_ppid(pid) == Some(std::process::id() as i64) {
+                // Blocking reads ptrace-seize the target and waitpid for its stop. If the target is our own child,
+                // our process's other waiters (libuv's SIGCHLD handler in Node/Electron) can consume that stop and
+                // the read would hang forever. Programs we start ourselves run under a launcher (spawn.rs) instead.
+                config.blocking = LockingStrategy::NonBlocking;
+                blocking_note = Some("false (the target is our own child process; see session.rs)".to_owned());
+            }
+        }
         let (child, pid, command_line) = match &opts.target {
             Target::Pid(pid) => {
                 check_target(*pid)?;
@@ -110,12 +120,15 @@ impl Session {
         let python_version = format!("{}.{}.{}{}", v.major, v.minor, v.patch, v.release_flags);
 
         let start_wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-        let header = Header {
+        let mut header = Header {
             emberscope_recording: RECORDING_VERSION,
             name: format!("{} (pid {pid})", short_command(&command_line)),
             start_unix_ns: start_wall,
             meta: describe_session(&opts, pid, &command_line, &python_version),
         };
+        if let Some(note) = blocking_note {
+            header.meta.insert("blocking".into(), note);
+        }
         let recorder = match &opts.recording_path {
             None => None,
             Some(path) => match RecordingWriter::create(path, &header) {
