@@ -54,7 +54,115 @@ export type ErrorCode =
   | 'bad-request'
   | 'parse-error'
   | 'io-error'
-  | 'internal';
+  | 'internal'
+  // Live sampling (attach / record):
+  | 'no-such-process'
+  | 'not-python'
+  | 'permission-denied'
+  | 'unsupported-python'
+  | 'free-threaded'
+  | 'spawn-failed'
+  | 'attach-failed';
+
+/** A running Python process the sampler could attach to (`listProcesses`). */
+export interface PythonProcess {
+  pid: number;
+  ppid: number;
+  commandLine: string;
+  exe: string;
+  /** "3.11.7", "3.11", or '' when unknown. */
+  pythonVersion: string;
+  uid: number;
+  user: string;
+  /** A free-threaded (Py_GIL_DISABLED, "3.13t") build: the sampler refuses these. */
+  freeThreaded: boolean;
+  canAttach: boolean;
+  /** Why not (or how), in words a user can act on. */
+  reason: string;
+}
+
+export interface SamplingOptions {
+  /** 1–2000 samples per second. */
+  rateHz: number;
+  /** Read without pausing the target (lower overhead, occasionally torn stacks). */
+  nonblocking: boolean;
+  includeIdle: boolean;
+  /** Only threads holding the GIL. */
+  gilOnly: boolean;
+  /** Follow child processes (subprocess, multiprocessing); each shows as its own process. */
+  subprocesses: boolean;
+  /** Stop by itself after this many seconds; omitted for no limit. */
+  durationSeconds?: number;
+}
+
+export type SessionTarget =
+  | { kind: 'attach'; pid: number }
+  | {
+      kind: 'record';
+      /** Default: the `python3` on PATH. */
+      interpreter?: string;
+      script: string;
+      args: string[];
+      /** Default: the script's folder. */
+      cwd?: string;
+    };
+
+export interface SessionStats {
+  /** Sampling ticks taken and missed (late or failed reads). */
+  taken: number;
+  missed: number;
+  /** Stack samples recorded (one per thread per tick). */
+  samples: number;
+  elapsedNs: number;
+  achievedHz: number;
+}
+
+export interface SessionInfo {
+  sessionId: string;
+  /** Shown in lists: "attach 1234 python app.py" or "record train.py". */
+  title: string;
+  target: SessionTarget;
+  options: SamplingOptions;
+  /** Pid of the profiled (root) process. */
+  pid: number;
+  pythonVersion: string;
+  state: 'running' | 'paused' | 'stopping' | 'ended';
+  startedAt: number; // ms since epoch
+  stats: SessionStats;
+  /** Where samples are written as they arrive (a crash loses at most the last second). */
+  recordingPath: string;
+  /** Set once ended: "stopped", "process exited (code 0)", "process exited (signal 9)", "duration reached", … */
+  endReason?: string;
+  exitCode?: number;
+  signal?: number;
+  /** Set once ended: the recording, opened like any trace. */
+  traceId?: string;
+}
+
+/**
+ * A delta of a live recording: new strings/frames/stacks are appended at the given first indexes (global, so
+ * applying batches in order rebuilds the session's Profile), then samples are appended to threads by index.
+ */
+export interface LiveBatch {
+  firstString: number;
+  newStrings: string[];
+  firstFrame: number;
+  frameFunc: Uint32Array;
+  frameFile: Int32Array;
+  frameLine: Uint32Array;
+  frameKind: Uint8Array;
+  firstStack: number;
+  stackPrefix: Int32Array;
+  stackFrame: Uint32Array;
+  newThreads: { index: number; pid: number; tid: number; name: string }[];
+  sampleThread: Uint32Array;
+  sampleStack: Int32Array;
+  /** ns since the session's start. */
+  sampleTime: Float64Array;
+  sampleWeight: Float64Array;
+  sampleGil: Uint8Array;
+  sampleIdle: Uint8Array;
+}
 
 export interface ContractErrorShape {
   code: ErrorCode;
@@ -89,6 +197,19 @@ export interface EmberscopeRequests {
   exportTrace(args: { traceId: string; format: ExportFormat }): Promise<{ fileName: string; data: Uint8Array }>;
   /** Electron only: the native open dialog. Resolves to null when the user cancels. Rejects 'bad-request' elsewhere. */
   showOpenDialog(): Promise<string | null>;
+
+  // Live sampling.
+  /** Running Python processes, with whether this user may attach to each and why not. */
+  listProcesses(): Promise<PythonProcess[]>;
+  /** Attaches to a pid or starts a script, and starts sampling. Setup errors reject with a sampler code. */
+  startSession(args: { target: SessionTarget; options: SamplingOptions }): Promise<SessionInfo>;
+  pauseSession(args: { sessionId: string }): Promise<SessionInfo>;
+  resumeSession(args: { sessionId: string }): Promise<SessionInfo>;
+  /** Stops sampling (a recorded script keeps running unless it already ended) and opens the recording as a trace. */
+  stopSession(args: { sessionId: string }): Promise<TraceInfo>;
+  listSessions(): Promise<SessionInfo[]>;
+  /** Everything recorded so far, as one Profile (for a window that joins a running session). */
+  getSessionProfile(args: { sessionId: string }): Promise<Profile>;
 }
 
 /** Event streams: payloads pushed from main to every connected renderer. */
@@ -96,6 +217,12 @@ export interface EmberscopeEvents {
   onDidProgress: JobProgress;
   onDidChangeTraces: TraceInfo[];
   onDidChangeRecent: RecentFile[];
+  /** New samples of a live session; sent at least twice a second while samples arrive (coalesced, never dropped). */
+  onDidSessionBatch: { sessionId: string; batch: LiveBatch; stats: SessionStats };
+  /** A session started, paused, resumed, or ended (then with endReason, exit code and traceId). */
+  onDidChangeSession: SessionInfo;
+  /** Output of a recorded script, as it comes. */
+  onDidSessionOutput: { sessionId: string; stream: 'stdout' | 'stderr'; text: string };
 }
 
 export type RequestName = keyof EmberscopeRequests;
@@ -114,9 +241,23 @@ export const REQUEST_NAMES: readonly RequestName[] = [
   'listSamples',
   'exportTrace',
   'showOpenDialog',
+  'listProcesses',
+  'startSession',
+  'pauseSession',
+  'resumeSession',
+  'stopSession',
+  'listSessions',
+  'getSessionProfile',
 ] as const;
 
-export const EVENT_NAMES: readonly EventName[] = ['onDidProgress', 'onDidChangeTraces', 'onDidChangeRecent'] as const;
+export const EVENT_NAMES: readonly EventName[] = [
+  'onDidProgress',
+  'onDidChangeTraces',
+  'onDidChangeRecent',
+  'onDidSessionBatch',
+  'onDidChangeSession',
+  'onDidSessionOutput',
+] as const;
 
 /** What the renderer holds: requests plus subscribe functions that return an unsubscribe. */
 export type EmberscopeClient = EmberscopeRequests & {
