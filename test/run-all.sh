@@ -15,6 +15,9 @@ add_counts() { # $1 passed $2 failed $3 skipped
 
 step() { echo; echo "=== $1"; }
 
+step "dependencies"
+bash build/install-deps.sh || exit 1
+
 step "build (native addon, JS, renderer)"
 if ! npm run -s build; then echo "build failed"; exit 1; fi
 
