@@ -19,6 +19,13 @@ export const LIMITS = {
   maxRequestFrameBytes: 16 * 1024 * 1024 + 1024 * 1024,
   /** Longest error message passed to a client; longer ones are cut so a service can't flood the renderer. */
   maxErrorMessageLength: 4000,
+  /** Command-line arguments of a recorded script: count and length of each. */
+  maxScriptArgs: 1024,
+  maxScriptArgLength: 32 * 1024,
+  /** Sampling rate bounds (SamplingOptions.rateHz) and the longest timed session (a week). */
+  minRateHz: 1,
+  maxRateHz: 2000,
+  maxDurationSeconds: 7 * 24 * 3600,
 } as const;
 
 const ERROR_CODE_SET: Record<ErrorCode, true> = {
@@ -28,6 +35,13 @@ const ERROR_CODE_SET: Record<ErrorCode, true> = {
   'parse-error': true,
   'io-error': true,
   internal: true,
+  'no-such-process': true,
+  'not-python': true,
+  'permission-denied': true,
+  'unsupported-python': true,
+  'free-threaded': true,
+  'spawn-failed': true,
+  'attach-failed': true,
 };
 export const ERROR_CODES = Object.keys(ERROR_CODE_SET) as ErrorCode[];
 
@@ -60,12 +74,12 @@ export function isUint8Array(value: unknown): value is Uint8Array {
   return ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Uint8Array]';
 }
 
-/** Checks `value` is a plain object with exactly the keys of `shape` (optional ones may be missing). */
-function checkKeys(value: unknown, where: string, required: string[]): string | null {
+/** Checks `value` is a plain object with all `required` keys and nothing beyond them and `optional` ones. */
+function checkKeys(value: unknown, where: string, required: string[], optional: string[] = []): string | null {
   if (!isPlainObject(value)) return `${where}: expected an object, got ${describe(value)}`;
   for (const key of Object.keys(value)) {
     if (FORBIDDEN_KEYS.has(key)) return `${where}: forbidden key "${key}"`;
-    if (!required.includes(key)) return `${where}: unknown key "${truncate(key, 40)}"`;
+    if (!required.includes(key) && !optional.includes(key)) return `${where}: unknown key "${truncate(key, 40)}"`;
   }
   for (const key of required) {
     if (!Object.prototype.hasOwnProperty.call(value, key)) return `${where}: missing "${key}"`;
@@ -136,6 +150,53 @@ const validateUploadChunk: ArgValidator = (arg) => {
   return null;
 };
 
+const validateSessionArg: ArgValidator = (arg) =>
+  checkKeys(arg, 'argument', ['sessionId']) ?? checkId((arg as Record<string, unknown>).sessionId, 'sessionId');
+
+function checkTarget(target: unknown): string | null {
+  if (!isPlainObject(target)) return `target: expected an object, got ${describe(target)}`;
+  if (target.kind === 'attach') {
+    const err = checkKeys(target, 'target', ['kind', 'pid']);
+    if (err) return err;
+    return typeof target.pid === 'number' && Number.isSafeInteger(target.pid) && target.pid > 0 && target.pid <= 2 ** 31 - 1
+      ? null
+      : `target.pid: expected a positive integer, got ${describe(target.pid)}`;
+  }
+  if (target.kind !== 'record') return `target.kind: expected "attach" or "record", got ${describe(target.kind)}`;
+  const err =
+    checkKeys(target, 'target', ['kind', 'script', 'args'], ['interpreter', 'cwd']) ??
+    checkString(target.script, 'target.script', LIMITS.maxPathLength) ??
+    (target.interpreter === undefined ? null : checkString(target.interpreter, 'target.interpreter', LIMITS.maxPathLength)) ??
+    (target.cwd === undefined ? null : checkString(target.cwd, 'target.cwd', LIMITS.maxPathLength));
+  if (err) return err;
+  if (!Array.isArray(target.args)) return `target.args: expected an array of strings, got ${describe(target.args)}`;
+  if (target.args.length > LIMITS.maxScriptArgs) return `target.args: more than ${LIMITS.maxScriptArgs} arguments`;
+  for (let i = 0; i < target.args.length; i++) {
+    const argErr = checkString(target.args[i], `target.args[${i}]`, LIMITS.maxScriptArgLength, true);
+    if (argErr) return argErr;
+  }
+  return null;
+}
+
+function checkSamplingOptions(options: unknown): string | null {
+  const err = checkKeys(options, 'options', ['rateHz', 'nonblocking', 'includeIdle', 'gilOnly', 'subprocesses'], ['durationSeconds']);
+  if (err) return err;
+  const o = options as Record<string, unknown>;
+  const rate = o.rateHz;
+  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < LIMITS.minRateHz || rate > LIMITS.maxRateHz) {
+    return `options.rateHz: expected ${LIMITS.minRateHz}–${LIMITS.maxRateHz}, got ${describe(rate)}`;
+  }
+  for (const key of ['nonblocking', 'includeIdle', 'gilOnly', 'subprocesses']) {
+    const boolErr = checkBoolean(o[key], `options.${key}`);
+    if (boolErr) return boolErr;
+  }
+  const duration = o.durationSeconds;
+  if (duration !== undefined && (typeof duration !== 'number' || !Number.isFinite(duration) || duration <= 0 || duration > LIMITS.maxDurationSeconds)) {
+    return `options.durationSeconds: expected a positive number of seconds up to ${LIMITS.maxDurationSeconds}, got ${describe(duration)}`;
+  }
+  return null;
+}
+
 const ARG_VALIDATORS: Record<RequestName, ArgValidator> = {
   getServerInfo: validateNoArg,
   openTrace: validateJobArg({ path: (v, w) => checkString(v, w, LIMITS.maxPathLength) }),
@@ -156,6 +217,18 @@ const ARG_VALIDATORS: Record<RequestName, ArgValidator> = {
       : `format: expected one of ${Object.keys(EXPORT_FORMATS).join(', ')}, got ${describe(format)}`;
   },
   showOpenDialog: validateNoArg,
+  listProcesses: validateNoArg,
+  startSession: (arg) => {
+    const err = checkKeys(arg, 'argument', ['target', 'options']);
+    if (err) return err;
+    const a = arg as Record<string, unknown>;
+    return checkTarget(a.target) ?? checkSamplingOptions(a.options);
+  },
+  pauseSession: validateSessionArg,
+  resumeSession: validateSessionArg,
+  stopSession: validateSessionArg,
+  listSessions: validateNoArg,
+  getSessionProfile: validateSessionArg,
 };
 
 /** Validates the argument of one request; returns null when valid, else a message for a 'bad-request' reply. */

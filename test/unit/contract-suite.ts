@@ -2,7 +2,14 @@
 // it. Each check compares what the client receives with what the host answers when called directly, so the suite
 // says "the transport is invisible", whatever host sits behind it.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ContractError, type EmberscopeClient, type EmberscopeServiceHost, type TraceInfo } from '../../electron/contract/api';
+import {
+  ContractError,
+  type EmberscopeClient,
+  type EmberscopeEvents,
+  type EmberscopeServiceHost,
+  type SessionInfo,
+  type TraceInfo,
+} from '../../electron/contract/api';
 
 export interface ContractEnv {
   client: EmberscopeClient;
@@ -23,6 +30,8 @@ export interface HostCapabilities {
   crashMessage?: string;
   /** Sample to round-trip in full; default the first listed. */
   bigSampleId?: string;
+  /** The host runs pretend live sessions (startSession on any pid but 1, which is refused with permission-denied). */
+  liveSessions?: boolean;
   /** The transport never drops while its page lives (Electron IPC): no "connection lost" to test. */
   cannotDisconnect?: boolean;
 }
@@ -203,6 +212,31 @@ export function runContractSuite(name: string, makeEnv: () => Promise<ContractEn
           expect({ code: err.code, message: err.message }).toEqual({ code: direct.code, message: direct.message });
         }
       }
+    });
+
+    it.runIf(caps.liveSessions)('carries live sessions: typed batches, state changes, sampler error codes, the final trace', async () => {
+      const batch = new Promise<EmberscopeEvents['onDidSessionBatch']>((resolve) => env.client.on('onDidSessionBatch', resolve));
+      const changes: SessionInfo[] = [];
+      env.client.on('onDidChangeSession', (s) => changes.push(s));
+      const options = { rateHz: 100, nonblocking: true, includeIdle: false, gilOnly: false, subprocesses: false };
+      const session = await env.client.startSession({ target: { kind: 'attach', pid: 4242 }, options });
+      const got = await batch;
+      expect(got.sessionId).toBe(session.sessionId);
+      expect(got.batch.sampleTime).toBeInstanceOf(Float64Array);
+      expect(got.batch.sampleStack).toBeInstanceOf(Int32Array);
+      expect(Array.from(got.batch.sampleStack)).toEqual([1, 0, -1]);
+      expect(Array.from(got.batch.frameKind)).toEqual([0, 3]);
+      expectSameData(await env.client.getSessionProfile({ sessionId: session.sessionId }), await env.host.getSessionProfile({ sessionId: session.sessionId }));
+      expect((await env.client.pauseSession({ sessionId: session.sessionId })).state).toBe('paused');
+      expect((await env.client.resumeSession({ sessionId: session.sessionId })).state).toBe('running');
+      const trace = await env.client.stopSession({ sessionId: session.sessionId });
+      expectSameData(await env.client.listSessions(), await env.host.listSessions());
+      expect((await env.client.listSessions())[0]!.traceId).toBe(trace.traceId);
+      expect(changes.map((c) => c.state)).toEqual(['running', 'paused', 'running', 'ended']);
+      const refused = await catchError(env.client.startSession({ target: { kind: 'attach', pid: 1 }, options }));
+      expect({ code: refused.code, message: refused.message }).toEqual({ code: 'permission-denied', message: 'cannot attach to pid 1' });
+      const bad = await catchError(env.client.startSession({ target: { kind: 'attach', pid: 1 }, options: { ...options, rateHz: 1e6 } }));
+      expect(bad.code).toBe('bad-request');
     });
 
     it('keeps concurrent requests apart', async () => {

@@ -7,7 +7,9 @@ import {
   type EmberscopeServiceHost,
   type EventName,
   type ExportFormat,
+  type LiveBatch,
   type RecentFile,
+  type SessionInfo,
   type TraceInfo,
 } from '../../electron/contract/api';
 import { FrameKind, PROFILE_VERSION, type Profile } from '../../electron/contract/profile';
@@ -74,6 +76,29 @@ const SAMPLES = [
   { id: 'big', title: 'Big', description: '1M spans', format: 'test', spans: 1_000_000 },
 ];
 
+/** A live batch with a little of everything, so each typed column's type and bytes are checked in transit. */
+export function makeLiveBatch(seed: number): LiveBatch {
+  return {
+    firstString: 0,
+    newStrings: ['main', `work_${seed}`],
+    firstFrame: 0,
+    frameFunc: Uint32Array.from([0, 1]),
+    frameFile: Int32Array.from([-1, 0]),
+    frameLine: Uint32Array.from([1, 2]),
+    frameKind: Uint8Array.from([FrameKind.User, FrameKind.Native]),
+    firstStack: 0,
+    stackPrefix: Int32Array.from([-1, 0]),
+    stackFrame: Uint32Array.from([0, 1]),
+    newThreads: [{ index: 0, pid: 42, tid: 42, name: 'MainThread' }],
+    sampleThread: Uint32Array.from([0, 0, 0]),
+    sampleStack: Int32Array.from([1, 0, -1]),
+    sampleTime: Float64Array.from([seed, seed + 0.5, seed + 1]),
+    sampleWeight: Float64Array.from([1, 1, 1]),
+    sampleGil: Uint8Array.from([1, 0, 1]),
+    sampleIdle: Uint8Array.from([0, 0, 1]),
+  };
+}
+
 export interface TestHost extends EmberscopeServiceHost {
   /** Number of event listeners currently attached (to check transports detach on close). */
   listenerCount(): number;
@@ -85,7 +110,9 @@ export function createTestHost(): TestHost {
   const jobs = new Map<string, (err: ContractError) => void>();
   const uploads = new Map<string, { name: string; chunks: Uint8Array[]; received: number }>();
   const recent: RecentFile[] = [];
+  const sessions = new Map<string, SessionInfo>();
   let nextTrace = 1;
+  let nextSession = 1;
 
   const emit = <E extends EventName>(event: E, payload: EmberscopeEvents[E]): void => {
     for (const listener of [...listeners]) listener(event, payload);
@@ -103,6 +130,17 @@ export function createTestHost(): TestHost {
     traces.set(traceId, { info, profile });
     emit('onDidChangeTraces', [...traces.values()].map((t) => t.info));
     return info;
+  };
+  const lookupSession = (sessionId: string): SessionInfo => {
+    const session = sessions.get(sessionId);
+    if (!session) throw new ContractError('not-found', `no session ${sessionId}`);
+    return session;
+  };
+  const updateSession = (sessionId: string, state: SessionInfo['state']): SessionInfo => {
+    const session = { ...lookupSession(sessionId), state };
+    sessions.set(sessionId, session);
+    emit('onDidChangeSession', session);
+    return session;
   };
   const lookup = (traceId: string) => {
     const trace = traces.get(traceId);
@@ -173,6 +211,49 @@ export function createTestHost(): TestHost {
     },
     async showOpenDialog() {
       throw new ContractError('bad-request', 'showOpenDialog: only in the desktop app');
+    },
+    async listProcesses() {
+      return [];
+    },
+    // A session that "samples" by emitting one batch on start; enough to carry LiveBatch over every transport.
+    async startSession({ target, options }) {
+      if (target.kind === 'attach' && target.pid === 1) throw new ContractError('permission-denied', 'cannot attach to pid 1');
+      const sessionId = `session-${nextSession++}`;
+      const stats = { taken: 3, missed: 0, samples: 3, elapsedNs: 1e6, achievedHz: options.rateHz };
+      const session: SessionInfo = {
+        sessionId,
+        title: target.kind === 'attach' ? `attach ${target.pid}` : `record ${target.script}`,
+        target,
+        options,
+        pid: target.kind === 'attach' ? target.pid : 4242,
+        pythonVersion: '3.11',
+        state: 'running',
+        startedAt: 0,
+        stats,
+        recordingPath: '',
+      };
+      sessions.set(sessionId, session);
+      emit('onDidChangeSession', session);
+      setTimeout(() => emit('onDidSessionBatch', { sessionId, batch: makeLiveBatch(nextSession), stats }), 0);
+      return session;
+    },
+    async pauseSession({ sessionId }) {
+      return updateSession(sessionId, 'paused');
+    },
+    async resumeSession({ sessionId }) {
+      return updateSession(sessionId, 'running');
+    },
+    async stopSession({ sessionId }) {
+      const ended = { ...updateSession(sessionId, 'ended'), endReason: 'stopped' };
+      const info = addTrace(makeProfile(ended.title, 5), '', 0);
+      sessions.set(sessionId, { ...ended, traceId: info.traceId });
+      return info;
+    },
+    async listSessions() {
+      return [...sessions.values()];
+    },
+    async getSessionProfile({ sessionId }) {
+      return makeProfile(lookupSession(sessionId).title, 5);
     },
   };
 }

@@ -110,6 +110,7 @@ const testHostCaps: HostCapabilities = {
   crashPath: TEST_PATHS.crash,
   crashMessage: 'parser exploded at byte 12',
   bigSampleId: 'big',
+  liveSessions: true,
 };
 
 runContractSuite('the in-memory pair (test host)', makeMemoryEnv(testHost), testHostCaps);

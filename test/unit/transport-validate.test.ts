@@ -123,6 +123,20 @@ describe('serveConnection with hostile messages', () => {
       [chunk({ last: 'yes' }), /last: expected a boolean/],
       [chunk({ name: '' }), /name: must not be empty/],
     ];
+    const opts = { rateHz: 100, nonblocking: false, includeIdle: false, gilOnly: true, subprocesses: false };
+    const start = (target: unknown, options: unknown = opts) => ({ t: 'req', id: 0, method: 'startSession', arg: { target, options } });
+    cases.push(
+      [start({ kind: 'attach', pid: 0 }), /target.pid: expected a positive integer/],
+      [start({ kind: 'attach', pid: '12' }), /target.pid: expected a positive integer/],
+      [start({ kind: 'shell', command: 'rm -rf /' }), /target.kind: expected "attach" or "record"/],
+      [start({ kind: 'record', script: 'a.py', args: 'x y' }), /target.args: expected an array of strings/],
+      [start({ kind: 'record', script: 'a.py', args: [1] }), /target.args\[0\]: expected a string/],
+      [start({ kind: 'record', script: 'a.py', args: [], env: { LD_PRELOAD: 'x' } }), /target: unknown key "env"/],
+      [start({ kind: 'attach', pid: 5 }, { ...opts, rateHz: 0 }), /options.rateHz: expected 1–2000/],
+      [start({ kind: 'attach', pid: 5 }, { ...opts, durationSeconds: -1 }), /options.durationSeconds/],
+      [start({ kind: 'attach', pid: 5 }, { ...opts, gilOnly: 1 }), /options.gilOnly: expected a boolean/],
+      [{ t: 'req', id: 0, method: 'stopSession', arg: { sessionId: 'a b' } }, /sessionId: must match/],
+    );
     const got = await sendAndSettle(...cases.map(([message], i) => ({ ...(message as object), id: i + 1 })));
     expect(got).toEqual(cases.map(([, message], i) => badRequest(i + 1, message)));
     expect(hostCalls).toEqual(['getServerInfo']);
@@ -135,6 +149,17 @@ describe('serveConnection with hostile messages', () => {
       { t: 'evt', event: 'onDidChangeTraces', payload: [] },
     );
     expect(got).toEqual([badRequest(1, /unknown key "payload"/)]);
+  });
+
+  it('passes valid live-session requests through to the host', async () => {
+    const options = { rateHz: 250.5, nonblocking: true, includeIdle: true, gilOnly: false, subprocesses: true, durationSeconds: 10 };
+    const got = await sendAndSettle(
+      { t: 'req', id: 1, method: 'startSession', arg: { target: { kind: 'record', script: '/tmp/a.py', args: ['--n', ''], cwd: '/tmp' }, options } },
+    );
+    expect(got.filter((m) => (m as { t: string }).t === 'res')).toEqual([
+      { t: 'res', id: 1, ok: true, value: expect.objectContaining({ sessionId: 'session-1', state: 'running' }) },
+    ]);
+    expect(hostCalls).toContain('startSession');
   });
 
   it('accepts the valid forms: null or missing arg for no-argument requests', async () => {
