@@ -80,7 +80,11 @@ impl fmt::Display for ImportError {
                  cProfile/pstats and folded stacks (FlameGraph, py-spy raw, Austin); none matched. {hint}"
             ),
             ImportError::Parse { format, message, location } => {
-                write!(f, "not a valid {format} file: {message} ({location})")
+                // A whole-file problem (no events at all, say) has no position worth printing.
+                match location {
+                    Location::Unknown => write!(f, "not a valid {format} file: {message}"),
+                    _ => write!(f, "not a valid {format} file: {message} ({location})"),
+                }
             }
         }
     }
@@ -175,8 +179,21 @@ fn dispatch(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     if cpuprofile::detect(head) {
         return cpuprofile::import(input, job);
     }
+    if looks_like_firefox_profile(head) {
+        return Err(ImportError::Unknown {
+            hint: "This looks like a Firefox profile, which Emberscope does not read yet; profiler.firefox.com \
+                   can open it and share it in other formats."
+                .to_owned(),
+        });
+    }
     if chrome::detect(head) {
         return chrome::import(input, job);
+    }
+    // A live session's recording (JSON lines), e.g. one a crashed session left behind.
+    #[cfg(feature = "sampler")]
+    if crate::sampler::recording::detect(head) {
+        return crate::sampler::recording::load_from(input.bytes, input.name)
+            .map_err(|m| ImportError::parse("Emberscope recording", m, Location::Unknown));
     }
     if folded::detect(head) {
         return folded::import(input, job);
@@ -200,6 +217,19 @@ fn dispatch(input: &Input, job: &Job) -> Result<Profile, ImportError> {
             hint: "Check that it is a profile file, not a log or a report.".to_owned(),
         }),
     }
+}
+
+/// Firefox profiles: Gecko profiler JSON (`meta` + `libs` + `threads`) or a DevTools performance-panel export
+/// (`label`, `duration`, `markers`, then a Gecko `profile` with `libs`).
+fn looks_like_firefox_profile(head: &[u8]) -> bool {
+    let has = |needle: &[u8]| head.windows(needle.len()).any(|w| w == needle);
+    if head.starts_with(b"{\"label\"") && has(b"\"duration\"") && has(b"\"markers\"") {
+        return true;
+    }
+    head.first() == Some(&b'{')
+        && has(b"\"libs\"")
+        && (has(b"\"threads\"") || has(b"\"profile\""))
+        && (has(b"\"meta\"") || head.starts_with(b"{\"label\""))
 }
 
 fn gunzip(raw: &[u8], job: &Job) -> Result<Vec<u8>, ImportError> {
