@@ -20,12 +20,14 @@ export const LIMITS = {
   /** Longest error message passed to a client; longer ones are cut so a service can't flood the renderer. */
   maxErrorMessageLength: 4000,
   /** Command-line arguments of a recorded script: count and length of each. */
-  maxScriptArgs: 1024,
+  maxScriptArgs: 1000,
   maxScriptArgLength: 32 * 1024,
   /** Sampling rate bounds (SamplingOptions.rateHz) and the longest timed session (a week). */
   minRateHz: 1,
   maxRateHz: 2000,
   maxDurationSeconds: 7 * 24 * 3600,
+  /** Linux's largest possible pid_max (2^22). */
+  maxPid: 2 ** 22,
 } as const;
 
 const ERROR_CODE_SET: Record<ErrorCode, true> = {
@@ -158,9 +160,9 @@ function checkTarget(target: unknown): string | null {
   if (target.kind === 'attach') {
     const err = checkKeys(target, 'target', ['kind', 'pid']);
     if (err) return err;
-    return typeof target.pid === 'number' && Number.isSafeInteger(target.pid) && target.pid > 0 && target.pid <= 2 ** 31 - 1
+    return typeof target.pid === 'number' && Number.isSafeInteger(target.pid) && target.pid > 0 && target.pid <= LIMITS.maxPid
       ? null
-      : `target.pid: expected a positive integer, got ${describe(target.pid)}`;
+      : `target.pid: expected a positive integer up to ${LIMITS.maxPid}, got ${describe(target.pid)}`;
   }
   if (target.kind !== 'record') return `target.kind: expected "attach" or "record", got ${describe(target.kind)}`;
   const err =
@@ -183,8 +185,9 @@ function checkSamplingOptions(options: unknown): string | null {
   if (err) return err;
   const o = options as Record<string, unknown>;
   const rate = o.rateHz;
-  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < LIMITS.minRateHz || rate > LIMITS.maxRateHz) {
-    return `options.rateHz: expected ${LIMITS.minRateHz}–${LIMITS.maxRateHz}, got ${describe(rate)}`;
+  // An integer: the sampler takes whole samples per second (a u32), and 250.5 would be silently truncated.
+  if (typeof rate !== 'number' || !Number.isInteger(rate) || rate < LIMITS.minRateHz || rate > LIMITS.maxRateHz) {
+    return `options.rateHz: expected ${LIMITS.minRateHz}–${LIMITS.maxRateHz} (an integer), got ${describe(rate)}`;
   }
   for (const key of ['nonblocking', 'includeIdle', 'gilOnly', 'subprocesses']) {
     const boolErr = checkBoolean(o[key], `options.${key}`);

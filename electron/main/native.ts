@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ErrorCode, ExportFormat } from '../contract/api';
+import type { ErrorCode, ExportFormat, PythonProcess, SessionStats } from '../contract/api';
 import type { Profile, ProfileSummary } from '../contract/profile';
 
 export class NativeError extends Error {
@@ -15,7 +15,22 @@ export class NativeError extends Error {
   }
 }
 
-const CODES: readonly ErrorCode[] = ['cancelled', 'not-found', 'bad-request', 'parse-error', 'io-error', 'internal'];
+const CODES: readonly ErrorCode[] = [
+  'cancelled',
+  'not-found',
+  'bad-request',
+  'parse-error',
+  'io-error',
+  'internal',
+  // The sampler's codes (native/crates/napi/src/sampler.rs).
+  'no-such-process',
+  'not-python',
+  'permission-denied',
+  'unsupported-python',
+  'free-threaded',
+  'spawn-failed',
+  'attach-failed',
+];
 
 /** `Error("parse-error: not a valid …")` → NativeError('parse-error', 'not a valid …'). Other errors → 'internal'. */
 export function toNativeError(err: unknown): NativeError {
@@ -60,8 +75,61 @@ interface RawImportJob {
   progress(): { done: number; total: number };
   cancel(): void;
 }
+/** Options of `SamplingSession.start` (JsSessionOptions). Exactly one of `pid` and `command`. */
+export interface NativeSessionOptions {
+  pid?: number;
+  /** argv of a program to start and record; `command[0]` is looked up on PATH. */
+  command?: string[];
+  cwd?: string;
+  /** File for the started program's stdout+stderr together; absent: it inherits ours. */
+  output?: string;
+  rateHz?: number;
+  blocking?: boolean;
+  includeIdle?: boolean;
+  gilOnly?: boolean;
+  subprocesses?: boolean;
+  durationSeconds?: number;
+  /** Append-only JSON-lines recording; the importer reads it back (format 'emberscope-live'). */
+  recordingPath?: string;
+}
+/** One batch as the addon hands it over (JsBatch): a delta with global indexes, plus running stats. */
+export interface NativeBatch {
+  firstString: number;
+  newStrings: string[];
+  firstFrame: number;
+  frameFunc: Uint32Array;
+  frameFile: Int32Array;
+  frameLine: Uint32Array;
+  frameKind: Uint8Array;
+  firstStack: number;
+  stackPrefix: Int32Array;
+  stackFrame: Uint32Array;
+  /** An index already announced means a rename. */
+  newThreads: { index: number; pid: number; tid: number; name: string }[];
+  sampleThread: Uint32Array;
+  sampleStack: Int32Array;
+  sampleTime: Float64Array;
+  sampleWeight: Float64Array;
+  sampleGil: Uint8Array;
+  sampleIdle: Uint8Array;
+  stats: SessionStats;
+  /** Set on the last batch: why the session ended. */
+  ended?: string;
+}
+interface RawSamplingSession {
+  readonly pid: number;
+  readonly pythonVersion: string;
+  pause(): void;
+  resume(): void;
+  stop(): void;
+  stats(): SessionStats;
+  endReason(): string | null;
+  finish(): Promise<RawProfileHandle>;
+}
 interface RawAddon {
   ImportJob: { new (path: string): RawImportJob; fromBytes(name: string, data: Buffer): RawImportJob };
+  SamplingSession: { start(opts: NativeSessionOptions, onBatch: (batch: NativeBatch) => void): RawSamplingSession };
+  listPythonProcesses(): PythonProcess[];
 }
 
 /** The directory this module runs from: works from the TS source (vitest/tsx), the ESM CLI bundle and CJS. */
@@ -173,6 +241,52 @@ export class NativeImport {
 
   cancel(): void {
     callNative(() => this.job.cancel());
+  }
+}
+
+/** Running Python processes (the addon leaves out our own), sorted by pid. */
+export function listPythonProcesses(): PythonProcess[] {
+  const native = loadAddon();
+  return callNative(() => native.listPythonProcesses());
+}
+
+/**
+ * A live sampler on its own native thread. Setup errors throw from `start` (with the sampler's code); after that
+ * batches arrive through `onBatch` on the JS thread, in order, until one carries `ended`.
+ */
+export class NativeSamplingSession {
+  private constructor(private readonly session: RawSamplingSession) {}
+
+  static start(opts: NativeSessionOptions, onBatch: (batch: NativeBatch) => void): NativeSamplingSession {
+    const native = loadAddon();
+    return new NativeSamplingSession(callNative(() => native.SamplingSession.start(opts, onBatch)));
+  }
+
+  get pid(): number {
+    return this.session.pid;
+  }
+  get pythonVersion(): string {
+    return this.session.pythonVersion;
+  }
+  pause(): void {
+    callNative(() => this.session.pause());
+  }
+  resume(): void {
+    callNative(() => this.session.resume());
+  }
+  /** Asks the session to end (a started program is terminated); the last batch follows through onBatch. */
+  stop(): void {
+    callNative(() => this.session.stop());
+  }
+  stats(): SessionStats {
+    return callNative(() => this.session.stats());
+  }
+  endReason(): string | null {
+    return callNative(() => this.session.endReason());
+  }
+  /** Stops if still running and resolves to the whole profile. Once only. */
+  async finish(): Promise<NativeProfile> {
+    return new NativeProfile(await awaitNative(() => this.session.finish()));
   }
 }
 

@@ -10,15 +10,19 @@ import type {
   EventName,
   ExportFormat,
   RecentFile,
+  SamplingOptions,
   ServerInfo,
+  SessionTarget,
   TraceInfo,
 } from '../contract/api';
 import { ContractError } from '../contract/api';
 import type { Profile } from '../contract/profile';
+import { validateRequestArg } from '../contract/validate';
 import { JobRegistry } from './jobs';
 import { findAppRoot, NativeError, NativeImport } from './native';
 import { RecentStore } from './recent';
 import { SampleCatalog } from './samples';
+import { SessionManager } from './sessions';
 import { TraceRegistry } from './traces';
 import { UploadStore, type UploadChunk } from './uploads';
 
@@ -35,7 +39,7 @@ export interface ServicesOptions {
 }
 
 export type EmberscopeServices = EmberscopeServiceHost & {
-  /** Cancels jobs and removes temp files; call on shutdown. */
+  /** Cancels jobs, ends live sessions (programs they started are terminated) and removes temp files; call on shutdown. */
   dispose(): Promise<void>;
 };
 
@@ -107,10 +111,27 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
   };
   const traces = new TraceRegistry();
   const jobs = new JobRegistry((p) => emit('onDidProgress', p));
-  const recent = new RecentStore(opts.dataDir ?? defaultDataDir());
+  const dataDir = opts.dataDir ?? defaultDataDir();
+  const recent = new RecentStore(dataDir);
   const samples = new SampleCatalog(opts.samplesDir ?? join(root, 'assets', 'samples'));
   const uploads = new UploadStore();
   const initialPath = opts.initialPath ? resolve(opts.initialPath) : undefined;
+  const sessions = new SessionManager({
+    dataDir,
+    emit,
+    registerTrace(handle, fields) {
+      const info = traces.add(handle, fields);
+      emit('onDidChangeTraces', traces.list());
+      const entry: RecentFile = { path: fields.path, name: fields.name, format: info.format, openedAt: Date.now() };
+      emit('onDidChangeRecent', recent.add(entry));
+      return info;
+    },
+  });
+  /** Direct callers (the CLI, tests) get the same argument checks as the transports apply. */
+  const checkArg = (method: 'startSession', arg: unknown) => {
+    const problem = validateRequestArg(method, arg);
+    if (problem) throw new ContractError('bad-request', problem);
+  };
 
   /** Imports `path` under `jobId` and registers the trace. `recentPath` null keeps it out of the recent list. */
   async function importPath(
@@ -227,6 +248,19 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
       return opts.showOpenDialog();
     }),
 
+    listProcesses: guard(async () => sessions.listProcesses()),
+
+    startSession: guard(async (args: { target: SessionTarget; options: SamplingOptions }) => {
+      checkArg('startSession', args);
+      return sessions.start(args.target, args.options);
+    }),
+
+    pauseSession: guard(async ({ sessionId }: { sessionId: string }) => sessions.pause(sessionId)),
+    resumeSession: guard(async ({ sessionId }: { sessionId: string }) => sessions.resume(sessionId)),
+    stopSession: guard(async ({ sessionId }: { sessionId: string }) => sessions.stop(sessionId)),
+    listSessions: guard(async () => sessions.list()),
+    getSessionProfile: guard(async ({ sessionId }: { sessionId: string }) => sessions.getProfile(sessionId)),
+
     onEvent(listener: Listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -234,6 +268,7 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
 
     async dispose() {
       jobs.cancelAll();
+      await sessions.dispose();
       await uploads.dispose();
       listeners.clear();
     },

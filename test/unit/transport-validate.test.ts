@@ -152,7 +152,7 @@ describe('serveConnection with hostile messages', () => {
   });
 
   it('passes valid live-session requests through to the host', async () => {
-    const options = { rateHz: 250.5, nonblocking: true, includeIdle: true, gilOnly: false, subprocesses: true, durationSeconds: 10 };
+    const options = { rateHz: 250, nonblocking: true, includeIdle: true, gilOnly: false, subprocesses: true, durationSeconds: 10 };
     const got = await sendAndSettle(
       { t: 'req', id: 1, method: 'startSession', arg: { target: { kind: 'record', script: '/tmp/a.py', args: ['--n', ''], cwd: '/tmp' }, options } },
     );

@@ -173,6 +173,12 @@ fn dispatch(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     if pstats::detect(head) {
         return pstats::import(input, job);
     }
+    // A live session's recording (JSON lines), e.g. one a crashed session left behind.
+    #[cfg(feature = "sampler")]
+    if crate::sampler::recording::detect(head) {
+        return crate::sampler::recording::load_from(input.bytes, input.name)
+            .map_err(|m| ImportError::parse("Emberscope recording", m, Location::Unknown));
+    }
     if speedscope::detect(head) {
         return speedscope::import(input, job);
     }
@@ -188,12 +194,6 @@ fn dispatch(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     }
     if chrome::detect(head) {
         return chrome::import(input, job);
-    }
-    // A live session's recording (JSON lines), e.g. one a crashed session left behind.
-    #[cfg(feature = "sampler")]
-    if crate::sampler::recording::detect(head) {
-        return crate::sampler::recording::load_from(input.bytes, input.name)
-            .map_err(|m| ImportError::parse("Emberscope recording", m, Location::Unknown));
     }
     if folded::detect(head) {
         return folded::import(input, job);

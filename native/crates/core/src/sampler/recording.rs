@@ -84,7 +84,26 @@ pub(crate) fn finalize_profile(p: &mut Profile, header: &Header, stats: &Session
 /// Rebuilds the profile of a recording, complete or cut short by a crash.
 pub fn load(path: &Path) -> Result<Profile, String> {
     let file = File::open(path).map_err(|e| format!("cannot open recording {}: {e}", path.display()))?;
-    let mut lines = BufReader::new(file).lines().enumerate().peekable();
+    load_from(BufReader::new(file), &path.display().to_string())
+}
+
+/// True when `head` starts like a recording's header line (the import dispatcher's sniff).
+pub fn detect(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(&head[..head.len().min(64)]);
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    compact.starts_with("{\"emberscope_recording\":")
+}
+
+/// `load` over any reader; `display` names the source in errors (a path, or a file name for bytes in memory).
+pub fn load_from(reader: impl BufRead, display: &str) -> Result<Profile, String> {
+    struct Shown<'a>(&'a str);
+    impl Shown<'_> {
+        fn display(&self) -> &str {
+            self.0
+        }
+    }
+    let path = Shown(display);
+    let mut lines = reader.lines().enumerate().peekable();
     let read_err = |n: usize, e: std::io::Error| format!("{}: line {}: read failed: {e}", path.display(), n + 1);
     let Some((_, first)) = lines.next() else {
         return Err(format!("{}: empty file, not an Emberscope recording", path.display()));
