@@ -1,4 +1,5 @@
-// The shell: toolbar, the current view, status bar, overlays; file input and drag-and-drop for opening.
+// The shell: toolbar, the current view (or the live session), status bar, overlays and the live dialog; file input and
+// drag-and-drop for opening.
 import { useEffect, useRef, useState } from 'react';
 import { handleGlobalKey } from './keyboard';
 import { openDroppedFile, openWithDialog, uploadFile } from './store/actions';
@@ -7,6 +8,8 @@ import { setState, useStore } from './store/store';
 import { FlameChartView } from './views/FlameChartView';
 import { FlameGraphView } from './views/FlameGraphView';
 import { FunctionTableView } from './views/FunctionTableView';
+import { LivePicker } from './views/LivePicker';
+import { LiveView } from './views/LiveView';
 import { ErrorBanner, ProgressOverlay } from './views/Overlays';
 import { SandwichView } from './views/SandwichView';
 import { StatusBar } from './views/StatusBar';
@@ -18,6 +21,7 @@ export function App() {
   const view = useStore((s) => s.view);
   const home = useStore((s) => s.home);
   const host = useStore((s) => s.serverInfo?.host);
+  const liveShown = useStore((s) => s.liveShown && s.live !== null);
   const fileInput = useRef<HTMLInputElement>(null);
   const [dragging, setDragging] = useState(false);
 
@@ -71,8 +75,10 @@ export function App() {
       <Toolbar onOpen={() => setState({ home: true })} />
       <ErrorBanner />
       <div className="content">
-        {!profile || home ? (
+        {home || (!profile && !liveShown) ? (
           <WelcomeView onOpen={onOpen} />
+        ) : liveShown ? (
+          <LiveView />
         ) : view === 'flame-graph' ? (
           <FlameGraphView />
         ) : view === 'flame-chart' ? (
@@ -84,6 +90,7 @@ export function App() {
         )}
       </div>
       <StatusBar />
+      <LivePicker />
       <ProgressOverlay />
       {dragging && <div className="drop-hint" aria-hidden>Drop to open</div>}
       <input

@@ -1,11 +1,16 @@
 // Global keys, speedscope-compatible: w/s zoom, a/d pan, 0 reset, / or Ctrl+F search, Esc clears, 1-4 views.
+// Live: Ctrl+L opens the attach/record dialog; in the live view Space pauses/resumes and Ctrl+Enter stops (and opens
+// the recording). Neither clashes with the flame keys.
 import { panViewport, zoomViewport } from './canvas/viewport';
 import { cancelOpen } from './store/actions';
+import { closePicker, openPicker, stopLive, togglePause } from './store/live';
 import { focusCallNode, getState, selectView, setState, setViewport, VIEW_KINDS, type SurfaceKey } from './store/store';
 import { updateSurface } from './views/FlameCanvasView';
 
 function currentSurface(): SurfaceKey | null {
-  switch (getState().view) {
+  const s = getState();
+  if (s.liveShown && s.live) return 'flame-graph';
+  switch (s.view) {
     case 'flame-graph': return 'flame-graph';
     case 'flame-chart': return 'flame-chart';
     case 'sandwich': return 'sandwich-callees';
@@ -15,6 +20,23 @@ function currentSurface(): SurfaceKey | null {
 
 export function handleGlobalKey(e: KeyboardEvent): void {
   const s = getState();
+  if ((e.ctrlKey || e.metaKey) && !e.shiftKey && e.key.toLowerCase() === 'l') {
+    e.preventDefault();
+    if (s.picker) closePicker();
+    else openPicker('attach');
+    return;
+  }
+  if (s.picker) {
+    // The dialog is modal: only Esc reaches the app.
+    if (e.key === 'Escape') closePicker();
+    return;
+  }
+  const inLive = s.liveShown && s.live !== null && !s.home;
+  if (inLive && (e.ctrlKey || e.metaKey) && e.key === 'Enter') {
+    e.preventDefault();
+    void stopLive();
+    return;
+  }
   if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'f') {
     e.preventDefault();
     setState({ searchFocusTick: s.searchFocusTick + 1 });
@@ -29,14 +51,21 @@ export function handleGlobalKey(e: KeyboardEvent): void {
   }
   const target = e.target as HTMLElement | null;
   if (target && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA' || target.tagName === 'SELECT' || target.isContentEditable)) return;
-  if (e.ctrlKey || e.metaKey || e.altKey || !s.currentTraceId) return;
+  if (e.ctrlKey || e.metaKey || e.altKey || (!s.currentTraceId && !inLive)) return;
+  if (inLive && e.key === ' ') {
+    // A focused button would also take the Space as a click; let the button do it alone.
+    if (target?.tagName === 'BUTTON') return;
+    e.preventDefault();
+    void togglePause();
+    return;
+  }
   if (e.key === '/') {
     e.preventDefault();
     setState({ searchFocusTick: s.searchFocusTick + 1 });
     return;
   }
   const viewIndex = '1234'.indexOf(e.key);
-  if (viewIndex >= 0) {
+  if (viewIndex >= 0 && !inLive) {
     selectView(VIEW_KINDS[viewIndex]);
     return;
   }

@@ -1,28 +1,15 @@
 // Everything that talks to main goes through here, via the one EmberscopeClient. Opens are jobs: progress comes from
 // onDidProgress for that jobId, Cancel/Esc cancel it, and a failed or cancelled open leaves the current trace open.
-import type { EmberscopeClient, ExportFormat, TraceInfo } from '../../../electron/contract/api';
-import { connectionState, getClient, getPathForFile } from '../transport';
+import type { ExportFormat, TraceInfo } from '../../../electron/contract/api';
+import { connectionState, getPathForFile } from '../transport';
+import { describeError, requireClient, useClient } from './client';
+import { refreshLive, subscribeLive } from './live';
 import { getState, resetViewState, setState } from './store';
 
 /** Upload chunk size for browsers without a path to the file. */
 export const UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024;
 
-let client: EmberscopeClient | null = null;
-function requireClient(): EmberscopeClient {
-  client ??= getClient();
-  return client;
-}
-
-/** For tests and harnesses that bring their own client. */
-export function useClient(c: EmberscopeClient): void {
-  client = c;
-}
-
-function describeError(err: unknown): { cancelled: boolean; message: string } {
-  const e = err as { code?: string; message?: string } | null;
-  if (e?.code === 'cancelled') return { cancelled: true, message: 'Cancelled' };
-  return { cancelled: false, message: e?.message ?? String(err) };
-}
+export { useClient };
 
 function newJobId(): string {
   return typeof crypto !== 'undefined' && 'randomUUID' in crypto
@@ -41,6 +28,7 @@ export async function initialize(): Promise<void> {
     if (state === 'connected' && wasDisconnected) {
       wasDisconnected = false;
       void refreshLists();
+      void refreshLive();
     }
   });
   c.on('onDidProgress', (p) => {
@@ -49,10 +37,12 @@ export async function initialize(): Promise<void> {
   });
   c.on('onDidChangeTraces', (traces) => setState({ traces }));
   c.on('onDidChangeRecent', (recent) => setState({ recent }));
+  subscribeLive(c);
   try {
     const info = await c.getServerInfo();
     setState({ serverInfo: info, connection: 'connected' });
     await refreshLists();
+    await refreshLive();
     if (info.initialPath) await openPath(info.initialPath);
   } catch (err) {
     setState({ connection: 'error', error: `Cannot reach the Emberscope services: ${describeError(err).message}` });
@@ -84,6 +74,7 @@ async function runOpenJob(label: string, start: (jobId: string) => Promise<Trace
       traces: s.traces.some((t) => t.traceId === info.traceId) ? s.traces : [...s.traces, info],
       currentTraceId: info.traceId,
       home: false,
+      liveShown: false,
     }));
   } catch (err) {
     const { cancelled, message } = describeError(err);
@@ -95,6 +86,11 @@ async function runOpenJob(label: string, start: (jobId: string) => Promise<Trace
 
 export function openPath(path: string): Promise<void> {
   return runOpenJob(path, (jobId) => requireClient().openTrace({ path, jobId }));
+}
+
+/** Loads and shows a trace the services already hold (a live session's recording). */
+export function openTraceInfo(info: TraceInfo): Promise<void> {
+  return runOpenJob(info.name, async () => info);
 }
 
 export function openSample(id: string, title: string): Promise<void> {
@@ -148,7 +144,7 @@ export async function cancelOpen(): Promise<void> {
 export function switchTrace(traceId: string): Promise<void> | void {
   const s = getState();
   if (s.profiles[traceId]) {
-    setState({ ...resetViewState(), currentTraceId: traceId, home: false });
+    setState({ ...resetViewState(), currentTraceId: traceId, home: false, liveShown: false });
     return;
   }
   return runOpenJob(s.traces.find((t) => t.traceId === traceId)?.name ?? traceId, async () =>

@@ -11,7 +11,9 @@ import { compileSearch, computeSearchMatches, summarizeSearch } from '../model/s
 import { computeFunctionStats } from '../model/table';
 import type { EmberscopeState } from './store';
 
+/** The profile on screen: the live session's while the live view shows, else the current trace's. */
 export function selectProfile(s: EmberscopeState): Profile | null {
+  if (s.liveShown && s.live) return s.live.profile;
   return s.currentTraceId ? s.profiles[s.currentTraceId] ?? null : null;
 }
 

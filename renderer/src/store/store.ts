@@ -1,9 +1,10 @@
 // Canonical state and UI state only. Everything derived (call trees, layouts, table rows, matches) comes from
 // memoized selectors in selectors.ts, keyed by the identity of the data here.
 import { create } from 'zustand';
-import type { RecentFile, SampleProfile, ServerInfo, TraceInfo } from '../../../electron/contract/api';
+import type { PythonProcess, RecentFile, SampleProfile, SamplingOptions, ServerInfo, SessionInfo, SessionStats, TraceInfo } from '../../../electron/contract/api';
 import type { Profile } from '../../../electron/contract/profile';
 import type { ThreadSelection } from '../model/functions';
+import { DEFAULT_SAMPLING_OPTIONS } from '../model/liveform';
 import type { TableSort } from '../model/table';
 
 export type ViewKind = 'flame-graph' | 'flame-chart' | 'sandwich' | 'table';
@@ -32,6 +33,28 @@ export interface ProgressState {
   total: number;
 }
 
+/** One chunk of a recorded script's output. */
+export interface LiveOutputChunk {
+  stream: 'stdout' | 'stderr';
+  text: string;
+}
+
+/** The live session this window shows. `profile` is republished at most 4 times a second (see store/live.ts). */
+export interface LiveState {
+  session: SessionInfo;
+  profile: Profile;
+  stats: SessionStats;
+  output: LiveOutputChunk[];
+  /** Characters dropped from the front of the output to keep it bounded. */
+  outputDropped: number;
+  /** Catching up with a running session (snapshot requested, later batches buffered). */
+  joining: boolean;
+  /** A failure of this window's copy (a lost batch, a failed request), with what was tried. */
+  error: string | null;
+}
+
+export type PickerTab = 'attach' | 'record';
+
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'error';
 
 export interface EmberscopeState {
@@ -59,6 +82,21 @@ export interface EmberscopeState {
   searchFocusTick: number;
   /** The welcome screen is shown over open traces ("+ Open"), so a path, recent file or sample can be opened. */
   home: boolean;
+
+  /** The current live session, kept after it ends so its end reason and output stay readable. */
+  live: LiveState | null;
+  /** The live view is on screen (instead of a trace). */
+  liveShown: boolean;
+  /** The attach/record dialog is open on this tab. */
+  picker: PickerTab | null;
+  processes: PythonProcess[] | null;
+  processesError: string | null;
+  /** startSession is in flight / its error, shown in the dialog. */
+  pickerBusy: boolean;
+  pickerError: string | null;
+  samplingOptions: SamplingOptions;
+  /** The live table's window: whole session, or the last N seconds (py-spy top's view). */
+  liveWindowSeconds: number | 'all';
 }
 
 export const initialState: EmberscopeState = {
@@ -80,6 +118,15 @@ export const initialState: EmberscopeState = {
   error: null,
   searchFocusTick: 0,
   home: false,
+  live: null,
+  liveShown: false,
+  picker: null,
+  processes: null,
+  processesError: null,
+  pickerBusy: false,
+  pickerError: null,
+  samplingOptions: DEFAULT_SAMPLING_OPTIONS,
+  liveWindowSeconds: 'all',
 };
 
 export const useStore = create<EmberscopeState>(() => initialState);

@@ -1,9 +1,11 @@
-// Top bar: open traces (tabs), view tabs, thread picker, search with match summary, export menu.
+// Top bar: open traces (tabs) and the live session's tab, the Live button, view tabs, thread picker, search with match
+// summary, export menu.
 import { useEffect, useRef, useState } from 'react';
 import type { ExportFormat } from '../../../electron/contract/api';
 import { formatPercent, formatWeight } from '../model/format';
 import { describeThread } from '../model/functions';
 import { closeTrace, exportCurrent, switchTrace } from '../store/actions';
+import { dismissLive, openPicker, showLive } from '../store/live';
 import { selectProfile, selectSearch, selectSearchSummary, selectStats } from '../store/selectors';
 import { selectThread, selectView, setState, useStore, VIEW_KINDS, VIEW_LABELS } from '../store/store';
 
@@ -15,6 +17,8 @@ export function Toolbar({ onOpen }: { onOpen: () => void }) {
   const profile = useStore(selectProfile);
   const thread = useStore((s) => s.thread);
   const home = useStore((s) => s.home);
+  const live = useStore((s) => s.live);
+  const liveShown = useStore((s) => s.liveShown && s.live !== null);
   const loaded = traces.filter((t) => profiles[t.traceId]);
   return (
     <header className="toolbar">
@@ -22,25 +26,38 @@ export function Toolbar({ onOpen }: { onOpen: () => void }) {
         <span className="brand" aria-label="Emberscope">ember<b>scope</b></span>
         <nav className="trace-tabs" aria-label="Open traces">
           {loaded.map((t) => (
-            <div key={t.traceId} className={`trace-tab${t.traceId === current && !home ? ' active' : ''}`} data-testid="trace-tab">
+            <div key={t.traceId} className={`trace-tab${t.traceId === current && !home && !liveShown ? ' active' : ''}`} data-testid="trace-tab">
               <button type="button" className="trace-tab-name" title={t.path || t.name} onClick={() => switchTrace(t.traceId)}>{t.name}</button>
               <button type="button" className="trace-tab-close" aria-label={`Close ${t.name}`} onClick={() => closeTrace(t.traceId)}>×</button>
             </div>
           ))}
+          {live && (
+            <div className={`trace-tab live-tab${liveShown && !home ? ' active' : ''}`} data-testid="live-tab">
+              <button type="button" className="trace-tab-name" title={live.session.title} onClick={showLive}>
+                <i className={`live-dot small ${live.session.state}`} />
+                {live.session.state === 'ended' ? 'Ended: ' : 'Live: '}
+                {live.session.title}
+              </button>
+              {live.session.state === 'ended' && <button type="button" className="trace-tab-close" aria-label="Dismiss the live session" onClick={dismissLive}>×</button>}
+            </div>
+          )}
           <button type="button" className="ghost" onClick={onOpen} aria-label="Open another trace" data-testid="open-another">+ Open</button>
         </nav>
         <div className="spacer" />
-        <ExportMenu />
+        <button type="button" className="live-button" onClick={() => openPicker('attach')} data-testid="live-button" title="Attach to a Python process or record a script (Ctrl+L)">
+          <i className="rec-dot" /> Live <kbd>Ctrl+L</kbd>
+        </button>
+        {!liveShown && <ExportMenu />}
       </div>
       {profile && !home && (
         <div className="toolbar-row">
-          <nav className="view-tabs" role="tablist" aria-label="Views">
+          {!liveShown && <nav className="view-tabs" role="tablist" aria-label="Views">
             {VIEW_KINDS.map((k, i) => (
               <button key={k} type="button" role="tab" aria-selected={view === k} className={view === k ? 'active' : ''} data-testid={`view-tab-${k}`} onClick={() => selectView(k)} title={`${VIEW_LABELS[k]} (${i + 1})`}>
                 {VIEW_LABELS[k]}
               </button>
             ))}
-          </nav>
+          </nav>}
           <label className="thread-picker">
             <span className="dim">Thread</span>
             <select value={String(thread)} onChange={(e) => selectThread(e.target.value === 'all' ? 'all' : Number(e.target.value))} aria-label="Thread" data-testid="thread-picker">

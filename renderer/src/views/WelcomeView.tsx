@@ -1,7 +1,9 @@
 // First screen: open a file (native dialog in Electron, upload in the browser), open a path (serve mode), recent
-// files, and sample profiles so a new user sees a real flame graph in one click.
+// files, and sample profiles so a new user sees a real flame graph in one click; and the live entry points: attach to a
+// running Python process or record a script.
 import { useState } from 'react';
 import { openPath, openSample } from '../store/actions';
+import { openPicker } from '../store/live';
 import { useStore } from '../store/store';
 
 export function WelcomeView({ onOpen }: { onOpen: () => void }) {
@@ -38,6 +40,23 @@ export function WelcomeView({ onOpen }: { onOpen: () => void }) {
             <button type="submit" disabled={!path.trim()}>Open path</button>
           </form>
         )}
+        <section className="live-entry" aria-label="Live sampling">
+          <button type="button" className="live-card" onClick={() => openPicker('attach')} data-testid="welcome-attach">
+            <span className="live-card-icon" aria-hidden>◉</span>
+            <span className="live-card-text">
+              <span className="card-title">Attach to process</span>
+              <span className="card-desc">Pick a running Python process and watch it live — top functions and a growing flame graph. No restart, no code changes.</span>
+            </span>
+            <kbd>Ctrl+L</kbd>
+          </button>
+          <button type="button" className="live-card" onClick={() => openPicker('record')} data-testid="welcome-record">
+            <span className="live-card-icon" aria-hidden>▶</span>
+            <span className="live-card-text">
+              <span className="card-title">Record a script</span>
+              <span className="card-desc">Run a script under the sampler, see its output and profile as it runs, keep the recording when it exits.</span>
+            </span>
+          </button>
+        </section>
         <div className="welcome-columns">
           <section aria-label="Sample profiles">
             <h2>Sample profiles</h2>
@@ -69,7 +88,7 @@ export function WelcomeView({ onOpen }: { onOpen: () => void }) {
           </section>
         </div>
         <p className="keys dim">
-          Keys: <kbd>1</kbd>–<kbd>4</kbd> views · <kbd>w</kbd>/<kbd>s</kbd> zoom · <kbd>a</kbd>/<kbd>d</kbd> pan · <kbd>0</kbd> reset · <kbd>/</kbd> search · <kbd>Esc</kbd> clear
+          Keys: <kbd>1</kbd>–<kbd>4</kbd> views · <kbd>w</kbd>/<kbd>s</kbd> zoom · <kbd>a</kbd>/<kbd>d</kbd> pan · <kbd>0</kbd> reset · <kbd>/</kbd> search · <kbd>Esc</kbd> clear · <kbd>Ctrl</kbd>+<kbd>L</kbd> live · live view: <kbd>Space</kbd> pause/resume · <kbd>Ctrl</kbd>+<kbd>Enter</kbd> stop
         </p>
       </div>
     </main>

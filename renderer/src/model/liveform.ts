@@ -1,0 +1,63 @@
+// The attach/record form's pure parts: a shell-like argument splitter and the sampling options' validation, so the
+// form can say exactly what is wrong before anything is sent.
+import type { SamplingOptions } from '../../../electron/contract/api';
+
+export const DEFAULT_SAMPLING_OPTIONS: SamplingOptions = {
+  rateHz: 100,
+  nonblocking: false,
+  includeIdle: false,
+  gilOnly: false,
+  subprocesses: false,
+};
+
+/**
+ * Splits one command-line string into arguments the way a POSIX shell would for plain words: whitespace separates,
+ * 'single quotes' keep everything literally, "double quotes" allow \" \\ \$ \` escapes, a backslash outside quotes
+ * escapes the next character. No expansion of any kind ($VAR, globs, ~) happens: the target gets exactly this.
+ */
+export function splitArgs(line: string): { args: string[]; error: string | null } {
+  const args: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let quote: '"' | "'" | null = null;
+  let quoteAt = -1;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote === "'") {
+      if (c === "'") quote = null;
+      else cur += c;
+    } else if (quote === '"') {
+      if (c === '"') quote = null;
+      else if (c === '\\' && i + 1 < line.length && '"\\$`'.includes(line[i + 1])) cur += line[++i];
+      else cur += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      quoteAt = i;
+      inWord = true;
+    } else if (c === '\\') {
+      if (i + 1 < line.length) cur += line[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) args.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (quote) return { args, error: `Unclosed ${quote === '"' ? 'double' : 'single'} quote at column ${quoteAt + 1}` };
+  if (inWord) args.push(cur);
+  return { args, error: null };
+}
+
+/** What is wrong with the options, in words for the form, or null. */
+export function validateSamplingOptions(o: SamplingOptions): string | null {
+  if (!Number.isFinite(o.rateHz) || !Number.isInteger(o.rateHz) || o.rateHz < 1 || o.rateHz > 2000) {
+    return `Rate must be a whole number of samples per second between 1 and 2000 (got ${Number.isFinite(o.rateHz) ? o.rateHz : 'nothing'})`;
+  }
+  if (o.durationSeconds !== undefined && (!Number.isFinite(o.durationSeconds) || o.durationSeconds <= 0)) {
+    return `Duration limit must be a positive number of seconds, or empty for no limit (got ${o.durationSeconds})`;
+  }
+  return null;
+}
