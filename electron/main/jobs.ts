@@ -11,8 +11,6 @@ interface RunningJob {
 
 export class JobRegistry {
   private readonly running = new Map<string, RunningJob>();
-  /** Ids cancelled while between steps (an upload between chunks): their next step rejects 'cancelled'. */
-  private readonly cancelled = new Set<string>();
 
   constructor(private readonly emitProgress: (p: JobProgress) => void) {}
 
@@ -29,8 +27,8 @@ export class JobRegistry {
   /** Runs an import under `jobId`, pushing progress while it runs. */
   async runImport(jobId: string, job: NativeImport): Promise<NativeProfile> {
     this.checkFree(jobId);
+    // Registered before the first await, so a cancelJob that follows the request always finds it.
     this.running.set(jobId, { cancel: () => job.cancel() });
-    if (this.cancelled.delete(jobId)) job.cancel();
     let last = '';
     const report = () => {
       const { done, total } = job.progress();

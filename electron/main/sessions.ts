@@ -175,6 +175,25 @@ export class SessionManager {
   }
 
   start(target: SessionTarget, options: SamplingOptions): SessionInfo {
+    if (target.kind === 'record') {
+      const { argv, cwd } = prepareRecord(target);
+      return this.launch(target, options, { argv, cwd, name: basename(target.script) });
+    }
+    return this.launch(target, options);
+  }
+
+  /**
+   * Records any command line (the CLI's `record -- CMD ARGS…`): argv[0] is looked up on PATH by the sampler, which
+   * reports 'spawn-failed' when it is not there. The session's target reads argv as interpreter, script, args.
+   */
+  startCommand(argv: string[], cwd: string, options: SamplingOptions): SessionInfo {
+    if (argv.length === 0) throw new ContractError('bad-request', 'no command to record');
+    const target: SessionTarget = { kind: 'record', interpreter: argv[0]!, script: argv[1] ?? '', args: argv.slice(2), cwd };
+    const name = basename(argv.find((a, i) => i > 0 && !a.startsWith('-')) ?? argv[0]!);
+    return this.launch(target, options, { argv, cwd, name });
+  }
+
+  private launch(target: SessionTarget, options: SamplingOptions, command?: { argv: string[]; cwd: string; name: string }): SessionInfo {
     const sessionId = `session-${++this.counter}`;
     try {
       mkdirSync(this.recordingsDir, { recursive: true });
@@ -200,11 +219,10 @@ export class SessionManager {
       nativeOpts.pid = target.pid;
       nativeOpts.recordingPath = freePath(this.recordingsDir, `${stamp}-${target.pid}`, '.jsonl');
     } else {
-      const { argv, cwd } = prepareRecord(target);
-      title = `record ${basename(target.script)}`;
-      traceName = `record-${basename(target.script)}`;
-      nativeOpts.command = argv;
-      nativeOpts.cwd = cwd;
+      title = `record ${command!.name}`;
+      traceName = `record-${command!.name}`;
+      nativeOpts.command = command!.argv;
+      nativeOpts.cwd = command!.cwd;
       // The pid is known only once started: the files are renamed then (the writers keep their open fds).
       nativeOpts.recordingPath = freePath(this.recordingsDir, `${stamp}-${sessionId}`, '.jsonl');
       if (this.opts.captureOutput !== false) {
