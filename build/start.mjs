@@ -32,9 +32,16 @@ function mtime(path) {
   return existsSync(path) ? statSync(path).mtimeMs : 0;
 }
 
+// A fresh clone has no packages yet. Electron's binary download is left to Electron (it needs GitHub); where it
+// cannot be had, the CLI says so and serves the UI in the browser.
+if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) run('npm', ['ci', '--no-audit', '--no-fund']);
+
+// The native build takes minutes from scratch and seconds incrementally: run it when no addon exists or any Rust
+// source is newer than it.
 const nativeDir = join(root, 'dist', 'native');
-const hasAddon = existsSync(nativeDir) && readdirSync(nativeDir).some((n) => n.endsWith('.node'));
-if (!hasAddon) run('npm', ['run', 'build:native']);
+const addon = existsSync(nativeDir) ? readdirSync(nativeDir).find((n) => n.endsWith('.node')) : undefined;
+const rustNewest = Math.max(newestMtime(join(root, 'native', 'crates')), mtime(join(root, 'native', 'Cargo.lock')));
+if (!addon || rustNewest > mtime(join(nativeDir, addon))) run('npm', ['run', 'build:native']);
 
 // esbuild takes well under a second: rebuild the JS when any source under electron/ is newer than the bundle.
 if (newestMtime(join(root, 'electron')) > mtime(join(root, 'dist', 'cli.mjs'))) run('node', ['build/build-js.mjs']);
