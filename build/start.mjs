@@ -52,5 +52,21 @@ if (existsSync(join(root, 'renderer', 'vite.config.ts'))) {
   if (sources > built) run('npx', ['vite', 'build', 'renderer']);
 }
 
+// npm may skip Electron's install script (its binary comes from GitHub). Try the download once when a window could
+// be shown; if it fails, the CLI explains why and serves the UI in the browser instead.
+const electronPkg = join(root, 'node_modules', 'electron');
+const hasDisplay = process.platform !== 'linux' || process.env.DISPLAY || process.env.WAYLAND_DISPLAY;
+if (
+  hasDisplay &&
+  !process.env.ELECTRON_OVERRIDE_DIST_PATH &&
+  !process.env.ELECTRON_SKIP_BINARY_DOWNLOAD &&
+  existsSync(join(electronPkg, 'install.js')) &&
+  !existsSync(join(electronPkg, 'path.txt'))
+) {
+  console.error('start: downloading the Electron binary (node node_modules/electron/install.js)');
+  const r = spawnSync('node', [join(electronPkg, 'install.js')], { cwd: root, stdio: ['ignore', 'ignore', 'ignore'] });
+  if (r.status !== 0) console.error('start: the Electron download failed (no access to its GitHub release?)');
+}
+
 const { main } = await import(pathToFileURL(join(root, 'dist', 'cli.mjs')).href);
 process.exitCode = await main(process.argv.slice(2));

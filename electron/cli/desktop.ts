@@ -28,7 +28,7 @@ export function resolveElectron(root: string, env: NodeJS.ProcessEnv = process.e
     }
     const pathTxt = join(pkgDir, 'path.txt');
     if (!existsSync(pathTxt)) {
-      return { ok: false, reason: 'The Electron binary is not installed (its download was skipped at install time).' };
+      return { ok: false, reason: 'The Electron binary is not installed (its download from GitHub was skipped or failed; set ELECTRON_OVERRIDE_DIST_PATH to an Electron you have).' };
     }
     binary = join(pkgDir, 'dist', readFileSync(pathTxt, 'utf8').trim());
   }
