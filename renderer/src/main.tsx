@@ -4,8 +4,10 @@ import { App } from './App';
 import { drawStats } from './canvas/renderer';
 import { locateFunction } from './views/FlameCanvasView';
 import { computeFuncTable } from './model/functions';
+import { countSamples } from './model/live';
 import { findHottestFunction } from './model/table';
 import { initialize } from './store/actions';
+import { getWorkingProfile } from './store/live';
 import { selectProfile, selectStats } from './store/selectors';
 import { getState } from './store/store';
 import './styles.css';
@@ -34,6 +36,13 @@ window.__emberscope = {
   getDrawnRects: () => drawStats.rects,
   /** Milliseconds the last frame took to draw. */
   getLastDrawMs: () => drawStats.drawMs,
+  /** The live session as this window holds it: state, the services' stats, and the rows its Profile copy has. */
+  getLive() {
+    const live = getState().live;
+    if (!live) return null;
+    const working = getWorkingProfile();
+    return { state: live.session.state, stats: live.stats, rows: working ? countSamples(working) : null, shownRows: countSamples(live.profile), error: live.error };
+  },
   /** Where a function's widest visible rectangle is, in client coordinates (to hover it). */
   locateFunction,
 };

@@ -31,6 +31,8 @@ let publishTimer: ReturnType<typeof setTimeout> | null = null;
 let lastPublish = 0;
 /** Batches that arrived while a snapshot was being fetched; applied (minus what the snapshot covers) after it. */
 let joinBuffer: BatchEvent[] = [];
+/** startSession is in flight: its session's first events are held in `early`, not adopted as a foreign session. */
+let starting = false;
 /**
  * Events for sessions this window does not know yet: a started script prints and samples before startSession's
  * answer arrives. Kept briefly per session, bounded.
@@ -71,10 +73,14 @@ function schedulePublish(): void {
   publishTimer = setTimeout(publishNow, wait);
 }
 
-function applyToWorking(ev: BatchEvent): void {
+/**
+ * `afterSnapshot`: the batch may overlap a snapshot from getSessionProfile (which holds batches not yet sent), so the
+ * batch's stats decide which sample rows are new. In the plain stream every batch is new and is applied whole.
+ */
+function applyToWorking(ev: BatchEvent, afterSnapshot: boolean): void {
   if (!working || working.sessionId !== ev.sessionId) return;
   try {
-    working = { sessionId: ev.sessionId, profile: applyLiveBatch(working.profile, ev.batch, ev.stats) };
+    working = { sessionId: ev.sessionId, profile: applyLiveBatch(working.profile, ev.batch, afterSnapshot ? ev.stats : undefined) };
   } catch (err) {
     // A lost or reordered batch: this copy cannot be trusted, so fetch everything again.
     updateLive({ error: `Live view out of step (${describeError(err).message}); fetching the session again` });
@@ -93,7 +99,7 @@ function onBatch(ev: BatchEvent): void {
     joinBuffer.push(ev);
     return;
   }
-  applyToWorking(ev);
+  applyToWorking(ev, false);
   schedulePublish();
 }
 
@@ -141,7 +147,7 @@ function onSessionChange(info: SessionInfo): void {
   }
   earlyFor(info.sessionId).info = info;
   // A session started elsewhere (another window, the CLI) is adopted when this window shows none, without switching.
-  if (!live && info.state !== 'ended') void joinSession(info, false);
+  if (!live && !starting && info.state !== 'ended') void joinSession(info, false);
 }
 
 /** Starts following `info` from scratch: an empty profile plus any events that beat startSession's answer. */
@@ -156,7 +162,7 @@ function trackNewSession(info: SessionInfo, show: boolean): void {
     ...(show ? { liveShown: true, home: false, ...resetViewState() } : {}),
   }));
   if (pending) {
-    for (const b of pending.batches) applyToWorking(b);
+    for (const b of pending.batches) applyToWorking(b, false);
     const last = pending.batches[pending.batches.length - 1];
     if (last) updateLive((l) => ({ stats: last.stats.samples >= l.stats.samples ? last.stats : l.stats }));
     if (pending.output.length) updateLive((l) => appendOutput(l, pending.output));
@@ -186,11 +192,16 @@ async function resyncSession(sessionId: string): Promise<void> {
     const buffered = joinBuffer;
     joinBuffer = [];
     updateLive({ joining: false, error: null });
-    for (const b of buffered) applyToWorking(b);
+    for (const b of buffered) applyToWorking(b, true);
   } catch (err) {
     if (currentId() === sessionId) updateLive({ joining: false, error: `Could not fetch the session's samples: ${describeError(err).message}` });
   }
   publishNow();
+}
+
+/** The newest Profile of the current session (ahead of the store's copy by up to PUBLISH_MS); for the test hook. */
+export function getWorkingProfile(): Profile | null {
+  return working && working.sessionId === currentId() ? working.profile : null;
 }
 
 export function subscribeLive(c: EmberscopeClient): void {
@@ -250,6 +261,7 @@ export async function startLive(target: SessionTarget): Promise<void> {
     return;
   }
   setState({ pickerBusy: true, pickerError: null });
+  starting = true;
   try {
     const info = await requireClient().startSession({ target, options });
     setState({ picker: null, pickerBusy: false });
@@ -258,6 +270,8 @@ export async function startLive(target: SessionTarget): Promise<void> {
     const e = err as { code?: string };
     const what = target.kind === 'attach' ? `attach to process ${target.pid}` : `record ${target.script}`;
     setState({ pickerBusy: false, pickerError: `Could not ${what}${e?.code ? ` (${e.code})` : ''}: ${describeError(err).message}` });
+  } finally {
+    starting = false;
   }
 }
 
