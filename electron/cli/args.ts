@@ -44,6 +44,17 @@ export function parseArgs(argv: string[], valued: string[], known: string[], com
   return { positionals, flags };
 }
 
+const SESSION_OPTIONS = `  --rate HZ       samples per second, 1 to 2000 (default 100)
+  --duration S    stop after S seconds
+  --nonblocking   read without pausing the process (lower overhead, occasionally torn stacks)
+  --idle          keep samples of waiting threads (sleep, I/O, locks)
+  --gil           only the thread holding the GIL
+  -o, --output    the file to write; the format follows its name: .speedscope.json/.json (speedscope),
+                  .trace.json/.chrome.json (Chrome trace), .txt/.folded (collapsed stacks).
+                  Default: emberscope-PID-DATE.speedscope.json here. The raw recording is kept under
+                  $EMBERSCOPE_HOME/recordings (default ~/.config/emberscope/recordings) and opens like any profile.
+  --json          print the summary as one JSON object on stdout (as \`emberscope open --json\` does)`;
+
 export const USAGE: Record<string, string> = {
   main: `Emberscope: a profiler for Python programs.
 
@@ -54,6 +65,10 @@ Usage:
                                          convert a profile (speedscope, chrome, collapsed)
   emberscope serve [--port N] [--host H] [FILE]
                                          serve the UI to a browser
+  emberscope ps [--json]                 list running Python processes
+  emberscope attach PID [OPTIONS]        sample a running Python process until Ctrl-C
+  emberscope record [OPTIONS] -- CMD ARGS…
+                                         run a program and sample it from the start
   emberscope COMMAND --help              help for one command
   emberscope --version
 
@@ -74,4 +89,27 @@ Serves the Emberscope UI over HTTP for a browser; prints the URL (with its acces
   --port N   port to listen on (default: a free port)
   --host H   interface to bind (default 127.0.0.1; anything else exposes your profiles to the network)
   FILE       a profile to open when the page loads`,
+  ps: `Usage: emberscope ps [--json]
+
+Lists running Python processes: pid, user, Python version, whether you may attach, command line.
+  --json   print a JSON array of {pid, ppid, commandLine, exe, pythonVersion, uid, user, freeThreaded,
+           canAttach, reason} instead`,
+  attach: `Usage: emberscope attach PID [--rate HZ] [--duration S] [--nonblocking] [--idle] [--gil] [--subprocesses]
+                         [-o OUT] [--json]
+
+Samples the Python process PID until Ctrl-C, the duration, or its exit; then writes OUT. The process is never
+signalled. Attaching to a process you did not start needs the same user and Yama ptrace_scope 0, or root /
+CAP_SYS_PTRACE (see \`emberscope ps\`).
+${SESSION_OPTIONS}
+  --subprocesses  also sample Python processes it starts`,
+  record: `Usage: emberscope record [--rate HZ] [--duration S] [--nonblocking] [--idle] [--gil] [--no-subprocesses]
+                         [-o OUT] [--json] -- CMD ARGS…
+
+Runs CMD (its output goes to this terminal; to stderr with --json) and samples it from its first moments until it exits, then writes OUT.
+Child Python processes (subprocess, multiprocessing) are sampled too, each as its own process. Exits with CMD's
+exit code (128+N when a signal N ended it). Ctrl-C interrupts CMD as well; sampling goes on for up to 2 s while it
+handles the KeyboardInterrupt, then CMD is ended and the profile saved (a second Ctrl-C ends it at once).
+--duration ends CMD when the time is up.
+${SESSION_OPTIONS}
+  --no-subprocesses  sample CMD's own process only`,
 };

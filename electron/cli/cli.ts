@@ -8,11 +8,12 @@ import { checkInputFile, createServices, toContractError } from '../main/service
 import { findAppRoot, NativeImport, type NativeProfile } from '../main/native';
 import { parseArgs, USAGE, UsageError } from './args';
 import { resolveElectron, runElectron } from './desktop';
-import { formatBytes, formatSummary } from './format';
+import { formatBytes, formatSummary, toSummaryJson } from './format';
+import { LiveFailure, runAttach, runPs, runRecord } from './live';
 
 const EXPORT_FORMATS: readonly ExportFormat[] = ['speedscope', 'chrome', 'collapsed'];
 /** Commands planned for later issues: reserved so that they are not mistaken for file names. */
-const RESERVED = ['record', 'attach', 'ps', 'vm'];
+const RESERVED = ['vm'];
 
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -70,16 +71,7 @@ async function runOpen(argv: string[], io: CliIo): Promise<number> {
   const profile = await importWithProgress(path, io);
   const s = profile.summary(50);
   if (flags.has('--json')) {
-    // Built field by field so the printed shape is exactly the documented one, whatever the addon adds later.
-    const out = {
-      format: s.format,
-      unit: s.unit,
-      threads: s.threads.map((t) => ({ name: t.name, pid: t.pid, tid: t.tid, samples: t.samples, spans: t.spans })),
-      durationNs: s.durationNs,
-      totalWeight: s.totalWeight,
-      top: s.top.slice(0, 50).map((f) => ({ name: f.name, file: f.file, line: f.line, self: f.self, total: f.total })),
-    };
-    io.stdout.write(`${JSON.stringify(out)}\n`);
+    io.stdout.write(`${JSON.stringify(toSummaryJson(s))}\n`);
   } else {
     io.stdout.write(`${basename(path)}\n${formatSummary(s, 20, profile.hasTimeline)}\n`);
   }
@@ -217,6 +209,13 @@ export async function main(argv: string[], io: CliIo = process): Promise<number>
         return await runConvert(rest, io);
       case 'serve':
         return await runServe(rest, io);
+      case 'ps':
+      case 'attach':
+      case 'record': {
+        const run = first === 'ps' ? runPs : first === 'attach' ? runAttach : runRecord;
+        const code = await run(rest, io);
+        return code === -1 ? printHelp(first, io) : code;
+      }
       default:
         if (RESERVED.includes(first)) throw new UsageError(`'${first}' is not available yet in this version`);
         if (first.startsWith('-')) throw new UsageError(`unknown option '${first}'`);
@@ -229,7 +228,7 @@ export async function main(argv: string[], io: CliIo = process): Promise<number>
       io.stderr.write(`emberscope: ${err.message}\n\n${USAGE[err.command ?? 'main'] ?? USAGE.main}\n`);
       return 2;
     }
-    const message = err instanceof CliFailure ? err.message : toContractError(err).message;
+    const message = err instanceof CliFailure || err instanceof LiveFailure ? err.message : toContractError(err).message;
     io.stderr.write(`emberscope: ${message}\n`);
     return 1;
   }

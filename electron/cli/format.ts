@@ -76,3 +76,18 @@ export function formatSummary(s: ProfileSummary, topN = 20, hasTimeline = true):
   }
   return lines.join('\n');
 }
+
+/**
+ * The `--json` summary of `open`, `attach` and `record`: built field by field so the printed shape is exactly the
+ * documented one, whatever the addon adds later.
+ */
+export function toSummaryJson(s: ProfileSummary) {
+  return {
+    format: s.format,
+    unit: s.unit,
+    threads: s.threads.map((t) => ({ name: t.name, pid: t.pid, tid: t.tid, samples: t.samples, spans: t.spans })),
+    durationNs: s.durationNs,
+    totalWeight: s.totalWeight,
+    top: s.top.slice(0, 50).map((f) => ({ name: f.name, file: f.file, line: f.line, self: f.self, total: f.total })),
+  };
+}

@@ -193,7 +193,11 @@ export class SessionManager {
     return this.launch(target, options, { argv, cwd, name });
   }
 
-  private launch(target: SessionTarget, options: SamplingOptions, command?: { argv: string[]; cwd: string; name: string }): SessionInfo {
+  private launch(
+    target: SessionTarget,
+    options: SamplingOptions,
+    command?: { argv: string[]; cwd: string; name: string },
+  ): SessionInfo {
     const sessionId = `session-${++this.counter}`;
     try {
       mkdirSync(this.recordingsDir, { recursive: true });
