@@ -41,6 +41,15 @@ export function LivePicker() {
   );
 }
 
+/** "/root/.pyenv/versions/3.11.7/bin/python3 app.py --x" -> "python3 app.py --x": the interpreter's folder is noise in a
+ * narrow column (the full line is in the tooltip). */
+function shortenCommand(p: PythonProcess): string {
+  const line = p.commandLine || p.exe;
+  const space = line.indexOf(' ');
+  const first = space < 0 ? line : line.slice(0, space);
+  return first.slice(first.lastIndexOf('/') + 1) + (space < 0 ? '' : line.slice(space));
+}
+
 function matchesFilter(p: PythonProcess, filter: string): boolean {
   if (!filter) return true;
   const f = filter.toLowerCase();
@@ -124,7 +133,7 @@ function ProcessTable() {
                 {p.pythonVersion || '?'}
                 {p.freeThreaded && <span className="badge warn" title="Free-threaded build (no GIL): the sampler cannot read it">free-threaded</span>}
               </span>
-              <span className="cmdline ellipsis" title={p.commandLine}>{p.commandLine || p.exe}</span>
+              <span className="cmdline ellipsis" title={p.commandLine || p.exe}>{shortenCommand(p)}</span>
               <span className={`attach-state ellipsis${p.canAttach ? ' ok' : ' no'}`} title={p.reason}>
                 {p.canAttach ? '● attachable' : `✕ ${p.reason}`}
               </span>

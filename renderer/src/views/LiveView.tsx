@@ -39,13 +39,22 @@ export function LiveView() {
   );
 }
 
+const SIGNAL_NAMES: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 15: 'SIGTERM' };
+
+/** The end in two parts: what a user looks for first (exit code / signal), then the services' own words. */
 function describeEnd(live: LiveState): { headline: string; detail: string; bad: boolean } {
   const s = live.session;
-  const parts: string[] = [];
-  if (s.exitCode !== undefined) parts.push(`exit code ${s.exitCode}`);
-  if (s.signal !== undefined) parts.push(`signal ${s.signal}`);
-  const bad = (s.exitCode !== undefined && s.exitCode !== 0) || s.signal !== undefined;
-  return { headline: s.endReason ?? 'ended', detail: parts.join(' · '), bad };
+  const reason = s.endReason ?? 'ended';
+  // The services' reason repeats the code ("process exited (code 3)"); say it once, plainly.
+  const plainExit = /^process exited \((code|signal) -?\d+\)$/.test(reason);
+  if (s.exitCode !== undefined) {
+    return { headline: `Exit code ${s.exitCode}`, detail: plainExit ? 'process exited' : reason, bad: s.exitCode !== 0 };
+  }
+  if (s.signal !== undefined) {
+    const name = SIGNAL_NAMES[s.signal];
+    return { headline: `Killed by signal ${s.signal}${name ? ` (${name})` : ''}`, detail: plainExit ? 'process exited' : reason, bad: true };
+  }
+  return { headline: reason.charAt(0).toUpperCase() + reason.slice(1), detail: '', bad: /fail|error|lost/i.test(reason) };
 }
 
 function LiveHeader({ live }: { live: LiveState }) {
@@ -77,8 +86,8 @@ function LiveHeader({ live }: { live: LiveState }) {
       <span className="spacer" />
       {end && (
         <div className={`live-end${end.bad ? ' bad' : ''}`} data-testid="live-end-reason" role="status">
-          <b>{end.headline}</b>
-          {end.detail && <span className="num"> · {end.detail}</span>}
+          <b className="num">{end.headline}</b>
+          {end.detail && <span> · {end.detail}</span>}
         </div>
       )}
       {active || state === 'stopping' ? (
@@ -146,7 +155,7 @@ function LiveTable({ live }: { live: LiveState }) {
               onClick={() => selectFunction(r.func === selected ? -1 : r.func)}
             >
               <span className="num bar-cell">
-                <i className="bar" style={{ width: `${Math.min(100, selfPct)}%` }} />
+                <span className="bar-track" aria-hidden><i style={{ width: `${Math.min(100, selfPct)}%` }} /></span>
                 <span>{formatPercent(r.self, whole)}</span>
               </span>
               <span className="num dim">{formatPercent(r.total, whole)}</span>
