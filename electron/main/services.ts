@@ -126,6 +126,10 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
       emit('onDidChangeRecent', recent.add(entry));
       return info;
     },
+    onRecordingStarted(path, name) {
+      // Listed from the start: if the app dies mid-session, the recording still opens from the recent list.
+      emit('onDidChangeRecent', recent.add({ path, name, format: 'emberscope-live', openedAt: Date.now() }));
+    },
   });
   /** Direct callers (the CLI, tests) get the same argument checks as the transports apply. */
   const checkArg = (method: 'startSession', arg: unknown) => {

@@ -7,6 +7,9 @@
 // profile, which is registered as a trace like an opened file (its path is the recording file, which `openTrace`
 // reads too, so a crashed session's recording opens from the recent list).
 //
+// Output: the sampler gives a recorded program one file for stdout and stderr together (interleaved as written), so
+// every `onDidSessionOutput` event says 'stdout'. The last ~1 MB is kept by the tail (OutputTail.recent).
+//
 // Processes: a recorded program is ours; stopping the session or disposing the services ends it (the core sends
 // SIGTERM, then SIGKILL) together with any children it left. An attached process is never signalled.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync } from 'node:fs';
@@ -31,6 +34,8 @@ export interface SessionManagerOptions {
   emit: Emit;
   /** Registers a finished session's profile as a trace (the services add it to the trace list and recent files). */
   registerTrace(profile: NativeProfile, fields: { name: string; path: string; sizeBytes: number }): TraceInfo;
+  /** A recording file was started (the services list it in recent files at once, so it survives a crash). */
+  onRecordingStarted?(path: string, name: string): void;
   /**
    * true (the app): a recorded program's stdout and stderr go to a file next to the recording, tailed as
    * `onDidSessionOutput` events. false (the CLI): the program writes to our own terminal.
@@ -284,6 +289,7 @@ export class SessionManager {
       created.tail.start();
     }
     this.sessions.set(sessionId, created);
+    this.opts.onRecordingStarted?.(recordingPath, traceName);
     this.changed(created);
     return this.snapshot(created);
   }

@@ -151,6 +151,21 @@ describe('emberscope record', () => {
     expect(r.stderr).toMatch(/process exited \(code 7\)/);
   });
 
+  it('on SIGINT to the CLI alone, interrupts the program too, saves, and exits 128+2', async () => {
+    const out = join(tmp, 'record-interrupted.txt');
+    let sent = false;
+    const r = await emberscope(['record', '-o', out, '--', 'python3', join(TARGETS, 'cpu_hot.py'), '60'], (stderr, child) => {
+      if (!sent && /Ctrl-C stops and saves/.test(stderr)) {
+        sent = true;
+        setTimeout(() => child.kill('SIGINT'), 1000);
+      }
+    });
+    expect(sent).toBe(true);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/process exited \((signal 2|code 1)\)|stopped/);
+    expect(readFileSync(out, 'utf8')).toMatch(/hot_loop/);
+  });
+
   it('fails with spawn-failed for a missing program', async () => {
     const r = await emberscope(['record', '--', 'no-such-program-xyz', 'a.py']);
     expect(r.code).toBe(1);

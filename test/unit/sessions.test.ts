@@ -102,6 +102,8 @@ describe('sessions: attach', () => {
     expect(info.recordingPath.startsWith(join(dataDir, 'recordings'))).toBe(true);
     expect(info.recordingPath.endsWith(`-${target.pid}.jsonl`)).toBe(true);
     expect(events.some((e) => e.event === 'onDidChangeSession' && (e.payload as SessionInfo).state === 'running')).toBe(true);
+    // In the recent list from the start, so a crash leaves it reachable.
+    expect((await services.listRecent())[0]!.path).toBe(info.recordingPath);
 
     const before = countBatches(info.sessionId);
     await sleep(2000);
