@@ -35,7 +35,16 @@ export async function initialize(): Promise<void> {
     const cur = getState().progress;
     if (cur && cur.jobId === p.jobId) setState({ progress: { ...cur, phase: p.phase, done: p.done, total: p.total } });
   });
-  c.on('onDidChangeTraces', (traces) => setState({ traces }));
+  c.on('onDidChangeTraces', (traces) => {
+    const known = new Set(getState().traces.map((t) => t.traceId));
+    setState({ traces });
+    // In the desktop app, main opens files too (File menu, a second `emberscope FILE`): show what it added. Not in
+    // the browser, where another tab's open should not move this one; and not while this window opens one itself.
+    const added = traces.filter((t) => !known.has(t.traceId));
+    if (added.length && getState().serverInfo?.host === 'electron' && !getState().progress) {
+      void openTraceInfo(added[added.length - 1]);
+    }
+  });
   c.on('onDidChangeRecent', (recent) => setState({ recent }));
   subscribeLive(c);
   try {
