@@ -12,7 +12,7 @@
 //
 // Processes: a recorded program is ours; stopping the session or disposing the services ends it (the core sends
 // SIGTERM, then SIGKILL) together with any children it left. An attached process is never signalled.
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { EmberscopeEvents, EventName, LiveBatch, PythonProcess, SamplingOptions, SessionInfo, SessionTarget, TraceInfo } from '../contract/api';
 import { ContractError } from '../contract/api';
@@ -241,10 +241,17 @@ export class SessionManager {
     }
     const startedAt = Date.now();
     let entry: Entry | undefined;
-    const native = NativeSamplingSession.start(nativeOpts, (batch) => {
-      // Batches arrive on later turns of the event loop, so `entry` is always set by then.
-      if (entry) this.receive(entry, batch);
-    });
+    let native: NativeSamplingSession;
+    try {
+      native = NativeSamplingSession.start(nativeOpts, (batch) => {
+        // Batches arrive on later turns of the event loop, so `entry` is always set by then.
+        if (entry) this.receive(entry, batch);
+      });
+    } catch (err) {
+      // A program that never started leaves an empty output file; the error says what happened.
+      if (outputPath) rmSync(outputPath, { force: true });
+      throw err;
+    }
     let recordingPath = nativeOpts.recordingPath!;
     if (target.kind === 'record') {
       recordingPath = this.renameForPid(recordingPath, `${stamp}-${native.pid}`, '.jsonl');

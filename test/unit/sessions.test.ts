@@ -2,7 +2,7 @@
 // attach, record, pause, stop, a target killed mid-session, subprocesses, setup errors, and the recording file
 // opened again as a trace. Every process a test starts is killed in afterEach.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -271,6 +271,13 @@ describe('sessions: setup errors', () => {
     );
     expect(noInterpreter.code).toBe('spawn-failed');
     expect(noInterpreter.message).toMatch(/python-does-not-exist.*not found on PATH/);
+    // A program that is not Python ends before an interpreter shows up; nothing is left in the recordings folder.
+    const notPython = await rejection(
+      services.startSession({ target: { kind: 'record', interpreter: '/bin/true', script: join(TARGETS, 'cpu_hot.py'), args: [] }, options: OPTIONS }),
+    );
+    expect(notPython.code).toBe('spawn-failed');
+    expect(notPython.message).toMatch(/ended \(exit code 0\) before a Python interpreter/);
+    expect(readdirSync(join(dataDir, 'recordings')).filter((n) => n.endsWith('.out.txt'))).toEqual([]);
     expect((await rejection(services.stopSession({ sessionId: 'session-99' }))).code).toBe('not-found');
   });
 });
