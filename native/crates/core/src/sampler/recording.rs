@@ -207,4 +207,18 @@ mod tests {
         assert!(cut.meta.iter().any(|(k, _)| k == "recovered"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn the_import_dispatcher_recognises_a_recording() {
+        let dir = std::env::temp_dir().join(format!("emberscope-rec-import-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("session.jsonl");
+        let live = write_sample_recording(&path);
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(detect(&bytes));
+        assert!(!detect(b"{\"traceEvents\":[]}"));
+        let imported = crate::import::import_bytes("session.jsonl", &bytes, &crate::job::Job::new()).unwrap();
+        assert_eq!(imported, live);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
