@@ -92,7 +92,7 @@ def test_cprofile_figures_match_pstats(tmp_path, workload):
 @pytest.mark.skipif(shutil.which("viztracer") is None, reason="viztracer is not installed (pip install viztracer)")
 def test_viztracer_trace_opens_with_exact_totals(tmp_path, workload):
     out = tmp_path / "viz.json"
-    subprocess.run(["viztracer", "-q", "-o", str(out), str(workload)], check=True, timeout=120, cwd=tmp_path)
+    subprocess.run(["viztracer", "--quiet", "-o", str(out), str(workload)], check=True, timeout=120, cwd=tmp_path)
     summary = open_json(out)
     assert summary["format"] == "viztracer"
     assert summary["unit"] == "microseconds"
@@ -150,7 +150,7 @@ def test_convert_round_trip_keeps_the_summary(tmp_path, workload):
     [
         (b"", "empty"),
         (b'{"traceEvents": [{"ph": "X", "ts": 1, "dur"', "byte"),
-        (b"\x00\x01\x02garbage\xff\xfe" * 100, "format"),
+        (b"\x00\x01\x02garbage\xff\xfe" * 100, "byte"),
     ],
 )
 def test_bad_files_fail_with_a_clear_message(tmp_path, content, expect):

@@ -37,7 +37,9 @@ impl Dialect {
 pub fn detect(head: &[u8]) -> bool {
     let text = String::from_utf8_lossy(head);
     let first = text.trim_start();
-    if first.starts_with('{') || first.starts_with('[') || first.starts_with('<') {
+    // JSON, HTML and XML are not folded stacks. A bare '<' is fine: py-spy's first frame is often `<module> (...)`.
+    let markup = first.starts_with("<!") || first.starts_with("<?") || first.get(..5).is_some_and(|t| t.eq_ignore_ascii_case("<html"));
+    if first.starts_with('{') || first.starts_with('[') || markup {
         return false;
     }
     if first.starts_with("# austin:") {
@@ -368,6 +370,13 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn detects_py_spy_raw_starting_with_module_frame() {
+        let text = b"<module> (w.py:23);main (w.py:18);hot_loop (w.py:10) 14\n<module> (w.py:23) 1\n";
+        assert!(super::detect(text));
+        assert!(!super::detect(b"<!DOCTYPE html>\n<html><body>1 2</body></html>\n"));
+    }
+
     use super::*;
 
     fn import_str(text: &str) -> Result<Profile, ImportError> {
