@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ErrorCode, ExportFormat, PythonProcess, SessionStats } from '../contract/api';
+import type { ErrorCode, ExportFormat, LiveBatch, PythonProcess, SessionStats } from '../contract/api';
 import type { Profile, ProfileSummary } from '../contract/profile';
 
 export class NativeError extends Error {
@@ -93,25 +93,7 @@ export interface NativeSessionOptions {
   recordingPath?: string;
 }
 /** One batch as the addon hands it over (JsBatch): a delta with global indexes, plus running stats. */
-export interface NativeBatch {
-  firstString: number;
-  newStrings: string[];
-  firstFrame: number;
-  frameFunc: Uint32Array;
-  frameFile: Int32Array;
-  frameLine: Uint32Array;
-  frameKind: Uint8Array;
-  firstStack: number;
-  stackPrefix: Int32Array;
-  stackFrame: Uint32Array;
-  /** An index already announced means a rename. */
-  newThreads: { index: number; pid: number; tid: number; name: string }[];
-  sampleThread: Uint32Array;
-  sampleStack: Int32Array;
-  sampleTime: Float64Array;
-  sampleWeight: Float64Array;
-  sampleGil: Uint8Array;
-  sampleIdle: Uint8Array;
+export interface NativeBatch extends LiveBatch {
   stats: SessionStats;
   /** Set on the last batch: why the session ended. */
   ended?: string;

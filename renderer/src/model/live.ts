@@ -9,6 +9,7 @@
 import type { LiveBatch, SessionStats } from '../../../electron/contract/api';
 import { PROFILE_VERSION, type Profile, type Thread } from '../../../electron/contract/profile';
 import { computeFuncTable, selectThreads, type FuncIndex, type ThreadSelection } from './functions';
+import { addStackWeights } from './table';
 
 type Column = Uint32Array | Int32Array | Uint8Array | Float64Array | Uint16Array;
 type ColumnCtor<C extends Column> = { new (n: number): C };
@@ -267,19 +268,7 @@ export function computeLiveTable(profile: Profile, selection: ThreadSelection, s
   }
   const self = new Float64Array(funcs.length);
   const total = new Float64Array(funcs.length);
-  const seen = new Int32Array(funcs.length).fill(-1);
-  for (let s = 0; s < stacks.length; s++) {
-    const w = stackWeight[s];
-    if (w === 0) continue;
-    self[funcs.funcOfFrame[stacks.frame[s]]] += w;
-    for (let t = s; t >= 0; t = stacks.prefix[t]) {
-      const f = funcs.funcOfFrame[stacks.frame[t]];
-      if (seen[f] !== s) {
-        seen[f] = s;
-        total[f] += w;
-      }
-    }
-  }
+  addStackWeights(profile, stackWeight, self, total);
   const rows: LiveRow[] = [];
   for (let f = 0; f < funcs.length; f++) {
     if (total[f] === 0) continue;

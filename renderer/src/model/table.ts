@@ -17,6 +17,28 @@ export interface FunctionStats {
   exact: boolean;
 }
 
+/**
+ * Adds per-stack weights to per-function self (leaf) and total (anywhere on the stack, once per stack: `seen` stamps
+ * make recursion count once). Aggregating per stack first means each distinct stack is walked once, not per sample.
+ */
+export function addStackWeights(profile: Profile, stackWeight: Float64Array, self: Float64Array, total: Float64Array): void {
+  const funcs = computeFuncTable(profile);
+  const stacks = profile.stacks;
+  const seen = new Int32Array(funcs.length).fill(-1);
+  for (let s = 0; s < stacks.length; s++) {
+    const w = stackWeight[s];
+    if (w === 0) continue;
+    self[funcs.funcOfFrame[stacks.frame[s]]] += w;
+    for (let t = s; t >= 0; t = stacks.prefix[t]) {
+      const f = funcs.funcOfFrame[stacks.frame[t]];
+      if (seen[f] !== s) {
+        seen[f] = s;
+        total[f] += w;
+      }
+    }
+  }
+}
+
 function buildFunctionStats(profile: Profile, selection: ThreadSelection): FunctionStats {
   const funcs = computeFuncTable(profile);
   const self = new Float64Array(funcs.length);
@@ -37,20 +59,7 @@ function buildFunctionStats(profile: Profile, selection: ThreadSelection): Funct
       if (s >= 0) stackWeight[s] += w;
     }
   }
-  // Samples: aggregate per stack first, then walk each weighted stack once. `seen` stamps make recursion count once.
-  const seen = new Int32Array(funcs.length).fill(-1);
-  for (let s = 0; s < stacks.length; s++) {
-    const w = stackWeight[s];
-    if (w === 0) continue;
-    self[funcs.funcOfFrame[stacks.frame[s]]] += w;
-    for (let t = s; t >= 0; t = stacks.prefix[t]) {
-      const f = funcs.funcOfFrame[stacks.frame[t]];
-      if (seen[f] !== s) {
-        seen[f] = s;
-        total[f] += w;
-      }
-    }
-  }
+  addStackWeights(profile, stackWeight, self, total);
   // Spans: self = duration minus direct children; total counts only spans without a same-function ancestor.
   for (const t of threads) {
     const spans = t.spans;
