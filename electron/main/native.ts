@@ -83,6 +83,8 @@ export interface NativeSessionOptions {
   cwd?: string;
   /** File for the started program's stdout+stderr together; absent: it inherits ours. */
   output?: string;
+  /** The started program's stderr on its own (else it goes with `output`). */
+  errorOutput?: string;
   rateHz?: number;
   blocking?: boolean;
   includeIdle?: boolean;

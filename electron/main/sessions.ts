@@ -7,8 +7,9 @@
 // profile, which is registered as a trace like an opened file (its path is the recording file, which `openTrace`
 // reads too, so a crashed session's recording opens from the recent list).
 //
-// Output: the sampler gives a recorded program one file for stdout and stderr together (interleaved as written), so
-// every `onDidSessionOutput` event says 'stdout'. The last ~1 MB is kept by the tail (OutputTail.recent).
+// Output: a recorded program's stdout and stderr go to two files next to the recording, each tailed into
+// `onDidSessionOutput` events with its stream, so the UI can tint stderr. (Order between the two streams is as the
+// tails see it, not byte-exact.) The last ~1 MB of each is kept by its tail (OutputTail.recent).
 //
 // Processes: a recorded program is ours; stopping the session or disposing the services ends it (the core sends
 // SIGTERM, then SIGKILL) together with any children it left. An attached process is never signalled.
@@ -50,7 +51,7 @@ interface Entry {
   pending: LiveBatch[];
   flushTimer: NodeJS.Timeout | undefined;
   lastFlush: number;
-  tail: OutputTail | undefined;
+  tails: OutputTail[];
   traceName: string;
   /** True once the end is being handled (`end` runs once). */
   ending: boolean;
@@ -221,6 +222,7 @@ export class SessionManager {
     let title: string;
     let traceName: string;
     let outputPath: string | undefined;
+    let errorPath: string | undefined;
     if (target.kind === 'attach') {
       const argv = readCmdline(target.pid).map((a) => basename(a));
       title = ['attach', String(target.pid), ...argv.slice(0, 2)].join(' ');
@@ -236,7 +238,9 @@ export class SessionManager {
       nativeOpts.recordingPath = freePath(this.recordingsDir, `${stamp}-${sessionId}`, '.jsonl');
       if (this.opts.captureOutput !== false) {
         outputPath = freePath(this.recordingsDir, `${stamp}-${sessionId}`, '.out.txt');
+        errorPath = freePath(this.recordingsDir, `${stamp}-${sessionId}`, '.err.txt');
         nativeOpts.output = outputPath;
+        nativeOpts.errorOutput = errorPath;
       }
     }
     const startedAt = Date.now();
@@ -249,13 +253,14 @@ export class SessionManager {
       });
     } catch (err) {
       // A program that never started leaves an empty output file; the error says what happened.
-      if (outputPath) rmSync(outputPath, { force: true });
+      for (const p of [outputPath, errorPath]) if (p) rmSync(p, { force: true });
       throw err;
     }
     let recordingPath = nativeOpts.recordingPath!;
     if (target.kind === 'record') {
       recordingPath = this.renameForPid(recordingPath, `${stamp}-${native.pid}`, '.jsonl');
       if (outputPath) outputPath = this.renameForPid(outputPath, `${stamp}-${native.pid}`, '.out.txt');
+      if (errorPath) errorPath = this.renameForPid(errorPath, `${stamp}-${native.pid}`, '.err.txt');
     }
     const info: SessionInfo = {
       sessionId,
@@ -280,7 +285,7 @@ export class SessionManager {
       pending: [],
       flushTimer: undefined,
       lastFlush: 0,
-      tail: undefined,
+      tails: [],
       traceName,
       ending: false,
       ended,
@@ -289,11 +294,11 @@ export class SessionManager {
       profile: undefined,
     };
     const created = entry;
-    if (outputPath) {
-      created.tail = new OutputTail(outputPath, (text) =>
-        this.opts.emit('onDidSessionOutput', { sessionId, stream: 'stdout', text }),
-      );
-      created.tail.start();
+    for (const [path, stream] of [[outputPath, 'stdout'], [errorPath, 'stderr']] as const) {
+      if (!path) continue;
+      const tail = new OutputTail(path, (text) => this.opts.emit('onDidSessionOutput', { sessionId, stream, text }));
+      tail.start();
+      created.tails.push(tail);
     }
     this.sessions.set(sessionId, created);
     this.opts.onRecordingStarted?.(recordingPath, traceName);
@@ -434,13 +439,13 @@ export class SessionManager {
         const message = err instanceof Error ? err.message : String(err);
         e.info.state = 'ended';
         e.info.endReason = `${reason}; the profile could not be finished: ${message}`;
-        await e.tail?.stop();
+        await Promise.all(e.tails.map((t) => t.stop()));
         this.changed(e);
         e.settle.reject(new ContractError(err instanceof NativeError ? err.code : 'internal', `session ${e.info.sessionId}: ${message}`));
         return;
       }
       this.flush(e);
-      await e.tail?.stop();
+      await Promise.all(e.tails.map((t) => t.stop()));
       e.profile = profile;
       let sizeBytes = 0;
       try {

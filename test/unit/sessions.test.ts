@@ -190,11 +190,16 @@ describe('sessions: record', () => {
     const end = await ended(info.sessionId);
     expect(end.endReason).toBe('process exited (code 3)');
     expect(end.exitCode).toBe(3);
-    const output = events
-      .filter((e) => e.event === 'onDidSessionOutput' && (e.payload as { sessionId: string }).sessionId === info.sessionId)
-      .map((e) => (e.payload as { text: string }).text)
-      .join('');
-    expect(output).toContain(`ready ${info.pid}`);
+    const outputOf = (stream: 'stdout' | 'stderr') =>
+      events
+        .map((e) => e.payload as { sessionId: string; stream: string; text: string })
+        .filter((p, i) => events[i].event === 'onDidSessionOutput' && p.sessionId === info.sessionId && p.stream === stream)
+        .map((p) => p.text)
+        .join('');
+    expect(outputOf('stdout')).toContain(`ready ${info.pid}`);
+    // stderr arrives as its own stream (the renderer tints it).
+    expect(outputOf('stderr')).toBe('exiting with 3\n');
+    expect(outputOf('stdout')).not.toContain('exiting with');
     const trace = (await services.listTraces()).find((t) => t.traceId === end.traceId)!;
     expect(trace.name).toBe('record-exit_after.py');
     expect(trace.summary.top.map((f) => f.name)).toContain('work_until_exit');

@@ -18,6 +18,7 @@ def main():
     deadline = time.monotonic() + read_seconds(2.0)
     announce_ready()
     work_until_exit(deadline)
+    print(f"exiting with {code}", file=sys.stderr)
     sys.exit(code)
 
 

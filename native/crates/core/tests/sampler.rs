@@ -168,6 +168,7 @@ fn records_a_command_to_the_end_with_its_exit_code_and_a_recording_file() {
         argv: vec![python(), script.display().to_string(), "1.5".into(), "7".into()],
         cwd: Some(targets_dir()),
         output: Some(dir.join("output.log")),
+        error_output: Some(dir.join("errors.log")),
     });
     opts.rate_hz = 200;
     opts.recording_path = Some(rec.clone());
@@ -182,6 +183,8 @@ fn records_a_command_to_the_end_with_its_exit_code_and_a_recording_file() {
     assert_eq!(meta(&p, "blocking"), "true");
     assert_eq!(top_self(&p), "work_until_exit");
     assert!(std::fs::read_to_string(dir.join("output.log")).unwrap().starts_with("ready"));
+    // stderr went to its own file, so a UI can tint it.
+    assert_eq!(std::fs::read_to_string(dir.join("errors.log")).unwrap(), "exiting with 7\n");
 
     // The batches on the channel rebuild exactly the profile finish() returned...
     let mut from_batches = emberscope_core::sampler::create_live_profile("");
@@ -278,7 +281,7 @@ fn refuses_a_pid_that_does_not_exist() {
 
 #[test]
 fn refuses_a_command_that_is_not_python() {
-    let opts = SessionOptions::new(Target::Command { argv: vec!["true".into()], cwd: None, output: None });
+    let opts = SessionOptions::new(Target::Command { argv: vec!["true".into()], cwd: None, output: None, error_output: None });
     let err = Session::start(opts).err().expect("`true` is not Python");
     assert!(matches!(err, SamplerError::ExitedBeforeAttach { .. }), "{err}");
 }

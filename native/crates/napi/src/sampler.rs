@@ -76,8 +76,10 @@ pub struct JsSessionOptions {
     /// argv of a program to start and record; `command[0]` is looked up on PATH.
     pub command: Option<Vec<String>>,
     pub cwd: Option<String>,
-    /// File for the started program's stdout+stderr (default: inherited).
+    /// File for the started program's stdout (and stderr unless `errorOutput` is set); default: inherited.
     pub output: Option<String>,
+    /// File for the started program's stderr alone.
+    pub error_output: Option<String>,
     /// 1..2000, default 100.
     pub rate_hz: Option<u32>,
     /// Pause the target while reading it (default true).
@@ -99,7 +101,12 @@ impl TryFrom<JsSessionOptions> for SessionOptions {
         let target = match (o.pid, o.command) {
             (Some(pid), None) => Target::Pid(pid as i64),
             (None, Some(argv)) => {
-                Target::Command { argv, cwd: o.cwd.map(PathBuf::from), output: o.output.map(PathBuf::from) }
+                Target::Command {
+                    argv,
+                    cwd: o.cwd.map(PathBuf::from),
+                    output: o.output.map(PathBuf::from),
+                    error_output: o.error_output.map(PathBuf::from),
+                }
             }
             (Some(_), Some(_)) => return Err(coded_error("bad-request", "give either `pid` or `command`, not both")),
             (None, None) => {

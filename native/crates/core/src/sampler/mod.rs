@@ -34,8 +34,10 @@ pub enum Target {
     Command {
         argv: Vec<String>,
         cwd: Option<PathBuf>,
-        /// File that receives the child's stdout and stderr; None inherits ours.
+        /// File that receives the child's stdout (and stderr unless `error_output` is set); None inherits ours.
         output: Option<PathBuf>,
+        /// File that receives the child's stderr on its own, so a UI can tell the two apart.
+        error_output: Option<PathBuf>,
     },
 }
 

@@ -106,8 +106,8 @@ impl Session {
                 check_target(*pid)?;
                 (None, *pid, read_cmdline(*pid).join(" "))
             }
-            Target::Command { argv, cwd, output } => {
-                let child = Spawned::start(argv, cwd.as_ref(), output.as_ref())?;
+            Target::Command { argv, cwd, output, error_output } => {
+                let child = Spawned::start(argv, cwd.as_ref(), output.as_ref(), error_output.as_ref())?;
                 (Some(child), 0, argv.join(" "))
             }
         };

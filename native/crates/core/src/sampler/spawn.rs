@@ -29,19 +29,28 @@ pub(crate) struct Spawned {
 }
 
 impl Spawned {
-    pub(crate) fn start(argv: &[String], cwd: Option<&PathBuf>, output: Option<&PathBuf>) -> Result<Spawned, SamplerError> {
+    pub(crate) fn start(
+        argv: &[String],
+        cwd: Option<&PathBuf>,
+        output: Option<&PathBuf>,
+        error_output: Option<&PathBuf>,
+    ) -> Result<Spawned, SamplerError> {
         let command = argv.join(" ");
         let fail = |source: std::io::Error| SamplerError::Spawn { command: command.clone(), source };
         find_program(&argv[0], cwd).map_err(fail)?;
         // fd 3 of the shell becomes the program's stdout; stderr is set on the shell and inherited.
-        let (out, err): (File, Stdio) = match output {
+        let open = |path: &PathBuf| OpenOptions::new().create(true).append(true).open(path);
+        let (out, mut err): (File, Stdio) = match output {
             Some(path) => {
-                let f = OpenOptions::new().create(true).append(true).open(path).map_err(fail)?;
+                let f = open(path).map_err(fail)?;
                 let e = f.try_clone().map_err(fail)?;
                 (f, Stdio::from(e))
             }
             None => (File::from(std::io::stdout().as_fd_owned().map_err(fail)?), Stdio::inherit()),
         };
+        if let Some(path) = error_output {
+            err = Stdio::from(open(path).map_err(fail)?);
+        }
         let out_fd = out.as_raw_fd();
         let mut cmd = Command::new("/bin/sh");
         cmd.args(["-c", WAITER_SCRIPT, "emberscope-record"]).args(argv);
