@@ -105,3 +105,31 @@ def test_missing_pid_gets_its_message():
         assert "no process with pid 4194000" in r.stderr
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_record_profiles_the_script_from_its_first_line(tmp_path):
+    """The first 30 ms of a script (its first statement) are in the recording: `record` starts sampling before the
+    script's code runs, not some time after launch."""
+    script = tmp_path / "first.py"
+    script.write_text(
+        "import time\n"
+        "def first_thing():\n"
+        "    t = time.perf_counter()\n"
+        "    while time.perf_counter() - t < 0.03:\n"
+        "        pass\n"
+        "first_thing()\n"
+        "def rest():\n"
+        "    t = time.perf_counter()\n"
+        "    while time.perf_counter() - t < 0.3:\n"
+        "        pass\n"
+        "rest()\n"
+    )
+    out = tmp_path / "first.speedscope.json"
+    r = run_cli(["record", "--rate", "1000", "--json", "-o", str(out), "--", sys.executable, str(script)], timeout=120)
+    assert r.returncode == 0, r.stderr
+    import json
+
+    top = {row["name"]: row["self"] for row in json.loads(r.stdout)["top"]}
+    # 30 ms at 1000 Hz is ~30 samples; a late start would miss most of them.
+    assert top.get("first_thing", 0) >= 15, top
+    assert top.get("rest", 0) >= 150, top
