@@ -318,8 +318,9 @@ fn classify_spy_error(pid: i64, e: &anyhow::Error) -> SamplerError {
     SamplerError::Attach { pid, detail }
 }
 
-/// Attaches to a program we just started. py-spy needs the interpreter to exist in memory, which takes a few tens
-/// of ms after exec; we poll until then, so sampling begins within that window rather than at the very first line.
+/// Attaches to a program we just started. py-spy needs the interpreter to exist in memory, which takes a few ms
+/// after exec; we poll until then. The interpreter exists before it imports `site` and long before the script's
+/// first statement runs, so the recording covers the script from its first line (test_live_cli.py checks it).
 /// Starting the program stopped would not help: before the interpreter initializes there is nothing to read.
 fn attach_spawned(mut child: Spawned, config: &Config, command: &str) -> Result<(PythonSpy, Option<Spawned>), SamplerError> {
     let pid = child.pid;
