@@ -114,6 +114,9 @@ pub(crate) fn run_worker(mut w: Worker) -> Profile {
     live
 }
 
+/// How far behind schedule the sampler catches up by sampling back to back; beyond it, ticks count as missed.
+const MAX_CATCH_UP: Duration = Duration::from_millis(250);
+
 impl Worker {
     fn sample_until_end(&mut self) -> String {
         let period = Duration::from_secs_f64(1.0 / self.opts.rate_hz as f64);
@@ -155,12 +158,15 @@ impl Worker {
             }
             if now >= next_tick {
                 let behind = now - next_tick;
-                if behind >= period {
-                    // Late: count the ticks we slept through as missed instead of firing them in a burst, which
-                    // would put several samples on the same instant.
+                if behind >= MAX_CATCH_UP {
+                    // Far behind (the machine stalled, or the target was frozen): those ticks are gone. Count them
+                    // as missed and start afresh rather than firing a long burst.
                     self.stats.missed += (behind.as_nanos() / period.as_nanos()) as u64;
                     next_tick = now;
                 }
+                // A little late (a read took long, or we waited for a core): sample now and keep the schedule, so
+                // the next ticks come sooner and the rate catches up. Each sample is stamped with the time it was
+                // really taken, so the timeline stays true; only the spacing is uneven for a moment.
                 if let Some(reason) = self.sample_tick(now) {
                     self.account_elapsed(active, active_since);
                     return reason;
