@@ -25,8 +25,38 @@ interface Props {
   onChange: (vp: Viewport) => void;
 }
 
+/** The minimap's rectangles depend on the layout, colours and size only: drawn once into an offscreen canvas. */
+interface MinimapCache {
+  layout: FlameLayout;
+  colors: FuncColors;
+  width: number;
+  dpr: number;
+  bitmap: HTMLCanvasElement;
+}
+
+function drawMinimap(layout: FlameLayout, colors: FuncColors, width: number, dpr: number): HTMLCanvasElement {
+  const bitmap = document.createElement('canvas');
+  bitmap.width = Math.round(width * dpr);
+  bitmap.height = Math.round(MINIMAP_HEIGHT * dpr);
+  const ctx = bitmap.getContext('2d')!;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.fillStyle = '#1b1e24';
+  ctx.fillRect(0, 0, width, MINIMAP_HEIGHT);
+  const rowH = Math.max(1, Math.min(4, MINIMAP_HEIGHT / Math.max(layout.rows.length, 1)));
+  const list = computeDrawList(layout, { x0: layout.x0, x1: layout.x1, scrollY: 0 }, {
+    widthPx: width, heightPx: MINIMAP_HEIGHT, rowHeight: rowH, minWidthPx: 1,
+  });
+  for (let k = 0; k < list.count; k++) {
+    const i = list.index[k];
+    ctx.fillStyle = i < 0 ? MERGED_COLOR : colors.normal[layout.rows[list.row[k]].func[i]];
+    ctx.fillRect(list.x[k], list.y[k], Math.max(list.w[k], 0.5), rowH);
+  }
+  return bitmap;
+}
+
 export function Overview({ layout, viewport, colors, hasTimeline, onChange }: Props) {
   const ref = useRef<HTMLCanvasElement>(null);
+  const cache = useRef<MinimapCache | null>(null);
   useEffect(() => {
     const canvas = ref.current!;
     let raf = 0;
@@ -35,21 +65,22 @@ export function Overview({ layout, viewport, colors, hasTimeline, onChange }: Pr
       const dpr = window.devicePixelRatio || 1;
       const width = canvas.clientWidth;
       const height = MINIMAP_HEIGHT + AXIS_HEIGHT;
-      canvas.width = Math.round(width * dpr);
-      canvas.height = Math.round(height * dpr);
-      const ctx = canvas.getContext('2d')!;
-      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      ctx.fillStyle = '#1b1e24';
-      ctx.fillRect(0, 0, width, height);
-      const rowH = Math.max(1, Math.min(4, MINIMAP_HEIGHT / Math.max(layout.rows.length, 1)));
-      const list = computeDrawList(layout, { x0: layout.x0, x1: layout.x1, scrollY: 0 }, {
-        widthPx: width, heightPx: MINIMAP_HEIGHT, rowHeight: rowH, minWidthPx: 1,
-      });
-      for (let k = 0; k < list.count; k++) {
-        const i = list.index[k];
-        ctx.fillStyle = i < 0 ? MERGED_COLOR : colors.normal[layout.rows[list.row[k]].func[i]];
-        ctx.fillRect(list.x[k], list.y[k], Math.max(list.w[k], 0.5), rowH);
+      // Resizing a canvas reallocates and clears it: only when the size really changed (zooming moves only the
+      // window, and redrawing the whole minimap per frame cost more than the flame chart itself).
+      const pxW = Math.round(width * dpr);
+      const pxH = Math.round(height * dpr);
+      if (canvas.width !== pxW || canvas.height !== pxH) {
+        canvas.width = pxW;
+        canvas.height = pxH;
       }
+      let c = cache.current;
+      if (!c || c.layout !== layout || c.colors !== colors || c.width !== width || c.dpr !== dpr) {
+        c = cache.current = { layout, colors, width, dpr, bitmap: drawMinimap(layout, colors, width, dpr) };
+      }
+      const ctx = canvas.getContext('2d')!;
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.drawImage(c.bitmap, 0, 0);
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       // Window: shade outside, outline inside.
       const full = layout.x1 - layout.x0 || 1;
       const wx0 = ((viewport.x0 - layout.x0) / full) * width;

@@ -309,11 +309,16 @@ impl ProfileBuilder {
 
     /// Frame for (function, file, line). Kind is classified from the name and file.
     pub fn frame(&mut self, func: &str, file: Option<&str>, line: u32) -> FrameIndex {
-        let kind = FrameKind::classify(func, file);
-        self.frame_with_kind(func, file, line, kind)
+        // Classifying allocates and scans the path: do it only for a frame not seen before (the sampler and the
+        // importers ask for the same frames over and over).
+        self.frame_with(func, file, line, || FrameKind::classify(func, file))
     }
 
     pub fn frame_with_kind(&mut self, func: &str, file: Option<&str>, line: u32, kind: FrameKind) -> FrameIndex {
+        self.frame_with(func, file, line, || kind)
+    }
+
+    fn frame_with(&mut self, func: &str, file: Option<&str>, line: u32, kind: impl FnOnce() -> FrameKind) -> FrameIndex {
         let func_i = self.intern(func);
         let file_i = match file {
             Some(f) if !f.is_empty() => self.intern(f) as i32,
@@ -327,7 +332,7 @@ impl ProfileBuilder {
         self.frames.func.push(func_i);
         self.frames.file.push(file_i);
         self.frames.line.push(line);
-        self.frames.kind.push(kind as u8);
+        self.frames.kind.push(kind() as u8);
         self.frame_index.insert(key, i);
         i
     }
