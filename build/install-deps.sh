@@ -35,6 +35,8 @@ fi
 
 command -v cargo >/dev/null 2>&1 || { echo "cargo is missing: install Rust with rustup (https://rustup.rs) first" >&2; exit 1; }
 
+# `npm install`, not `npm ci`: npm 11 refuses `ci` on this lock (it wants entries for the other platforms' optional
+# binaries of @napi-rs/lzma), while `install` follows the lock and leaves it as it is (--no-save).
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  npm install --no-audit --no-fund --no-save
 fi

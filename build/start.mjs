@@ -34,7 +34,7 @@ function mtime(path) {
 
 // A fresh clone has no packages yet. Electron's binary download is left to Electron (it needs GitHub); where it
 // cannot be had, the CLI says so and serves the UI in the browser.
-if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) run('npm', ['ci', '--no-audit', '--no-fund']);
+if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) run('npm', ['install', '--no-audit', '--no-fund', '--no-save']); // not `ci`: see build/install-deps.sh
 
 // The native build takes minutes from scratch and seconds incrementally: run it when no addon exists or any Rust
 // source is newer than it.
