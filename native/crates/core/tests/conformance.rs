@@ -469,6 +469,21 @@ fn cancelled_job_stops_an_import() {
     assert!(matches!(import_bytes("wall.austin", &bytes, &job), Err(ImportError::Cancelled)));
 }
 
+/// A cancel that lands while gzip is being undone ends the import (it once made flate2 retry for ever: it treats
+/// an `Interrupted` read error as "try again").
+#[test]
+fn cancelled_job_stops_a_gzipped_import() {
+    let job = Job::new();
+    job.cancel();
+    let bytes = std::fs::read(fixtures_dir().join("austin/full.austin.gz")).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(matches!(import_bytes("full.austin.gz", &bytes, &job), Err(ImportError::Cancelled)));
+    });
+    let cancelled = rx.recv_timeout(std::time::Duration::from_secs(20)).expect("the import must end, not spin");
+    assert!(cancelled);
+}
+
 /// cProfile's own reader must agree with ours: every function's calls, tottime and cumtime, read back by Python's
 /// `pstats` from the same file. Skipped with a note when python3 is not on PATH.
 #[test]

@@ -242,7 +242,8 @@ fn gunzip(raw: &[u8], job: &Job) -> Result<Vec<u8>, ImportError> {
     impl Read for Counting<'_> {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
             if self.job.is_cancelled() {
-                return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "cancelled"));
+                // Not ErrorKind::Interrupted: readers (flate2's header parser among them) retry on that forever.
+                return Err(std::io::Error::other("cancelled"));
             }
             let n = (self.inner.len() - self.pos).min(buf.len()).min(1 << 20);
             buf[..n].copy_from_slice(&self.inner[self.pos..self.pos + n]);
