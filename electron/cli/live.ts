@@ -81,6 +81,18 @@ function describeStats(s: SessionStats): string {
   return `${s.samples} samples, ${s.achievedHz.toFixed(1)} Hz, ${formatDuration(s.elapsedNs)}`;
 }
 
+/**
+ * A warning when the sampler could not keep the asked rate (like py-spy's "behind in sampling"), with what to do:
+ * blocking reads pause every thread of the target and cost about a millisecond each on a busy machine.
+ */
+export function describeLag(s: SessionStats, o: SamplingOptions): string | null {
+  const seconds = s.elapsedNs / 1e9;
+  if (seconds < 1 || s.achievedHz >= 0.9 * o.rateHz) return null;
+  const pct = Math.round((100 * s.achievedHz) / o.rateHz);
+  const fix = o.nonblocking ? 'try a lower --rate' : 'try --nonblocking (no pause per read) or a lower --rate';
+  return `warning: sampled at ${s.achievedHz.toFixed(0)} Hz, ${pct}% of the ${o.rateHz} Hz asked for: ${fix}`;
+}
+
 /** True while `pid` exists and is not a zombie. */
 function isRunning(pid: number): boolean {
   try {
@@ -235,6 +247,8 @@ async function runSession(
     throw new LiveFailure(`could not write '${target}': ${toContractError(err).message} (the recording is kept at ${ended.recordingPath})`);
   }
   io.stderr.write(`${ended.endReason}; ${describeStats(ended.stats)}\nwrote ${target} (${format})\n`);
+  const lag = describeLag(ended.stats, ended.options);
+  if (lag) io.stderr.write(`${lag}\n`);
   if (json) io.stdout.write(`${JSON.stringify(toSummaryJson(trace.summary))}\n`);
   if (!existsSync(target)) throw new LiveFailure(`'${target}' was not written`);
   if (kind === 'attach') return 0;
