@@ -9,7 +9,7 @@
 import type { LiveBatch, SessionStats } from '../../../electron/contract/api';
 import { PROFILE_VERSION, type Profile, type Thread } from '../../../electron/contract/profile';
 import { computeFuncTable, selectThreads, type FuncIndex, type ThreadSelection } from './functions';
-import { addStackWeights } from './table';
+import { addStackWeights, type FunctionRow } from './table';
 
 type Column = Uint32Array | Int32Array | Uint8Array | Float64Array | Uint16Array;
 type ColumnCtor<C extends Column> = { new (n: number): C };
@@ -215,16 +215,9 @@ export function applyLiveBatch(profile: Profile, batch: LiveBatch, stats?: Sessi
   return next;
 }
 
-export interface LiveRow {
-  func: FuncIndex;
-  name: string;
-  file: string;
-  line: number;
-  kind: number;
-  /** Sample weight with the function as leaf / anywhere on the stack (once per sample). */
-  self: number;
-  total: number;
-}
+/** A Functions-table row without call counts: self/total are sample weights with the function as leaf / anywhere
+ * on the stack (once per sample). */
+export type LiveRow = Omit<FunctionRow, 'calls'>;
 
 export interface LiveTable {
   rows: LiveRow[];
