@@ -8,7 +8,7 @@
 // overwritten under a Profile someone still holds.
 import type { LiveBatch, SessionStats } from '../../../electron/contract/api';
 import { PROFILE_VERSION, type Profile, type Thread } from '../../../electron/contract/profile';
-import { computeFuncTable, selectThreads, type FuncIndex, type ThreadSelection } from './functions';
+import { computeFuncTable, selectThreads, type ThreadSelection } from './functions';
 import { addStackWeights, type FunctionRow } from './table';
 
 type Column = Uint32Array | Int32Array | Uint8Array | Float64Array | Uint16Array;
