@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import { findAddonPath, findAppRoot, NativeError, NativeImport, toNativeError, type NativeProfile } from '../../electron/main/native';
 import type { Profile } from '../../electron/contract/profile';
+import { rejection } from './rejection';
 
 const root = findAppRoot();
 const fixture = (p: string) => join(root, 'test', 'fixtures', p);
@@ -20,17 +21,6 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function open(path: string): Promise<NativeProfile> {
   return NativeImport.fromPath(path).run();
-}
-
-async function rejection(p: Promise<unknown>): Promise<NativeError> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(NativeError);
-  return err as NativeError;
 }
 
 /** Leaf function name → summed count, and the total, read straight from a folded file. */
@@ -141,7 +131,7 @@ describe('ImportJob / ProfileHandle on real files', () => {
     const job = NativeImport.fromPath(big);
     const running = job.run();
     job.cancel();
-    const err = await rejection(running);
+    const err = await rejection(running, NativeError);
     expect(err.code).toBe('cancelled');
     expect(err.message).toBe('the import was cancelled');
   });
@@ -151,7 +141,7 @@ describe('ImportJob / ProfileHandle on real files', () => {
     const gz = gzipSync(readFileSync(fixture('py-spy-raw/workload.txt')));
     const bad = join(tmp, 'broken.txt.gz');
     writeFileSync(bad, gz.subarray(0, gz.length >> 1));
-    const err = await rejection(open(bad));
+    const err = await rejection(open(bad), NativeError);
     expect(err.code).toBe('parse-error');
     expect(err.message).toMatch(/gzip.*corrupt or truncated/);
   });
@@ -161,14 +151,14 @@ describe('ImportJob / ProfileHandle on real files', () => {
     const bytes = Buffer.alloc(4096);
     for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 24;
     writeFileSync(junk, bytes);
-    const err = await rejection(open(junk));
+    const err = await rejection(open(junk), NativeError);
     expect(err.code).toBe('parse-error');
     expect(err.message).toMatch(/unknown format/);
   });
 
   it('maps missing files and directories to io-error', async () => {
-    expect((await rejection(open(join(tmp, 'missing.json')))).code).toBe('io-error');
-    const dirErr = await rejection(open(tmp));
+    expect((await rejection(open(join(tmp, 'missing.json')), NativeError)).code).toBe('io-error');
+    const dirErr = await rejection(open(tmp), NativeError);
     expect(dirErr.code).toBe('io-error');
     expect(dirErr.message).toMatch(/directory/);
   });
@@ -176,7 +166,7 @@ describe('ImportJob / ProfileHandle on real files', () => {
   it('rejects a second run of the same job', async () => {
     const job = NativeImport.fromPath(fixture('py-spy-raw/workload.txt'));
     await job.run();
-    expect((await rejection(job.run())).code).toBe('bad-request');
+    expect((await rejection(job.run(), NativeError)).code).toBe('bad-request');
   });
 
   it('exports collapsed stacks that re-import to the same totals', async () => {

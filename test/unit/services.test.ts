@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ContractError, type EmberscopeEvents, type EventName } from '../../electron/contract/api';
 import { findAppRoot } from '../../electron/main/native';
 import { createServices, type EmberscopeServices } from '../../electron/main/services';
+import { rejection } from './rejection';
 
 const root = findAppRoot();
 const FOLDED = join(root, 'test', 'fixtures', 'py-spy-raw', 'workload.txt');
@@ -21,17 +22,6 @@ function make(extra: Partial<Parameters<typeof createServices>[0]> = {}): Embers
   const s = createServices({ host: 'memory', dataDir, ...extra });
   s.onEvent(<E extends EventName>(event: E, payload: EmberscopeEvents[E]) => events.push({ event, payload }));
   return s;
-}
-
-async function rejection(p: Promise<unknown>): Promise<ContractError> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ContractError);
-  return err as ContractError;
 }
 
 beforeEach(() => {
@@ -80,7 +70,7 @@ describe('services: opening and reading traces', () => {
 
     await services.closeTrace({ traceId: info.traceId });
     expect(await services.listTraces()).toEqual([]);
-    expect((await rejection(services.getProfile({ traceId: info.traceId }))).code).toBe('not-found');
+    expect((await rejection(services.getProfile({ traceId: info.traceId }), ContractError)).code).toBe('not-found');
   });
 
   it('lists and opens the bundled samples', async () => {
@@ -89,23 +79,23 @@ describe('services: opening and reading traces', () => {
     const info = await services.openSample({ id: 'cprofile', jobId: 's1' });
     expect(info.format).toBe('pstats');
     expect(await services.listRecent()).toEqual([]); // samples are not the user's files
-    const err = await rejection(services.openSample({ id: 'nope', jobId: 's2' }));
+    const err = await rejection(services.openSample({ id: 'nope', jobId: 's2' }), ContractError);
     expect(err.code).toBe('not-found');
     expect(err.message).toMatch(/cprofile/);
   });
 
   it('rejects bad paths with what to do', async () => {
-    const missing = await rejection(services.openTrace({ path: join(dataDir, 'nope.json'), jobId: 'b1' }));
+    const missing = await rejection(services.openTrace({ path: join(dataDir, 'nope.json'), jobId: 'b1' }), ContractError);
     expect(missing.code).toBe('not-found');
     expect(missing.message).toMatch(/nope\.json.*check the path/);
-    const dir = await rejection(services.openTrace({ path: dataDir, jobId: 'b2' }));
+    const dir = await rejection(services.openTrace({ path: dataDir, jobId: 'b2' }), ContractError);
     expect(dir.code).toBe('bad-request');
     expect(dir.message).toMatch(/is a directory/);
-    expect((await rejection(services.openTrace({ path: '', jobId: 'b3' }))).code).toBe('bad-request');
+    expect((await rejection(services.openTrace({ path: '', jobId: 'b3' }), ContractError)).code).toBe('bad-request');
     const corrupt = join(dataDir, 'corrupt.txt.gz');
     const gz = gzipSync(readFileSync(FOLDED));
     writeFileSync(corrupt, gz.subarray(0, gz.length >> 1));
-    const parse = await rejection(services.openTrace({ path: corrupt, jobId: 'b4' }));
+    const parse = await rejection(services.openTrace({ path: corrupt, jobId: 'b4' }), ContractError);
     expect(parse.code).toBe('parse-error');
     expect(parse.message).toMatch(/could not open 'corrupt\.txt\.gz': .*truncated/);
     expect(await services.listTraces()).toEqual([]);
@@ -114,7 +104,7 @@ describe('services: opening and reading traces', () => {
   it.skipIf(process.getuid?.() === 0)('rejects an unreadable file with io-error', async () => {
     const locked = join(dataDir, 'locked.txt');
     writeFileSync(locked, readFileSync(FOLDED), { mode: 0o000 });
-    expect((await rejection(services.openTrace({ path: locked, jobId: 'p1' }))).code).toBe('io-error');
+    expect((await rejection(services.openTrace({ path: locked, jobId: 'p1' }), ContractError)).code).toBe('io-error');
   });
 
   it('cancels a running open; unknown job ids are a no-op', async () => {
@@ -126,17 +116,17 @@ describe('services: opening and reading traces', () => {
     await new Promise((r) => out.end(r));
     const opening = services.openTrace({ path: big, jobId: 'c1' });
     await services.cancelJob({ jobId: 'c1' });
-    const err = await rejection(opening);
+    const err = await rejection(opening, ContractError);
     expect(err.code).toBe('cancelled');
     expect(await services.listTraces()).toEqual([]);
   });
 
   it('exports only known formats; the open dialog only where one is given', async () => {
     const info = await services.openTrace({ path: PSTATS, jobId: 'e1' });
-    const bad = await rejection(services.exportTrace({ traceId: info.traceId, format: 'svg' as never }));
+    const bad = await rejection(services.exportTrace({ traceId: info.traceId, format: 'svg' as never }), ContractError);
     expect(bad.code).toBe('bad-request');
     expect(bad.message).toMatch(/speedscope, chrome or collapsed/);
-    expect((await rejection(services.showOpenDialog())).code).toBe('bad-request');
+    expect((await rejection(services.showOpenDialog(), ContractError)).code).toBe('bad-request');
     expect(await make({ showOpenDialog: async () => '/x/y.json' }).showOpenDialog()).toBe('/x/y.json');
   });
 });
@@ -198,19 +188,19 @@ describe('services: uploads', () => {
 
   it('rejects gaps, oversize and cancelled uploads', async () => {
     await services.uploadChunk(chunkArgs('u2', 0, 0));
-    const gap = await rejection(services.uploadChunk(chunkArgs('u2', 2, 1500)));
+    const gap = await rejection(services.uploadChunk(chunkArgs('u2', 2, 1500)), ContractError);
     expect(gap.code).toBe('bad-request');
     expect(gap.message).toMatch(/offset 1500.*500 bytes/);
 
-    const huge = await rejection(services.uploadChunk({ ...chunkArgs('u3', 0, 0), totalBytes: 5 * 1024 ** 3 }));
+    const huge = await rejection(services.uploadChunk({ ...chunkArgs('u3', 0, 0), totalBytes: 5 * 1024 ** 3 }), ContractError);
     expect(huge.code).toBe('bad-request');
     expect(huge.message).toMatch(/4 GiB/);
 
     await services.uploadChunk(chunkArgs('u4', 0, 0));
     await services.cancelJob({ jobId: 'u4' });
-    expect((await rejection(services.uploadChunk(chunkArgs('u4', 1, 500)))).code).toBe('cancelled');
+    expect((await rejection(services.uploadChunk(chunkArgs('u4', 1, 500)), ContractError)).code).toBe('cancelled');
 
-    const short = await rejection(services.uploadChunk({ ...chunkArgs('u5', 0, 0), last: true }));
+    const short = await rejection(services.uploadChunk({ ...chunkArgs('u5', 0, 0), last: true }), ContractError);
     expect(short.message).toMatch(/incomplete/);
   });
 });

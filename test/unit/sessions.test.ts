@@ -15,6 +15,7 @@ import {
 } from '../../electron/contract/api';
 import { findAppRoot } from '../../electron/main/native';
 import { createServices, type EmberscopeServices } from '../../electron/main/services';
+import { rejection } from './rejection';
 
 const root = findAppRoot();
 const TARGETS = join(root, 'test', 'python', 'targets');
@@ -58,17 +59,6 @@ function ended(sessionId: string) {
 
 function countBatches(sessionId: string): number {
   return events.filter((e) => e.event === 'onDidSessionBatch' && (e.payload as { sessionId: string }).sessionId === sessionId).length;
-}
-
-async function rejection(p: Promise<unknown>): Promise<ContractError> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ContractError);
-  return err as ContractError;
 }
 
 beforeEach(() => {
@@ -160,7 +150,7 @@ describe('sessions: attach', () => {
     await services.resumeSession({ sessionId: info.sessionId });
     await waitForEvent('onDidSessionBatch', (b) => b.sessionId === info.sessionId && b.stats.samples > atPause);
     await services.stopSession({ sessionId: info.sessionId });
-    expect((await rejection(services.pauseSession({ sessionId: info.sessionId }))).code).toBe('bad-request');
+    expect((await rejection(services.pauseSession({ sessionId: info.sessionId }), ContractError)).code).toBe('bad-request');
   });
 
   it('ends with a reason and keeps its samples when the target is killed', async () => {
@@ -237,13 +227,13 @@ describe('sessions: setup errors', () => {
   it("refuses a process that is not Python with 'not-python'", async () => {
     const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
     started.push(sleeper);
-    const err = await rejection(services.startSession({ target: { kind: 'attach', pid: sleeper.pid! }, options: OPTIONS }));
+    const err = await rejection(services.startSession({ target: { kind: 'attach', pid: sleeper.pid! }, options: OPTIONS }), ContractError);
     expect(err.code).toBe('not-python');
     expect(err.message).toContain(String(sleeper.pid));
   });
 
   it("refuses a pid that does not exist with 'no-such-process'", async () => {
-    const err = await rejection(services.startSession({ target: { kind: 'attach', pid: 4_194_000 }, options: OPTIONS }));
+    const err = await rejection(services.startSession({ target: { kind: 'attach', pid: 4_194_000 }, options: OPTIONS }), ContractError);
     expect(err.code).toBe('no-such-process');
   });
 
@@ -259,12 +249,13 @@ describe('sessions: setup errors', () => {
       [{ target: { kind: 'record', script: 'a.py', args: Array(1001).fill('x') }, options: OPTIONS }, /args/],
     ];
     for (const [arg, message] of cases) {
-      const err = await rejection(services.startSession(arg as never));
+      const err = await rejection(services.startSession(arg as never), ContractError);
       expect(err.code).toBe('bad-request');
       expect(err.message).toMatch(message);
     }
     const missing = await rejection(
       services.startSession({ target: { kind: 'record', script: join(dataDir, 'nope.py'), args: [] }, options: OPTIONS }),
+      ContractError,
     );
     expect(missing.code).toBe('bad-request');
     expect(missing.message).toMatch(/no script at .*nope\.py/);
@@ -273,16 +264,18 @@ describe('sessions: setup errors', () => {
         target: { kind: 'record', interpreter: 'python-does-not-exist', script: join(TARGETS, 'cpu_hot.py'), args: [] },
         options: OPTIONS,
       }),
+      ContractError,
     );
     expect(noInterpreter.code).toBe('spawn-failed');
     expect(noInterpreter.message).toMatch(/python-does-not-exist.*not found on PATH/);
     // A program that is not Python ends before an interpreter shows up; nothing is left in the recordings folder.
     const notPython = await rejection(
       services.startSession({ target: { kind: 'record', interpreter: '/bin/true', script: join(TARGETS, 'cpu_hot.py'), args: [] }, options: OPTIONS }),
+      ContractError,
     );
     expect(notPython.code).toBe('spawn-failed');
     expect(notPython.message).toMatch(/ended \(exit code 0\) before a Python interpreter/);
     expect(readdirSync(join(dataDir, 'recordings')).filter((n) => n.endsWith('.out.txt'))).toEqual([]);
-    expect((await rejection(services.stopSession({ sessionId: 'session-99' }))).code).toBe('not-found');
+    expect((await rejection(services.stopSession({ sessionId: 'session-99' }), ContractError)).code).toBe('not-found');
   });
 });
