@@ -1,7 +1,7 @@
 // Live sampling sessions (attach to a pid, or record a script): the main-process side of `startSession` & co.
 //
 // Data flow: the addon's sampler thread -> `onBatch` on the JS thread (in order, never dropped) -> applied at once to
-// a JS copy of the session's profile (`getSessionProfile`, see live-profile.ts) and queued -> at most one
+// a JS copy of the session's profile (`getSessionProfile`, grown with the contract's applyLiveBatch) and queued -> at most one
 // `onDidSessionBatch` event per BATCH_EVENT_MS per session, carrying every queued batch concatenated.
 // When the session ends (the target exited, the duration passed, or `stop`), `finish()` hands over the native
 // profile, which is registered as a trace like an opened file (its path is the recording file, which `openTrace`
@@ -18,7 +18,8 @@ import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:pa
 import type { EmberscopeEvents, EventName, LiveBatch, PythonProcess, SamplingOptions, SessionInfo, SessionTarget, TraceInfo } from '../contract/api';
 import { ContractError } from '../contract/api';
 import type { Profile } from '../contract/profile';
-import { concatBatches, isEmptyBatch, LiveProfileBuilder, toLiveBatch } from './live-profile';
+import { applyLiveBatch, createLiveProfile } from '../contract/live-profile';
+import { concatBatches, isEmptyBatch, toLiveBatch } from './live-profile';
 import { listPythonProcesses, NativeError, NativeSamplingSession, type NativeBatch, type NativeProfile, type NativeSessionOptions } from './native';
 import { OutputTail } from './output-tail';
 
@@ -47,7 +48,12 @@ export interface SessionManagerOptions {
 interface Entry {
   info: SessionInfo;
   native: NativeSamplingSession;
-  live: LiveProfileBuilder;
+  /**
+   * The session's profile so far, grown from every batch (`getSessionProfile`). Why a JS copy: the native session
+   * hands its profile over only in `finish()`, which ends it, and a window that joins a running session needs
+   * everything now. Batches are deltas with global indexes, so this rebuilds what `finish()` returns (tested).
+   */
+  live: Profile;
   pending: LiveBatch[];
   flushTimer: NodeJS.Timeout | undefined;
   lastFlush: number;
@@ -281,7 +287,7 @@ export class SessionManager {
     entry = {
       info,
       native,
-      live: new LiveProfileBuilder(traceName, startedAt * 1e6),
+      live: { ...createLiveProfile(traceName), startNs: startedAt * 1e6 },
       pending: [],
       flushTimer: undefined,
       lastFlush: 0,
@@ -351,7 +357,7 @@ export class SessionManager {
   /** The session's profile so far (or in full, once ended). */
   getProfile(sessionId: string): Profile {
     const e = this.get(sessionId);
-    return e.live.toProfile(this.describe(e));
+    return { ...e.live, durationNs: Math.max(e.live.durationNs, e.info.stats.elapsedNs), meta: this.describe(e) };
   }
 
   /** The native profile of an ended session (the CLI exports it). */
@@ -398,7 +404,8 @@ export class SessionManager {
   private receive(e: Entry, batch: NativeBatch): void {
     const live = toLiveBatch(batch);
     try {
-      if (!e.broken) e.live.apply(live, batch.stats);
+      // No stats: every batch comes once, in order, so none of its rows may be skipped; a gap still throws.
+      if (!e.broken) e.live = applyLiveBatch(e.live, live);
     } catch (err) {
       // A gap means the JS copy is wrong from here on; the native profile (finish) stays right. Say so once.
       e.broken = true;

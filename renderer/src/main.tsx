@@ -4,7 +4,7 @@ import { App } from './App';
 import { drawStats } from './canvas/renderer';
 import { locateFunction } from './views/FlameCanvasView';
 import { computeFuncTable } from './model/functions';
-import { countSamples } from './model/live';
+import { countSamples } from '../../electron/contract/live-profile';
 import { findHottestFunction } from './model/table';
 import { initialize } from './store/actions';
 import { getWorkingProfile } from './store/live';

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import type { LiveBatch, SessionStats } from '../../electron/contract/api';
 import type { Profile } from '../../electron/contract/profile';
-import { applyLiveBatch, computeLiveTable, countSamples, createLiveProfile } from '../../renderer/src/model/live';
+import { applyLiveBatch, countSamples, createLiveProfile } from '../../electron/contract/live-profile';
+import { computeLiveTable } from '../../renderer/src/model/live';
 import { DEFAULT_SAMPLING_OPTIONS, splitArgs, validateSamplingOptions } from '../../renderer/src/model/liveform';
 import { computeFunctionRows, computeFunctionStats } from '../../renderer/src/model/table';
 import { TestProfileBuilder } from './renderer-profile-builder';

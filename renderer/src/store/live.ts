@@ -10,7 +10,7 @@ import type {
   SessionInfo,
   SessionTarget,
 } from '../../../electron/contract/api';
-import { applyLiveBatch, createLiveProfile } from '../model/live';
+import { applyLiveBatch, createLiveProfile } from '../../../electron/contract/live-profile';
 import { validateSamplingOptions } from '../model/liveform';
 import type { Profile } from '../../../electron/contract/profile';
 import { openTraceInfo } from './actions';
