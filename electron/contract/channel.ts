@@ -46,6 +46,24 @@ export interface Transport {
   onClose(listener: () => void): () => void;
 }
 
+/** The listeners behind a transport's `onMessage`/`onClose`: `add` returns the unsubscribe; `fire` calls a snapshot,
+ * so a listener may unsubscribe itself while being called. */
+export class Listeners<A extends unknown[] = []> {
+  private readonly set = new Set<(...args: A) => void>();
+  add(listener: (...args: A) => void): () => void {
+    this.set.add(listener);
+    return () => {
+      this.set.delete(listener);
+    };
+  }
+  fire(...args: A): void {
+    for (const listener of [...this.set]) listener(...args);
+  }
+  clear(): void {
+    this.set.clear();
+  }
+}
+
 /** Electron IPC channels (both start with CHANNEL_PREFIX, which the preload enforces). */
 export const IPC_REQUEST_CHANNEL = `${CHANNEL_PREFIX}req`;
 export const IPC_EVENT_CHANNEL = `${CHANNEL_PREFIX}evt`;

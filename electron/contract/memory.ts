@@ -2,7 +2,7 @@
 // It behaves like the real transports where it matters: every message is structured-cloned (so nothing is shared
 // by reference and non-cloneable values fail at send, as over Electron IPC) and delivered asynchronously.
 // Pure TypeScript: imports nothing from Node, Electron or React.
-import type { Transport, WireMessage } from './channel';
+import { Listeners, type Transport, type WireMessage } from './channel';
 
 export interface MemoryTransport extends Transport {
   /** Closes both ends; each side's onClose listeners run once, asynchronously. */
@@ -11,15 +11,15 @@ export interface MemoryTransport extends Transport {
 }
 
 interface End {
-  messageListeners: Set<(message: unknown) => void>;
-  closeListeners: Set<() => void>;
+  messageListeners: Listeners<[message: unknown]>;
+  closeListeners: Listeners;
 }
 
 /** Returns two connected ends: what one sends, the other receives. */
 export function createMemoryPair(): [MemoryTransport, MemoryTransport] {
   const ends: [End, End] = [
-    { messageListeners: new Set(), closeListeners: new Set() },
-    { messageListeners: new Set(), closeListeners: new Set() },
+    { messageListeners: new Listeners(), closeListeners: new Listeners() },
+    { messageListeners: new Listeners(), closeListeners: new Listeners() },
   ];
   let closed = false;
 
@@ -27,7 +27,7 @@ export function createMemoryPair(): [MemoryTransport, MemoryTransport] {
     if (closed) return;
     closed = true;
     queueMicrotask(() => {
-      for (const end of ends) for (const listener of [...end.closeListeners]) listener();
+      for (const end of ends) end.closeListeners.fire();
     });
   };
 
@@ -38,17 +38,11 @@ export function createMemoryPair(): [MemoryTransport, MemoryTransport] {
       const copy = structuredClone(message);
       queueMicrotask(() => {
         if (closed) return;
-        for (const listener of [...peer.messageListeners]) listener(copy);
+        peer.messageListeners.fire(copy);
       });
     },
-    onMessage(listener) {
-      self.messageListeners.add(listener);
-      return () => self.messageListeners.delete(listener);
-    },
-    onClose(listener) {
-      self.closeListeners.add(listener);
-      return () => self.closeListeners.delete(listener);
-    },
+    onMessage: (listener) => self.messageListeners.add(listener),
+    onClose: (listener) => self.closeListeners.add(listener),
     close: closeBoth,
     get closed() {
       return closed;

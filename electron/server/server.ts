@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { EmberscopeServiceHost } from '../contract/api';
-import { serveConnection, type Transport, type WireMessage } from '../contract/channel';
+import { Listeners, serveConnection, type Transport, type WireMessage } from '../contract/channel';
 import { CodecError, decodeFrame, decodeJsonText, encodeFrame } from '../contract/codec';
 import { LIMITS } from '../contract/validate';
 import { buildSecurityHeaders, sendPlain, serveStatic } from './static';
@@ -133,8 +133,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
  * `maxPayload` make `ws` close the connection with 1009, which is the only sane answer to them.
  */
 function createSocketTransport(ws: WebSocket, log: (message: string) => void): Transport {
-  const messageListeners = new Set<(message: unknown) => void>();
-  const closeListeners = new Set<() => void>();
+  const messageListeners = new Listeners<[message: unknown]>();
+  const closeListeners = new Listeners();
   ws.on('message', (data: RawData, isBinary: boolean) => {
     let message: unknown;
     try {
@@ -146,10 +146,10 @@ function createSocketTransport(ws: WebSocket, log: (message: string) => void): T
       log(`dropped an undecodable frame: ${(err as Error).message}`);
       return;
     }
-    for (const listener of [...messageListeners]) listener(message);
+    messageListeners.fire(message);
   });
   ws.on('close', () => {
-    for (const listener of [...closeListeners]) listener();
+    closeListeners.fire();
     closeListeners.clear();
   });
   ws.on('error', (err) => log(`socket error: ${err.message}`));
@@ -158,13 +158,7 @@ function createSocketTransport(ws: WebSocket, log: (message: string) => void): T
       if (ws.readyState !== ws.OPEN) return; // the close handler tells serveConnection to stop
       ws.send(encodeFrame(message));
     },
-    onMessage(listener) {
-      messageListeners.add(listener);
-      return () => messageListeners.delete(listener);
-    },
-    onClose(listener) {
-      closeListeners.add(listener);
-      return () => closeListeners.delete(listener);
-    },
+    onMessage: (listener) => messageListeners.add(listener),
+    onClose: (listener) => closeListeners.add(listener),
   };
 }

@@ -1,7 +1,7 @@
 // The renderer's transport inside Electron: requests go through the preload's `invoke` on one channel and come back
 // as `res` messages; events arrive on the event channel. The preload (electron/app/preload.ts) is the only code
 // that touches ipcRenderer.
-import { IPC_EVENT_CHANNEL, IPC_REQUEST_CHANNEL, type Transport, type WireMessage } from '../../../electron/contract/channel';
+import { IPC_EVENT_CHANNEL, IPC_REQUEST_CHANNEL, Listeners, type Transport, type WireMessage } from '../../../electron/contract/channel';
 import { isMessageId, isPlainObject } from '../../../electron/contract/validate';
 
 /** What the preload exposes as `window.emberscope`. */
@@ -20,9 +20,9 @@ declare global {
 }
 
 export function createIpcTransport(bridge: EmberscopeBridge): Transport {
-  const messageListeners = new Set<(message: unknown) => void>();
+  const messageListeners = new Listeners<[message: unknown]>();
   const emit = (message: unknown): void => {
-    for (const listener of [...messageListeners]) listener(message);
+    messageListeners.fire(message);
   };
   bridge.on(IPC_EVENT_CHANNEL, emit);
 
@@ -39,10 +39,7 @@ export function createIpcTransport(bridge: EmberscopeBridge): Transport {
         (err: unknown) => emit({ t: 'res', id, ok: false, error: { code: 'internal', message: `${method}: ${String((err as Error)?.message ?? err)}` } }),
       );
     },
-    onMessage(listener) {
-      messageListeners.add(listener);
-      return () => messageListeners.delete(listener);
-    },
+    onMessage: (listener) => messageListeners.add(listener),
     // A renderer's IPC never drops while the page lives; a reload starts a fresh client.
     onClose: () => () => {},
   };

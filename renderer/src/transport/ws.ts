@@ -1,7 +1,7 @@
 // The browser's transport in `emberscope serve` mode: one WebSocket to the page's own server, binary frames via the
 // codec, reconnect with backoff. Each drop fires onClose (so the client fails the requests that were in flight, as
 // the server lost them) and the state goes to 'disconnected' until the next attempt connects.
-import type { Transport, WireMessage } from '../../../electron/contract/channel';
+import { Listeners, type Transport, type WireMessage } from '../../../electron/contract/channel';
 import { decodeFrame, decodeJsonText, encodeFrame } from '../../../electron/contract/codec';
 import { createStateCell, type ConnectionStateSource } from './state';
 
@@ -51,8 +51,8 @@ export function createWebSocketTransport(url: string, options: WebSocketTranspor
   const minDelay = options.minDelayMs ?? 250;
   const maxDelay = options.maxDelayMs ?? 5000;
   const state = createStateCell('connecting');
-  const messageListeners = new Set<(message: unknown) => void>();
-  const closeListeners = new Set<() => void>();
+  const messageListeners = new Listeners<[message: unknown]>();
+  const closeListeners = new Listeners();
   // Messages sent while (re)connecting go out on open; a drop discards them, and the client rejects their requests.
   let queue: Uint8Array[] = [];
   let socket: WebSocketLike | null = null;
@@ -81,7 +81,7 @@ export function createWebSocketTransport(url: string, options: WebSocketTranspor
         console.error('emberscope: dropped an undecodable frame from the server', err);
         return;
       }
-      for (const listener of [...messageListeners]) listener(message);
+      messageListeners.fire(message);
     };
     // 'error' is always followed by 'close'; all handling happens there.
     ws.onerror = () => {};
@@ -90,7 +90,7 @@ export function createWebSocketTransport(url: string, options: WebSocketTranspor
       socket = null;
       queue = [];
       state.set('disconnected');
-      for (const listener of [...closeListeners]) listener();
+      closeListeners.fire();
       if (reconnect && !closedForGood) {
         const delay = Math.min(maxDelay, minDelay * 2 ** failures);
         failures++;
@@ -109,14 +109,8 @@ export function createWebSocketTransport(url: string, options: WebSocketTranspor
       if (socket && socket.readyState === OPEN) socket.send(frame);
       else queue.push(frame);
     },
-    onMessage(listener) {
-      messageListeners.add(listener);
-      return () => messageListeners.delete(listener);
-    },
-    onClose(listener) {
-      closeListeners.add(listener);
-      return () => closeListeners.delete(listener);
-    },
+    onMessage: (listener) => messageListeners.add(listener),
+    onClose: (listener) => closeListeners.add(listener),
     close() {
       closedForGood = true;
       if (retryTimer) clearTimeout(retryTimer);
