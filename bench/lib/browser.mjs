@@ -4,21 +4,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { CHROMIUM_PATH, launchChromium } from '../../test/e2e/chromium.mjs';
 import { repoRoot } from './addon.mjs';
 import { findDescendants, readMemory } from './proc.mjs';
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// The same flags as test/e2e/harness.ts: software rendering, nothing in the background competing for the 2 cores.
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-  '--disable-quic',
-];
+export { CHROMIUM_PATH };
 
 /** Runs `node bin/emberscope.mjs serve --port 0` and resolves with its URL and pid once it prints the URL. */
 export function startServe(env = {}) {
@@ -64,7 +54,7 @@ export async function launchBrowser() {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(`no Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set CHROMIUM_PATH)`);
   }
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+  return launchChromium();
 }
 
 /**

@@ -1,22 +1,13 @@
 // Starts the real `emberscope serve` and a real Chromium (Debian's, driven by playwright-core) pointed at it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM_PATH, chromiumAvailable, launchChromium } from './chromium.mjs';
 
 export const repoRoot = path.resolve(__dirname, '../..');
 export const artifactsDir = path.join(repoRoot, 'test/artifacts/e2e');
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-  '--disable-quic',
-];
 
 export interface Served {
   url: string;
@@ -63,12 +54,10 @@ export function startServe(extra: string[] = [], env: NodeJS.ProcessEnv = {}): P
   });
 }
 
-export function chromiumAvailable(): boolean {
-  return existsSync(CHROMIUM_PATH);
-}
+export { chromiumAvailable, CHROMIUM_PATH };
 
 export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+  return launchChromium();
 }
 
 export async function newPage(browser: Browser, url: string): Promise<Page> {

@@ -3,7 +3,8 @@
 // Needs the built renderer (`npx vite build renderer`) and a Chromium; otherwise reported as skipped.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { CHROMIUM_PATH, launchChromium } from '../e2e/chromium.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmberscopeServiceHost } from '../../electron/contract/api';
 import { startServer, type RunningServer } from '../../electron/server/server';
@@ -11,7 +12,7 @@ import { createTestHost } from './contract-test-host';
 
 const root = resolve(__dirname, '..', '..');
 const staticDir = join(root, 'dist', 'renderer');
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const chromiumPath = CHROMIUM_PATH;
 const missing = [join(staticDir, 'index.html'), chromiumPath].filter((p) => !existsSync(p));
 const title = missing.length
   ? `the served renderer in Chromium: skipped because ${missing.join(' and ')} is missing`
@@ -36,7 +37,7 @@ describe.skipIf(missing.length > 0)(title, () => {
       },
     }) as EmberscopeServiceHost;
     server = await startServer({ services: recording, staticDir });
-    browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
