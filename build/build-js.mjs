@@ -1,7 +1,7 @@
 // Bundles the Node side with esbuild:
 //   electron/cli/cli.ts      -> dist/cli.mjs                (ESM; bin/emberscope.mjs and build/start.mjs import it)
-//   electron/app/main.ts     -> dist/electron/main.cjs      (CJS, as Electron loads `main` from package.json)
-//   electron/app/preload.ts  -> dist/electron/preload.cjs
+//   electron/shell/main.ts     -> dist/electron/main.cjs      (CJS, as Electron loads `main` from package.json)
+//   electron/shell/preload.ts  -> dist/electron/preload.cjs
 // npm packages stay external (node_modules ships next to dist/); the native addon is loaded at run time from
 // dist/native. Entries whose source does not exist yet are skipped with a note. `--cli` builds only the CLI.
 import { existsSync } from 'node:fs';
@@ -27,8 +27,8 @@ const entries = [
   ...(onlyCli
     ? []
     : [
-        { src: 'electron/app/main.ts', out: 'dist/electron/main.cjs', format: 'cjs', external: ['electron'] },
-        { src: 'electron/app/preload.ts', out: 'dist/electron/preload.cjs', format: 'cjs', external: ['electron'] },
+        { src: 'electron/shell/main.ts', out: 'dist/electron/main.cjs', format: 'cjs', external: ['electron'] },
+        { src: 'electron/shell/preload.ts', out: 'dist/electron/preload.cjs', format: 'cjs', external: ['electron'] },
       ]),
 ];
 

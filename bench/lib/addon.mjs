@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Path of dist/native/emberscope.<platform>-<arch>*.node (dist/native/index.js is CommonJS in a "type": "module"
- * package, so we load the binary itself, as electron/main/native.ts does). */
+ * package, so we load the binary itself, as electron/services/native.ts does). */
 export function findAddonPath() {
   const dir = path.join(repoRoot, 'dist/native');
   const own = `emberscope.${process.platform}-${process.arch}`;

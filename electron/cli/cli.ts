@@ -4,8 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { ExportFormat } from '../contract/api';
-import { checkInputFile, createServices, toContractError } from '../main/services';
-import { findAppRoot, NativeImport, type NativeProfile } from '../main/native';
+import { checkInputFile, createServices, toContractError } from '../services/services';
+import { findAppRoot, NativeImport, type NativeProfile } from '../services/native';
 import { parseArgs, USAGE, UsageError } from './args';
 import { resolveElectron, runElectron } from './desktop';
 import { formatBytes, formatSummary, toSummaryJson } from './format';

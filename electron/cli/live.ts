@@ -1,5 +1,5 @@
 // `emberscope ps`, `attach PID` and `record -- CMD ARGS…`: live sampling from the terminal, on the same session
-// manager the app uses (electron/main/sessions.ts), without the app.
+// manager the app uses (electron/services/sessions.ts), without the app.
 //
 // Ctrl-C: `attach` stops sampling at once, saves and exits 0 (the attached process keeps running). `record` does what
 // py-spy does: the program is interrupted too (as the terminal's foreground job it gets the SIGINT itself; if only
@@ -10,9 +10,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { EmberscopeEvents, EventName, ExportFormat, SamplingOptions, SessionInfo, SessionStats, TraceInfo } from '../contract/api';
 import { validateRequestArg } from '../contract/validate';
-import { listPythonProcesses, type NativeProfile } from '../main/native';
-import { defaultDataDir, toContractError } from '../main/services';
-import { SessionManager } from '../main/sessions';
+import { listPythonProcesses, type NativeProfile } from '../services/native';
+import { defaultDataDir, toContractError } from '../services/services';
+import { SessionManager } from '../services/sessions';
 import { parseArgs, UsageError } from './args';
 import { formatDuration, toSummaryJson } from './format';
 

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { findAppRoot } from '../../electron/main/native';
+import { findAppRoot } from '../../electron/services/native';
 
 const root = findAppRoot();
 const TARGETS = join(root, 'test', 'python', 'targets');

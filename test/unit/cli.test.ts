@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findAppRoot } from '../../electron/main/native';
+import { findAppRoot } from '../../electron/services/native';
 
 const root = findAppRoot();
 const FOLDED = join(root, 'test', 'fixtures', 'py-spy-raw', 'workload.txt');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
-import { findAddonPath, findAppRoot, NativeError, NativeImport, toNativeError, type NativeProfile } from '../../electron/main/native';
+import { findAddonPath, findAppRoot, NativeError, NativeImport, toNativeError, type NativeProfile } from '../../electron/services/native';
 import type { Profile } from '../../electron/contract/profile';
 import { rejection } from './rejection';
 

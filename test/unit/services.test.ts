@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ContractError, type EmberscopeEvents, type EventName } from '../../electron/contract/api';
-import { findAppRoot } from '../../electron/main/native';
-import { createServices, type EmberscopeServices } from '../../electron/main/services';
+import { findAppRoot } from '../../electron/services/native';
+import { createServices, type EmberscopeServices } from '../../electron/services/services';
 import { rejection } from './rejection';
 
 const root = findAppRoot();

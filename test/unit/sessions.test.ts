@@ -13,8 +13,8 @@ import {
   type SamplingOptions,
   type SessionInfo,
 } from '../../electron/contract/api';
-import { findAppRoot } from '../../electron/main/native';
-import { createServices, type EmberscopeServices } from '../../electron/main/services';
+import { findAppRoot } from '../../electron/services/native';
+import { createServices, type EmberscopeServices } from '../../electron/services/services';
 import { rejection } from './rejection';
 
 const root = findAppRoot();

@@ -1,5 +1,5 @@
 // The renderer's transport inside Electron: requests go through the preload's `invoke` on one channel and come back
-// as `res` messages; events arrive on the event channel. The preload (electron/app/preload.ts) is the only code
+// as `res` messages; events arrive on the event channel. The preload (electron/shell/preload.ts) is the only code
 // that touches ipcRenderer.
 import { IPC_EVENT_CHANNEL, IPC_REQUEST_CHANNEL, Listeners, type Transport, type WireMessage } from '../../../electron/contract/channel';
 import { isMessageId, isPlainObject } from '../../../electron/contract/validate';

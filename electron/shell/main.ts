@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import type { RecentFile } from '../contract/api';
 import { handleRequestMessage, IPC_EVENT_CHANNEL, IPC_REQUEST_CHANNEL, toErrorShape, type ResponseMessage } from '../contract/channel';
 import { isMessageId, isPlainObject } from '../contract/validate';
-import { createServices } from '../main/services';
+import { createServices } from '../services/services';
 
 // Bundled as dist/electron/main.cjs next to preload.cjs; the renderer build sits in dist/renderer.
 const RENDERER_INDEX = path.resolve(__dirname, '..', 'renderer', 'index.html');

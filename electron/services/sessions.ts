@@ -19,7 +19,7 @@ import type { EmberscopeEvents, EventName, LiveBatch, PythonProcess, SamplingOpt
 import { ContractError } from '../contract/api';
 import type { Profile } from '../contract/profile';
 import { applyLiveBatch, createLiveProfile } from '../contract/live-profile';
-import { concatBatches, isEmptyBatch, toLiveBatch } from './live-profile';
+import { concatBatches, isEmptyBatch, toLiveBatch } from './live-batches';
 import { listPythonProcesses, NativeError, NativeSamplingSession, type NativeBatch, type NativeProfile, type NativeSessionOptions } from './native';
 import { OutputTail } from './output-tail';
 
