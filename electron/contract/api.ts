@@ -2,6 +2,7 @@
 // is named `onDid…`. Transports (in-memory, Electron IPC, WebSocket) carry exactly this and nothing else.
 // Pure TypeScript: imports nothing from Node, Electron or React.
 import type { Profile, ProfileSummary } from './profile';
+import type { VmReloadReport, VmSourceError } from './vm-protocol';
 
 export type ExportFormat = 'speedscope' | 'chrome' | 'collapsed';
 
@@ -164,6 +165,117 @@ export interface LiveBatch {
   sampleIdle: Uint8Array;
 }
 
+// ---- VM hosts (issue 7): Python processes the main process starts, supervises, samples and hot-reloads ----
+
+export type { VmReloadReport, VmRefusal, VmSourceError } from './vm-protocol';
+
+/**
+ * `starting`: spawned, agent not ready yet; `running`: the script runs; `unresponsive`: the agent missed pings
+ * (stuck in C holding the GIL: see `stuck`); `ended`: the process is gone (see `end`).
+ */
+export type VmHostState = 'starting' | 'running' | 'unresponsive' | 'ended';
+
+/** How a host's process ended. `stopped`/`killed`: by the user; `os._exit`: exited without the agent's `ended`. */
+export type VmEndCause =
+  | 'return'
+  | 'exception'
+  | 'sys.exit'
+  | 'interrupted'
+  | 'os._exit'
+  | 'signal'
+  | 'segfault'
+  | 'stopped'
+  | 'killed'
+  | 'agent-error';
+
+export interface VmHostEnd {
+  cause: VmEndCause;
+  /** One line for people: "exception: ZeroDivisionError: division by zero (sim.py:12)". */
+  message: string;
+  exitCode?: number;
+  /** Signal name ("SIGKILL", "SIGSEGV") when a signal ended it. */
+  signal?: string;
+  /** The exception and its traceback (cause 'exception'). */
+  error?: VmSourceError;
+  /** What faulthandler wrote (a segfault's or fatal signal's Python stack), '' when nothing. */
+  faultStack: string;
+  /** The last output of each stream (up to a few KB), so the cause is readable next to what the script printed. */
+  lastStdout: string;
+  lastStderr: string;
+  at: number; // ms since epoch
+}
+
+/** One applied generation of a host's code, for the history list. Generation 0 is the code the host started with. */
+export interface VmGeneration {
+  generation: number;
+  at: number; // ms since epoch
+  /** "patched step, Sim.update; added helper" or "start". */
+  summary: string;
+  /** The reload report that made it (absent for generation 0). */
+  report?: VmReloadReport;
+  /** Samples attributed to this generation so far (see VmHostInfo.attribution). */
+  samples: number;
+}
+
+export interface VmHostInfo {
+  hostId: string;
+  /** The script's absolute path (a playground script lives in the app's data folder). */
+  script: string;
+  /** Shown in tabs: the script's file name. */
+  name: string;
+  args: string[];
+  /** The interpreter's absolute path and version ("3.11.7"). */
+  interpreter: string;
+  pythonVersion: string;
+  cwd: string;
+  /** Pid of the host process (0 before it started). */
+  pid: number;
+  state: VmHostState;
+  startedAt: number; // ms since epoch
+  /** The generation running now. */
+  generation: number;
+  generations: VmGeneration[];
+  /** The live sampling session of this process: its batches arrive on `onDidSessionBatch` with this id. */
+  sessionId?: string;
+  /** Set once ended: the recording, opened as a trace. */
+  traceId?: string;
+  rateHz: number;
+  /** One sentence saying how samples are attributed to generations (shown in the UI). */
+  attribution: string;
+  /** Files a save of which reloads the host: the script and the local modules it imported. */
+  watchedFiles: string[];
+  /** Replaced class objects still alive (from the last reload report); recycling frees them. */
+  staleClasses: number;
+  /** Times this host was recycled (a fresh process each time). */
+  recycles: number;
+  /** Set while unresponsive: since when, and where the main thread is (the sampler's last stack, innermost last). */
+  stuck?: { since: number; stack: string[] };
+  /** Set once ended. */
+  end?: VmHostEnd;
+}
+
+export interface VmStartArgs {
+  /** A script on disk; or `source` + `name` for a playground script (written to the app's playground folder). */
+  script?: string;
+  source?: string;
+  name?: string;
+  args?: string[];
+  /** Default: `python3` on PATH. A virtualenv's python works. Python >= 3.9. */
+  interpreter?: string;
+  /** Default: the script's folder. */
+  cwd?: string;
+  /** Sampling rate, 1–1000 Hz. Default 100. */
+  rateHz?: number;
+}
+
+/** A bundled example script for the playground. */
+export interface VmExample {
+  id: string;
+  title: string;
+  description: string;
+  path: string;
+}
+
 export interface ContractErrorShape {
   code: ErrorCode;
   message: string;
@@ -210,6 +322,33 @@ export interface EmberscopeRequests {
   listSessions(): Promise<SessionInfo[]>;
   /** Everything recorded so far, as one Profile (for a window that joins a running session). */
   getSessionProfile(args: { sessionId: string }): Promise<Profile>;
+
+  // VM hosts (scripts run by Emberscope, sampled from their first line, hot-reloadable).
+  /** Starts a host and its sampling session. Rejects 'bad-request' beyond the host limit (16 by default). */
+  startVmHost(args: VmStartArgs): Promise<VmHostInfo>;
+  /** Asks the agent to stop the script, then SIGTERM/SIGKILL to its process group after a grace. Resolves once ended. */
+  stopVmHost(args: { hostId: string }): Promise<VmHostInfo>;
+  /** A KeyboardInterrupt in the script's main thread (SIGINT). */
+  interruptVmHost(args: { hostId: string }): Promise<VmHostInfo>;
+  /** SIGKILL to the host's process group. Resolves once ended. */
+  killVmHost(args: { hostId: string }): Promise<VmHostInfo>;
+  /** A fresh process for the same script (state gone, last good code), same hostId; generations restart at 0. */
+  recycleVmHost(args: { hostId: string }): Promise<VmHostInfo>;
+  /** Stops the host if running and forgets it (its recording stays open as a trace). */
+  closeVmHost(args: { hostId: string }): Promise<void>;
+  listVmHosts(): Promise<VmHostInfo[]>;
+  /** Reloads the host's changed files; with `source` (the editor's text), writes it to the script first. */
+  reloadVmHost(args: { hostId: string; source?: string }): Promise<VmReloadReport>;
+  /** The editor's open: a Python source file (.py, up to 4 MB). */
+  readVmScript(args: { path: string }): Promise<{ path: string; text: string }>;
+  /**
+   * The editor's save: only to a host's script or watched module, a file opened with readVmScript, or the
+   * playground folder; `.py` only. A running host watching the file reloads by itself.
+   */
+  writeVmScript(args: { path: string; text: string }): Promise<{ path: string }>;
+  /** All samples of the host's current process, or only those attributed to `generation`. */
+  getVmProfile(args: { hostId: string; generation?: number }): Promise<Profile>;
+  listVmExamples(): Promise<VmExample[]>;
 }
 
 /** Event streams: payloads pushed from main to every connected renderer. */
@@ -223,6 +362,12 @@ export interface EmberscopeEvents {
   onDidChangeSession: SessionInfo;
   /** Output of a recorded script, as it comes. */
   onDidSessionOutput: { sessionId: string; stream: 'stdout' | 'stderr'; text: string };
+  /** A VM host changed (state, generation, history, end). Its samples arrive on onDidSessionBatch (its sessionId). */
+  onDidChangeVmHost: VmHostInfo;
+  /** Output of a VM host, coalesced (at most 10 events a second per host), each text capped at 256 KB. */
+  onDidVmOutput: { hostId: string; stream: 'stdout' | 'stderr'; text: string };
+  /** A reload was applied or refused (from reloadVmHost, or a save seen by the file watcher). */
+  onDidVmReload: { hostId: string; report: VmReloadReport };
 }
 
 export type RequestName = keyof EmberscopeRequests;
@@ -248,6 +393,18 @@ export const REQUEST_NAMES: readonly RequestName[] = [
   'stopSession',
   'listSessions',
   'getSessionProfile',
+  'startVmHost',
+  'stopVmHost',
+  'interruptVmHost',
+  'killVmHost',
+  'recycleVmHost',
+  'closeVmHost',
+  'listVmHosts',
+  'reloadVmHost',
+  'readVmScript',
+  'writeVmScript',
+  'getVmProfile',
+  'listVmExamples',
 ] as const;
 
 export const EVENT_NAMES: readonly EventName[] = [
@@ -257,6 +414,9 @@ export const EVENT_NAMES: readonly EventName[] = [
   'onDidSessionBatch',
   'onDidChangeSession',
   'onDidSessionOutput',
+  'onDidChangeVmHost',
+  'onDidVmOutput',
+  'onDidVmReload',
 ] as const;
 
 /** What the renderer holds: requests plus subscribe functions that return an unsubscribe. */

@@ -28,6 +28,10 @@ export const LIMITS = {
   maxDurationSeconds: 7 * 24 * 3600,
   /** Linux's largest possible pid_max (2^22). */
   maxPid: 2 ** 22,
+  /** VM hosts: the largest script text (editor open/save, reload source) and sampling rate; generations counted. */
+  maxVmSourceLength: 4 * 1024 * 1024,
+  maxVmRateHz: 1000,
+  maxVmGeneration: 1_000_000,
 } as const;
 
 const ERROR_CODE_SET: Record<ErrorCode, true> = {
@@ -170,14 +174,7 @@ function checkTarget(target: unknown): string | null {
     checkString(target.script, 'target.script', LIMITS.maxPathLength) ??
     (target.interpreter === undefined ? null : checkString(target.interpreter, 'target.interpreter', LIMITS.maxPathLength)) ??
     (target.cwd === undefined ? null : checkString(target.cwd, 'target.cwd', LIMITS.maxPathLength));
-  if (err) return err;
-  if (!Array.isArray(target.args)) return `target.args: expected an array of strings, got ${describe(target.args)}`;
-  if (target.args.length > LIMITS.maxScriptArgs) return `target.args: more than ${LIMITS.maxScriptArgs} arguments`;
-  for (let i = 0; i < target.args.length; i++) {
-    const argErr = checkString(target.args[i], `target.args[${i}]`, LIMITS.maxScriptArgLength, true);
-    if (argErr) return argErr;
-  }
-  return null;
+  return err ?? checkScriptArgs(target.args, 'target.args');
 }
 
 function checkSamplingOptions(options: unknown): string | null {
@@ -199,6 +196,87 @@ function checkSamplingOptions(options: unknown): string | null {
   }
   return null;
 }
+
+// ---- VM hosts ----
+
+/** A playground script's name: a plain file name ending in .py (no folder, nothing hidden). */
+const VM_SCRIPT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\.py$/;
+
+const checkPath = (v: unknown, where: string) => checkString(v, where, LIMITS.maxPathLength);
+
+function checkOptional(obj: Record<string, unknown>, key: string, check: (v: unknown, where: string) => string | null): string | null {
+  return obj[key] === undefined ? null : check(obj[key], key);
+}
+
+function checkScriptArgs(args: unknown, where: string): string | null {
+  if (!Array.isArray(args)) return `${where}: expected an array of strings, got ${describe(args)}`;
+  if (args.length > LIMITS.maxScriptArgs) return `${where}: more than ${LIMITS.maxScriptArgs} arguments`;
+  for (let i = 0; i < args.length; i++) {
+    const err = checkString(args[i], `${where}[${i}]`, LIMITS.maxScriptArgLength, true);
+    if (err) return err;
+  }
+  return null;
+}
+
+const checkVmSource = (v: unknown, where: string) => checkString(v, where, LIMITS.maxVmSourceLength, true);
+
+const validateStartVmHost: ArgValidator = (arg) => {
+  const err = checkKeys(arg, 'argument', [], ['script', 'source', 'name', 'args', 'interpreter', 'cwd', 'rateHz']);
+  if (err) return err;
+  const a = arg as Record<string, unknown>;
+  if ((a.script === undefined) === (a.source === undefined)) return 'give either script (a path) or source and name';
+  if (a.source !== undefined) {
+    if (typeof a.name !== 'string' || !VM_SCRIPT_NAME.test(a.name)) {
+      return `name: expected a file name like "loop.py" (letters, digits, _ . -), got ${describe(a.name)}`;
+    }
+  } else if (a.name !== undefined) {
+    return 'name: only with source (a script on disk is named by its path)';
+  }
+  const rate = a.rateHz;
+  if (rate !== undefined && (typeof rate !== 'number' || !Number.isInteger(rate) || rate < LIMITS.minRateHz || rate > LIMITS.maxVmRateHz)) {
+    return `rateHz: expected ${LIMITS.minRateHz}–${LIMITS.maxVmRateHz} (an integer), got ${describe(rate)}`;
+  }
+  return (
+    checkOptional(a, 'script', checkPath) ??
+    checkOptional(a, 'source', checkVmSource) ??
+    checkOptional(a, 'args', checkScriptArgs) ??
+    checkOptional(a, 'interpreter', checkPath) ??
+    checkOptional(a, 'cwd', checkPath)
+  );
+};
+
+const validateHostArg: ArgValidator = (arg) =>
+  checkKeys(arg, 'argument', ['hostId']) ?? checkId((arg as Record<string, unknown>).hostId, 'hostId');
+
+const VM_VALIDATORS = {
+  startVmHost: validateStartVmHost,
+  stopVmHost: validateHostArg,
+  interruptVmHost: validateHostArg,
+  killVmHost: validateHostArg,
+  recycleVmHost: validateHostArg,
+  closeVmHost: validateHostArg,
+  listVmHosts: validateNoArg,
+  reloadVmHost: (arg) => {
+    const err = checkKeys(arg, 'argument', ['hostId'], ['source']);
+    if (err) return err;
+    const a = arg as Record<string, unknown>;
+    return checkId(a.hostId, 'hostId') ?? checkOptional(a, 'source', checkVmSource);
+  },
+  readVmScript: (arg) => checkKeys(arg, 'argument', ['path']) ?? checkPath((arg as Record<string, unknown>).path, 'path'),
+  writeVmScript: (arg) => {
+    const err = checkKeys(arg, 'argument', ['path', 'text']);
+    if (err) return err;
+    const a = arg as Record<string, unknown>;
+    return checkPath(a.path, 'path') ?? checkVmSource(a.text, 'text');
+  },
+  getVmProfile: (arg) => {
+    const err = checkKeys(arg, 'argument', ['hostId'], ['generation']);
+    if (err) return err;
+    const a = arg as Record<string, unknown>;
+    return checkId(a.hostId, 'hostId') ?? checkOptional(a, 'generation', (v, w) => checkOffset(v, w, LIMITS.maxVmGeneration));
+  },
+  listVmExamples: validateNoArg,
+} satisfies Partial<Record<RequestName, ArgValidator>>;
 
 const ARG_VALIDATORS: Record<RequestName, ArgValidator> = {
   getServerInfo: validateNoArg,
@@ -232,6 +310,7 @@ const ARG_VALIDATORS: Record<RequestName, ArgValidator> = {
   stopSession: validateSessionArg,
   listSessions: validateNoArg,
   getSessionProfile: validateSessionArg,
+  ...VM_VALIDATORS,
 };
 
 /** Validates the argument of one request; returns null when valid, else a message for a 'bad-request' reply. */

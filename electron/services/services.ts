@@ -25,6 +25,7 @@ import { SampleCatalog } from './samples';
 import { SessionManager } from './sessions';
 import { TraceRegistry } from './traces';
 import { UploadStore, type UploadChunk } from './uploads';
+import { VmHostManager, vmRequests } from './vm-hosts';
 
 export interface ServicesOptions {
   host: ServerInfo['host'];
@@ -131,6 +132,7 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
       emit('onDidChangeRecent', recent.add({ path, name, format: 'emberscope-live', openedAt: Date.now() }));
     },
   });
+  const vmHosts = new VmHostManager();
   /** Direct callers (the CLI, tests) get the same argument checks as the transports apply. */
   const checkArg = (method: 'startSession', arg: unknown) => {
     const problem = validateRequestArg(method, arg);
@@ -264,6 +266,7 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
     stopSession: guard(async ({ sessionId }: { sessionId: string }) => sessions.stop(sessionId)),
     listSessions: guard(async () => sessions.list()),
     getSessionProfile: guard(async ({ sessionId }: { sessionId: string }) => sessions.getProfile(sessionId)),
+    ...vmRequests(vmHosts, guard),
 
     onEvent(listener: Listener) {
       listeners.add(listener);
@@ -272,6 +275,7 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
 
     async dispose() {
       jobs.cancelAll();
+      await vmHosts.dispose();
       await sessions.dispose();
       await uploads.dispose();
       listeners.clear();

@@ -255,5 +255,30 @@ export function createTestHost(): TestHost {
     async getSessionProfile({ sessionId }) {
       return makeProfile(lookupSession(sessionId).title, 5);
     },
+    // VM hosts: this mechanics host runs no Python (the real services do; test/unit/vm-*.test.ts).
+    ...noVmHosts(),
+  };
+}
+
+/** The VM requests of a host that runs no Python: lists are empty, anything naming a host or file is not found. */
+function noVmHosts(): Pick<EmberscopeServiceHost, Extract<keyof EmberscopeServiceHost, `${string}Vm${string}`>> {
+  const none = async (): Promise<never> => {
+    throw new ContractError('not-found', 'the test host runs no VM hosts');
+  };
+  return {
+    startVmHost: async () => {
+      throw new ContractError('spawn-failed', 'the test host runs no Python');
+    },
+    stopVmHost: none,
+    interruptVmHost: none,
+    killVmHost: none,
+    recycleVmHost: none,
+    closeVmHost: none,
+    listVmHosts: async () => [],
+    reloadVmHost: none,
+    readVmScript: none,
+    writeVmScript: none,
+    getVmProfile: none,
+    listVmExamples: async () => [],
   };
 }
