@@ -1,8 +1,9 @@
 // The call-node tree: one node per distinct call path of functions, in depth-first order with `subtreeEnd`, children
 // ordered heaviest first (so the flame graph is left-heavy like speedscope's). Built from samples or from spans.
-import { nsPerUnit, type Profile, type Thread } from '../../../electron/contract/profile';
+import { nsPerUnit, type Profile } from '../../../electron/contract/profile';
 import { computeFuncTable, selectThreads, type FuncIndex, type FuncTable, type ThreadSelection } from './functions';
 import { memoizeByObjectAndKey } from './memo';
+import { computeSpanFigures } from './spans';
 
 /** Index into a CallTree (depth-first order). */
 export type CallNodeIndex = number;
@@ -123,22 +124,6 @@ function mapStacksToNodes(profile: Profile, funcs: FuncTable, builder: CallTreeB
   return nodeOfStack;
 }
 
-/** Span durations minus direct children, per span, in ns. Spans are in start order, so depth tells the parent. */
-export function computeSpanSelfNs(thread: Thread): Float64Array {
-  const spans = thread.spans;
-  const self = new Float64Array(spans.length);
-  const open: number[] = [];
-  for (let i = 0; i < spans.length; i++) {
-    const depth = Math.min(spans.depth[i], open.length);
-    open.length = depth;
-    const dur = Math.max(0, spans.end[i] - spans.start[i]);
-    self[i] += dur;
-    if (depth > 0) self[open[depth - 1]] -= dur;
-    open.push(i);
-  }
-  return self;
-}
-
 function buildCallTree(profile: Profile, selection: ThreadSelection): CallTree {
   const funcs = computeFuncTable(profile);
   const builder = new CallTreeBuilder(funcs.length);
@@ -152,8 +137,8 @@ function buildCallTree(profile: Profile, selection: ThreadSelection): CallTree {
       builder.addSelf(s >= 0 ? nodeOfStack[s] : -1, weight[i]);
     }
     if (thread.spans.length) {
-      const spanSelf = computeSpanSelfNs(thread);
-      for (let i = 0; i < thread.spans.length; i++) builder.addSelf(nodeOfStack[thread.spans.stack[i]], spanSelf[i] * toUnit);
+      const { selfNs } = computeSpanFigures(thread, funcs);
+      for (let i = 0; i < thread.spans.length; i++) builder.addSelf(nodeOfStack[thread.spans.stack[i]], selfNs[i] * toUnit);
     }
   }
   return pruneEmpty(builder.freeze());

@@ -3,6 +3,7 @@
 import { nsPerUnit, type Profile } from '../../../electron/contract/profile';
 import { computeFuncTable, selectThreads, type FuncIndex, type ThreadSelection } from './functions';
 import { memoizeByObjectAndKey } from './memo';
+import { computeSpanFigures } from './spans';
 
 export interface FunctionStats {
   /** Indexed by FuncIndex, in Profile.unit. */
@@ -60,22 +61,15 @@ function buildFunctionStats(profile: Profile, selection: ThreadSelection): Funct
     }
   }
   addStackWeights(profile, stackWeight, self, total);
-  // Spans: self = duration minus direct children; total counts only spans without a same-function ancestor.
   for (const t of threads) {
     const spans = t.spans;
-    const open: number[] = [];
-    const openCount = new Int32Array(funcs.length);
+    if (!spans.length) continue;
+    const { selfNs, outermost, rootNs } = computeSpanFigures(t, funcs);
+    totalWeight += rootNs * toUnit;
     for (let i = 0; i < spans.length; i++) {
-      const depth = Math.min(spans.depth[i], open.length);
-      while (open.length > depth) openCount[funcs.funcOfFrame[spans.frame[open.pop()!]]]--;
       const f = funcs.funcOfFrame[spans.frame[i]];
-      const dur = Math.max(0, spans.end[i] - spans.start[i]) * toUnit;
-      self[f] += dur;
-      if (depth > 0) self[funcs.funcOfFrame[spans.frame[open[depth - 1]]]] -= dur;
-      else totalWeight += dur;
-      if (openCount[f] === 0) total[f] += dur;
-      openCount[f]++;
-      open.push(i);
+      self[f] += selfNs[i] * toUnit;
+      if (outermost[i]) total[f] += Math.max(0, spans.end[i] - spans.start[i]) * toUnit;
     }
   }
   return { self, total, calls: null, primitiveCalls: null, totalWeight, exact: false };

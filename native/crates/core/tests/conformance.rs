@@ -1,8 +1,11 @@
 //! Conformance and round-trip harness (speedscope's `checkProfileSnapshot`, done our way).
 //!
-//! For every fixture under test/fixtures/** (except broken/, snapshots/, generate/) and every file of the shared
-//! speedscope sample corpus: import → readable snapshot (test/fixtures/snapshots/<path>.txt, written when missing or
-//! with UPDATE_SNAPSHOTS=1, compared otherwise) → export speedscope → re-import → same function figures.
+//! For every fixture under test/fixtures/** (except broken/, snapshots/, generate/), speedscope's sample corpus
+//! (test/fixtures/speedscope-samples) included: import → readable snapshot (test/fixtures/snapshots/<path>.txt) →
+//! export speedscope → re-import → same function figures.
+//!
+//! Snapshots are only compared: a missing or differing snapshot fails, and so does a snapshot whose fixture is gone.
+//! They are (re)written, and stale ones removed, only by `npm run test:update-snapshots` (UPDATE_SNAPSHOTS=1).
 //!
 //! Round-trip rules (what a format cannot keep):
 //! - Names and self times must match within 1e-6 relative, keyed by (name, file).
@@ -22,7 +25,7 @@ use emberscope_core::export::{export_to_vec, ExportFormat};
 use emberscope_core::summary::{summarize, Summary};
 use emberscope_core::{import_bytes, ImportError, Job, Profile};
 
-/// Shared-corpus files in formats Emberscope does not read: each must fail with a clean ImportError.
+/// Corpus files in formats Emberscope does not read: each must fail with a clean ImportError.
 const UNSUPPORTED: &[&str] = &[
     "speedscope-samples/Firefox/59/firefox.json",
     "speedscope-samples/Firefox/59/simple-firefox.json",
@@ -54,8 +57,12 @@ const KNOWN_GAPS: &[(&str, &str)] = &[(
     "Chrome 141 performance-panel trace whose events carry no args; speedscope reads it, our chrome importer not yet",
 )];
 
-/// Not profiles: the corpus's own docs and license.
-const NOT_PROFILES: &[&str] = &["README.md", "LICENSE"];
+/// Not profiles: the corpus's licence (docs are skipped by their `.md`).
+const NOT_PROFILES: &[&str] = &["speedscope-samples/LICENSE"];
+
+/// How many files of speedscope's corpus we keep (README and LICENSE not counted): a file lost from the copy fails
+/// here even before its snapshot is found orphaned.
+const SPEEDSCOPE_SAMPLES: usize = 67;
 
 fn manifest() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -65,12 +72,12 @@ fn fixtures_dir() -> PathBuf {
     manifest().join("../../../test/fixtures")
 }
 
-fn shared_corpus() -> PathBuf {
-    manifest().join("../../../../shared/conformance/speedscope-samples")
+fn speedscope_samples() -> PathBuf {
+    fixtures_dir().join("speedscope-samples")
 }
 
 fn list_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
     let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
     entries.sort();
     for p in entries {
@@ -93,26 +100,31 @@ fn corpus() -> Vec<(String, PathBuf)> {
         let top = rel.split('/').next().unwrap_or("");
         let name = p.file_name().unwrap().to_string_lossy().to_string();
         // Generator scripts and sources live beside the fixtures; docs are not profiles either.
-        if matches!(top, "broken" | "snapshots" | "generate") || name.ends_with(".md") || name.starts_with('.') {
+        if matches!(top, "broken" | "snapshots" | "generate")
+            || name.ends_with(".md")
+            || name.starts_with('.')
+            || NOT_PROFILES.contains(&rel.as_str())
+        {
             continue;
         }
         files.push((rel, p));
     }
-    let shared = shared_corpus();
-    if shared.is_dir() {
-        let mut all = Vec::new();
-        list_files(&shared, &mut all);
-        for p in all {
-            let rel = p.strip_prefix(&shared).unwrap().to_string_lossy().replace('\\', "/");
-            if NOT_PROFILES.contains(&rel.as_str()) {
-                continue;
-            }
-            files.push((format!("speedscope-samples/{rel}"), p));
-        }
-    } else {
-        println!("note: shared corpus {} is absent; checking test/fixtures only", shared.display());
-    }
+    let samples = files.iter().filter(|(k, _)| k.starts_with("speedscope-samples/")).count();
+    assert_eq!(
+        samples,
+        SPEEDSCOPE_SAMPLES,
+        "{} holds {samples} profiles, expected {SPEEDSCOPE_SAMPLES}: restore the missing ones (git checkout) or update the count",
+        speedscope_samples().display()
+    );
     files
+}
+
+fn snapshots_dir() -> PathBuf {
+    fixtures_dir().join("snapshots")
+}
+
+fn updating_snapshots() -> bool {
+    std::env::var("UPDATE_SNAPSHOTS").is_ok_and(|v| v == "1")
 }
 
 fn import_path(path: &Path) -> Result<Profile, ImportError> {
@@ -159,20 +171,49 @@ fn render_snapshot(p: &Profile, s: &Summary) -> String {
     out
 }
 
-/// Compares with the stored snapshot; writes it when missing or when UPDATE_SNAPSHOTS=1.
+const UPDATE_HINT: &str = "if the change is intended, run `npm run test:update-snapshots` and review the diff";
+
+/// Compares with the stored snapshot. Only UPDATE_SNAPSHOTS=1 writes one; a missing snapshot is a failure.
 fn check_snapshot(key: &str, text: &str, failures: &mut Vec<String>) {
-    let path = fixtures_dir().join("snapshots").join(format!("{key}.txt"));
-    let update = std::env::var("UPDATE_SNAPSHOTS").is_ok_and(|v| v == "1");
-    match std::fs::read_to_string(&path) {
-        Ok(old) if !update => {
-            if old != text {
-                failures.push(format!("{key}: snapshot differs from {}\n--- stored\n{old}--- now\n{text}", path.display()));
-            }
-        }
-        _ => {
+    let path = snapshots_dir().join(format!("{key}.txt"));
+    if updating_snapshots() {
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, text).unwrap();
             println!("wrote snapshot {}", path.display());
+        }
+        return;
+    }
+    match std::fs::read_to_string(&path) {
+        Ok(old) if old == text => {}
+        Ok(old) => failures.push(format!(
+            "{key}: snapshot differs from {} ({UPDATE_HINT})\n--- stored\n{old}--- now\n{text}",
+            path.display()
+        )),
+        Err(e) => failures.push(format!("{key}: no snapshot at {} ({e}); {UPDATE_HINT}", path.display())),
+    }
+}
+
+/// A snapshot whose fixture is gone means a fixture was lost (or renamed without its snapshot): a failure, or,
+/// when updating, removed.
+fn check_orphan_snapshots(keys: &[String], failures: &mut Vec<String>) {
+    let root = snapshots_dir();
+    let mut stored = Vec::new();
+    list_files(&root, &mut stored);
+    for path in stored {
+        let rel = path.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+        let key = rel.strip_suffix(".txt").unwrap_or(&rel);
+        if keys.iter().any(|k| k == key) {
+            continue;
+        }
+        if updating_snapshots() {
+            std::fs::remove_file(&path).unwrap();
+            println!("removed stale snapshot {}", path.display());
+        } else {
+            failures.push(format!(
+                "{}: snapshot of test/fixtures/{key}, which is missing: restore the fixture, or remove the snapshot with `npm run test:update-snapshots`",
+                path.display()
+            ));
         }
     }
 }
@@ -230,11 +271,6 @@ fn full_key(f: &emberscope_core::summary::FunctionSummary) -> String {
     format!("{} ({})", f.name, f.file)
 }
 
-/// An importer another helper has not landed yet: its stub says so. Counted and printed, not failed.
-fn is_pending(e: &ImportError) -> bool {
-    e.to_string().contains("not implemented yet")
-}
-
 /// What speedscope's file-format-schema.json requires, plus what its importer assumes: frame indexes in range,
 /// one weight per sample, events in time order that open and close like a stack.
 fn check_speedscope_shape(bytes: &[u8]) -> Result<(), String> {
@@ -287,20 +323,14 @@ fn check_speedscope_shape(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-fn round_trip(key: &str, p: &Profile, s: &Summary, format: ExportFormat, pending: &mut Vec<String>) -> Result<(), String> {
+fn round_trip(key: &str, p: &Profile, s: &Summary, format: ExportFormat) -> Result<(), String> {
     let bytes = export_to_vec(p, format).map_err(|e| format!("{key}: export {format:?} failed: {e}"))?;
     if format == ExportFormat::Speedscope {
         check_speedscope_shape(&bytes).map_err(|e| format!("{key}: speedscope export: {e}"))?;
     }
     let name = format!("roundtrip.{}", format.extension());
-    let back = match import_bytes(&name, &bytes, &Job::new()) {
-        Ok(b) => b,
-        Err(e) if is_pending(&e) => {
-            pending.push(format!("{key}: re-import of {format:?} export ({e})"));
-            return Ok(());
-        }
-        Err(e) => return Err(format!("{key}: re-import of the {format:?} export failed: {e}")),
-    };
+    let back = import_bytes(&name, &bytes, &Job::new())
+        .map_err(|e| format!("{key}: re-import of the {format:?} export failed: {e}"))?;
     let s2 = summarize(&back, usize::MAX);
     let label = format!("{key} via {format:?}");
     match format {
@@ -319,9 +349,10 @@ fn round_trip(key: &str, p: &Profile, s: &Summary, format: ExportFormat, pending
 #[test]
 fn corpus_imports_snapshots_and_round_trips() {
     let mut failures = Vec::new();
-    let mut pending = Vec::new();
     let mut checked = 0;
-    for (key, path) in corpus() {
+    let files = corpus();
+    for (key, path) in &files {
+        let key = key.as_str();
         let result = match import_guarded(&path) {
             Ok(r) => r,
             Err(panic) => {
@@ -329,23 +360,22 @@ fn corpus_imports_snapshots_and_round_trips() {
                 continue;
             }
         };
-        let unsupported = UNSUPPORTED.contains(&key.as_str());
+        let unsupported = UNSUPPORTED.contains(&key);
         match result {
-            Err(e) if is_pending(&e) => pending.push(format!("{key}: {e}")),
             Err(e) if unsupported => {
                 let msg = e.to_string();
                 if msg.is_empty() || msg.contains("panick") {
                     failures.push(format!("{key}: unclear error for an unsupported format: {msg:?}"));
                 }
-                check_snapshot(&key, &format!("unsupported: {msg}\n"), &mut failures);
+                check_snapshot(key, &format!("unsupported: {msg}\n"), &mut failures);
             }
             Ok(_) if unsupported => failures.push(format!("{key}: imports, but is listed as unsupported")),
-            Err(e) if may_fail(&key) => {
-                check_snapshot(&key, &format!("error: {e}\n"), &mut failures);
+            Err(e) if may_fail(key) => {
+                check_snapshot(key, &format!("error: {e}\n"), &mut failures);
             }
             Err(e) if KNOWN_GAPS.iter().any(|(k, _)| *k == key) => {
                 println!("known gap: {key}: {e}");
-                check_snapshot(&key, &format!("known gap: {e}\n"), &mut failures);
+                check_snapshot(key, &format!("known gap: {e}\n"), &mut failures);
             }
             Ok(_) if KNOWN_GAPS.iter().any(|(k, _)| *k == key) => {
                 failures.push(format!("{key}: imports now: remove it from KNOWN_GAPS"));
@@ -354,15 +384,20 @@ fn corpus_imports_snapshots_and_round_trips() {
             Ok(p) => {
                 checked += 1;
                 let s = summarize(&p, usize::MAX);
-                check_snapshot(&key, &render_snapshot(&p, &s), &mut failures);
-                if let Err(e) = round_trip(&key, &p, &s, ExportFormat::Speedscope, &mut pending) {
+                check_snapshot(key, &render_snapshot(&p, &s), &mut failures);
+                if let Err(e) = round_trip(key, &p, &s, ExportFormat::Speedscope) {
                     failures.push(e);
                 }
             }
         }
     }
-    for p in &pending {
-        println!("pending (importer not landed yet): {p}");
+    let keys: Vec<String> = files.into_iter().map(|(k, _)| k).collect();
+    check_orphan_snapshots(&keys, &mut failures);
+    // Every listed file must exist, so a lost file does not turn its entry into a check that never runs.
+    for listed in UNSUPPORTED.iter().chain(KNOWN_GAPS.iter().map(|(k, _)| k)) {
+        if !keys.iter().any(|k| k == listed) {
+            failures.push(format!("{listed} is listed in conformance.rs but missing from test/fixtures"));
+        }
     }
     println!("checked {checked} profiles");
     assert!(checked >= 10, "expected at least our own 10+ fixtures to import, got {checked}");
@@ -372,42 +407,26 @@ fn corpus_imports_snapshots_and_round_trips() {
 #[test]
 fn folded_and_chrome_exports_round_trip() {
     let mut failures = Vec::new();
-    let mut pending = Vec::new();
     for rel in ["austin/wall.austin", "pprof/go-cpu.pb.gz", "py-spy-raw/workload-threads-idle.txt", "pstats/workload.pstats"]
     {
         let p = import_path(&fixtures_dir().join(rel)).unwrap();
         let s = summarize(&p, usize::MAX);
         for format in [ExportFormat::Collapsed, ExportFormat::Chrome] {
-            if let Err(e) = round_trip(rel, &p, &s, format, &mut pending) {
+            if let Err(e) = round_trip(rel, &p, &s, format) {
                 failures.push(e);
             }
         }
     }
-    // Span (tracing) profiles from the shared corpus, when it is there.
+    // Span (tracing) profiles from speedscope's corpus.
     for rel in ["trace-event/simple.json", "trace-event/multiprocess.json", "speedscope/0.0.1/simple.speedscope.json"] {
-        let path = shared_corpus().join(rel);
-        if !path.exists() {
-            println!("note: {} absent; span round trips skipped", path.display());
-            continue;
-        }
-        let p = match import_path(&path) {
-            Ok(p) => p,
-            Err(e) if is_pending(&e) => {
-                pending.push(format!("{rel}: {e}"));
-                continue;
-            }
-            Err(e) => panic!("{rel}: {e}"),
-        };
+        let p = import_path(&speedscope_samples().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
         assert!(p.threads.iter().any(|t| !t.spans.is_empty()), "{rel} should have spans");
         let s = summarize(&p, usize::MAX);
         for format in [ExportFormat::Collapsed, ExportFormat::Chrome] {
-            if let Err(e) = round_trip(rel, &p, &s, format, &mut pending) {
+            if let Err(e) = round_trip(rel, &p, &s, format) {
                 failures.push(e);
             }
         }
-    }
-    for p in &pending {
-        println!("pending (importer not landed yet): {p}");
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
@@ -444,10 +463,6 @@ fn broken_files_give_errors_that_name_format_and_place() {
             }
             Ok(Err(e)) => e,
         };
-        if is_pending(&e) {
-            println!("pending (importer not landed yet): {name}: {e}");
-            continue;
-        }
         let msg = e.to_string();
         for n in *needles {
             if !msg.contains(n) {
@@ -485,7 +500,7 @@ fn cancelled_job_stops_a_gzipped_import() {
 }
 
 /// cProfile's own reader must agree with ours: every function's calls, tottime and cumtime, read back by Python's
-/// `pstats` from the same file. Skipped with a note when python3 is not on PATH.
+/// `pstats` from the same file. python3 is a prerequisite of the test suite: without it this fails, it never skips.
 #[test]
 fn pstats_figures_match_pythons_pstats_module() {
     let path = fixtures_dir().join("pstats/workload.pstats");
@@ -494,10 +509,8 @@ fn pstats_figures_match_pythons_pstats_module() {
                   print(json.dumps([[f, l, n, cc, nc, tt, ct] for (f, l, n), (cc, nc, tt, ct, _) in s.stats.items()]))";
     let out = match std::process::Command::new("python3").arg("-c").arg(script).arg(&path).output() {
         Ok(o) if o.status.success() => o.stdout,
-        other => {
-            println!("note: python3 unavailable ({other:?}); skipping the pstats cross-check");
-            return;
-        }
+        Ok(o) => panic!("python3 could not read {}: {}", path.display(), String::from_utf8_lossy(&o.stderr)),
+        Err(e) => panic!("python3 is needed for the pstats cross-check and could not be run ({e}): install Python 3"),
     };
     /// (file, line, function, cc, nc, tt, ct) as Python's pstats sees them.
     type Row = (String, u32, String, f64, f64, f64, f64);

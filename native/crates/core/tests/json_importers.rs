@@ -1,6 +1,6 @@
 //! The JSON importers (Chrome trace incl. VizTracer and py-spy, speedscope, V8 .cpuprofile) against real files:
 //! our fixtures (written by the real tools, see test/fixtures/generate/gen_json_fixtures.sh) and speedscope's
-//! sample corpus in shared/conformance.
+//! sample corpus (test/fixtures/speedscope-samples).
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +13,7 @@ fn fixtures() -> PathBuf {
 }
 
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../../shared/conformance/speedscope-samples")
+    fixtures().join("speedscope-samples")
 }
 
 fn open(path: &Path) -> Profile {
@@ -256,7 +256,8 @@ fn corrupt_trace_points_at_the_bad_byte() {
 fn imports_every_trace_event_edge_case_like_speedscope() {
     let dir = corpus().join("trace-event");
     let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+    for entry in entries {
         let path = entry.unwrap().path();
         let p = open(&path);
         assert_eq!(p.format, "chrome", "{}", path.display());
