@@ -1,4 +1,5 @@
-// How every browser test and benchmark launches Debian's Chromium (plain ESM, so bench/ can import it too).
+// How every browser test and benchmark launches Debian's Chromium (the one build/install-deps.sh installs). Plain ESM,
+// so bench/ and test/ both import it; it lives in build/ because nothing may import from test/ but tests.
 // Software rendering, and nothing in the background: the machine's closed network refuses Chromium's own
 // connections, and background work would compete for the 2 cores with what we measure.
 import { existsSync } from 'node:fs';

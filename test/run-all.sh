@@ -21,6 +21,19 @@ bash build/install-deps.sh || exit 1
 step "build (native addon, JS, renderer)"
 if ! npm run -s build; then echo "build failed"; exit 1; fi
 
+# Checks that are not test runners count as one test each: passed, or failed (which fails the run).
+check() { # $1 name, rest: the command
+  local name=$1; shift
+  if "$@" 2>&1 | tee "$log/$name.txt"; [ "${PIPESTATUS[0]}" -eq 0 ]; then add_counts 1 0 0
+  else echo "$name failed (log: $log/$name.txt)"; add_counts 0 1 0; status=1; fi
+}
+
+step "typecheck (tsc per environment: contract, renderer, node, tools; the addon's generated index.d.ts)"
+check typecheck npm run -s typecheck
+
+step "lint (dependency-cruiser: the import rules between layers, no cycles)"
+check lint npm run -s lint
+
 step "cargo test"
 ( cd native && cargo test --release -p emberscope-core --features sampler 2>&1 ) | tee "$log/cargo.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1

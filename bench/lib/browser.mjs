@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { CHROMIUM_PATH, launchChromium } from '../../test/e2e/chromium.mjs';
+import { CHROMIUM_PATH, launchChromium } from '../../build/chromium.mjs';
 import { repoRoot } from './addon.mjs';
 import { findDescendants, readMemory } from './proc.mjs';
 

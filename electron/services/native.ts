@@ -5,8 +5,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ErrorCode, ExportFormat, LiveBatch, PythonProcess, SessionStats } from '../contract/api';
+import type { ErrorCode, ExportFormat, PythonProcess, SessionStats } from '../contract/api';
 import type { Profile, ProfileSummary } from '../contract/profile';
+import type * as Addon from '../../native/crates/napi/index';
 
 export class NativeError extends Error {
   constructor(readonly code: ErrorCode, message: string) {
@@ -60,61 +61,16 @@ async function awaitNative<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-// The raw addon surface, as native/crates/napi exports it.
-interface RawProfileHandle {
-  readonly format: string;
-  readonly name: string;
-  readonly hasTimeline: boolean;
-  summary(topN?: number): ProfileSummary;
-  toProfile(): Profile;
-  exportTo(format: string): Buffer;
-  exportToFile(format: string, path: string): Promise<void>;
-}
-interface RawImportJob {
-  run(): Promise<RawProfileHandle>;
-  progress(): { done: number; total: number };
-  cancel(): void;
-}
+// The raw addon surface: the types napi-rs generates from the Rust exports (`napi build`, checked in beside the crate;
+// the typecheck step fails when the checked-in file differs from what the build wrote).
+type RawAddon = typeof Addon;
+type RawProfileHandle = Addon.ProfileHandle;
+type RawImportJob = Addon.ImportJob;
+type RawSamplingSession = Addon.SamplingSession;
 /** Options of `SamplingSession.start` (JsSessionOptions). Exactly one of `pid` and `command`. */
-export interface NativeSessionOptions {
-  pid?: number;
-  /** argv of a program to start and record; `command[0]` is looked up on PATH. */
-  command?: string[];
-  cwd?: string;
-  /** File for the started program's stdout+stderr together; absent: it inherits ours. */
-  output?: string;
-  /** The started program's stderr on its own (else it goes with `output`). */
-  errorOutput?: string;
-  rateHz?: number;
-  blocking?: boolean;
-  includeIdle?: boolean;
-  gilOnly?: boolean;
-  subprocesses?: boolean;
-  durationSeconds?: number;
-  /** Append-only JSON-lines recording; the importer reads it back (format 'emberscope-live'). */
-  recordingPath?: string;
-}
+export type NativeSessionOptions = Addon.JsSessionOptions;
 /** One batch as the addon hands it over (JsBatch): a delta with global indexes, plus running stats. */
-export interface NativeBatch extends LiveBatch {
-  stats: SessionStats;
-  /** Set on the last batch: why the session ended. */
-  ended?: string;
-}
-interface RawSamplingSession {
-  readonly pid: number;
-  readonly pythonVersion: string;
-  pause(): void;
-  resume(): void;
-  stop(): void;
-  stats(): SessionStats;
-  endReason(): string | null;
-  finish(): Promise<RawProfileHandle>;
-}
-interface RawAddon {
-  ImportJob: { new (path: string): RawImportJob; fromBytes(name: string, data: Buffer): RawImportJob };
-  SamplingSession: { start(opts: NativeSessionOptions, onBatch: (batch: NativeBatch) => void): RawSamplingSession };
-  listPythonProcesses(): PythonProcess[];
-}
+export type NativeBatch = Addon.JsBatch;
 
 /** The directory this module runs from: works from the TS source (vitest/tsx), the ESM CLI bundle and CJS. */
 function moduleDir(): string {

@@ -6,7 +6,7 @@ import { locateFunction } from './views/FlameCanvasView';
 import { computeFuncTable } from './model/functions';
 import { countSamples } from '../../electron/contract/live-profile';
 import { findHottestFunction } from './model/table';
-import { initialize } from './store/actions';
+import { initialize } from './store/connect';
 import { getWorkingProfile } from './store/live';
 import { selectProfile, selectStats } from './store/selectors';
 import { getState } from './store/store';

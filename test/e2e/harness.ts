@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { CHROMIUM_PATH, chromiumAvailable, launchChromium } from './chromium.mjs';
+import { CHROMIUM_PATH, chromiumAvailable, launchChromium } from '../../build/chromium.mjs';
 
 export const repoRoot = path.resolve(__dirname, '../..');
 export const artifactsDir = path.join(repoRoot, 'test/artifacts/e2e');

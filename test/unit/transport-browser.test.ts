@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { CHROMIUM_PATH, launchChromium } from '../e2e/chromium.mjs';
+import { CHROMIUM_PATH, launchChromium } from '../../build/chromium.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmberscopeServiceHost } from '../../electron/contract/api';
 import { startServer, type RunningServer } from '../../electron/server/server';

@@ -64,7 +64,8 @@ impl ProfileHandle {
     }
 
     /// The `ProfileSummary` of profile.ts, with the `top_n` functions of most self weight.
-    #[napi(ts_return_type = "import('../../electron/contract/profile').ProfileSummary")]
+    // The import paths are relative to native/crates/napi/index.d.ts, where `npm run build:native` writes the types.
+    #[napi(ts_return_type = "import('../../../electron/contract/profile').ProfileSummary")]
     pub fn summary(&self, top_n: Option<u32>) -> napi::Result<serde_json::Value> {
         guard("summarizing a profile", || {
             let summary = emberscope_core::summary::summarize(&self.profile, top_n.unwrap_or(50) as usize);
@@ -73,7 +74,7 @@ impl ProfileHandle {
     }
 
     /// A full copy of the columnar data as the `Profile` of profile.ts (typed arrays, string table, meta).
-    #[napi(ts_return_type = "import('../../electron/contract/profile').Profile")]
+    #[napi(ts_return_type = "import('../../../electron/contract/profile').Profile")]
     pub fn to_profile(&self) -> napi::Result<JsProfile> {
         guard("copying a profile to JavaScript", || Ok(to_js_profile(&self.profile)))
     }
