@@ -83,10 +83,24 @@ function isErrorLike(err: unknown): err is { name?: unknown; message?: unknown; 
 }
 
 /**
+ * Who sent a request, passed to the host method as a second argument: what a request leaves behind (an upload in
+ * progress) belongs to its connection, which alone may continue it and whose close ends it.
+ */
+export interface RequestContext {
+  connectionId: string;
+}
+
+let connectionCounter = 0;
+
+/**
  * Validates one raw incoming message and runs it against the host. Returns the response to send, or null when the
  * message must be dropped (no usable id to answer to). Never throws.
  */
-export async function handleRequestMessage(host: EmberscopeServiceHost, raw: unknown): Promise<ResponseMessage | null> {
+export async function handleRequestMessage(
+  host: EmberscopeServiceHost,
+  raw: unknown,
+  context?: RequestContext,
+): Promise<ResponseMessage | null> {
   const check = checkRequestMessage(raw);
   if (!check.ok) {
     return check.id === undefined ? null : { t: 'res', id: check.id, ok: false, error: { code: 'bad-request', message: check.message } };
@@ -95,7 +109,7 @@ export async function handleRequestMessage(host: EmberscopeServiceHost, raw: unk
   try {
     const fn = (host as unknown as Record<string, unknown>)[method];
     if (typeof fn !== 'function') throw new ContractError('internal', `${method}: not implemented by this host`);
-    const value = await (fn as (a?: unknown) => Promise<unknown>).call(host, arg);
+    const value = await (fn as (a?: unknown, c?: RequestContext) => Promise<unknown>).call(host, arg, context);
     return { t: 'res', id, ok: true, value };
   } catch (err) {
     return { t: 'res', id, ok: false, error: toErrorShape(err) };
@@ -110,9 +124,14 @@ export interface ServeOptions {
 /**
  * Serves one connection: validates and dispatches its requests, forwards every host event to it, and cleans up
  * when the transport closes. Returns a function that stops serving (also called on close).
+ * Uploads are tied to the connection: the jobIds of its unfinished `uploadChunk`s are cancelled when it stops, so a
+ * client that goes away mid-upload leaves no temp file behind.
  */
 export function serveConnection(transport: Transport, host: EmberscopeServiceHost, options: ServeOptions = {}): () => void {
   let stopped = false;
+  const context: RequestContext = { connectionId: `connection-${++connectionCounter}` };
+  /** Uploads this connection started and has not finished: a chunk answered null (more to come) or still in flight. */
+  const uploads = new Set<string>();
   const report = options.onProtocolError ?? (() => {});
 
   const sendSafely = (message: WireMessage): void => {
@@ -137,7 +156,11 @@ export function serveConnection(transport: Transport, host: EmberscopeServiceHos
   const offEvents = host.onEvent((event, payload) => sendSafely({ t: 'evt', event, payload } as EventMessage));
   const offMessages = transport.onMessage((raw) => {
     if (stopped) return;
-    void handleRequestMessage(host, raw).then((response) => {
+    const upload = uploadJobId(raw);
+    if (upload !== null) uploads.add(upload);
+    void handleRequestMessage(host, raw, context).then((response) => {
+      // An error or a result ends the upload (a rejected chunk aborts it, or it was never ours); null means more.
+      if (upload !== null && response && (!response.ok || response.value !== null)) uploads.delete(upload);
       if (response === null) report(`dropped a message without a usable id: ${checkRequestMessageSummary(raw)}`);
       else {
         if (!response.ok && response.error.code === 'bad-request') report(response.error.message);
@@ -151,9 +174,18 @@ export function serveConnection(transport: Transport, host: EmberscopeServiceHos
     offEvents();
     offMessages();
     offClose();
+    for (const jobId of uploads) void host.cancelJob({ jobId }).catch(() => undefined);
+    uploads.clear();
   };
   const offClose = transport.onClose(stop);
   return stop;
+}
+
+/** The jobId of an `uploadChunk` request, or null (validation proper happens in handleRequestMessage). */
+function uploadJobId(raw: unknown): string | null {
+  if (!isPlainObject(raw) || raw.t !== 'req' || raw.method !== 'uploadChunk' || !isPlainObject(raw.arg)) return null;
+  const jobId = raw.arg.jobId;
+  return typeof jobId === 'string' && jobId.length <= LIMITS.maxIdLength ? jobId : null;
 }
 
 function checkRequestMessageSummary(raw: unknown): string {

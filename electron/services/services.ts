@@ -24,7 +24,8 @@ import { RecentStore } from './recent';
 import { SampleCatalog } from './samples';
 import { SessionManager } from './sessions';
 import { TraceRegistry } from './traces';
-import { UploadStore, type UploadChunk } from './uploads';
+import { UploadStore, type UploadChunk, type UploadLimits } from './uploads';
+import type { RequestContext } from '../contract/channel';
 import { VmHostManager, vmRequests } from './vm-hosts';
 
 export interface ServicesOptions {
@@ -37,6 +38,8 @@ export interface ServicesOptions {
   showOpenDialog?: () => Promise<string | null>;
   /** Where the bundled samples live. Default: `<app root>/assets/samples`. */
   samplesDir?: string;
+  /** Limits of uploads in progress (idle time-out, per connection, in total); defaults in uploads.ts. */
+  uploads?: Partial<UploadLimits>;
 }
 
 export type EmberscopeServices = EmberscopeServiceHost & {
@@ -115,7 +118,8 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
   const dataDir = opts.dataDir ?? defaultDataDir();
   const recent = new RecentStore(dataDir);
   const samples = new SampleCatalog(opts.samplesDir ?? join(root, 'assets', 'samples'));
-  const uploads = new UploadStore();
+  // An upload that ends by itself (idle time-out) must not stay registered as a running job.
+  const uploads = new UploadStore(opts.uploads, (jobId) => jobs.untrack(jobId));
   const initialPath = opts.initialPath ? resolve(opts.initialPath) : undefined;
   const sessions = new SessionManager({
     dataDir,
@@ -165,14 +169,15 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
     }
   }
 
-  async function uploadChunk(args: UploadChunk): Promise<TraceInfo | null> {
+  /** `context` names the connection (serveConnection passes it): an upload takes chunks only from its own. */
+  async function uploadChunk(args: UploadChunk, context?: RequestContext): Promise<TraceInfo | null> {
     const { jobId } = args;
     if (!uploads.has(jobId)) jobs.checkFree(jobId);
     jobs.track(jobId, () => void uploads.abort(jobId, true));
     let done = false;
     let path: string | null;
     try {
-      path = await uploads.write(args);
+      path = await uploads.write(args, context?.connectionId);
       emit('onDidProgress', { jobId, phase: 'uploading', done: args.offset + args.data.byteLength, total: args.totalBytes });
       done = path !== null;
     } finally {

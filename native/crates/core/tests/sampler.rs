@@ -388,3 +388,35 @@ fn tempdir(tag: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// Data, not text: how a recorded program ended travels as numbers (`Session::exit`, `Batch::exit`), and
+/// `snapshot()` hands out the profile so far while sampling goes on, growing between two calls.
+#[test]
+fn reports_exit_as_numbers_and_snapshots_a_running_session() {
+    let _machine = share_machine();
+    let script = targets_dir().join("exit_after.py");
+    let mut opts = SessionOptions::new(Target::Command {
+        argv: vec![python(), script.display().to_string(), "1.5".into(), "7".into()],
+        cwd: Some(targets_dir()),
+        output: Some(tempdir("exit-fields").join("output.log")),
+        error_output: None,
+    });
+    opts.rate_hz = 200;
+    let mut session = Session::start(opts).expect("record");
+    let batches = session.take_batches().unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    let first = session.snapshot();
+    std::thread::sleep(Duration::from_millis(400));
+    let second = session.snapshot();
+    let rows = |p: &Profile| p.threads.iter().map(|t| t.samples.len()).sum::<usize>();
+    assert!(rows(&first) > 0 && rows(&second) > rows(&first), "snapshots {} then {}", rows(&first), rows(&second));
+    assert!(first.meta.iter().all(|(k, _)| k != "end_reason"), "a running session has no end reason yet");
+    assert_eq!(meta(&second, "mode"), "record");
+    assert_eq!(session.exit(), None, "the program still runs");
+    assert_eq!(session.wait_ended(Duration::from_secs(20)).as_deref(), Some("process exited (code 7)"));
+    assert_eq!(session.exit(), Some(emberscope_core::sampler::ProcessExit { code: Some(7), signal: None }));
+    let last = batches.last().expect("batches");
+    assert_eq!(last.exit, Some(emberscope_core::sampler::ProcessExit { code: Some(7), signal: None }));
+    let whole = session.finish().unwrap();
+    assert!(rows(&whole) >= rows(&second));
+}

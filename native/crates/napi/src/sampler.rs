@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use emberscope_core::sampler::{
-    discover, Batch, BatchStream, ProcessInfo, SamplerError, Session, SessionOptions, SessionStats, Target,
+    discover, Batch, BatchStream, ProcessExit, ProcessInfo, SamplerError, Session, SessionOptions, SessionStats, Target,
 };
 use emberscope_core::Profile;
 use napi::bindgen_prelude::{AsyncTask, Float64Array, Int32Array, Uint32Array, Uint8Array};
@@ -90,6 +90,9 @@ pub struct JsSessionOptions {
     pub duration_seconds: Option<f64>,
     /// Must be false or absent (no native unwinding in this build).
     pub native: Option<bool>,
+    /// How often a batch is cut and sent, 1..1000 ms (default 100). The app asks for its event interval, so every
+    /// batch becomes one event as is.
+    pub batch_interval_ms: Option<u32>,
     /// Append-only recording file (JSON lines); recover it with the core's `recording::load`.
     pub recording_path: Option<String>,
 }
@@ -121,6 +124,9 @@ impl TryFrom<JsSessionOptions> for SessionOptions {
         opts.subprocesses = o.subprocesses.unwrap_or(false);
         opts.native = o.native.unwrap_or(false);
         opts.recording_path = o.recording_path.map(PathBuf::from);
+        if let Some(ms) = o.batch_interval_ms {
+            opts.batch_interval = Duration::from_millis(ms as u64);
+        }
         if let Some(secs) = o.duration_seconds {
             if !(secs.is_finite() && secs > 0.0) {
                 return Err(coded_error("bad-request", format!("durationSeconds must be > 0, got {secs}")));
@@ -175,6 +181,20 @@ pub struct JsThreadInfo {
     pub name: String,
 }
 
+/// How a session ended: the reason in words, and when the sampled program exited, its code or signal as numbers.
+#[napi(object, object_from_js = false)]
+pub struct JsSessionEnd {
+    /// "stopped", "duration limit reached (5.0 s)", "process exited (code 3)", ...
+    pub reason: String,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+}
+
+fn to_js_end(reason: String, exit: Option<ProcessExit>) -> JsSessionEnd {
+    let exit = exit.unwrap_or_default();
+    JsSessionEnd { reason, exit_code: exit.code, signal: exit.signal }
+}
+
 /// One batch as JS receives it: appends to the live profile's tables (see the core's `Batch`).
 #[napi(object, object_from_js = false)]
 pub struct JsBatch {
@@ -197,8 +217,8 @@ pub struct JsBatch {
     pub sample_gil: Uint8Array,
     pub sample_idle: Uint8Array,
     pub stats: JsSessionStats,
-    /// Set on the last batch: why the session ended.
-    pub ended: Option<String>,
+    /// Set on the last batch: how the session ended.
+    pub ended: Option<JsSessionEnd>,
 }
 
 fn to_js_batch(b: Batch) -> JsBatch {
@@ -225,7 +245,7 @@ fn to_js_batch(b: Batch) -> JsBatch {
         sample_gil: Uint8Array::new(b.samples.gil),
         sample_idle: Uint8Array::new(b.samples.idle),
         stats: to_js_stats(&b.stats),
-        ended: b.ended,
+        ended: b.ended.map(|reason| to_js_end(reason, b.exit)),
     }
 }
 
@@ -240,6 +260,7 @@ pub struct SamplingSession {
     pump: Mutex<Option<JoinHandle<()>>>,
     pid: i64,
     python_version: String,
+    command: Vec<String>,
 }
 
 #[napi]
@@ -252,6 +273,7 @@ impl SamplingSession {
             let stream = session.take_batches().ok_or_else(|| coded_error("internal", "batch stream missing"))?;
             let pid = session.pid();
             let python_version = session.python_version().to_owned();
+            let command = session.command().to_vec();
             let pump = std::thread::Builder::new()
                 .name(format!("emberscope-batch-pump-{pid}"))
                 .spawn(move || pump_batches(stream, on_batch))
@@ -261,6 +283,7 @@ impl SamplingSession {
                 pump: Mutex::new(Some(pump)),
                 pid,
                 python_version,
+                command,
             })
         })
     }
@@ -273,6 +296,12 @@ impl SamplingSession {
     #[napi(getter)]
     pub fn python_version(&self) -> String {
         self.python_version.clone()
+    }
+
+    /// argv of the sampled program (the command started, or the attached process's command line).
+    #[napi(getter)]
+    pub fn command(&self) -> Vec<String> {
+        self.command.clone()
     }
 
     #[napi]
@@ -296,10 +325,16 @@ impl SamplingSession {
         self.with_session("reading session stats", |s| to_js_stats(&s.stats()))
     }
 
-    /// Why the session ended, or null while it runs.
+    /// How the session ended, or null while it runs.
     #[napi]
-    pub fn end_reason(&self) -> napi::Result<Option<String>> {
-        self.with_session("reading the end reason", |s| s.end_reason())
+    pub fn ended(&self) -> napi::Result<Option<JsSessionEnd>> {
+        self.with_session("reading how the session ended", |s| s.end_reason().map(|r| to_js_end(r, s.exit())))
+    }
+
+    /// The profile so far, while sampling goes on (the session is not ended). Costs a copy of what was sampled.
+    #[napi]
+    pub fn snapshot(&self) -> napi::Result<ProfileHandle> {
+        self.with_session("copying a running session's profile", |s| ProfileHandle::new(s.snapshot()))
     }
 
     /// Stops (if still running) and resolves to the whole profile, on a worker thread.

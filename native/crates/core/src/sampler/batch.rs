@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::spawn::ProcessExit;
 use crate::model::{compute_duration, FrameTable, Profile, ProfileBuilder, StackTable, Thread, WeightUnit};
 
 /// A thread seen for the first time. `index` is its position in `Profile::threads`. An entry whose `index` is already
@@ -75,6 +76,9 @@ pub struct Batch {
     pub stats: SessionStats,
     /// Set on the last batch of a session: why it ended ("stopped", "process exited (code 3)", ...).
     pub ended: Option<String>,
+    /// Set on the last batch when the sampled program exited: its code or signal, as numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<ProcessExit>,
 }
 
 impl Batch {
@@ -110,6 +114,9 @@ impl Batch {
         if later.ended.is_some() {
             self.ended = later.ended;
         }
+        if later.exit.is_some() {
+            self.exit = later.exit;
+        }
     }
 }
 
@@ -144,6 +151,7 @@ impl BatchCutter {
             samples,
             stats: SessionStats::default(),
             ended: None,
+            exit: None,
         };
         self.strings = builder.strings.len();
         self.frames = builder.frames.len();

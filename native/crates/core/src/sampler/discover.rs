@@ -6,6 +6,8 @@
 use std::fs;
 use std::path::Path;
 
+use super::procfs::{list_pids, parse_status_field, read_cmdline, read_exe_and_maps, read_ppid};
+
 /// A Python process as `discover` sees it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProcessInfo {
@@ -29,10 +31,10 @@ pub struct ProcessInfo {
 
 /// Lists the Python processes on this machine, ours excluded, sorted by pid.
 pub fn discover() -> Vec<ProcessInfo> {
+    // The one own-pid filter: callers (the app, the CLI) list what this returns as is.
     let me = std::process::id() as i64;
-    let Ok(dir) = fs::read_dir("/proc") else { return Vec::new() };
-    let mut out: Vec<ProcessInfo> = dir
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i64>().ok())
+    let mut out: Vec<ProcessInfo> = list_pids()
+        .into_iter()
         .filter(|&pid| pid != me)
         .filter_map(inspect_process)
         .collect();
@@ -42,12 +44,10 @@ pub fn discover() -> Vec<ProcessInfo> {
 
 /// What we can learn about one pid; None when it is gone or is not Python.
 pub fn inspect_process(pid: i64) -> Option<ProcessInfo> {
-    let proc_dir = format!("/proc/{pid}");
-    let status = fs::read_to_string(format!("{proc_dir}/status")).ok()?;
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let argv = read_cmdline(pid);
-    let exe = fs::read_link(format!("{proc_dir}/exe")).map(|p| p.display().to_string()).unwrap_or_default();
     // /proc/PID/maps needs ptrace-read rights; when denied we fall back to the names in exe/argv.
-    let maps = fs::read_to_string(format!("{proc_dir}/maps")).ok();
+    let (exe, maps) = read_exe_and_maps(pid);
     if !looks_like_python(&exe, &argv, maps.as_deref()) {
         return None;
     }
@@ -72,22 +72,6 @@ pub fn inspect_process(pid: i64) -> Option<ProcessInfo> {
         can_attach,
         reason,
     })
-}
-
-pub(crate) fn read_cmdline(pid: i64) -> Vec<String> {
-    let raw = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    raw.split(|&b| b == 0).filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).collect()
-}
-
-fn parse_status_field(status: &str, key: &str) -> Option<u32> {
-    let line = status.lines().find(|l| l.starts_with(key))?;
-    line[key.len()..].split_whitespace().next()?.parse().ok()
-}
-
-/// Parent pid of a process, None when it is gone.
-pub(crate) fn read_ppid(pid: i64) -> Option<i64> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    parse_status_field(&status, "PPid:").map(|p| p as i64)
 }
 
 fn is_python_name(path: &str) -> bool {

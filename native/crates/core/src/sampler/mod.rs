@@ -3,6 +3,8 @@
 //! - `discover()` lists Python processes with what a user needs to pick one (version, user, attachability).
 //! - `Session::start(opts)` attaches to a pid, or spawns a command and attaches to it, and samples on its own
 //!   thread. It sends columnar `Batch`es over a bounded channel and appends them to a recording file.
+//! - `Session::snapshot()` returns the profile so far while sampling goes on; `Session::exit()` says how the
+//!   program ended, as numbers (`ProcessExit`), beside the end reason in words.
 //! - `Session::finish()` returns the whole `Profile`; `recording::load` rebuilds the same profile from the file a
 //!   crashed session left behind.
 //!
@@ -10,6 +12,8 @@
 
 mod batch;
 mod discover;
+mod lifeguard;
+mod procfs;
 pub mod recording;
 mod session;
 mod spawn;
@@ -23,6 +27,7 @@ pub use discover::{
     check_attach, detect_free_threaded, discover, explain_ptrace_scope, inspect_process, read_ptrace_scope, ProcessInfo,
 };
 pub use session::{BatchStream, Session};
+pub use spawn::ProcessExit;
 
 /// What to sample.
 #[derive(Clone, Debug, PartialEq)]

@@ -12,25 +12,45 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use py_spy::config::LockingStrategy;
 use py_spy::{Config, PythonSpy};
 
-use super::batch::SessionStats;
-use super::discover::{check_attach, detect_free_threaded, looks_like_python, read_cmdline, read_ppid, PERMISSION_HELP};
-use super::recording::{Header, RecordingWriter, RECORDING_VERSION};
-use super::spawn::Spawned;
+use super::batch::{create_live_profile, SessionStats};
+use super::discover::{check_attach, detect_free_threaded, looks_like_python, PERMISSION_HELP};
+use super::procfs::{parse_status_field, read_cmdline, read_exe_and_maps, read_ppid};
+use super::recording::{finalize_profile, Header, RecordingWriter, RECORDING_VERSION};
+use super::spawn::{ProcessExit, Spawned};
 use super::worker::{run_worker, Worker};
 use super::{Batch, SamplerError, SessionOptions, Target};
 use crate::model::Profile;
 
 /// State the session thread shares with its owner.
-#[derive(Default)]
 pub(crate) struct Shared {
     pub stop: AtomicBool,
     pub paused: AtomicBool,
     pub stats: Mutex<SessionStats>,
+    /// The profile so far: every batch the thread cut, applied. `Session::snapshot` copies it while sampling goes
+    /// on; the thread takes it at the end for `finish`.
+    pub live: Mutex<Profile>,
     /// Set once, when the thread has ended: the reason.
     pub ended: Mutex<Option<String>>,
+    /// Set with `ended` when the sampled program exited: how.
+    pub exit: Mutex<Option<ProcessExit>>,
     pub ended_cv: Condvar,
     /// The merged batches the channel had no room for when the session ended; `BatchStream` yields them last.
     pub leftover: Mutex<Option<Batch>>,
+}
+
+impl Shared {
+    fn new(name: &str) -> Shared {
+        Shared {
+            stop: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
+            stats: Mutex::default(),
+            live: Mutex::new(create_live_profile(name)),
+            ended: Mutex::default(),
+            exit: Mutex::default(),
+            ended_cv: Condvar::new(),
+            leftover: Mutex::default(),
+        }
+    }
 }
 
 /// The batch stream of a session. Yields every batch in order, then (once the session has ended and the channel
@@ -82,6 +102,8 @@ pub struct Session {
     batches: Option<Receiver<Batch>>,
     pid: i64,
     python_version: String,
+    command: Vec<String>,
+    header: Header,
     recording_path: Option<PathBuf>,
 }
 
@@ -101,16 +123,17 @@ impl Session {
                 blocking_note = Some("false (the target is our own child process; see session.rs)".to_owned());
             }
         }
-        let (child, pid, command_line) = match &opts.target {
+        let (child, pid, command) = match &opts.target {
             Target::Pid(pid) => {
                 check_target(*pid)?;
-                (None, *pid, read_cmdline(*pid).join(" "))
+                (None, *pid, read_cmdline(*pid))
             }
             Target::Command { argv, cwd, output, error_output } => {
                 let child = Spawned::start(argv, cwd.as_ref(), output.as_ref(), error_output.as_ref())?;
-                (Some(child), 0, argv.join(" "))
+                (Some(child), 0, argv.clone())
             }
         };
+        let command_line = command.join(" ");
         let (spy, child) = match child {
             None => (attach_spy(pid, &config)?, None),
             Some(child) => attach_spawned(child, &config, &command_line)?,
@@ -124,7 +147,7 @@ impl Session {
             emberscope_recording: RECORDING_VERSION,
             name: format!("{} (pid {pid})", short_command(&command_line)),
             start_unix_ns: start_wall,
-            meta: describe_session(&opts, pid, &command_line, &python_version),
+            meta: session_meta(&opts, pid, &command_line, &python_version),
         };
         if let Some(note) = blocking_note {
             header.meta.insert("blocking".into(), note);
@@ -139,8 +162,8 @@ impl Session {
         };
 
         let (tx, rx) = sync_channel(opts.channel_capacity);
-        let shared = Arc::new(Shared::default());
-        let worker = Worker::new(opts.clone(), spy, config, child, header, recorder, tx, shared.clone());
+        let shared = Arc::new(Shared::new(&header.name));
+        let worker = Worker::new(opts.clone(), spy, config, child, header.clone(), recorder, tx, shared.clone());
         let thread = std::thread::Builder::new()
             .name(format!("emberscope-sampler-{pid}"))
             .spawn(move || run_worker(worker))
@@ -152,6 +175,8 @@ impl Session {
             batches: Some(rx),
             pid,
             python_version,
+            command,
+            header,
             recording_path: opts.recording_path.clone(),
         })
     }
@@ -168,6 +193,11 @@ impl Session {
 
     pub fn python_version(&self) -> &str {
         &self.python_version
+    }
+
+    /// argv of the sampled program: the command started, or the attached process's /proc cmdline.
+    pub fn command(&self) -> &[String] {
+        &self.command
     }
 
     pub fn recording_path(&self) -> Option<&PathBuf> {
@@ -196,6 +226,25 @@ impl Session {
     /// Why the session ended, or None while it runs.
     pub fn end_reason(&self) -> Option<String> {
         self.shared.ended.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// How the sampled program ended (code or signal), once the session ended because it exited.
+    pub fn exit(&self) -> Option<ProcessExit> {
+        *self.shared.exit.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The profile so far, without ending the session: every batch cut until now (what the batch stream has
+    /// carried or is about to carry), with the session's meta. A window that joins a running session starts
+    /// from this and applies later batches, skipping what it already holds.
+    pub fn snapshot(&self) -> Profile {
+        let mut p = self.shared.live.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let stats = self.stats();
+        let ended = self.end_reason();
+        finalize_profile(&mut p, &self.header, &stats, ended.as_deref());
+        if ended.is_none() {
+            p.meta.retain(|(k, _)| k != "end_reason");
+        }
+        p
     }
 
     /// Waits until the session ends by itself (target exit, duration limit) or `timeout` passes.
@@ -256,17 +305,11 @@ fn build_config(opts: &SessionOptions) -> Config {
 
 /// The checks that give a precise error before py-spy gives a vague one.
 fn check_target(pid: i64) -> Result<(), SamplerError> {
-    let proc_dir = format!("/proc/{pid}");
-    let Ok(status) = std::fs::read_to_string(format!("{proc_dir}/status")) else {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
         return Err(SamplerError::NoSuchProcess(pid));
     };
-    let exe = std::fs::read_link(format!("{proc_dir}/exe")).map(|p| p.display().to_string()).unwrap_or_default();
-    let maps = std::fs::read_to_string(format!("{proc_dir}/maps")).ok();
-    let uid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|l| l.split_whitespace().next()?.parse().ok())
-        .unwrap_or(u32::MAX);
+    let (exe, maps) = read_exe_and_maps(pid);
+    let uid = parse_status_field(&status, "Uid:").unwrap_or(u32::MAX);
     if maps.is_none() || exe.is_empty() {
         // Without the maps we cannot even tell whether it is Python: that is a permission problem first.
         let (ok, reason) = check_attach(pid, uid);
@@ -330,8 +373,7 @@ fn attach_spawned(mut child: Spawned, config: &Config, command: &str) -> Result<
         if let Some(status) = child.ended_early() {
             return Err(SamplerError::ExitedBeforeAttach { command: command.into(), status });
         }
-        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.display().to_string()).unwrap_or_default();
-        let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok();
+        let (exe, maps) = read_exe_and_maps(pid);
         // Until exec has happened the program is a copy of the launcher shell; try py-spy once it looks like Python.
         if looks_like_python(&exe, &[], maps.as_deref()) {
             if detect_free_threaded(&exe, maps.as_deref()) {
@@ -366,7 +408,7 @@ fn short_command(command: &str) -> String {
     first.join(" ")
 }
 
-fn describe_session(opts: &SessionOptions, pid: i64, command: &str, version: &str) -> BTreeMap<String, String> {
+fn session_meta(opts: &SessionOptions, pid: i64, command: &str, version: &str) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
     m.insert("tool".into(), "emberscope sampler (py-spy)".into());
     m.insert("pid".into(), pid.to_string());

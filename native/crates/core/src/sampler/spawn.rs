@@ -13,8 +13,59 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use super::discover::read_ppid;
+use serde::{Deserialize, Serialize};
+
+use super::procfs::{find_child, is_running, list_descendants};
 use super::SamplerError;
+
+/// How a sampled program ended, as numbers: its exit code, or the signal that killed it; both None when unknown
+/// (an attached process whose parent reaped it first). Travels as fields to JS; `reason()` is only for people.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessExit {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+}
+
+impl ProcessExit {
+    /// From the launcher shell's `$?`: 128+N is death by signal N (a program exiting with such a code on purpose
+    /// reads the same); negative means the status line never came.
+    fn from_shell_status(status: i32) -> ProcessExit {
+        match status {
+            s if s > 128 => ProcessExit { code: None, signal: Some(s - 128) },
+            s if s >= 0 => ProcessExit { code: Some(s), signal: None },
+            _ => ProcessExit::default(),
+        }
+    }
+
+    /// From a zombie's wait status (`/proc/PID/stat` field 52): low 7 bits the signal, else the code in bits 8-15.
+    pub(crate) fn from_wait_status(w: i32) -> ProcessExit {
+        if w & 0x7f != 0 {
+            ProcessExit { code: None, signal: Some(w & 0x7f) }
+        } else {
+            ProcessExit { code: Some((w >> 8) & 0xff), signal: None }
+        }
+    }
+
+    /// "process exited (code 3)", "process exited (signal 9)" or "process exited (status unknown)".
+    pub fn reason(&self) -> String {
+        match (self.code, self.signal) {
+            (Some(c), _) => format!("process exited (code {c})"),
+            (None, Some(s)) => format!("process exited (signal {s})"),
+            (None, None) => "process exited (status unknown)".into(),
+        }
+    }
+
+    /// "exit code 3" / "signal 9", for a program that ended before it could be sampled.
+    fn short(&self) -> String {
+        match (self.code, self.signal) {
+            (Some(c), _) => format!("exit code {c}"),
+            (None, Some(s)) => format!("signal {s}"),
+            (None, None) => "status unknown".into(),
+        }
+    }
+}
 
 /// Runs "$@" in the foreground with fd 3 as its stdout, then prints its status. Foreground, not `cmd &`: a
 /// non-interactive shell starts background commands with SIGINT ignored, which would disable KeyboardInterrupt in
@@ -26,6 +77,8 @@ pub(crate) struct Spawned {
     pub pid: i64,
     status: Receiver<i32>,
     exit: Option<i32>,
+    // Dropped after `terminate` (fields drop after `Drop::drop`), so it never fires on a normal end.
+    _life_guard: super::lifeguard::LifeGuard,
 }
 
 impl Spawned {
@@ -69,7 +122,18 @@ impl Spawned {
                 Ok(())
             });
         }
+        // Dies with us, program and all (lifeguard.rs).
+        super::lifeguard::tie_to_our_life(&mut cmd);
         let mut shell = cmd.spawn().map_err(fail)?;
+        let life_guard = match super::lifeguard::LifeGuard::start(shell.id()) {
+            Ok(g) => g,
+            Err(e) => {
+                // SAFETY: kill(2) on the process group the shell just made (its pid), which it still leads.
+                unsafe { libc::kill(-(shell.id() as libc::pid_t), libc::SIGKILL) };
+                let _ = shell.wait();
+                return Err(fail(e));
+            }
+        };
         drop(out);
         let stdout = shell.stdout.take().expect("piped stdout");
         let (status_tx, status_rx) = channel::<i32>();
@@ -90,7 +154,7 @@ impl Spawned {
             if let Ok(Some(_)) = shell.try_wait() {
                 // The program ran and ended between two looks; its status line is there.
                 let status = status_rx.recv_timeout(Duration::from_secs(1)).unwrap_or(-1);
-                return Err(SamplerError::ExitedBeforeAttach { command, status: describe_code(status) });
+                return Err(SamplerError::ExitedBeforeAttach { command, status: ProcessExit::from_shell_status(status).short() });
             }
             if Instant::now() > deadline {
                 let _ = shell.kill();
@@ -99,7 +163,7 @@ impl Spawned {
             }
             std::thread::sleep(Duration::from_millis(1));
         };
-        Ok(Spawned { shell, pid, status: status_rx, exit: None })
+        Ok(Spawned { shell, pid, status: status_rx, exit: None, _life_guard: life_guard })
     }
 
     /// The shell's `$?` once the program has ended: the exit code, or 128+N for signal N.
@@ -114,29 +178,31 @@ impl Spawned {
         self.exit
     }
 
-    /// "process exited (code N)" / "(signal N)" once the program has ended, else None.
-    pub(crate) fn describe_exit(&mut self) -> Option<String> {
+    /// How the program ended, once it has; None while it runs.
+    pub(crate) fn exit(&mut self) -> Option<ProcessExit> {
         if self.try_status(Duration::ZERO).is_none() && is_running(self.pid) {
             return None;
         }
         // Gone or a zombie: the shell's status line follows within moments.
-        Some(match self.try_status(Duration::from_secs(2)) {
-            // sh reports death by signal N as 128+N; a program exiting with such a code on purpose reads the same.
-            Some(s) if s > 128 => format!("process exited (signal {})", s - 128),
-            Some(s) if s >= 0 => format!("process exited (code {s})"),
-            _ => "process exited (status unknown)".into(),
-        })
+        Some(self.try_status(Duration::from_secs(2)).map_or(ProcessExit::default(), ProcessExit::from_shell_status))
     }
 
-    /// SIGTERM, a second of grace, then SIGKILL; then reaps the shell.
+    /// SIGTERM, a second of grace, then SIGKILL; then reaps the shell. Processes the program started and left
+    /// running (a server's workers) get a SIGTERM too, so stopping a recording leaves nothing behind.
     pub(crate) fn terminate(&mut self) {
         if self.try_status(Duration::ZERO).is_none() {
+            // Listed while the program runs: once it is gone they are re-parented and no longer ours to find.
+            let left_behind = list_descendants(self.pid);
             // SAFETY: kill(2) on the program's pid; it cannot be reused while the shell has not reaped it, and
             // the shell reaps it only in `wait`, after which the status line has been sent.
             unsafe { libc::kill(self.pid as libc::pid_t, libc::SIGTERM) };
             if self.try_status(Duration::from_secs(1)).is_none() {
                 unsafe { libc::kill(self.pid as libc::pid_t, libc::SIGKILL) };
                 self.try_status(Duration::from_secs(2));
+            }
+            for pid in left_behind.into_iter().filter(|&p| is_running(p)) {
+                // SAFETY: kill(2) on a pid that was the program's descendant a moment ago and still runs.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
             }
         }
         let deadline = Instant::now() + Duration::from_secs(2);
@@ -152,36 +218,13 @@ impl Spawned {
 
     /// The program ended on its own, before an interpreter was found: its status, in words.
     pub(crate) fn ended_early(&mut self) -> Option<String> {
-        self.try_status(Duration::ZERO).map(describe_code)
+        self.try_status(Duration::ZERO).map(|s| ProcessExit::from_shell_status(s).short())
     }
 }
 
 impl Drop for Spawned {
     fn drop(&mut self) {
         self.terminate();
-    }
-}
-
-fn describe_code(s: i32) -> String {
-    if s > 128 {
-        format!("signal {}", s - 128)
-    } else {
-        format!("exit code {s}")
-    }
-}
-
-fn find_child(parent: i64) -> Option<i64> {
-    std::fs::read_dir("/proc")
-        .ok()?
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i64>().ok())
-        .find(|&pid| read_ppid(pid) == Some(parent))
-}
-
-/// True while the process exists and is not a zombie.
-pub(crate) fn is_running(pid: i64) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !matches!(stat.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().next()), Some("Z" | "X")),
-        Err(_) => false,
     }
 }
 

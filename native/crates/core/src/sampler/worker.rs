@@ -11,10 +11,11 @@ use py_spy::{Config, PythonSpy, StackTrace};
 use rand::Rng;
 
 use super::batch::{apply_batch, create_live_profile, Batch, BatchCutter, BatchSamples, SessionStats, ThreadInfo};
-use super::discover::{detect_free_threaded, looks_like_python, read_ppid};
+use super::discover::{detect_free_threaded, looks_like_python};
+use super::procfs::{list_descendants, read_exe_and_maps, read_zombie_exit};
 use super::recording::{finalize_profile, Header, RecordingWriter};
 use super::session::Shared;
-use super::spawn::Spawned;
+use super::spawn::{ProcessExit, Spawned};
 use super::SessionOptions;
 use crate::model::{Profile, ProfileBuilder};
 
@@ -34,7 +35,8 @@ pub(crate) struct Worker {
     spies: Vec<Spied>,
     root_pid: i64,
     child: Option<Spawned>,
-    root_exit: Option<String>,
+    /// How the root process ended, once it has.
+    root_exit: Option<ProcessExit>,
     header: Header,
     recorder: Option<RecordingWriter>,
     recorder_error: Option<String>,
@@ -44,7 +46,6 @@ pub(crate) struct Worker {
     shared: Arc<Shared>,
     builder: ProfileBuilder,
     cutter: BatchCutter,
-    live: Profile,
     thread_index: HashMap<(i64, i64), u32>,
     thread_names: Vec<String>,
     new_threads: Vec<ThreadInfo>,
@@ -68,7 +69,6 @@ impl Worker {
     ) -> Worker {
         let root_pid = spy.pid as i64;
         Worker {
-            live: create_live_profile(&header.name),
             opts,
             config,
             spies: vec![Spied { pid: root_pid, spy }],
@@ -103,12 +103,14 @@ pub(crate) fn run_worker(mut w: Worker) -> Profile {
     }
     w.cut_and_send(Some(reason.clone()));
     w.deliver_final();
-    let mut live = std::mem::replace(&mut w.live, create_live_profile(""));
+    let mut live = std::mem::replace(&mut *w.shared.live.lock().unwrap_or_else(|e| e.into_inner()), create_live_profile(""));
     finalize_profile(&mut live, &w.header, &w.stats, Some(&reason));
     if let Some(e) = &w.recorder_error {
         live.meta.push(("recording_error".into(), e.clone()));
         live.meta.sort();
     }
+    // `exit` before `ended`: whoever sees the end also sees how the program ended.
+    *w.shared.exit.lock().unwrap_or_else(|e| e.into_inner()) = w.root_exit;
     *w.shared.ended.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
     w.shared.ended_cv.notify_all();
     live
@@ -219,9 +221,9 @@ impl Worker {
                         self.record_trace(trace, t_ns);
                     }
                 }
-                Err(_) if pid == self.root_pid => match self.describe_root_exit() {
-                    Some(reason) => {
-                        self.root_exit = Some(reason);
+                Err(_) if pid == self.root_pid => match self.read_root_exit() {
+                    Some(exit) => {
+                        self.root_exit = Some(exit);
                         gone.push(pid);
                     }
                     None => any_err = true,
@@ -238,7 +240,13 @@ impl Worker {
             self.stats.missed += 1;
         }
         if self.spies.is_empty() {
-            return Some(self.root_exit.clone().unwrap_or_else(|| "all sampled processes exited".into()));
+            return Some(match self.root_exit {
+                Some(exit) if exit == ProcessExit::default() && self.child.is_none() => {
+                    "process exited (status unknown: it was not started by Emberscope)".into()
+                }
+                Some(exit) => exit.reason(),
+                None => "all sampled processes exited".into(),
+            });
         }
         None
     }
@@ -283,28 +291,13 @@ impl Worker {
         self.stats.samples += 1;
     }
 
-    /// Some("process exited (...)") when the root process is gone, None when it still runs (a transient failure).
-    fn describe_root_exit(&mut self) -> Option<String> {
-        if let Some(child) = self.child.as_mut() {
-            return child.describe_exit();
-        }
-        let stat = match std::fs::read_to_string(format!("/proc/{}/stat", self.root_pid)) {
-            Ok(s) => s,
-            Err(_) => return Some("process exited (status unknown: it was not started by Emberscope)".into()),
-        };
-        // Fields after the parenthesized command: state is the first, exit_code the 50th (field 52 overall).
-        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        match fields.first() {
-            Some(&"Z") | Some(&"X") => {
-                let raw: Option<i32> = fields.get(49).and_then(|v| v.parse().ok());
-                Some(match raw {
-                    Some(w) if w & 0x7f != 0 => describe_status(None, Some(w & 0x7f)),
-                    Some(w) => describe_status(Some((w >> 8) & 0xff), None),
-                    None => "process exited (status unknown)".into(),
-                })
-            }
-            _ => None,
+    /// How the root process ended, or None while it still runs (a read failed for another reason). A program we
+    /// started reports through its launcher shell; an attached one through its zombie's /proc stat, if we look
+    /// before its parent reaps it.
+    fn read_root_exit(&mut self) -> Option<ProcessExit> {
+        match self.child.as_mut() {
+            Some(child) => child.exit(),
+            None => read_zombie_exit(self.root_pid),
         }
     }
 
@@ -320,8 +313,7 @@ impl Worker {
                 continue;
             }
             *attempts += 1;
-            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.display().to_string()).unwrap_or_default();
-            let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok();
+            let (exe, maps) = read_exe_and_maps(pid);
             if !looks_like_python(&exe, &[], maps.as_deref()) || detect_free_threaded(&exe, maps.as_deref()) {
                 continue;
             }
@@ -336,9 +328,12 @@ impl Worker {
         let samples = std::mem::take(&mut self.samples);
         let mut batch = self.cutter.cut(&self.builder, threads, samples);
         batch.stats = self.stats;
+        if ended.is_some() {
+            batch.exit = self.root_exit;
+        }
         batch.ended = ended;
-        // Cannot fail: the cutter continues exactly where the last batch ended.
-        let _ = apply_batch(&mut self.live, &batch);
+        // Cannot fail: the cutter continues exactly where the last batch ended. Held only for the append.
+        let _ = apply_batch(&mut self.shared.live.lock().unwrap_or_else(|e| e.into_inner()), &batch);
         if let Some(rec) = self.recorder.as_mut() {
             if let Err(e) = rec.append(&batch) {
                 // Keep sampling: the in-memory profile still has everything; the failure is reported in meta.
@@ -383,38 +378,4 @@ impl Worker {
         }
         self.tx = None;
     }
-}
-
-fn describe_status(code: Option<i32>, signal: Option<i32>) -> String {
-    match (code, signal) {
-        (Some(c), _) => format!("process exited (code {c})"),
-        (None, Some(s)) => format!("process exited (signal {s})"),
-        (None, None) => "process exited (status unknown)".into(),
-    }
-}
-
-/// Every live descendant of `root`, from one pass over /proc.
-fn list_descendants(root: i64) -> Vec<i64> {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
-    let parents: Vec<(i64, i64)> = dir
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i64>().ok())
-        .filter_map(|pid| Some((pid, read_ppid(pid)?)))
-        .collect();
-    let mut found: HashSet<i64> = HashSet::from([root]);
-    // Parents can have larger pids than children after pid wrap, so iterate to a fixed point.
-    loop {
-        let before = found.len();
-        for &(pid, ppid) in &parents {
-            if found.contains(&ppid) {
-                found.insert(pid);
-            }
-        }
-        if found.len() == before {
-            break;
-        }
-    }
-    found.remove(&root);
-    let mut out: Vec<i64> = found.into_iter().collect();
-    out.sort();
-    out
 }
