@@ -10,6 +10,7 @@ import {
   type SessionInfo,
   type TraceInfo,
 } from '../../electron/contract/api';
+import { titled } from './skips';
 
 export interface ContractEnv {
   client: EmberscopeClient;
@@ -153,7 +154,8 @@ export function runContractSuite(name: string, makeEnv: () => Promise<ContractEn
       expect(extra.message).toMatch(/unknown key "extra"/);
     });
 
-    it.runIf(caps.crashPath)('turns a plain Error into internal, with its message and no stack', async () => {
+    const noCrash = !caps.crashPath && 'this host has no file whose import throws a plain Error';
+    it.skipIf(noCrash)(titled('turns a plain Error into internal, with its message and no stack', noCrash), async () => {
       const err = await catchError(env.client.openTrace({ path: caps.crashPath!, jobId: 'job-crash' }));
       expect(err.code).toBe('internal');
       expect(err.message).toBe(caps.crashMessage);
@@ -177,7 +179,8 @@ export function runContractSuite(name: string, makeEnv: () => Promise<ContractEn
       await expect(env.client.cancelJob({ jobId: 'job-never-started' })).resolves.toBeUndefined();
     });
 
-    it.runIf(caps.slowPath)('passes cancellation through: cancelJob makes the running request reject', async () => {
+    const noSlow = !caps.slowPath && 'this host has no open that blocks until cancelled';
+    it.skipIf(noSlow)(titled('passes cancellation through: cancelJob makes the running request reject', noSlow), async () => {
       const started = nextEvent<{ jobId: string }>(env.client, 'onDidProgress', (p) => p.jobId === 'job-slow');
       const open = env.client.openTrace({ path: caps.slowPath!, jobId: 'job-slow' });
       await started;
@@ -214,7 +217,8 @@ export function runContractSuite(name: string, makeEnv: () => Promise<ContractEn
       }
     });
 
-    it.runIf(caps.liveSessions)('carries live sessions: typed batches, state changes, sampler error codes, the final trace', async () => {
+    const noLive = !caps.liveSessions && 'this host runs no scripted live sessions (the real sampler: sessions.test.ts)';
+    it.skipIf(noLive)(titled('carries live sessions: typed batches, state changes, sampler error codes, the final trace', noLive), async () => {
       const batch = new Promise<EmberscopeEvents['onDidSessionBatch']>((resolve) => env.client.on('onDidSessionBatch', resolve));
       const changes: SessionInfo[] = [];
       env.client.on('onDidChangeSession', (s) => changes.push(s));
@@ -267,7 +271,8 @@ export function runContractSuite(name: string, makeEnv: () => Promise<ContractEn
       }
     });
 
-    it.skipIf(caps.cannotDisconnect)('rejects requests in flight with "connection lost" when the connection drops', async () => {
+    const noDrop = caps.cannotDisconnect && 'this transport has no connection a test can drop';
+    it.skipIf(noDrop)(titled('rejects requests in flight with "connection lost" when the connection drops', noDrop), async () => {
       const samples = await env.client.listSamples();
       const inFlight = caps.slowPath
         ? env.client.openTrace({ path: caps.slowPath, jobId: 'job-lost' })

@@ -3,18 +3,18 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe } from 'vitest';
 import WebSocket from 'ws';
 import type { EmberscopeServiceHost } from '../../electron/contract/api';
 import { createClient, handleRequestMessage, IPC_EVENT_CHANNEL, IPC_REQUEST_CHANNEL, serveConnection } from '../../electron/contract/channel';
 import { createMemoryPair } from '../../electron/contract/memory';
-import { isNativeBuilt } from '../../electron/services/native';
 import { createServices } from '../../electron/services/services';
 import { startServer } from '../../electron/server/server';
 import { createIpcTransport, type EmberscopeBridge } from '../../renderer/src/transport/ipc';
 import { createWebSocketTransport, type WebSocketLike } from '../../renderer/src/transport/ws';
 import { runContractSuite, type ContractEnv, type HostCapabilities } from './contract-suite';
 import { createTestHost, TEST_PATHS } from './contract-test-host';
+import { missingNative, titled } from './skips';
 
 const scratch = mkdtempSync(join(tmpdir(), 'emberscope-contract-'));
 const staticDir = join(scratch, 'static');
@@ -123,12 +123,9 @@ const realServices: HostFactory = () => {
   return { host: services, dispose: () => services.dispose() };
 };
 
-if (isNativeBuilt()) {
+const noNative = missingNative();
+describe.skipIf(noNative)(titled('the contract over the real services', noNative), () => {
   runContractSuite('the in-memory pair (real services)', makeMemoryEnv(realServices));
   runContractSuite('a WebSocket to startServer (real services)', makeWebSocketEnv(realServices));
   runContractSuite('Electron IPC as the preload and main wire it (real services)', makeIpcEnv(realServices), { cannotDisconnect: true });
-} else {
-  describe.skip('contract over the real services: skipped because the native addon is not built (run `npm run build:native`)', () => {
-    it('runs the contract suite against createServices', () => {});
-  });
-}
+});

@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, serveConnection } from '../../electron/contract/channel';
 import { createMemoryPair } from '../../electron/contract/memory';
-import { isNativeBuilt } from '../../electron/services/native';
 import { createServices } from '../../electron/services/services';
 import { computeFuncTable } from '../../renderer/src/model/functions';
 import { computeFunctionStats, findHottestFunction } from '../../renderer/src/model/table';
 import { cancelOpen, openPath, useClient } from '../../renderer/src/store/actions';
 import { selectProfile } from '../../renderer/src/store/selectors';
 import { getState, initialState, setState } from '../../renderer/src/store/store';
+import { missingNative, titled } from './skips';
 
 /** What each fixture holds: the UI's figures come from samples, from spans, or from pstats' call graph. */
 const FIXTURES: [string, 'samples' | 'spans' | 'samples and spans' | 'call graph'][] = [
@@ -32,7 +32,8 @@ const FIXTURES: [string, 'samples' | 'spans' | 'samples and spans' | 'call graph
   ['test/fixtures/speedscope-samples/trace-event/multi-thread-with-samples.json', 'samples and spans'],
 ];
 
-describe.skipIf(!isNativeBuilt())('renderer open flow against the real services', () => {
+const noNative = missingNative();
+describe.skipIf(noNative)(titled('renderer open flow against the real services', noNative), () => {
   let dataDir = '';
   beforeAll(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'emberscope-renderer-'));
