@@ -1,29 +1,37 @@
 // Live sampling sessions (attach to a pid, or record a script): the main-process side of `startSession` & co.
 //
-// Data flow: the addon's sampler thread -> `onBatch` on the JS thread (in order, never dropped) -> applied at once to
-// a JS copy of the session's profile (`getSessionProfile`, grown with the contract's applyLiveBatch) and queued -> at most one
-// `onDidSessionBatch` event per BATCH_EVENT_MS per session, carrying every queued batch concatenated.
-// When the session ends (the target exited, the duration passed, or `stop`), `finish()` hands over the native
-// profile, which is registered as a trace like an opened file (its path is the recording file, which `openTrace`
-// reads too, so a crashed session's recording opens from the recent list).
+// Data flow: the addon's sampler thread cuts one batch every BATCH_EVENT_MS -> its pump thread (which merges batches
+// while JS is behind) -> `onBatch` on the JS thread (in order, never dropped) -> one `onDidSessionBatch` event, as is.
+// The profile so far lives in the addon only: `getSessionProfile` asks it for a `snapshot()`.
+// When the session ends (the target exited, the duration passed, or `stop`), the last batch says how (a reason, and
+// a program's exit code or signal as numbers), and `finish()` hands over the native profile, which is registered as
+// a trace like an opened file (its path is the recording file, which `openTrace` reads too, so a crashed session's
+// recording opens from the recent list).
 //
 // Output: a recorded program's stdout and stderr go to two files next to the recording, each tailed into
 // `onDidSessionOutput` events with its stream, so the UI can tint stderr. (Order between the two streams is as the
 // tails see it, not byte-exact.) The last ~1 MB of each is kept by its tail (OutputTail.recent).
 //
 // Processes: a recorded program is ours; stopping the session or disposing the services ends it (the core sends
-// SIGTERM, then SIGKILL) together with any children it left. An attached process is never signalled.
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+// SIGTERM, then SIGKILL, and SIGTERM to any children it left). An attached process is never signalled.
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
-import type { EmberscopeEvents, EventName, LiveBatch, PythonProcess, SamplingOptions, SessionInfo, SessionTarget, TraceInfo } from '../contract/api';
+import type { EmberscopeEvents, EventName, PythonProcess, SamplingOptions, SessionInfo, SessionTarget, TraceInfo } from '../contract/api';
 import { ContractError } from '../contract/api';
 import type { Profile } from '../contract/profile';
-import { applyLiveBatch, createLiveProfile } from '../contract/live-profile';
-import { concatBatches, isEmptyBatch, toLiveBatch } from './live-batches';
-import { listPythonProcesses, NativeError, NativeSamplingSession, type NativeBatch, type NativeProfile, type NativeSessionOptions } from './native';
+import { isEmptyBatch, toLiveBatch } from './live-batches';
+import {
+  listPythonProcesses,
+  NativeError,
+  NativeSamplingSession,
+  type NativeBatch,
+  type NativeProfile,
+  type NativeSessionEnd,
+  type NativeSessionOptions,
+} from './native';
 import { OutputTail } from './output-tail';
 
-/** At most one batch event per session this often (≥ 2 a second while samples arrive). */
+/** The sampler cuts a batch this often, and each becomes one event (≥ 2 a second while samples arrive). */
 const BATCH_EVENT_MS = 250;
 /** How long `stop` waits for the sampler's last batch before finishing without it. */
 const STOP_GRACE_MS = 5000;
@@ -48,15 +56,6 @@ export interface SessionManagerOptions {
 interface Entry {
   info: SessionInfo;
   native: NativeSamplingSession;
-  /**
-   * The session's profile so far, grown from every batch (`getSessionProfile`). Why a JS copy: the native session
-   * hands its profile over only in `finish()`, which ends it, and a window that joins a running session needs
-   * everything now. Batches are deltas with global indexes, so this rebuilds what `finish()` returns (tested).
-   */
-  live: Profile;
-  pending: LiveBatch[];
-  flushTimer: NodeJS.Timeout | undefined;
-  lastFlush: number;
   tails: OutputTail[];
   traceName: string;
   /** True once the end is being handled (`end` runs once). */
@@ -64,59 +63,8 @@ interface Entry {
   /** Settles when the session has ended: with its registered trace, or the error that kept it from one. */
   ended: Promise<TraceInfo>;
   settle: { resolve(t: TraceInfo): void; reject(err: unknown): void };
-  /** The JS copy hit a gap (a bug); warned once, the native profile is still right. */
-  broken: boolean;
-  /** For the CLI's export, once ended. */
+  /** The whole profile, once ended. */
   profile: NativeProfile | undefined;
-}
-
-/** "process exited (code 3)" → {exitCode: 3}; "(signal 9)" → {signal: 9}; anything else → {}. */
-export function parseExit(reason: string): { exitCode?: number; signal?: number } {
-  const code = /process exited \(code (-?\d+)\)/.exec(reason);
-  if (code) return { exitCode: Number(code[1]) };
-  const signal = /process exited \(signal (\d+)\)/.exec(reason);
-  if (signal) return { signal: Number(signal[1]) };
-  return {};
-}
-
-function readCmdline(pid: number): string[] {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((s) => s !== '');
-  } catch {
-    return [];
-  }
-}
-
-/** Live descendants of `pid`, from one pass over /proc (to end what a recorded program left behind). */
-export function listDescendants(pid: number): number[] {
-  const parents = new Map<number, number>();
-  let names: string[] = [];
-  try {
-    names = readdirSync('/proc');
-  } catch {
-    return [];
-  }
-  for (const name of names) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parents.set(Number(name), ppid);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  const out: number[] = [];
-  const walk = (p: number) => {
-    for (const [child, parent] of parents) {
-      if (parent === p && !out.includes(child)) {
-        out.push(child);
-        walk(child);
-      }
-    }
-  };
-  walk(pid);
-  return out;
 }
 
 /** The interpreter's absolute path, or a 'spawn-failed' error naming where we looked. */
@@ -178,12 +126,13 @@ export class SessionManager {
     this.recordingsDir = join(opts.dataDir, 'recordings');
   }
 
+  /** The core leaves our own process out (sampler/discover.rs): the one own-pid filter. */
   listProcesses(): PythonProcess[] {
-    return listPythonProcesses().filter((p) => p.pid !== process.pid);
+    return listPythonProcesses();
   }
 
   list(): SessionInfo[] {
-    return [...this.sessions.values()].map((e) => this.snapshot(e));
+    return [...this.sessions.values()].map((e) => this.copyInfo(e));
   }
 
   start(target: SessionTarget, options: SamplingOptions): SessionInfo {
@@ -223,21 +172,15 @@ export class SessionManager {
       includeIdle: options.includeIdle,
       gilOnly: options.gilOnly,
       subprocesses: options.subprocesses,
+      batchIntervalMs: BATCH_EVENT_MS,
       ...(options.durationSeconds !== undefined ? { durationSeconds: options.durationSeconds } : {}),
     };
-    let title: string;
-    let traceName: string;
     let outputPath: string | undefined;
     let errorPath: string | undefined;
     if (target.kind === 'attach') {
-      const argv = readCmdline(target.pid).map((a) => basename(a));
-      title = ['attach', String(target.pid), ...argv.slice(0, 2)].join(' ');
-      traceName = ['attach', String(target.pid), ...argv.slice(0, 2)].join('-');
       nativeOpts.pid = target.pid;
       nativeOpts.recordingPath = freePath(this.recordingsDir, `${stamp}-${target.pid}`, '.jsonl');
     } else {
-      title = `record ${command!.name}`;
-      traceName = `record-${command!.name}`;
       nativeOpts.command = command!.argv;
       nativeOpts.cwd = command!.cwd;
       // The pid is known only once started: the files are renamed then (the writers keep their open fds).
@@ -262,6 +205,10 @@ export class SessionManager {
       for (const p of [outputPath, errorPath]) if (p) rmSync(p, { force: true });
       throw err;
     }
+    const argv = native.command.slice(0, 2).map((a) => basename(a));
+    const words = target.kind === 'attach' ? ['attach', String(target.pid), ...argv] : ['record', command!.name];
+    const title = words.join(' ');
+    const traceName = words.join('-');
     let recordingPath = nativeOpts.recordingPath!;
     if (target.kind === 'record') {
       recordingPath = this.renameForPid(recordingPath, `${stamp}-${native.pid}`, '.jsonl');
@@ -284,21 +231,7 @@ export class SessionManager {
     const ended = new Promise<TraceInfo>((resolveEnd, rejectEnd) => (settle = { resolve: resolveEnd, reject: rejectEnd }));
     // Callers await it when they care; an unobserved failure must not crash the process.
     ended.catch(() => undefined);
-    entry = {
-      info,
-      native,
-      live: { ...createLiveProfile(traceName), startNs: startedAt * 1e6 },
-      pending: [],
-      flushTimer: undefined,
-      lastFlush: 0,
-      tails: [],
-      traceName,
-      ending: false,
-      ended,
-      settle,
-      broken: false,
-      profile: undefined,
-    };
+    entry = { info, native, tails: [], traceName, ending: false, ended, settle, profile: undefined };
     const created = entry;
     for (const [path, stream] of [[outputPath, 'stdout'], [errorPath, 'stderr']] as const) {
       if (!path) continue;
@@ -309,7 +242,7 @@ export class SessionManager {
     this.sessions.set(sessionId, created);
     this.opts.onRecordingStarted?.(recordingPath, traceName);
     this.changed(created);
-    return this.snapshot(created);
+    return this.copyInfo(created);
   }
 
   pause(sessionId: string): SessionInfo {
@@ -317,7 +250,7 @@ export class SessionManager {
     e.native.pause();
     e.info.state = 'paused';
     this.changed(e);
-    return this.snapshot(e);
+    return this.copyInfo(e);
   }
 
   resume(sessionId: string): SessionInfo {
@@ -325,44 +258,49 @@ export class SessionManager {
     e.native.resume();
     e.info.state = 'running';
     this.changed(e);
-    return this.snapshot(e);
+    return this.copyInfo(e);
   }
 
   /** Stops sampling (a recorded program is ended with it) and resolves with the registered trace. */
   async stop(sessionId: string): Promise<TraceInfo> {
     const e = this.get(sessionId);
     if (e.ending) return e.ended;
-    const children = e.info.target.kind === 'record' ? listDescendants(e.info.pid) : [];
     e.native.stop();
     e.info.state = 'stopping';
     this.changed(e);
     // The sampler's last batch (with `ended`) starts the end; if it never comes, finish without it.
     const grace = setTimeout(() => {
-      let reason = 'stopped';
+      let end: NativeSessionEnd = { reason: 'stopped' };
       try {
-        reason = e.native.endReason() ?? reason;
+        end = e.native.ended() ?? end;
       } catch {
         // Already finished: `end` is running.
       }
-      this.end(e, reason);
+      this.end(e, end);
     }, STOP_GRACE_MS);
     try {
       return await e.ended;
     } finally {
       clearTimeout(grace);
-      killAll(children);
     }
   }
 
-  /** The session's profile so far (or in full, once ended). */
-  getProfile(sessionId: string): Profile {
+  /**
+   * The session's profile so far, from the addon's `snapshot()` (or in full, once ended). It may hold samples of
+   * a batch whose event is still on its way; `applyLiveBatch` with the batch's stats skips those.
+   */
+  async getProfile(sessionId: string): Promise<Profile> {
     const e = this.get(sessionId);
-    return { ...e.live, durationNs: Math.max(e.live.durationNs, e.info.stats.elapsedNs), meta: this.describe(e) };
-  }
-
-  /** The native profile of an ended session (the CLI exports it). */
-  finishedProfile(sessionId: string): NativeProfile | undefined {
-    return this.sessions.get(sessionId)?.profile;
+    if (!e.profile) {
+      try {
+        return e.native.snapshot().toProfile();
+      } catch {
+        // Finishing right now: the whole profile follows.
+        await e.ended.catch(() => undefined);
+      }
+    }
+    if (!e.profile) throw new ContractError('internal', `session '${sessionId}' ended without a profile: ${e.info.endReason ?? 'unknown reason'}`);
+    return e.profile.toProfile();
   }
 
   /** Resolves once the session has ended by itself or was stopped; with its trace. */
@@ -401,43 +339,25 @@ export class SessionManager {
     }
   }
 
+  /** One batch from the addon, one event: the sampler cuts them at BATCH_EVENT_MS and the pump merges any backlog. */
   private receive(e: Entry, batch: NativeBatch): void {
     const live = toLiveBatch(batch);
-    try {
-      // No stats: every batch comes once, in order, so none of its rows may be skipped; a gap still throws.
-      if (!e.broken) e.live = applyLiveBatch(e.live, live);
-    } catch (err) {
-      // A gap means the JS copy is wrong from here on; the native profile (finish) stays right. Say so once.
-      e.broken = true;
-      process.emitWarning(`emberscope: ${e.info.sessionId}: ${(err as Error).message}`);
-    }
     e.info.stats = { ...batch.stats };
-    if (!isEmptyBatch(live)) e.pending.push(live);
-    if (batch.ended !== undefined) {
-      this.flush(e);
-      this.end(e, batch.ended);
-      return;
+    if (!isEmptyBatch(live)) {
+      this.opts.emit('onDidSessionBatch', { sessionId: e.info.sessionId, batch: live, stats: { ...e.info.stats } });
     }
-    if (e.pending.length > 0 && !e.flushTimer) {
-      const wait = Math.max(0, e.lastFlush + BATCH_EVENT_MS - Date.now());
-      e.flushTimer = setTimeout(() => this.flush(e), wait);
-    }
-  }
-
-  private flush(e: Entry): void {
-    clearTimeout(e.flushTimer);
-    e.flushTimer = undefined;
-    if (e.pending.length === 0) return;
-    const batch = concatBatches(e.pending);
-    e.pending = [];
-    e.lastFlush = Date.now();
-    this.opts.emit('onDidSessionBatch', { sessionId: e.info.sessionId, batch, stats: { ...e.info.stats } });
+    if (batch.ended) this.end(e, batch.ended);
   }
 
   /** Finishes the native session, registers the trace and reports the end. Runs once per session. */
-  private end(e: Entry, reason: string): void {
+  private end(e: Entry, end: NativeSessionEnd): void {
     if (e.ending) return;
     e.ending = true;
+    const { reason } = end;
+    const exit = {
+      ...(end.exitCode != null ? { exitCode: end.exitCode } : {}),
+      ...(end.signal != null ? { signal: end.signal } : {}),
+    };
     void (async () => {
       let profile: NativeProfile;
       try {
@@ -451,7 +371,6 @@ export class SessionManager {
         e.settle.reject(new ContractError(err instanceof NativeError ? err.code : 'internal', `session ${e.info.sessionId}: ${message}`));
         return;
       }
-      this.flush(e);
       await Promise.all(e.tails.map((t) => t.stop()));
       e.profile = profile;
       let sizeBytes = 0;
@@ -462,29 +381,18 @@ export class SessionManager {
       }
       try {
         const trace = this.opts.registerTrace(profile, { name: e.traceName, path: e.info.recordingPath, sizeBytes });
-        Object.assign(e.info, { state: 'ended', endReason: reason, traceId: trace.traceId, ...parseExit(reason) });
+        Object.assign(e.info, { state: 'ended', endReason: reason, traceId: trace.traceId, ...exit });
         this.changed(e);
         e.settle.resolve(trace);
       } catch (err) {
-        Object.assign(e.info, { state: 'ended', endReason: reason, ...parseExit(reason) });
+        Object.assign(e.info, { state: 'ended', endReason: reason, ...exit });
         this.changed(e);
         e.settle.reject(err);
       }
     })();
   }
 
-  private describe(e: Entry): Record<string, string> {
-    return {
-      tool: 'emberscope sampler (py-spy)',
-      pid: String(e.info.pid),
-      python_version: e.info.pythonVersion,
-      mode: e.info.target.kind,
-      rate_hz: String(e.info.options.rateHz),
-      ...(e.info.endReason ? { end_reason: e.info.endReason } : {}),
-    };
-  }
-
-  private snapshot(e: Entry): SessionInfo {
+  private copyInfo(e: Entry): SessionInfo {
     return { ...e.info, stats: { ...e.info.stats } };
   }
 
@@ -496,17 +404,6 @@ export class SessionManager {
         // Finished meanwhile: the last batch's stats stand.
       }
     }
-    this.opts.emit('onDidChangeSession', this.snapshot(e));
-  }
-}
-
-/** SIGTERM to processes a recorded program left behind; ones already gone are skipped. */
-function killAll(pids: number[]): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      // Already gone.
-    }
+    this.opts.emit('onDidChangeSession', this.copyInfo(e));
   }
 }

@@ -13,6 +13,7 @@ import {
   type SamplingOptions,
   type SessionInfo,
 } from '../../electron/contract/api';
+import { applyLiveBatch } from '../../electron/contract/live-profile';
 import { findAppRoot } from '../../electron/services/native';
 import { createServices, type EmberscopeServices } from '../../electron/services/services';
 import { rejection } from './rejection';
@@ -101,7 +102,8 @@ describe('sessions: attach', () => {
     const batch = (await waitForEvent('onDidSessionBatch', (b) => b.sessionId === info.sessionId)).batch;
     expect(batch.sampleStack).toBeInstanceOf(Int32Array);
 
-    // A window joining now gets everything so far.
+    // A window joining now gets everything so far: the addon's snapshot, taken without ending the session.
+    const eventsBeforeJoin = events.length;
     const sofar = await services.getSessionProfile({ sessionId: info.sessionId });
     expect(sofar.format).toBe('emberscope-live');
     expect(sofar.threads.reduce((n, t) => n + t.samples.length, 0)).toBeGreaterThan(0);
@@ -123,10 +125,18 @@ describe('sessions: attach', () => {
     expect(end.endReason).toBe('stopped');
     // The attached process is never signalled: it keeps running after the session.
     expect(target.exitCode).toBeNull();
-    // The JS copy and the native profile agree sample for sample.
+    // What the renderer does when it joins: the snapshot plus every later batch (which may overlap it) rebuilds the
+    // final profile sample for sample.
+    let joined = sofar;
+    for (const e of events.slice(eventsBeforeJoin)) {
+      const p = e.payload as EmberscopeEvents['onDidSessionBatch'];
+      if (e.event === 'onDidSessionBatch' && p.sessionId === info.sessionId) joined = applyLiveBatch(joined, p.batch, p.stats);
+    }
+    expect(joined.threads.reduce((n, t) => n + t.samples.length, 0)).toBe(nativeSamples);
+    expect(joined.strings).toEqual(profile.strings);
+    // Once ended, the session's profile is the trace's.
     const live = await services.getSessionProfile({ sessionId: info.sessionId });
     expect(live.threads.reduce((n, t) => n + t.samples.length, 0)).toBe(nativeSamples);
-    expect(live.strings).toEqual(profile.strings);
 
     // The recording opens like any trace file (how a crashed session's recording is recovered).
     const reopened = await services.openTrace({ path: info.recordingPath, jobId: 'reopen' });
