@@ -71,6 +71,8 @@ type RawSamplingSession = Addon.SamplingSession;
 export type NativeSessionOptions = Addon.JsSessionOptions;
 /** One batch as the addon hands it over (JsBatch): a delta with global indexes, plus running stats. */
 export type NativeBatch = Addon.JsBatch;
+/** How a session ended (JsSessionEnd): the reason in words; a program's exit code or signal as numbers. */
+export type NativeSessionEnd = Addon.JsSessionEnd;
 
 /** The directory this module runs from: works from the TS source (vitest/tsx), the ESM CLI bundle and CJS. */
 function moduleDir(): string {
@@ -208,6 +210,10 @@ export class NativeSamplingSession {
   get pythonVersion(): string {
     return this.session.pythonVersion;
   }
+  /** argv of the sampled program. */
+  get command(): string[] {
+    return this.session.command;
+  }
   pause(): void {
     callNative(() => this.session.pause());
   }
@@ -221,8 +227,13 @@ export class NativeSamplingSession {
   stats(): SessionStats {
     return callNative(() => this.session.stats());
   }
-  endReason(): string | null {
-    return callNative(() => this.session.endReason());
+  /** How the session ended; null while it runs. */
+  ended(): NativeSessionEnd | null {
+    return callNative(() => this.session.ended());
+  }
+  /** The profile so far, while sampling goes on. */
+  snapshot(): NativeProfile {
+    return new NativeProfile(callNative(() => this.session.snapshot()));
   }
   /** Stops if still running and resolves to the whole profile. Once only. */
   async finish(): Promise<NativeProfile> {
