@@ -1,6 +1,6 @@
-// Part of `npm run typecheck`: the addon's TypeScript types (native/crates/napi/index.d.ts) are what `napi build`
-// generates from the Rust exports. `npm run build:native` rewrites the checked-in file; this fails when the result
-// differs from what git has (staged or committed), so the types cannot drift from the Rust side unnoticed.
+// The first step of `npm run typecheck`. The addon's TypeScript types (native/crates/napi/index.d.ts) are what
+// `napi build` generates from the Rust exports: `npm run build:native` rewrites the checked-in file, and this fails
+// when the result differs from what git has (staged or committed), so the types cannot drift from the Rust side.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
