@@ -5,7 +5,9 @@
 // Profile exposes exact-length `subarray` views of it (no copy). Older Profiles keep their shorter views, so they stay
 // valid and unchanged; memoized selectors see a new object per batch and recompute. Only the newest Profile of a chain
 // may append in place: applying a batch to an older one first copies its columns (a fork), so nothing is ever
-// overwritten under a Profile someone still holds.
+// overwritten under a Profile someone still holds. The string table is the exception to in-place growth: a JS array
+// has no length-limited view, so a batch with new strings gives the new Profile a new array (strings are few: one
+// per function and file name) and every Profile's `strings` stays exactly what it was when it was handed out.
 import type { LiveBatch, SessionStats } from './api';
 import { PROFILE_VERSION, type Profile, type Thread } from './profile';
 
@@ -54,7 +56,6 @@ interface ThreadGrowth {
 /** Mutable backing store of a chain of live Profiles; `owner` is the newest, the only one allowed to append in place. */
 interface Growth {
   owner: Profile;
-  strings: string[];
   frameFunc: GrowingColumn<Uint32Array>;
   frameFile: GrowingColumn<Int32Array>;
   frameLine: GrowingColumn<Uint32Array>;
@@ -64,8 +65,8 @@ interface Growth {
   threads: ThreadGrowth[];
 }
 
-/** Profile -> its growth record and how many strings it saw (the shared `strings` array may be longer). */
-const growthOf = new WeakMap<Profile, { growth: Growth; strings: number }>();
+/** Profile -> the growth record its columns are views of. */
+const growthOf = new WeakMap<Profile, Growth>();
 
 const EMPTY_SPANS = () => ({
   length: 0, stack: new Uint32Array(0), frame: new Uint32Array(0), start: new Float64Array(0), end: new Float64Array(0), depth: new Uint16Array(0),
@@ -90,10 +91,9 @@ export function createLiveProfile(name: string): Profile {
 }
 
 /** Copies a Profile's columns into a fresh growth record (first batch, a snapshot from getSessionProfile, or a fork). */
-function startGrowth(p: Profile, stringCount: number): Growth {
+function startGrowth(p: Profile): Growth {
   return {
     owner: p,
-    strings: p.strings.slice(0, stringCount),
     frameFunc: new GrowingColumn(Uint32Array, p.frames.func.subarray(0, p.frames.length)),
     frameFile: new GrowingColumn(Int32Array, p.frames.file.subarray(0, p.frames.length)),
     frameLine: new GrowingColumn(Uint32Array, p.frames.line.subarray(0, p.frames.length)),
@@ -147,10 +147,10 @@ export function applyLiveBatch(profile: Profile, batch: LiveBatch, stats?: Sessi
   if (tablesCovered && (stats ? skipSamples === nSamples && batch.newThreads.length === 0 : anyNewTable)) return profile;
 
   const record = growthOf.get(profile);
-  const growth =
-    record && record.growth.owner === profile ? record.growth : startGrowth(profile, record ? record.strings : profile.strings.length);
+  const growth = record && record.owner === profile ? record : startGrowth(profile);
 
-  for (let i = profile.strings.length - batch.firstString; i < batch.newStrings.length; i++) growth.strings.push(batch.newStrings[i]);
+  const newStrings = batch.newStrings.slice(profile.strings.length - batch.firstString);
+  const strings = newStrings.length > 0 ? profile.strings.concat(newStrings) : profile.strings;
   const skipFrames = profile.frames.length - batch.firstFrame;
   growth.frameFunc.append(batch.frameFunc, skipFrames);
   growth.frameFile.append(batch.frameFile, skipFrames);
@@ -197,7 +197,7 @@ export function applyLiveBatch(profile: Profile, batch: LiveBatch, stats?: Sessi
   const next: Profile = {
     ...profile,
     durationNs: Math.max(profile.durationNs, lastTime),
-    strings: growth.strings,
+    strings,
     frames: {
       length: growth.frameFunc.length,
       func: growth.frameFunc.view(),
@@ -209,7 +209,7 @@ export function applyLiveBatch(profile: Profile, batch: LiveBatch, stats?: Sessi
     threads,
   };
   growth.owner = next;
-  growthOf.set(next, { growth, strings: growth.strings.length });
+  growthOf.set(next, growth);
   return next;
 }
 

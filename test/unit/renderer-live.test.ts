@@ -150,6 +150,31 @@ describe('applyLiveBatch', () => {
     expect(content(old)).toEqual(content(snapshots[6]));
   });
 
+  it('keeps strings interned after a fork: each Profile has its own string table, the older chain never grows', () => {
+    // Two continuations of one base: the chain learns 'late_a', the fork (from the base) learns 'late_b' instead.
+    const grow = (late: string) => {
+      const b = new TestProfileBuilder();
+      b.sample(['main', 'run'], 1, 0, 0);
+      const built0 = b.build();
+      const base = { ...built0, strings: built0.strings.slice() };
+      b.sample(['main', late], 1, 5_000_000, 0);
+      const built1 = b.build();
+      return { base, next: { ...built1, strings: built1.strings.slice() } };
+    };
+    const a = grow('late_a');
+    const b = grow('late_b');
+    const base = applyLiveBatch(createLiveProfile('s'), cutBatch(createLiveProfile('s'), a.base), statsAfter(a.base));
+    const baseStrings = base.strings.slice();
+    const chain = applyLiveBatch(base, cutBatch(a.base, a.next), statsAfter(a.next));
+    const forked = applyLiveBatch(base, cutBatch(b.base, b.next), statsAfter(b.next));
+    expect(content(chain)).toEqual(content(a.next));
+    expect(content(forked)).toEqual(content(b.next));
+    expect(forked.strings).toContain('late_b');
+    expect(forked.strings).not.toContain('late_a');
+    // The base Profile someone may still hold is exactly as it was handed out.
+    expect(base.strings).toEqual(baseStrings);
+  });
+
   it('skips batches a snapshot already covers, and the covered part of one that straddles it', () => {
     const { cuts, snapshots, whole } = simulate(400, 10);
     const grown = applyAll(cuts, true);
