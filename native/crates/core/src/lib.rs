@@ -9,6 +9,6 @@ pub mod model;
 pub mod sampler;
 pub mod summary;
 
-pub use import::{import_bytes, import_file, ImportError};
+pub use import::{import_bytes, import_bytes_with, import_file, import_file_with, ImportError, ImportOptions};
 pub use job::Job;
 pub use model::Profile;

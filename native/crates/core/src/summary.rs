@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::import::validate::js_safe_id;
 use crate::model::{Profile, StringIndex, Thread};
 
 #[derive(Serialize, Debug, Clone, PartialEq)]
@@ -21,6 +22,7 @@ pub struct Summary {
 #[derive(Serialize, Debug, Clone, PartialEq)]
 pub struct ThreadSummary {
     pub name: String,
+    /// Safe integers (|x| <= 2^53 - 1): a larger i64 would reach JS as a BigInt, which JSON cannot carry.
     pub pid: i64,
     pub tid: i64,
     pub samples: usize,
@@ -111,8 +113,8 @@ pub fn summarize(p: &Profile, top_n: usize) -> Summary {
             .iter()
             .map(|t| ThreadSummary {
                 name: t.name.clone(),
-                pid: t.pid,
-                tid: t.tid,
+                pid: js_safe_id(t.pid),
+                tid: js_safe_id(t.tid),
                 samples: t.samples.len(),
                 spans: t.spans.len(),
             })
@@ -154,7 +156,12 @@ fn add_samples(p: &Profile, t: &Thread, funcs: &mut Functions) -> f64 {
         let leaf = funcs.of_frame[p.stacks.frame[stack] as usize];
         funcs.self_[leaf] += w;
         let mut s = stack as i32;
-        while s >= 0 {
+        // Bounded by the stack count: import checks that every prefix is an earlier stack, and even a profile that
+        // skipped that check cannot loop here for ever.
+        for _ in 0..p.stacks.len() {
+            if s < 0 {
+                break;
+            }
             let row = funcs.of_frame[p.stacks.frame[s as usize] as usize];
             if seen[row] != stack {
                 seen[row] = stack;

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use emberscope_core::import::validate::js_safe_id;
 use emberscope_core::model::{CallGraph, Profile, Thread};
 use napi::bindgen_prelude::{Float64Array, Int32Array, Uint16Array, Uint32Array, Uint8Array};
 use napi_derive::napi;
@@ -104,8 +105,9 @@ fn len32(n: usize) -> u32 {
 fn to_js_thread(t: &Thread) -> JsThread {
     JsThread {
         name: t.name.clone(),
-        pid: t.pid as f64,
-        tid: t.tid as f64,
+        // Safe integers only (the rule of `validate::js_safe_id`): beyond 2^53 a double cannot tell ids apart.
+        pid: js_safe_id(t.pid) as f64,
+        tid: js_safe_id(t.tid) as f64,
         samples: JsSampleTable {
             length: len32(t.samples.len()),
             stack: Int32Array::new(t.samples.stack.clone()),

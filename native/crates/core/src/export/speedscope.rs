@@ -2,8 +2,9 @@
 //! "sampled" profiles, span threads "evented" profiles with O/C events; frames are shared, index for index with
 //! our frame table. Streams through a BufWriter: no whole-file String is built.
 //!
-//! What does not survive: pstats call graphs (only the synthesized stacks are written), sample timestamps
-//! (speedscope lays samples end to end by weight), thread pid/tid, and the unit "samples" (speedscope says "none").
+//! What does not survive: pstats call graphs (only the synthesized stacks are written) and thread pid/tid. Sample
+//! times, the unit "samples" (speedscope says "none") and the duration go in keys of our own that speedscope
+//! ignores and our importer reads (`emberscope`, `emberscopeTimesNs`).
 
 use std::io::{BufWriter, Write};
 
@@ -27,6 +28,15 @@ impl Exporter for SpeedscopeExporter {
         let mut w = BufWriter::with_capacity(1 << 16, out);
         write!(w, "{{\"$schema\":\"{SCHEMA}\",\"exporter\":\"emberscope\",\"name\":")?;
         write_json_str(&mut w, &profile.name)?;
+        // What speedscope's schema cannot say, for our own importer (speedscope ignores unknown keys): the real
+        // unit ("samples" has no speedscope name), the duration and the start. Sample times go in each profile.
+        write!(
+            w,
+            ",\"emberscope\":{{\"version\":1,\"unit\":\"{}\",\"startNs\":{},\"durationNs\":{}}}",
+            profile.unit.as_str(),
+            json_num(profile.start_ns),
+            json_num(profile.duration_ns)
+        )?;
         write!(w, ",\"activeProfileIndex\":0,\"shared\":{{\"frames\":[")?;
         for i in 0..profile.frames.len() {
             if i > 0 {
@@ -86,14 +96,25 @@ fn write_sampled(w: &mut impl Write, p: &Profile, t: &Thread) -> std::io::Result
         }
         w.write_all(b"]")?;
     }
-    w.write_all(b"],\"weights\":[")?;
-    for (i, &x) in t.samples.weight.iter().enumerate() {
+    w.write_all(b"],\"weights\":")?;
+    write_numbers(w, &t.samples.weight)?;
+    // speedscope lays samples end to end by weight; the real times (ns since the profile's start) keep the timeline.
+    if p.has_timeline {
+        w.write_all(b",\"emberscopeTimesNs\":")?;
+        write_numbers(w, &t.samples.time)?;
+    }
+    w.write_all(b"}")
+}
+
+fn write_numbers(w: &mut impl Write, xs: &[f64]) -> std::io::Result<()> {
+    w.write_all(b"[")?;
+    for (i, &x) in xs.iter().enumerate() {
         if i > 0 {
             w.write_all(b",")?;
         }
         w.write_all(json_num(x).as_bytes())?;
     }
-    w.write_all(b"]}")
+    w.write_all(b"]")
 }
 
 /// Spans → O/C events. Span times are ns; they are written in the profile's unit when it is a time.

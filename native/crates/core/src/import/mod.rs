@@ -21,6 +21,7 @@ pub mod speedscope;
 pub mod trace_order;
 pub mod trace_samples;
 pub mod trace_scan;
+pub mod validate;
 
 /// Where in the input a parse failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,22 +114,88 @@ pub struct Input<'a> {
     pub ext: &'a str,
 }
 
-/// Opens a file by path: maps it (no copy for plain files), undoes gzip/UTF-16, sniffs and imports.
+/// Limits an import applies to its input. `Default` is what the app and the CLI use unless told otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// A gzip file may inflate to at most this many times its compressed size (but always to at least
+    /// `MIN_INFLATE_ALLOWANCE`, so a tiny file of repetitive text is never refused).
+    pub max_inflate_ratio: u64,
+    /// And never past this many bytes, whatever the ratio allows.
+    pub max_inflated_bytes: u64,
+}
+
+/// Real profiles compress 5-30x; 200x leaves room for repetitive traces while refusing a bomb (1 MB -> 1 GB).
+pub const DEFAULT_MAX_INFLATE_RATIO: u64 = 200;
+pub const DEFAULT_MAX_INFLATED_BYTES: u64 = 4 << 30;
+/// The ratio limit never applies below this size: a 2 KB gzip of a 600 KB trace is fine.
+pub const MIN_INFLATE_ALLOWANCE: u64 = 256 << 20;
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions { max_inflate_ratio: DEFAULT_MAX_INFLATE_RATIO, max_inflated_bytes: DEFAULT_MAX_INFLATED_BYTES }
+    }
+}
+
+impl ImportOptions {
+    /// Most bytes a gzip stream of `compressed` bytes may inflate to.
+    pub fn inflate_limit(&self, compressed: u64) -> u64 {
+        compressed.saturating_mul(self.max_inflate_ratio).max(MIN_INFLATE_ALLOWANCE).min(self.max_inflated_bytes)
+    }
+}
+
+/// Opens a file by path with the default limits; see `import_file_with`.
 pub fn import_file(path: &Path, job: &Job) -> Result<Profile, ImportError> {
-    let file = std::fs::File::open(path)?;
-    let len = file.metadata()?.len();
+    import_file_with(path, job, &ImportOptions::default())
+}
+
+/// Opens a file by path: reads it into memory, undoes gzip/UTF-16, sniffs and imports.
+pub fn import_file_with(path: &Path, job: &Job, options: &ImportOptions) -> Result<Profile, ImportError> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let raw = read_whole_file(path, job)?;
+    import_bytes_with(&name, &raw, job, options)
+}
+
+/// Reads the whole file with plain reads, not a memory map: a file that another process truncates while we read
+/// it (a profiler rewriting its output, a copy in progress) must give an error, and a mapped page past the new end
+/// of file would kill the process with SIGBUS instead. Measured: no slower than the map for a 130 MB trace.
+fn read_whole_file(path: &Path, job: &Job) -> Result<Vec<u8>, ImportError> {
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
     if len == 0 {
         return Err(ImportError::Empty);
     }
-    // SAFETY: the map is read-only; a file truncated by another process while we read it can fault (SIGBUS).
-    // That risk is accepted for the throughput (no copy of a GB file); the live recorder never truncates.
-    let map = unsafe { memmap2::Mmap::map(&file)? };
-    import_bytes(&name, &map, job)
+    let expected = usize::try_from(len).map_err(|_| ImportError::Io(std::io::Error::other("the file is too large")))?;
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(expected).map_err(|_| {
+        ImportError::Io(std::io::Error::other(format!("not enough memory to read {len} bytes")))
+    })?;
+    // Chunks of 16 MiB: cancel stays responsive on a slow disk.
+    const CHUNK: usize = 16 << 20;
+    // Bytes appended after the open are not read (a recording still being written opens as of that moment).
+    while buf.len() < expected {
+        job.check()?;
+        let want = CHUNK.min(expected - buf.len());
+        if (&mut file).take(want as u64).read_to_end(&mut buf)? == 0 {
+            break;
+        }
+    }
+    if buf.len() as u64 != len {
+        return Err(ImportError::Io(std::io::Error::other(format!(
+            "the file shrank while it was being read ({len} bytes when opened, only {} could be read); if a \
+             program is rewriting it, wait until it has finished and open it again",
+            buf.len()
+        ))));
+    }
+    Ok(buf)
 }
 
-/// Imports from bytes already in memory (uploads, tests).
+/// Imports from bytes already in memory (uploads, tests) with the default limits.
 pub fn import_bytes(name: &str, raw: &[u8], job: &Job) -> Result<Profile, ImportError> {
+    import_bytes_with(name, raw, job, &ImportOptions::default())
+}
+
+/// Imports from bytes already in memory; then checks every internal reference of the result (see `validate`).
+pub fn import_bytes_with(name: &str, raw: &[u8], job: &Job, options: &ImportOptions) -> Result<Profile, ImportError> {
     if raw.is_empty() {
         return Err(ImportError::Empty);
     }
@@ -136,7 +203,7 @@ pub fn import_bytes(name: &str, raw: &[u8], job: &Job) -> Result<Profile, Import
     let decompressed;
     let mut bytes = raw;
     if raw.starts_with(&[0x1f, 0x8b]) {
-        decompressed = gunzip(raw, job)?;
+        decompressed = gunzip(raw, job, options)?;
         bytes = &decompressed;
         job.set_total(bytes.len() as u64);
     }
@@ -160,6 +227,8 @@ pub fn import_bytes(name: &str, raw: &[u8], job: &Job) -> Result<Profile, Import
     if profile.name.is_empty() {
         profile.name = name.to_owned();
     }
+    validate::check_profile(&profile).map_err(|m| ImportError::parse(validate::format_name(&profile), m, Location::Unknown))?;
+    validate::clamp_ids(&mut profile);
     job.set_done(bytes.len() as u64);
     Ok(profile)
 }
@@ -232,7 +301,7 @@ fn looks_like_firefox_profile(head: &[u8]) -> bool {
         && (has(b"\"meta\"") || head.starts_with(b"{\"label\""))
 }
 
-fn gunzip(raw: &[u8], job: &Job) -> Result<Vec<u8>, ImportError> {
+fn gunzip(raw: &[u8], job: &Job, options: &ImportOptions) -> Result<Vec<u8>, ImportError> {
     // Report progress against compressed bytes consumed; output grows as it goes.
     struct Counting<'a> {
         inner: &'a [u8],
@@ -252,9 +321,25 @@ fn gunzip(raw: &[u8], job: &Job) -> Result<Vec<u8>, ImportError> {
             Ok(n)
         }
     }
-    let mut out = Vec::with_capacity(raw.len() * 4);
-    let mut dec = flate2::read::MultiGzDecoder::new(Counting { inner: raw, pos: 0, job });
-    match dec.read_to_end(&mut out) {
+    let limit = options.inflate_limit(raw.len() as u64);
+    let mut out = Vec::with_capacity(raw.len().saturating_mul(4).min(limit as usize));
+    // One byte past the limit tells "exactly at the limit" from "over it".
+    let dec = flate2::read::MultiGzDecoder::new(Counting { inner: raw, pos: 0, job });
+    match dec.take(limit.saturating_add(1)).read_to_end(&mut out) {
+        Ok(_) if out.len() as u64 > limit => Err(ImportError::parse(
+            "gzip",
+            format!(
+                "the file inflates to more than {} ({} compressed; the limit is {}x the compressed size, at least \
+                 {} and at most {}). If the file is genuine, raise the limit with the import options \
+                 maxInflateRatio / maxInflatedBytes",
+                show_bytes(limit),
+                show_bytes(raw.len() as u64),
+                options.max_inflate_ratio,
+                show_bytes(MIN_INFLATE_ALLOWANCE.min(options.max_inflated_bytes)),
+                show_bytes(options.max_inflated_bytes),
+            ),
+            Location::Byte(limit),
+        )),
         Ok(_) => Ok(out),
         Err(_) if job.is_cancelled() => Err(ImportError::Cancelled),
         Err(e) => Err(ImportError::parse(
@@ -263,6 +348,18 @@ fn gunzip(raw: &[u8], job: &Job) -> Result<Vec<u8>, ImportError> {
             Location::Byte(out.len() as u64),
         )),
     }
+}
+
+/// "1.5 GiB", "200 MiB", "12 KiB", "80 bytes".
+fn show_bytes(n: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    for (size, unit) in UNITS {
+        if n >= size {
+            let x = n as f64 / size as f64;
+            return if x == x.trunc() { format!("{x} {unit}") } else { format!("{x:.1} {unit}") };
+        }
+    }
+    format!("{n} bytes")
 }
 
 /// UTF-16 (with a BOM, or detected by NUL bytes in the head) → UTF-8. None when the input is not UTF-16.

@@ -34,6 +34,20 @@ struct FileJson<'a> {
     exporter: LaxStr<'a>,
     #[serde(rename = "activeProfileIndex", default)]
     active_profile_index: Option<Num>,
+    /// Written by our exporter: what speedscope's schema cannot hold.
+    #[serde(borrow, default)]
+    emberscope: Option<OwnJson<'a>>,
+}
+
+/// Our own keys (see export/speedscope.rs). Each is optional and ignored when malformed.
+#[derive(Deserialize)]
+struct OwnJson<'a> {
+    #[serde(borrow, default)]
+    unit: LaxStr<'a>,
+    #[serde(rename = "startNs", default)]
+    start_ns: Option<Num>,
+    #[serde(rename = "durationNs", default)]
+    duration_ns: Option<Num>,
 }
 
 #[derive(Deserialize, Default)]
@@ -69,6 +83,9 @@ struct ProfileJson<'a> {
     samples: Vec<Vec<u32>>,
     #[serde(default)]
     weights: Vec<f64>,
+    /// Our exporter's real sample times (ns since the profile's start); speedscope lays samples end to end.
+    #[serde(rename = "emberscopeTimesNs", default)]
+    times_ns: Option<Vec<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -123,7 +140,12 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
                 .unwrap_or(WeightUnit::None)
         })
         .collect();
-    let unit = units[0];
+    // Our own export names the real unit ("samples", which speedscope writes as "none").
+    let own_unit = file.emberscope.as_ref().and_then(|o| o.unit.0.as_deref()).and_then(WeightUnit::parse);
+    let unit = match own_unit {
+        Some(u) if u.ns_per_unit() == units[0].ns_per_unit() => u,
+        _ => units[0],
+    };
     // Times are ns when the unit is a time; otherwise the raw value stands in (cumulative weight).
     let scale = |u: WeightUnit| u.ns_per_unit().unwrap_or(1.0);
     let origin = file
@@ -177,8 +199,16 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     }
 
     let mut profile = b.finish(FORMAT, input.name, unit, threads);
-    profile.has_timeline = has_timeline;
+    profile.has_timeline = has_timeline || file.profiles.iter().all(|p| p.times_ns.is_some() || p.kind.0.as_deref() != Some("sampled"));
     profile.start_ns = origin;
+    if let Some(own) = &file.emberscope {
+        if let Some(start) = own.start_ns.and_then(Num::finite) {
+            profile.start_ns = start + origin;
+        }
+        if let Some(d) = own.duration_ns.and_then(Num::finite) {
+            profile.duration_ns = profile.duration_ns.max(d);
+        }
+    }
     let mut meta = vec![("tool".to_owned(), FORMAT.to_owned())];
     if let Some(e) = file.exporter.0 {
         meta.push(("exporter".to_owned(), e.into_owned()));
@@ -316,6 +346,8 @@ fn build_sampled(
         ));
     }
     let mut t = SampledThreadBuilder::new(name, 0, index as i64);
+    // Real times from our own export, when there is one per sample; otherwise samples lie end to end by weight.
+    let times = p.times_ns.as_ref().filter(|t| t.len() == p.samples.len());
     let mut cumulative = start;
     let mut stack_frames = Vec::new();
     for (i, sample) in p.samples.iter().enumerate() {
@@ -325,7 +357,8 @@ fn build_sampled(
         }
         let stack = b.stack_of(&stack_frames);
         let w = p.weights.get(i).copied().unwrap_or(1.0);
-        t.append(stack, cumulative * scale - origin, w * factor);
+        let at = times.map_or(cumulative * scale - origin, |t| t[i]);
+        t.append(stack, at, w * factor);
         cumulative += w;
     }
     Ok(t.finish())

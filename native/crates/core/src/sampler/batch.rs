@@ -178,6 +178,7 @@ pub fn apply_batch(p: &mut Profile, b: &Batch) -> Result<(), String> {
     check("strings", p.strings.len(), b.first_string)?;
     check("frames", p.frames.len(), b.first_frame)?;
     check("stacks", p.stacks.len(), b.first_stack)?;
+    check_references(p, b)?;
     p.strings.extend(b.new_strings.iter().cloned());
     p.frames.func.extend(&b.new_frames.func);
     p.frames.file.extend(&b.new_frames.file);
@@ -208,6 +209,47 @@ pub fn apply_batch(p: &mut Profile, b: &Batch) -> Result<(), String> {
         t.samples.weight.push(s.weight[k]);
     }
     p.duration_ns = compute_duration(p).max(b.stats.elapsed_ns as f64).max(p.duration_ns);
+    Ok(())
+}
+
+/// Every index a batch carries must point into the tables as they will be once it is applied: a recording file is
+/// input like any other, and a stack that is its own prefix would send every later walk into an endless loop.
+fn check_references(p: &Profile, b: &Batch) -> Result<(), String> {
+    let strings = p.strings.len() + b.new_strings.len();
+    let frames = p.frames.len() + b.new_frames.len();
+    let f = &b.new_frames;
+    for k in 0..f.len() {
+        let (func, file) = (f.func[k], f.file[k]);
+        if func as usize >= strings || file < -1 || file >= 0 && file as usize >= strings {
+            return Err(format!("frame {} names string {func}/{file} but there are {strings} strings", b.first_frame as usize + k));
+        }
+    }
+    let st = &b.new_stacks;
+    for k in 0..st.len() {
+        let own = b.first_stack as usize + k;
+        if st.prefix[k] < -1 || st.prefix[k] >= own as i32 {
+            return Err(format!("stack {own} has prefix {} but a prefix must be -1 or an earlier stack", st.prefix[k]));
+        }
+        if st.frame[k] as usize >= frames {
+            return Err(format!("stack {own} has frame {} but there are {frames} frames", st.frame[k]));
+        }
+    }
+    let s = &b.samples;
+    let n = s.len();
+    let cols = [s.thread_index.len(), s.time_ns.len(), s.weight.len()];
+    let flags_ok = [s.gil.len(), s.idle.len()].iter().all(|&m| m == 0 || m == n);
+    if cols.iter().any(|&m| m != n) || !flags_ok {
+        return Err(format!(
+            "sample columns differ in length (stack {n}, thread_index {}, time_ns {}, weight {}, gil {}, idle {})",
+            cols[0], cols[1], cols[2], s.gil.len(), s.idle.len()
+        ));
+    }
+    if let Some(k) = s.stack.iter().position(|&x| x < -1) {
+        return Err(format!("sample {k} has stack {} (-1 is the only negative allowed)", s.stack[k]));
+    }
+    if let Some(k) = (0..n).find(|&k| !s.time_ns[k].is_finite() || !s.weight[k].is_finite()) {
+        return Err(format!("sample {k} has a time or weight that is not a finite number"));
+    }
     Ok(())
 }
 

@@ -129,8 +129,8 @@ pub fn load_from(reader: impl BufRead, display: &str) -> Result<Profile, String>
         }
         let parsed: BatchLine = match serde_json::from_str(&line) {
             Ok(b) => b,
-            // A crash can cut only the line being written: the last one.
-            Err(e) if lines.peek().is_none() => {
+            // A crash can cut only the line being written: the last one. A complete line that is wrong is an error.
+            Err(e) if lines.peek().is_none() && e.is_eof() => {
                 recovered = Some(format!("dropped a partial last line {} ({e})", n + 1));
                 break;
             }
