@@ -34,37 +34,79 @@ check typecheck npm run -s typecheck
 step "lint (dependency-cruiser: the import rules between layers, no cycles)"
 check lint npm run -s lint
 
+# A runner that fails without a failed test (did not compile, crashed, found no tests) still counts one failure.
+runner_failed() { # $1 exit code, $2 failed tests it reported
+  [ "$1" -eq 0 ] && return 1
+  status=1
+  [ "${2:-0}" -eq 0 ]
+}
+
+# Every skip is listed with its reason above the closing line.
+skips="$log/skips.txt"
+: > "$skips"
+
+# Passed, failed, skipped, and the skipped tests' full names (which carry the reason) from vitest's JSON report.
+vitest_counts() { # $1 json report
+  node -e '
+    const r = require(process.argv[1]);
+    const skipped = r.testResults.flatMap((f) => f.assertionResults.filter((a) => ["skipped", "pending", "todo"].includes(a.status)).map((a) => a.fullName));
+    const broken = r.testResults.filter((f) => f.status === "failed" && !f.assertionResults.some((a) => a.status === "failed")).length;
+    require("fs").appendFileSync(process.argv[2], skipped.map((n) => `vitest: ${n}\n`).join(""));
+    console.log(r.numPassedTests, r.numFailedTests + broken, r.numPendingTests + r.numTodoTests);
+  ' "$PWD/$1" "$skips"
+}
+
 step "cargo test"
-( cd native && cargo test --release -p emberscope-core --features sampler 2>&1 ) | tee "$log/cargo.txt"
-[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+# cargo's harness has no runtime skip: a Rust test that cannot run here appends its reason to EMBERSCOPE_SKIP_LOG
+# (sampler.rs `skip()`) and is moved from passed to skipped here.
+cargo_skips="$PWD/$log/cargo-skips.txt"
+: > "$cargo_skips"
+( cd native && EMBERSCOPE_SKIP_LOG="$cargo_skips" cargo test --release -p emberscope-core --features sampler 2>&1 ) | tee "$log/cargo.txt"
+rc=${PIPESTATUS[0]}
 read -r p f i < <(awk '/^test result:/ {for (k=1;k<=NF;k++){ if ($(k)~/passed;?$/) p+=$(k-1); if ($(k)~/failed;?$/) f+=$(k-1); if ($(k)~/ignored;?$/) i+=$(k-1)}} END {print p+0, f+0, i+0}' "$log/cargo.txt")
-add_counts "$p" "$f" "$i"
+runner_failed "$rc" "$f" && f=1
+n=$(wc -l < "$cargo_skips")
+add_counts "$((p - n))" "$f" "$((i + n))"
+sed 's/^/cargo: /' "$cargo_skips" >> "$skips"
+sed -n 's/^test \(.*\) \.\.\. ignored, \(.*\)$/cargo: \1 (ignored: \2)/p' "$log/cargo.txt" >> "$skips"
 
 step "vitest (binding, services, contract, transports, renderer model)"
+rm -f "$log/vitest.json"
 npx vitest run --reporter=default --reporter=json --outputFile.json="$log/vitest.json" 2>&1 | tee "$log/vitest.txt"
-[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-if [ -f "$log/vitest.json" ]; then
-  read -r p f i < <(node -e 'const r=require(process.argv[1]);console.log(r.numPassedTests, r.numFailedTests, r.numPendingTests+r.numTodoTests)' "$PWD/$log/vitest.json")
-  add_counts "$p" "$f" "$i"
-else failed=$((failed + 1)); fi
-
-step "pytest"
-python3 -m pytest test/python -q -rs 2>&1 | tee "$log/pytest.txt"
 rc=${PIPESTATUS[0]}
-[ "$rc" -eq 0 ] || [ "$rc" -eq 5 ] || status=1
-read -r p f i < <(tail -n 3 "$log/pytest.txt" | awk '{for (k=1;k<=NF;k++){ if ($(k)~/^passed/) p+=$(k-1); if ($(k)~/^failed/ || $(k)~/^error/) f+=$(k-1); if ($(k)~/^skipped/) i+=$(k-1)}} END {print p+0, f+0, i+0}')
+if [ -f "$log/vitest.json" ]; then read -r p f i < <(vitest_counts "$log/vitest.json"); else p=0 f=0 i=0; fi
+runner_failed "$rc" "$f" && f=1
 add_counts "$p" "$f" "$i"
 
+step "pytest"
+# No python3, or no tests collected (exit 5), is a failure too.
+python3 -m pytest test/python -q -rs 2>&1 | tee "$log/pytest.txt"
+rc=${PIPESTATUS[0]}
+read -r p f i < <(tail -n 3 "$log/pytest.txt" | awk '{for (k=1;k<=NF;k++){ if ($(k)~/^passed/) p+=$(k-1); if ($(k)~/^failed/ || $(k)~/^error/) f+=$(k-1); if ($(k)~/^skipped/) i+=$(k-1)}} END {print p+0, f+0, i+0}')
+runner_failed "$rc" "$f" && f=1
+add_counts "$p" "$f" "$i"
+sed -n 's/^SKIPPED \(\[[0-9]*\]\) /pytest: \1 /p' "$log/pytest.txt" >> "$skips"
+
 step "Playwright in Chromium against emberscope serve"
+rm -f "$log/e2e.json"
 npx vitest run --config vitest.e2e.config.ts --reporter=default --reporter=json --outputFile.json="$log/e2e.json" 2>&1 | tee "$log/e2e.txt"
-[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-if [ -f "$log/e2e.json" ]; then
-  read -r p f i < <(node -e 'const r=require(process.argv[1]);console.log(r.numPassedTests, r.numFailedTests, r.numPendingTests+r.numTodoTests)' "$PWD/$log/e2e.json")
-  add_counts "$p" "$f" "$i"
-else failed=$((failed + 1)); fi
+rc=${PIPESTATUS[0]}
+if [ -f "$log/e2e.json" ]; then read -r p f i < <(vitest_counts "$log/e2e.json"); else p=0 f=0 i=0; fi
+runner_failed "$rc" "$f" && f=1
+add_counts "$p" "$f" "$i"
 
 echo
 echo "Screenshots and logs: test/artifacts/"
+if [ -s "$skips" ]; then
+  echo "Skipped, and why:"
+  sed 's/^/  /' "$skips"
+fi
+# A skip must say why: one listed above for each counted (pytest groups N equal reasons as "[N]").
+listed=$(awk '{ if ($1 == "pytest:" && $2 ~ /^\[[0-9]+\]$/) n += substr($2, 2, length($2) - 2); else n++ } END { print n + 0 }' "$skips")
+if [ "$listed" -ne "$skipped" ]; then
+  echo "$skipped skipped but $listed listed with a reason: give every skip its reason"
+  failed=$((failed + 1))
+fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] || status=1
 exit $status

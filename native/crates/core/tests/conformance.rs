@@ -1,8 +1,8 @@
 //! Conformance and round-trip harness (speedscope's `checkProfileSnapshot`, done our way).
 //!
-//! For every fixture under test/fixtures/** (except broken/, snapshots/, generate/), speedscope's sample corpus
-//! (test/fixtures/speedscope-samples) included: import → readable snapshot (test/fixtures/snapshots/<path>.txt) →
-//! export speedscope → re-import → same function figures.
+//! For every fixture under test/fixtures/** (except broken/, snapshots/, generate/, vm-protocol/), speedscope's
+//! sample corpus (test/fixtures/speedscope-samples) included: import → readable snapshot
+//! (test/fixtures/snapshots/<path>.txt) → export speedscope → re-import → same function figures.
 //!
 //! Snapshots are only compared: a missing or differing snapshot fails, and so does a snapshot whose fixture is gone.
 //! They are (re)written, and stale ones removed, only by `npm run test:update-snapshots` (UPDATE_SNAPSHOTS=1).
@@ -99,8 +99,9 @@ fn corpus() -> Vec<(String, PathBuf)> {
         let rel = p.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
         let top = rel.split('/').next().unwrap_or("");
         let name = p.file_name().unwrap().to_string_lossy().to_string();
-        // Generator scripts and sources live beside the fixtures; docs are not profiles either.
-        if matches!(top, "broken" | "snapshots" | "generate")
+        // Generator scripts and sources live beside the fixtures, and vm-protocol/ holds wire messages of the VM
+        // host protocol; docs are not profiles either.
+        if matches!(top, "broken" | "snapshots" | "generate" | "vm-protocol")
             || name.ends_with(".md")
             || name.starts_with('.')
             || NOT_PROFILES.contains(&rel.as_str())
