@@ -63,7 +63,7 @@ Usage:
   emberscope open FILE [--json]          print a summary of a profile
   emberscope convert IN --to FORMAT -o OUT
                                          convert a profile (speedscope, chrome, collapsed)
-  emberscope serve [--port N] [--host H] [FILE]
+  emberscope serve [--port N] [--host H [--allow-remote-exec]] [FILE]
                                          serve the UI to a browser
   emberscope ps [--json]                 list running Python processes
   emberscope attach PID [OPTIONS]        sample a running Python process until Ctrl-C
@@ -83,12 +83,14 @@ Opens a profile and prints its summary: format, unit, duration, threads and the 
 Converts a profile in any format Emberscope reads to speedscope JSON, Chrome trace JSON or collapsed stacks.
   --to FORMAT   speedscope, chrome or collapsed
   -o, --output  the file to write`,
-  serve: `Usage: emberscope serve [--port N] [--host H] [FILE]
+  serve: `Usage: emberscope serve [--port N] [--host H [--allow-remote-exec]] [FILE]
 
 Serves the Emberscope UI over HTTP for a browser; prints the URL (with its access token). Ctrl-C stops it.
-  --port N   port to listen on (default: a free port)
-  --host H   interface to bind (default 127.0.0.1; anything else exposes your profiles to the network)
-  FILE       a profile to open when the page loads`,
+Whoever has the URL can open any file you can read and, on loopback, run programs as you (record, attach).
+  --port N              port to listen on (default: a free port)
+  --host H              interface to bind (default 127.0.0.1; anything else exposes your files to the network)
+  --allow-remote-exec   on a non-loopback --host, let clients record and attach to programs (off by default)
+  FILE                  a profile to open when the page loads`,
   ps: `Usage: emberscope ps [--json]
 
 Lists running Python processes: pid, user, Python version, whether you may attach, command line.

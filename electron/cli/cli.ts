@@ -2,8 +2,10 @@
 // build/start.mjs call `main(argv)` and exit with what it returns: 0 ok, 1 failure, 2 usage.
 // stdout carries only the requested output (one JSON object with --json); messages and progress go to stderr.
 import { existsSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { ExportFormat } from '../contract/api';
+import { allowAll, isLoopbackHost, refuseExec, type ExecPolicy } from '../services/exec-policy';
 import { checkInputFile, createServices, toContractError } from '../services/services';
 import { findAppRoot, NativeImport, type NativeProfile } from '../services/native';
 import { parseArgs, USAGE, UsageError } from './args';
@@ -110,8 +112,38 @@ function parsePort(value: string | true | undefined): number {
   return port;
 }
 
+/**
+ * What the URL's token lets its holder do, said plainly, and the policy for programs: on loopback the holder is the
+ * user who started serve; on any other address only --allow-remote-exec lets clients start or attach to programs.
+ */
+function chooseExecPolicy(host: string, allowRemoteExec: boolean, io: CliIo): ExecPolicy {
+  const user = userInfo().username;
+  if (isLoopbackHost(host)) {
+    io.stderr.write(
+      `The URL below carries a token: whoever has it can open any file you (${user}) can read and run any program as ` +
+        `you (record, attach). Keep it to yourself.\n`,
+    );
+    return allowAll();
+  }
+  if (allowRemoteExec) {
+    io.stderr.write(
+      `warning: serving on ${host} with --allow-remote-exec: anyone who can reach this address and has the URL can ` +
+        `run any program as ${user} on this machine (record, attach) and open any file ${user} can read\n`,
+    );
+    return allowAll();
+  }
+  io.stderr.write(
+    `warning: serving on ${host}: anyone who can reach this address and has the URL can open any file ${user} can ` +
+      `read and see your profiles. Starting or attaching to programs is off for clients; --allow-remote-exec turns it on\n`,
+  );
+  return refuseExec(
+    `this server listens on ${host}, a non-loopback address, and was started without --allow-remote-exec; ` +
+      'record and attach from the machine itself, or restart serve with --allow-remote-exec',
+  );
+}
+
 /** Starts services + the WebSocket/HTTP server and resolves when Ctrl-C (or SIGTERM) has closed them. */
-async function serve(opts: { port: number; host?: string; file?: string }, io: CliIo): Promise<number> {
+async function serve(opts: { port: number; host?: string; file?: string; allowRemoteExec?: boolean }, io: CliIo): Promise<number> {
   if (opts.file) {
     try {
       checkInputFile(opts.file);
@@ -119,16 +151,14 @@ async function serve(opts: { port: number; host?: string; file?: string }, io: C
       throw new CliFailure(toContractError(err).message);
     }
   }
-  if (opts.host && !['127.0.0.1', 'localhost', '::1'].includes(opts.host)) {
-    io.stderr.write(`warning: serving on ${opts.host}: anyone who can reach it and has the URL can read your profiles\n`);
-  }
   const root = findAppRoot();
   const staticDir = join(root, 'dist', 'renderer');
   if (!existsSync(join(staticDir, 'index.html'))) {
     io.stderr.write('note: the renderer is not built (dist/renderer is missing): run `npm run build:js` for the UI\n');
   }
   const { startServer } = await import('../server/server');
-  const services = createServices({ host: 'serve', initialPath: opts.file ? resolve(opts.file) : undefined });
+  const execPolicy = chooseExecPolicy(opts.host ?? '127.0.0.1', opts.allowRemoteExec === true, io);
+  const services = createServices({ host: 'serve', initialPath: opts.file ? resolve(opts.file) : undefined, execPolicy });
   const server = await startServer({
     services,
     host: opts.host ?? '127.0.0.1',
@@ -154,11 +184,13 @@ async function serve(opts: { port: number; host?: string; file?: string }, io: C
 }
 
 async function runServe(argv: string[], io: CliIo): Promise<number> {
-  const { positionals, flags } = parseArgs(argv, ['--port', '--host'], ['--port', '--host', '--help', '-h'], 'serve');
+  const known = ['--port', '--host', '--allow-remote-exec', '--help', '-h'];
+  const { positionals, flags } = parseArgs(argv, ['--port', '--host'], known, 'serve');
   if (flags.has('--help') || flags.has('-h')) return printHelp('serve', io);
   if (positionals.length > 1) throw new UsageError('serve takes at most one FILE', 'serve');
   const host = flags.get('--host');
-  return serve({ port: parsePort(flags.get('--port')), host: typeof host === 'string' ? host : undefined, file: positionals[0] }, io);
+  const allowRemoteExec = flags.has('--allow-remote-exec');
+  return serve({ port: parsePort(flags.get('--port')), host: typeof host === 'string' ? host : undefined, file: positionals[0], allowRemoteExec }, io);
 }
 
 async function runDesktop(file: string | undefined, io: CliIo): Promise<number> {

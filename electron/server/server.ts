@@ -5,6 +5,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { EmberscopeServiceHost } from '../contract/api';
@@ -48,7 +49,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const sockets = new Set<WebSocket>();
   let headers: Record<string, string> = {};
   let allowedHosts: string[] = [];
-  // Bound to all interfaces the page may come from any address of this machine: then only Origin and token guard.
+  // Bound to all interfaces, the page may come from any address of this machine: those addresses and the machine's
+  // names are accepted in Host (still not a name some other site's DNS points here: that is DNS rebinding).
   const bindsEverywhere = bindHost === '0.0.0.0' || bindHost === '::';
 
   const server = createServer((req, res) => {
@@ -75,7 +77,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     if (url.pathname !== WS_PATH) return { status: '404 Not Found', reason: `path ${url.pathname}` };
     if (!isTokenValid(url.searchParams.get('token'))) return { status: '401 Unauthorized', reason: 'missing or wrong token' };
     const hostHeader = (req.headers.host ?? '').toLowerCase();
-    if (!bindsEverywhere && !allowedHosts.includes(hostHeader)) return { status: '403 Forbidden', reason: `host ${hostHeader}` };
+    if (!allowedHosts.includes(hostHeader)) return { status: '403 Forbidden', reason: `host ${hostHeader}` };
     const origin = req.headers.origin;
     // Browsers always send Origin on WebSocket upgrades; tools (the CLI, tests) may not, and they hold the token.
     if (origin !== undefined && origin.toLowerCase() !== `http://${hostHeader}`) {
@@ -116,7 +118,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     });
   };
   const urlHost = bindHost.includes(':') ? `[${bindHost}]` : bindHost;
-  allowedHosts = [...new Set([urlHost, ...LOOPBACK_NAMES])].map((name) => `${name}:${port}`.toLowerCase());
+  const names = [urlHost, ...LOOPBACK_NAMES, ...(bindsEverywhere ? machineNames() : [])];
+  allowedHosts = [...new Set(names)].map((name) => `${name}:${port}`.toLowerCase());
   headers = buildSecurityHeaders(`ws://${urlHost}:${port}`);
 
   return {
@@ -125,6 +128,15 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     port,
     close: () => (closing ??= shutDown()),
   };
+}
+
+/** Every address of this machine's interfaces (IPv6 in brackets, as in a Host header) and its host name. */
+function machineNames(): string[] {
+  const names = [hostname(), `${hostname()}.local`];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) names.push(a.family === 'IPv6' ? `[${a.address.replace(/%.*$/, '')}]` : a.address);
+  }
+  return names;
 }
 
 /**

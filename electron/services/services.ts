@@ -22,7 +22,8 @@ import { JobRegistry } from './jobs';
 import { findAppRoot, NativeError, NativeImport } from './native';
 import { RecentStore } from './recent';
 import { SampleCatalog } from './samples';
-import { SessionManager } from './sessions';
+import { allowAll, readCommandLine, type ExecPolicy } from './exec-policy';
+import { prepareRecord, SessionManager } from './sessions';
 import { TraceRegistry } from './traces';
 import { UploadStore, type UploadChunk, type UploadLimits } from './uploads';
 import type { RequestContext } from '../contract/channel';
@@ -40,6 +41,11 @@ export interface ServicesOptions {
   samplesDir?: string;
   /** Limits of uploads in progress (idle time-out, per connection, in total); defaults in uploads.ts. */
   uploads?: Partial<UploadLimits>;
+  /**
+   * Asked before every request that starts or attaches to a program (record and attach sessions, VM hosts), with the
+   * exact command line. Default allowAll: the caller holds the token and is the user (CLI, `serve` on loopback).
+   */
+  execPolicy?: ExecPolicy;
 }
 
 export type EmberscopeServices = EmberscopeServiceHost & {
@@ -136,6 +142,7 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
       emit('onDidChangeRecent', recent.add({ path, name, format: 'emberscope-live', openedAt: Date.now() }));
     },
   });
+  const execPolicy = opts.execPolicy ?? allowAll();
   const vmHosts = new VmHostManager();
   /** Direct callers (the CLI, tests) get the same argument checks as the transports apply. */
   const checkArg = (method: 'startSession', arg: unknown) => {
@@ -263,7 +270,14 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
 
     startSession: guard(async (args: { target: SessionTarget; options: SamplingOptions }) => {
       checkArg('startSession', args);
-      return sessions.start(args.target, args.options);
+      const { target } = args;
+      // Asked with exactly what will run (the interpreter as found on PATH), before anything starts.
+      await execPolicy.authorize(
+        target.kind === 'record'
+          ? { kind: 'record', ...prepareRecord(target) }
+          : { kind: 'attach', argv: readCommandLine(target.pid), cwd: '', pid: target.pid },
+      );
+      return sessions.start(target, args.options);
     }),
 
     pauseSession: guard(async ({ sessionId }: { sessionId: string }) => sessions.pause(sessionId)),

@@ -29,6 +29,7 @@ import {
   type NativeSessionEnd,
   type NativeSessionOptions,
 } from './native';
+import { explainEndedBeforePython } from './exec-policy';
 import { OutputTail } from './output-tail';
 
 /** The sampler cuts a batch this often, and each becomes one event (≥ 2 a second while samples arrive). */
@@ -88,8 +89,8 @@ function findInterpreter(name: string, cwd: string): string {
   throw new ContractError('spawn-failed', `the interpreter '${name}' was not found on PATH (${dirs.join(delimiter) || 'PATH is empty'}): install it or give its full path`);
 }
 
-/** Checks a record target and turns it into argv + cwd. */
-function prepareRecord(target: Extract<SessionTarget, { kind: 'record' }>): { argv: string[]; cwd: string } {
+/** Checks a record target and turns it into argv + cwd (what the exec policy is asked about, and what runs). */
+export function prepareRecord(target: Extract<SessionTarget, { kind: 'record' }>): { argv: string[]; cwd: string } {
   const script = resolve(target.script);
   let st;
   try {
@@ -203,7 +204,7 @@ export class SessionManager {
     } catch (err) {
       // A program that never started leaves an empty output file; the error says what happened.
       for (const p of [outputPath, errorPath]) if (p) rmSync(p, { force: true });
-      throw err;
+      throw explainEndedBeforePython(err, command?.argv);
     }
     const argv = native.command.slice(0, 2).map((a) => basename(a));
     const words = target.kind === 'attach' ? ['attach', String(target.pid), ...argv] : ['record', command!.name];

@@ -19,7 +19,8 @@ import { fileURLToPath } from 'node:url';
 import type { RecentFile } from '../contract/api';
 import { handleRequestMessage, IPC_EVENT_CHANNEL, IPC_REQUEST_CHANNEL, toErrorShape, type ResponseMessage } from '../contract/channel';
 import { isMessageId, isPlainObject } from '../contract/validate';
-import { createServices } from '../services/services';
+import { confirmNewCommands, type ExecRequest } from '../services/exec-policy';
+import { createServices, defaultDataDir } from '../services/services';
 
 // Bundled as dist/electron/main.cjs next to preload.cjs; the renderer build sits in dist/renderer.
 const RENDERER_INDEX = path.resolve(__dirname, '..', 'renderer', 'index.html');
@@ -70,10 +71,38 @@ async function pickTraceFile(): Promise<string | null> {
   return result.canceled ? null : (result.filePaths[0] ?? null);
 }
 
+/** Longest command line shown in full in the confirmation dialog; a longer one says how much is not shown. */
+const MAX_SHOWN_COMMAND = 4000;
+
+/**
+ * The user confirms, in a native dialog the page cannot draw or click, each command line the page asks to run that
+ * they have not allowed before (remembered in the data folder): a compromised renderer must not run programs.
+ */
+async function confirmCommand(request: ExecRequest, commandLine: string): Promise<boolean> {
+  const shown =
+    commandLine.length <= MAX_SHOWN_COMMAND
+      ? commandLine
+      : `${commandLine.slice(0, MAX_SHOWN_COMMAND)}… (${commandLine.length - MAX_SHOWN_COMMAND} more characters not shown)`;
+  const what = request.kind === 'vm-host' ? 'start this Python program as a VM host' : 'run and record this program';
+  const options: Electron.MessageBoxOptions = {
+    type: 'warning',
+    title: 'Run a program?',
+    message: `Emberscope is asked to ${what}, as you:`,
+    detail: `${shown}\n\nin the folder ${request.cwd}\n\nAllow it only if you asked for it. Your answer is remembered for this exact command line.`,
+    buttons: ['Cancel', 'Run'],
+    defaultId: 0,
+    cancelId: 0,
+    noLink: true,
+  };
+  const { response } = mainWindow ? await dialog.showMessageBox(mainWindow, options) : await dialog.showMessageBox(options);
+  return response === 1;
+}
+
 const services = createServices({
   host: 'electron',
   initialPath: findFileArg(process.argv, process.cwd()),
   showOpenDialog: pickTraceFile,
+  execPolicy: confirmNewCommands({ dataDir: defaultDataDir(), confirm: confirmCommand }),
 });
 
 /**

@@ -283,8 +283,9 @@ describe('sessions: setup errors', () => {
       services.startSession({ target: { kind: 'record', interpreter: '/bin/true', script: join(TARGETS, 'cpu_hot.py'), args: [] }, options: OPTIONS }),
       ContractError,
     );
-    expect(notPython.code).toBe('spawn-failed');
-    expect(notPython.message).toMatch(/ended \(exit code 0\) before a Python interpreter/);
+    // It ran: reported as what it was, not as a failure to start (issue 8.7).
+    expect(notPython.code).toBe('not-python');
+    expect(notPython.message).toMatch(/^ran `\/bin\/true \S+cpu_hot\.py`: \/bin\/true is not a Python interpreter, and the program exited with code 0/);
     expect(readdirSync(join(dataDir, 'recordings')).filter((n) => n.endsWith('.out.txt'))).toEqual([]);
     expect((await rejection(services.stopSession({ sessionId: 'session-99' }), ContractError)).code).toBe('not-found');
   });
