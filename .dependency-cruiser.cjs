@@ -110,7 +110,11 @@ module.exports = {
     exclude: {
       path: '^(dist|native/target|test/fixtures|test/artifacts|bench/generated|electron/agent)/',
     },
-    doNotFollow: { path: '^node_modules/' },
+    // Unanchored, and by type too: a symlinked node_modules resolves to a path outside the repository.
+    doNotFollow: {
+      path: 'node_modules',
+      dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-bundled', 'npm-no-pkg'],
+    },
     // Type-only imports are dependencies too: `import type { Stats } from 'node:fs'` in the contract is still Node.
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.base.json' },
