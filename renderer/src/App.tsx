@@ -1,6 +1,6 @@
 // The shell: toolbar, the current view (or the live session), status bar, overlays and the live dialog; file input and
 // drag-and-drop for opening.
-import { useEffect, useRef, useState } from 'react';
+import { lazy, Suspense, useEffect, useRef, useState } from 'react';
 import { handleGlobalKey } from './keyboard';
 import { openDroppedFile, openWithDialog, uploadFile } from './store/actions';
 import { selectProfile } from './store/selectors';
@@ -15,6 +15,10 @@ import { SandwichView } from './views/SandwichView';
 import { StatusBar } from './views/StatusBar';
 import { Toolbar } from './views/Toolbar';
 import { WelcomeView } from './views/WelcomeView';
+import { usePlayground } from './playground/store';
+
+// The playground brings the code editor (CodeMirror); it loads on first use so the viewer starts as fast as before.
+const PlaygroundView = lazy(() => import('./playground/PlaygroundView').then((m) => ({ default: m.PlaygroundView })));
 
 export function App() {
   const profile = useStore(selectProfile);
@@ -22,6 +26,7 @@ export function App() {
   const home = useStore((s) => s.home);
   const host = useStore((s) => s.serverInfo?.host);
   const liveShown = useStore((s) => s.liveShown && s.live !== null);
+  const playgroundShown = usePlayground((s) => s.shown);
   const fileInput = useRef<HTMLInputElement>(null);
   const [dragging, setDragging] = useState(false);
 
@@ -75,7 +80,11 @@ export function App() {
       <Toolbar onOpen={() => setState({ home: true })} />
       <ErrorBanner />
       <div className="content">
-        {home || (!profile && !liveShown) ? (
+        {playgroundShown ? (
+          <Suspense fallback={<div className="empty-notice dim">Loading the playground…</div>}>
+            <PlaygroundView />
+          </Suspense>
+        ) : home || (!profile && !liveShown) ? (
           <WelcomeView onOpen={onOpen} />
         ) : liveShown ? (
           <LiveView />

@@ -6,6 +6,8 @@ import { cancelOpen } from './store/actions';
 import { closePicker, openPicker, stopLive, togglePause } from './store/live';
 import { focusCallNode, getState, selectView, setState, setViewport, VIEW_KINDS, type SurfaceKey } from './store/store';
 import { updateSurface } from './views/FlameCanvasView';
+import { handlePlaygroundKey } from './playground/keys';
+import { getPlayground } from './playground/store';
 
 function currentSurface(): SurfaceKey | null {
   const s = getState();
@@ -29,6 +31,11 @@ export function handleGlobalKey(e: KeyboardEvent): void {
   if (s.picker) {
     // The dialog is modal: only Esc reaches the app.
     if (e.key === 'Escape') closePicker();
+    return;
+  }
+  // The playground has its own keys (run, stop, save); the viewer's do not apply to it.
+  if (getPlayground().shown && !s.home) {
+    handlePlaygroundKey(e);
     return;
   }
   const inLive = s.liveShown && s.live !== null && !s.home;

@@ -15,6 +15,14 @@ export interface Scene {
   hovered: { row: number; index: number } | null;
   rowHeight: number;
   inverted: boolean;
+  /** Overrides the per-function colours (the diff flame graph paints by change): fill, label colour, hatching. */
+  paint?: (func: number, node: number) => RectPaint;
+}
+
+export interface RectPaint {
+  fill: string;
+  label: string;
+  hatch: boolean;
 }
 
 /** Shared by every canvas; read by window.__emberscope for benchmarks and tests. */
@@ -92,27 +100,35 @@ export class FlameRenderer {
     const { normal, dimmed } = scene.colors;
     const matches = scene.matches;
     const labels: number[] = [];
+    const paints: (RectPaint | null)[] = [];
+    const hatched: number[] = [];
     for (let k = 0; k < list.count; k++) {
       const index = list.index[k];
       const x = list.x[k];
       const w = list.w[k];
+      let paint: RectPaint | null = null;
       if (index < 0) {
         ctx.fillStyle = matches ? '#2a2d33' : MERGED_COLOR;
       } else {
-        const func = scene.layout.rows[list.row[k]].func[index];
-        ctx.fillStyle = matches && !matches[func] ? dimmed[func] : normal[func];
+        const row = scene.layout.rows[list.row[k]];
+        const func = row.func[index];
+        paint = scene.paint ? scene.paint(func, row.node[index]) : null;
+        ctx.fillStyle = paint ? paint.fill : matches && !matches[func] ? dimmed[func] : normal[func];
+        if (paint?.hatch) hatched.push(k);
         if (w >= LABEL_MIN_PX) labels.push(k);
       }
+      paints.push(paint);
       // A hairline gap between neighbours keeps adjacent frames tellable apart once they are a few px wide.
       ctx.fillRect(x, list.y[k], w > 3 ? w - 0.5 : w, rh - 1);
     }
+    if (hatched.length) this.drawHatching(list, hatched, rh);
     ctx.fillStyle = '#0d0e11';
     for (const k of labels) {
       const row = scene.layout.rows[list.row[k]];
       const func = row.func[list.index[k]];
       const text = this.fitLabel(scene.names[func] ?? '', list.w[k] - 2 * TEXT_PAD);
       if (!text) continue;
-      ctx.fillStyle = matches && !matches[func] ? '#8a8f98' : '#0d0e11';
+      ctx.fillStyle = paints[k]?.label ?? (matches && !matches[func] ? '#8a8f98' : '#0d0e11');
       ctx.fillText(text, list.x[k] + TEXT_PAD, list.y[k] + (rh - 1) / 2);
     }
     this.drawHighlights(scene, list, rh);
@@ -120,6 +136,28 @@ export class FlameRenderer {
     drawStats.rects = list.count;
     drawStats.drawMs = performance.now() - t0;
     drawStats.frames++;
+  }
+
+  /** Diagonal stripes over the given rectangles (stacks present on one side only of a diff). */
+  private drawHatching(list: ReturnType<typeof computeDrawList>, ks: number[], rh: number): void {
+    const ctx = this.ctx;
+    ctx.save();
+    ctx.beginPath();
+    for (const k of ks) ctx.rect(list.x[k], list.y[k], list.w[k], rh - 1);
+    ctx.clip();
+    ctx.strokeStyle = 'rgba(13, 14, 17, 0.28)';
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    for (const k of ks) {
+      const x0 = list.x[k];
+      const y0 = list.y[k];
+      for (let x = x0 - rh; x < x0 + list.w[k]; x += 6) {
+        ctx.moveTo(x, y0 + rh);
+        ctx.lineTo(x + rh, y0);
+      }
+    }
+    ctx.stroke();
+    ctx.restore();
   }
 
   /** Outlines the selected function's frames and the hovered frame. */

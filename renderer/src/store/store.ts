@@ -17,7 +17,7 @@ export const VIEW_LABELS: Record<ViewKind, string> = {
 };
 
 /** Canvas keys: one viewport per drawable surface. */
-export type SurfaceKey = 'flame-graph' | 'flame-chart' | 'sandwich-callers' | 'sandwich-callees';
+export type SurfaceKey = 'flame-graph' | 'flame-chart' | 'sandwich-callers' | 'sandwich-callees' | 'playground-live' | 'playground-diff';
 
 export interface ViewportState {
   x0: number;

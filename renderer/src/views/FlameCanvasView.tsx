@@ -1,13 +1,14 @@
 // One interactive flame surface: wheel zoom around the cursor, drag to pan, click to select/focus, double-click to
 // reset, hover tooltip. Drawing is delegated to FlameRenderer; the viewport lives in the store per surface.
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { drawStats, FlameRenderer } from '../canvas/renderer';
+import { drawStats, FlameRenderer, type RectPaint } from '../canvas/renderer';
 import type { Viewport } from '../canvas/drawlist';
 import { panViewport, zoomViewport, type Extent } from '../canvas/viewport';
 import { findRectAt, type FlameLayout } from '../model/layout';
 import { selectFuncColors, selectProfile, selectSearch } from '../store/selectors';
 import { setViewport, useStore, type SurfaceKey } from '../store/store';
 import { computeFuncTable } from '../model/functions';
+import type { FuncColors } from '../model/colors';
 import { Tooltip, type TooltipContent } from './Tooltip';
 
 export const ROW_HEIGHT = 18;
@@ -26,6 +27,11 @@ export interface FlameCanvasProps {
   onReset?: () => void;
   /** Rendered above the canvas with the current viewport (time axis, minimap). */
   header?: (viewport: Viewport, setVp: (vp: Viewport) => void) => ReactNode;
+  /**
+   * A layout that is not of the store's profile (the playground's live host, a diff): its function names and
+   * colours, an optional paint hook, and its own selection. The store's search does not apply to it.
+   */
+  source?: { names: string[]; colors: FuncColors; paint?: (func: number, node: number) => RectPaint; selectedFunc?: number };
 }
 
 /** Surfaces currently on screen, so keyboard shortcuts can zoom/pan the one that matters. */
@@ -56,10 +62,15 @@ export function FlameCanvasView(props: FlameCanvasProps) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const rendererRef = useRef<FlameRenderer | null>(null);
   const stored = useStore((s) => s.viewports[surface]);
+  const source = props.source;
   const profile = useStore(selectProfile);
-  const colors = useStore(selectFuncColors);
-  const search = useStore(selectSearch);
-  const selectedFunc = useStore((s) => s.selectedFunc);
+  const storeColors = useStore(selectFuncColors);
+  const storeSearch = useStore(selectSearch);
+  const storeSelected = useStore((s) => s.selectedFunc);
+  const colors = source ? source.colors : storeColors;
+  const search = source ? null : storeSearch;
+  const selectedFunc = source ? source.selectedFunc ?? -1 : storeSelected;
+  const names = useMemo(() => source?.names ?? (profile ? computeFuncTable(profile).name : []), [source?.names, profile]);
   const [hover, setHover] = useState<{ row: number; index: number; x: number; y: number } | null>(null);
   const [size, setSize] = useState({ width: 0, height: 0 });
 
@@ -77,8 +88,7 @@ export function FlameCanvasView(props: FlameCanvasProps) {
   vpRef.current = viewport;
   const locate = useCallback((funcName: string) => {
     const canvas = canvasRef.current;
-    if (!canvas || !profile) return null;
-    const names = computeFuncTable(profile).name;
+    if (!canvas || !names.length) return null;
     const vp = vpRef.current;
     const rect = canvas.getBoundingClientRect();
     let best: { x: number; y: number; w: number } | null = null;
@@ -97,7 +107,7 @@ export function FlameCanvasView(props: FlameCanvasProps) {
       }
     });
     return best ? { x: (best as { x: number }).x, y: (best as { y: number }).y } : null;
-  }, [layout, profile, inverted]);
+  }, [layout, names, inverted]);
 
   useEffect(() => {
     liveSurfaces.set(surface, { viewport: () => vpRef.current, extent, locate });
@@ -122,14 +132,14 @@ export function FlameCanvasView(props: FlameCanvasProps) {
     };
   }, []);
 
-  const names = profile ? computeFuncTable(profile).name : [];
+  const paint = source?.paint;
   useEffect(() => {
     if (!rendererRef.current || !colors) return;
     rendererRef.current.setScene({
       layout, viewport, colors, names, matches: search?.matches ?? null, selectedFunc,
-      hovered: hover ? { row: hover.row, index: hover.index } : null, rowHeight: ROW_HEIGHT, inverted,
+      hovered: hover ? { row: hover.row, index: hover.index } : null, rowHeight: ROW_HEIGHT, inverted, paint,
     });
-  }, [layout, viewport, colors, names, search, selectedFunc, hover, inverted, size]);
+  }, [layout, viewport, colors, names, search, selectedFunc, hover, inverted, size, paint]);
 
   /** Layout coordinates under a mouse position. */
   const hitTest = useCallback((clientX: number, clientY: number) => {

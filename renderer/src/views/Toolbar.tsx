@@ -1,13 +1,15 @@
 // Top bar: open traces (tabs) and the live session's tab, the Live button, view tabs, thread picker, search with match
 // summary, export menu.
 import { useEffect, useRef, useState } from 'react';
-import type { ExportFormat } from '../../../electron/contract/api';
+import { EXPORT_FORMAT_NAMES, EXPORT_FORMATS } from '../../../electron/contract/api';
 import { formatPercent, formatWeight } from '../model/format';
-import { describeThread } from '../model/functions';
+import { formatThreadLabel } from '../model/functions';
 import { closeTrace, exportCurrent, switchTrace } from '../store/actions';
 import { dismissLive, openPicker, showLive } from '../store/live';
 import { selectProfile, selectSearch, selectSearchSummary, selectStats } from '../store/selectors';
 import { selectThread, selectView, setState, useStore, VIEW_KINDS, VIEW_LABELS } from '../store/store';
+import { hidePlayground, showPlayground } from '../playground/docs';
+import { usePlayground } from '../playground/store';
 
 export function Toolbar({ onOpen }: { onOpen: () => void }) {
   const traces = useStore((s) => s.traces);
@@ -19,6 +21,8 @@ export function Toolbar({ onOpen }: { onOpen: () => void }) {
   const home = useStore((s) => s.home);
   const live = useStore((s) => s.live);
   const liveShown = useStore((s) => s.liveShown && s.live !== null);
+  const playground = usePlayground((s) => s.shown);
+  const hostCount = usePlayground((s) => Object.values(s.hosts).filter((h) => h.info.state !== 'ended').length);
   const loaded = traces.filter((t) => profiles[t.traceId]);
   return (
     <header className="toolbar">
@@ -26,14 +30,14 @@ export function Toolbar({ onOpen }: { onOpen: () => void }) {
         <span className="brand" aria-label="Emberscope">ember<b>scope</b></span>
         <nav className="trace-tabs" aria-label="Open traces">
           {loaded.map((t) => (
-            <div key={t.traceId} className={`trace-tab${t.traceId === current && !home && !liveShown ? ' active' : ''}`} data-testid="trace-tab">
-              <button type="button" className="trace-tab-name" title={t.path || t.name} onClick={() => switchTrace(t.traceId)}>{t.name}</button>
+            <div key={t.traceId} className={`trace-tab${t.traceId === current && !home && !liveShown && !playground ? ' active' : ''}`} data-testid="trace-tab">
+              <button type="button" className="trace-tab-name" title={t.path || t.name} onClick={() => { hidePlayground(); void switchTrace(t.traceId); }}>{t.name}</button>
               <button type="button" className="trace-tab-close" aria-label={`Close ${t.name}`} onClick={() => closeTrace(t.traceId)}>×</button>
             </div>
           ))}
           {live && (
-            <div className={`trace-tab live-tab${liveShown && !home ? ' active' : ''}`} data-testid="live-tab">
-              <button type="button" className="trace-tab-name" title={live.session.title} onClick={showLive}>
+            <div className={`trace-tab live-tab${liveShown && !home && !playground ? ' active' : ''}`} data-testid="live-tab">
+              <button type="button" className="trace-tab-name" title={live.session.title} onClick={() => { hidePlayground(); showLive(); }}>
                 <i className={`live-dot small ${live.session.state}`} />
                 {live.session.state === 'ended' ? 'Ended: ' : 'Live: '}
                 {live.session.title}
@@ -41,15 +45,20 @@ export function Toolbar({ onOpen }: { onOpen: () => void }) {
               {live.session.state === 'ended' && <button type="button" className="trace-tab-close" aria-label="Dismiss the live session" onClick={dismissLive}>×</button>}
             </div>
           )}
-          <button type="button" className="ghost" onClick={onOpen} aria-label="Open another trace" data-testid="open-another">+ Open</button>
+          <div className={`trace-tab playground-tab${playground ? ' active' : ''}`} data-testid="playground-tab">
+            <button type="button" className="trace-tab-name" onClick={showPlayground} title="Edit and hot-reload a running Python script, with its live and diff flame graphs">
+              <span className="pg-tab-icon" aria-hidden>{'</>'}</span> Playground{hostCount > 0 ? ` (${hostCount})` : ''}
+            </button>
+          </div>
+          <button type="button" className="ghost" onClick={() => { hidePlayground(); onOpen(); }} aria-label="Open another trace" data-testid="open-another">+ Open</button>
         </nav>
         <div className="spacer" />
         <button type="button" className="live-button" onClick={() => openPicker('attach')} data-testid="live-button" title="Attach to a Python process or record a script (Ctrl+L)">
           <i className="rec-dot" /> Live <kbd>Ctrl+L</kbd>
         </button>
-        {!liveShown && <ExportMenu />}
+        {!liveShown && !playground && <ExportMenu />}
       </div>
-      {profile && !home && (
+      {profile && !home && !playground && (
         <div className="toolbar-row">
           {!liveShown && <nav className="view-tabs" role="tablist" aria-label="Views">
             {VIEW_KINDS.map((k, i) => (
@@ -62,7 +71,7 @@ export function Toolbar({ onOpen }: { onOpen: () => void }) {
             <span className="dim">Thread</span>
             <select value={String(thread)} onChange={(e) => selectThread(e.target.value === 'all' ? 'all' : Number(e.target.value))} aria-label="Thread" data-testid="thread-picker">
               <option value="all">All threads ({profile.threads.length})</option>
-              {profile.threads.map((t, i) => <option key={i} value={i}>{describeThread(t, i)}</option>)}
+              {profile.threads.map((t, i) => <option key={i} value={i}>{formatThreadLabel(t, i)}</option>)}
             </select>
           </label>
           <div className="spacer" />
@@ -122,11 +131,7 @@ function ExportMenu() {
   const current = useStore((s) => s.currentTraceId);
   const [open, setOpen] = useState(false);
   if (!current) return null;
-  const formats: [ExportFormat, string][] = [
-    ['speedscope', 'speedscope (.speedscope.json)'],
-    ['chrome', 'Chrome trace (.json)'],
-    ['collapsed', 'Collapsed stacks (.txt)'],
-  ];
+  const formats = EXPORT_FORMAT_NAMES.map((f) => [f, EXPORT_FORMATS[f].label] as const);
   return (
     <div className="menu">
       <button type="button" aria-haspopup="menu" aria-expanded={open} onClick={() => setOpen(!open)} data-testid="export-button">Export ▾</button>

@@ -4,6 +4,7 @@
 import { useState } from 'react';
 import { openPath, openSample } from '../store/actions';
 import { openPicker } from '../store/live';
+import { showPlayground } from '../playground/docs';
 import { useStore } from '../store/store';
 
 export function WelcomeView({ onOpen }: { onOpen: () => void }) {
@@ -54,6 +55,13 @@ export function WelcomeView({ onOpen }: { onOpen: () => void }) {
             <span className="live-card-text">
               <span className="card-title">Record a script</span>
               <span className="card-desc">Run a script under the sampler, see its output and profile as it runs, keep the recording when it exits.</span>
+            </span>
+          </button>
+          <button type="button" className="live-card" onClick={showPlayground} data-testid="welcome-playground">
+            <span className="live-card-icon" aria-hidden>{'</>'}</span>
+            <span className="live-card-text">
+              <span className="card-title">Playground</span>
+              <span className="card-desc">Edit a running script and save: it keeps its state and runs the new code at once. Live and diff flame graphs show what got faster.</span>
             </span>
           </button>
         </section>

@@ -1,0 +1,99 @@
+// The diff pane's sources: two generations of a host (picked in its history, or the last reload's pair) or any two
+// opened traces. Generation profiles come from getVmProfile and are refetched every REFRESH_MS while their host runs
+// and the pane is on screen (a generation keeps collecting samples while any of its code runs).
+import type { VmHostInfo } from '../../../electron/contract/api';
+import type { Profile } from '../../../electron/contract/profile';
+import { unpackError, requireClient } from '../store/client';
+import { getState } from '../store/store';
+import { getPlayground, isHostActive, setPlayground, updateDiff, updateHost, type DiffRef } from './store';
+
+export const REFRESH_MS = 2000;
+
+let timer: ReturnType<typeof setInterval> | null = null;
+/** Bumped per load so a slow answer for an older choice is dropped. */
+let loadSeq = 0;
+
+export function describeRef(ref: DiffRef | null): string {
+  if (!ref) return '—';
+  if (ref.kind === 'trace') return getState().traces.find((t) => t.traceId === ref.traceId)?.name ?? ref.traceId;
+  const h = getPlayground().hosts[ref.hostId];
+  return `gen ${ref.generation}${h ? ` · ${h.info.name}` : ''}`;
+}
+
+export function sameRef(a: DiffRef | null, b: DiffRef | null): boolean {
+  if (!a || !b) return a === b;
+  if (a.kind === 'trace' || b.kind === 'trace') return a.kind === b.kind && (a as { traceId: string }).traceId === (b as { traceId: string }).traceId;
+  return a.hostId === b.hostId && a.generation === b.generation;
+}
+
+async function fetchRef(ref: DiffRef): Promise<Profile> {
+  if (ref.kind === 'generation') return requireClient().getVmProfile({ hostId: ref.hostId, generation: ref.generation });
+  return getState().profiles[ref.traceId] ?? requireClient().getProfile({ traceId: ref.traceId });
+}
+
+/** Chooses both sides and loads them; `quiet` keeps the current figures on screen while refetching. */
+export async function setDiffRefs(before: DiffRef | null, after: DiffRef | null, quiet = false): Promise<void> {
+  const seq = ++loadSeq;
+  const d = getPlayground().diff;
+  const changed = !sameRef(before, d.before) || !sameRef(after, d.after);
+  updateDiff({
+    before, after, loading: true, error: null,
+    ...(changed && !quiet ? { beforeProfile: null, afterProfile: null } : {}),
+  });
+  if (!before || !after) {
+    updateDiff({ loading: false });
+    return;
+  }
+  try {
+    const [b, a] = await Promise.all([fetchRef(before), fetchRef(after)]);
+    if (seq !== loadSeq) return;
+    updateDiff({ beforeProfile: b, afterProfile: a, loading: false });
+  } catch (err) {
+    if (seq !== loadSeq) return;
+    updateDiff({ loading: false, error: `Could not load the profiles to compare: ${unpackError(err).message}` });
+  }
+  ensureRefreshing();
+}
+
+/** History click: toggles a generation in the host's pick (two at most, oldest dropped); two picked load the diff. */
+export function pickGeneration(hostId: string, generation: number): void {
+  const h = getPlayground().hosts[hostId];
+  if (!h) return;
+  let picked = h.picked.includes(generation) ? h.picked.filter((g) => g !== generation) : [...h.picked, generation];
+  if (picked.length > 2) picked = picked.slice(picked.length - 2);
+  updateHost(hostId, { picked });
+  if (picked.length === 2) {
+    const [lo, hi] = [...picked].sort((x, y) => x - y);
+    setPlayground({ pane: 'diff' });
+    void setDiffRefs({ kind: 'generation', hostId, generation: lo }, { kind: 'generation', hostId, generation: hi });
+  }
+}
+
+/**
+ * A host changed. After a good reload (`reloaded`) of the host the user looks at, the diff follows the newest pair
+ * of generations; otherwise nothing moves under the user.
+ */
+export function followGenerations(info: VmHostInfo, reloaded = false): void {
+  if (!reloaded) return;
+  const s = getPlayground();
+  const doc = s.docs.find((d) => d.docId === s.activeDocId);
+  if (doc?.hostId !== info.hostId) return;
+  const gen = s.hosts[info.hostId]?.lastReload?.generation ?? info.generation;
+  if (gen < 1) return;
+  void setDiffRefs({ kind: 'generation', hostId: info.hostId, generation: gen - 1 }, { kind: 'generation', hostId: info.hostId, generation: gen });
+}
+
+function needsRefresh(): boolean {
+  const s = getPlayground();
+  if (!s.shown || s.pane !== 'diff' || s.diff.loading) return false;
+  return [s.diff.before, s.diff.after].some((r) => r?.kind === 'generation' && isHostActive(s.hosts[r.hostId]?.info));
+}
+
+function ensureRefreshing(): void {
+  if (timer) return;
+  timer = setInterval(() => {
+    if (!needsRefresh()) return;
+    const d = getPlayground().diff;
+    void setDiffRefs(d.before, d.after, true);
+  }, REFRESH_MS);
+}
