@@ -1,0 +1,129 @@
+"""Reload semantics: every case of reload_cases.py against Emberscope's engine, in-process (the agent applies the
+same engine on the script's main thread; test_vm_agent.py covers that path with real processes)."""
+import os
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reload_cases  # noqa: E402
+
+ADAPTER = reload_cases.EmberscopeAdapter()
+from emberscope_agent.reload import Engine  # noqa: E402  (the adapter put electron/agent on sys.path)
+
+
+def test_suite_has_enough_cases():
+    assert len(reload_cases.CASES) >= 45
+    assert len({c.name for c in reload_cases.CASES}) == len(reload_cases.CASES)
+
+
+@pytest.mark.parametrize("case", reload_cases.CASES, ids=[c.name for c in reload_cases.CASES])
+def test_case(case):
+    result = reload_cases.run_case(case, ADAPTER)
+    assert result.passed, result.detail
+
+
+@pytest.fixture
+def module(tmp_path):
+    """Writes m.py, imports it fresh, tracks it; yields (engine, module, write)."""
+    name = f"m_{os.getpid()}_{time.monotonic_ns()}"
+    path = tmp_path / f"{name}.py"
+    sys.path.insert(0, str(tmp_path))
+    engine = Engine()
+
+    def load(src):
+        path.write_text(textwrap.dedent(src))
+        import importlib
+        mod = importlib.import_module(name)
+        engine.track(name, mod, str(path))
+        return mod
+
+    def write(src):
+        path.write_text(textwrap.dedent(src))
+        return engine.reload({str(path): None})
+
+    yield engine, load, write, name
+    sys.path.remove(str(tmp_path))
+    sys.modules.pop(name, None)
+
+
+def test_report_counts_generations_and_time(module):
+    engine, load, write, name = module
+    load("def f():\n    return 1\n")
+    r1 = write("def f():\n    return 2\n")
+    r2 = write("def f():\n    return 3\n")
+    assert (r1["generation"], r2["generation"]) == (1, 2)
+    assert r1["ok"] and r1["ms"] >= 0 and r1["modules"] == [name]
+    bad = write("def f(:\n")
+    assert not bad["ok"] and bad["generation"] == 2 and bad["error"]["line"] == 1
+
+
+def test_unknown_file_is_an_error_that_says_what_is_reloadable(module, tmp_path):
+    engine, load, write, name = module
+    load("x = 1\n")
+    report = engine.reload({str(tmp_path / "other.py"): "y = 2\n"})
+    assert not report["ok"] and "not a module this script imported" in report["error"]["message"]
+    assert f"{name}.py" in report["error"]["message"]
+
+
+def test_c_extension_is_refused_by_name(module, tmp_path):
+    engine, load, write, name = module
+    load("x = 1\n")
+    import importlib.machinery
+    report = engine.reload({str(tmp_path / ("fast" + importlib.machinery.EXTENSION_SUFFIXES[0])): None})
+    assert report["ok"] and report["refused"] and "C extension" in report["refused"][0]["reason"]
+
+
+def test_live_frames_name_the_old_generation_of_a_running_loop(module):
+    engine, load, write, name = module
+    mod = load("""
+        def loop(stop):
+            while not stop.is_set():
+                stop.wait(0.001)
+        """)
+    stop = threading.Event()
+    th = threading.Thread(target=mod.loop, args=(stop,), daemon=True)
+    th.start()
+    try:
+        time.sleep(0.02)
+        report = write("""
+            def loop(stop):
+                while not stop.is_set():
+                    stop.wait(0.002)
+            """)
+        assert any("running now" in r["reason"] for r in report["refused"]), report
+        frames = [f for t in engine.live_frames() if t["tid"] == th.native_id for f in t["frames"]]
+        assert [f["name"] for f in frames] == ["loop"] and frames[0]["oldGeneration"] == 0
+        assert frames[0]["depth"] >= 1  # below threading's bootstrap frames
+    finally:
+        stop.set()
+        th.join(2)
+    assert all(not t["frames"] for t in engine.live_frames())
+
+
+def test_index_not_heap_scan_cost_does_not_grow_with_heap(module):
+    """The same reload with 2 million extra live objects costs about the same (no gc.get_referrers, no scan)."""
+    engine, load, write, name = module
+    body = "".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(200))
+    load(body)
+
+    def timed(k):
+        times = []
+        for j in range(7):
+            t = time.perf_counter()
+            r = write(body.replace("return x + 7\n", f"return x + 7 + {k * 100 + j}\n"))
+            times.append(time.perf_counter() - t)
+            assert r["ok"]
+        return sorted(times)[3]
+
+    small = timed(1)
+    heap = [[i] for i in range(2_000_000)]
+    import gc
+    gc.collect()  # the collection these allocations owe is the program's, not the reload's
+    big = timed(2)
+    del heap
+    assert big < small + 0.010, (small, big)
