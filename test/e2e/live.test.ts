@@ -7,9 +7,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canvasInk, chromiumAvailable, launchBrowser, newPage, repoRoot, screenshot, startServe, type Served } from './harness';
+import { missingPrerequisite, titled } from '../unit/skips';
+import { findRecording, readRecordedBatches, waitUntil } from '../unit/wait';
+import { canvasInk, chromiumAvailable, CHROMIUM_PATH, launchBrowser, newPage, repoRoot, screenshot, startServe, type Served } from './harness';
 
-const haveChromium = chromiumAvailable();
+const noChromium = missingPrerequisite(`Chromium at ${CHROMIUM_PATH}`, chromiumAvailable(), 'apt-get install chromium');
 const TARGETS = path.join(repoRoot, 'test/python/targets');
 
 /** Starts a target and resolves once it printed "ready <pid>" (it then runs its hot code). */
@@ -35,22 +37,13 @@ async function readSamples(page: Page): Promise<number> {
 }
 
 /** Polls `fn` until it returns a truthy value (the UI updates on its own schedule), failing with `what` after `ms`. */
-async function waitFor<T>(what: string, fn: () => Promise<T>, ms = 15_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + ms;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (last) return last as NonNullable<T>;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`timed out waiting for ${what} (last value: ${JSON.stringify(last)})`);
-}
+const waitFor = <T>(what: string, fn: () => Promise<T>, ms = 15_000) => waitUntil(what, fn, ms);
 
 async function liveRowNames(page: Page, n: number): Promise<string[]> {
   return page.$$eval('[data-testid="live-row"]', (rows, k) => rows.slice(0, k as number).map((r) => r.getAttribute('data-func-name') ?? ''), n);
 }
 
-describe.skipIf(!haveChromium)('live sampling in Chromium against emberscope serve', () => {
+describe.skipIf(noChromium)(titled('live sampling in Chromium against emberscope serve', noChromium), () => {
   let served: Served;
   let browser: Browser;
   let page: Page;
@@ -94,9 +87,7 @@ describe.skipIf(!haveChromium)('live sampling in Chromium against emberscope ser
     await page.getByTestId('live-view').waitFor();
     expect(await picker.count()).toBe(0);
     const first = await waitFor('samples to arrive', async () => (await readSamples(page)) || 0);
-    await page.waitForTimeout(1100);
-    const second = await readSamples(page);
-    expect(second).toBeGreaterThan(first);
+    await waitFor('the sample count to grow', async () => (await readSamples(page)) > first);
 
     const names = await waitFor('hot_loop among the first live rows', async () => {
       const n = await liveRowNames(page, 3);
@@ -115,10 +106,16 @@ describe.skipIf(!haveChromium)('live sampling in Chromium against emberscope ser
   it('pauses (the count stops) and resumes (it grows again)', async () => {
     await page.getByTestId('pause-button').click();
     await waitFor('paused state', async () => (await page.getByTestId('live-view').getAttribute('data-state')) === 'paused');
-    // Let the last in-flight batch land, then the count must hold still.
-    await page.waitForTimeout(600);
-    const held = await readSamples(page);
-    await page.waitForTimeout(1000);
+    // The sampler's recording tells how far it got: the cut after the pause may still carry samples taken before
+    // it, the next one was cut while paused. The page must show that count, and keep it through ten more cuts.
+    const recording = findRecording(home, target!.pid!);
+    const cutAtPause = readRecordedBatches(recording).length;
+    await waitFor('two batches cut after the pause', async () => readRecordedBatches(recording).length >= cutAtPause + 2);
+    const held = readRecordedBatches(recording).at(-1)!.stats.samples;
+    await waitFor(`the page to show the ${held} samples taken before the pause`, async () => (await readSamples(page)) === held);
+    const cutPaused = readRecordedBatches(recording).length;
+    await waitFor('ten more batches cut while paused', async () => readRecordedBatches(recording).length >= cutPaused + 10);
+    expect(readRecordedBatches(recording).at(-1)!.stats.samples).toBe(held);
     expect(await readSamples(page)).toBe(held);
 
     await page.keyboard.press('Space');
@@ -141,7 +138,7 @@ describe.skipIf(!haveChromium)('live sampling in Chromium against emberscope ser
     expect(await top.getAttribute('data-func-name')).toBe('hot_loop');
 
     await page.getByTestId('search-input').fill('hot_');
-    expect(await page.getByTestId('search-summary').textContent()).toMatch(/^1 function/);
+    await expect.poll(async () => page.getByTestId('search-summary').textContent()).toMatch(/^1 function /);
     await page.getByTestId('search-input').fill('');
 
     await page.getByTestId('export-button').click();

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { findAppRoot } from '../../electron/services/native';
+import { findRecording, waitUntil } from './wait';
 
 const root = findAppRoot();
 const TARGETS = join(root, 'test', 'python', 'targets');
@@ -35,6 +36,31 @@ function emberscope(args: string[], onStderr?: (text: string, child: ChildProces
     onStderr?.(stderr, child);
   });
   return new Promise((done) => child.once('close', (code) => done({ code, stdout, stderr })));
+}
+
+/**
+ * Sends SIGINT to the CLI once its session has recorded `func`: the recording under EMBERSCOPE_HOME (one JSON line
+ * per batch, flushed at once) names it, so the saved profile must too. `sent()` tells whether it was sent.
+ */
+function interruptOnceRecorded(func: string): { onStderr: (stderr: string, child: ChildProcess) => void; sent: () => boolean } {
+  let started = false;
+  let sent = false;
+  return {
+    sent: () => sent,
+    onStderr(stderr, child) {
+      const pid = /(?:attached to|recording) pid (\d+) .*Ctrl-C stops and saves/.exec(stderr)?.[1];
+      if (started || !pid) return;
+      started = true;
+      const recorded = () => {
+        const file = findRecording(join(tmp, 'home'), pid);
+        return file !== '' && readFileSync(file, 'utf8').includes(`"${func}"`);
+      };
+      void waitUntil(`${func} in the recording of pid ${pid}`, recorded).then(() => {
+        sent = true;
+        child.kill('SIGINT');
+      });
+    },
+  };
 }
 
 function startTarget(script: string, ...args: string[]): Promise<ChildProcess> {
@@ -106,14 +132,9 @@ describe('emberscope attach', () => {
   it('saves and exits 0 on SIGINT', async () => {
     const target = await startTarget('cpu_hot.py', '60');
     const out = join(tmp, 'interrupted.txt');
-    let sent = false;
-    const r = await emberscope(['attach', String(target.pid), '-o', out], (stderr, child) => {
-      if (!sent && /Ctrl-C stops and saves/.test(stderr)) {
-        sent = true;
-        setTimeout(() => child.kill('SIGINT'), 1000);
-      }
-    });
-    expect(sent).toBe(true);
+    const interrupt = interruptOnceRecorded('hot_loop');
+    const r = await emberscope(['attach', String(target.pid), '-o', out], interrupt.onStderr);
+    expect(interrupt.sent()).toBe(true);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/stopped/);
     expect(readFileSync(out, 'utf8')).toMatch(/hot_loop/);
@@ -153,14 +174,9 @@ describe('emberscope record', () => {
 
   it('on SIGINT to the CLI alone, interrupts the program too, saves, and exits 128+2', async () => {
     const out = join(tmp, 'record-interrupted.txt');
-    let sent = false;
-    const r = await emberscope(['record', '-o', out, '--', 'python3', join(TARGETS, 'cpu_hot.py'), '60'], (stderr, child) => {
-      if (!sent && /Ctrl-C stops and saves/.test(stderr)) {
-        sent = true;
-        setTimeout(() => child.kill('SIGINT'), 1000);
-      }
-    });
-    expect(sent).toBe(true);
+    const interrupt = interruptOnceRecorded('hot_loop');
+    const r = await emberscope(['record', '-o', out, '--', 'python3', join(TARGETS, 'cpu_hot.py'), '60'], interrupt.onStderr);
+    expect(interrupt.sent()).toBe(true);
     expect(r.code).toBe(130);
     expect(r.stderr).toMatch(/process exited \((signal 2|code 1)\)|stopped/);
     expect(readFileSync(out, 'utf8')).toMatch(/hot_loop/);

@@ -17,6 +17,7 @@ import { applyLiveBatch } from '../../electron/contract/live-profile';
 import { findAppRoot } from '../../electron/services/native';
 import { createServices, type EmberscopeServices } from '../../electron/services/services';
 import { rejection } from './rejection';
+import { readRecordedBatches, waitUntil } from './wait';
 
 const root = findAppRoot();
 const TARGETS = join(root, 'test', 'python', 'targets');
@@ -43,16 +44,9 @@ function startTarget(script: string, ...args: string[]): Promise<ChildProcess> {
 
 /** Resolves once `predicate` holds for some event; the long limit only guards against a hang. */
 async function waitForEvent<E extends EventName>(event: E, predicate: (p: EmberscopeEvents[E]) => boolean, limitMs = 30_000) {
-  const until = Date.now() + limitMs;
-  for (;;) {
-    const hit = events.find((e) => e.event === event && predicate(e.payload as EmberscopeEvents[E]));
-    if (hit) return hit.payload as EmberscopeEvents[E];
-    if (Date.now() > until) throw new Error(`no ${event} event matched within ${limitMs} ms`);
-    await sleep(50);
-  }
+  const hit = await waitUntil(`an ${event} event that matches`, () => events.find((e) => e.event === event && predicate(e.payload as EmberscopeEvents[E])), limitMs);
+  return hit.payload as EmberscopeEvents[E];
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function ended(sessionId: string) {
   return waitForEvent('onDidChangeSession', (s) => s.sessionId === sessionId && s.state === 'ended');
@@ -97,8 +91,8 @@ describe('sessions: attach', () => {
     expect((await services.listRecent())[0]!.path).toBe(info.recordingPath);
 
     const before = countBatches(info.sessionId);
-    await sleep(2000);
-    expect(countBatches(info.sessionId) - before).toBeGreaterThanOrEqual(2);
+    await waitUntil('two more batch events', () => countBatches(info.sessionId) - before >= 2);
+    await waitForEvent('onDidSessionBatch', (b) => b.sessionId === info.sessionId && b.stats.samples > 100);
     const batch = (await waitForEvent('onDidSessionBatch', (b) => b.sessionId === info.sessionId)).batch;
     expect(batch.sampleStack).toBeInstanceOf(Int32Array);
 
@@ -151,9 +145,14 @@ describe('sessions: attach', () => {
     await waitForEvent('onDidSessionBatch', (b) => b.sessionId === info.sessionId && b.stats.samples > 0);
     const paused = await services.pauseSession({ sessionId: info.sessionId });
     expect(paused.state).toBe('paused');
-    await sleep(500); // batches cut before the pause may still be on their way
-    const atPause = (await services.listSessions()).find((s) => s.sessionId === info.sessionId)!.stats.samples;
-    await sleep(1000);
+    // The cut after the pause may still carry samples taken before it; the one after that was cut while paused.
+    const cutAtPause = readRecordedBatches(info.recordingPath).length;
+    await waitUntil('two batches cut after the pause', () => readRecordedBatches(info.recordingPath).length >= cutAtPause + 2);
+    const atPause = readRecordedBatches(info.recordingPath).at(-1)!.stats.samples;
+    // Ten more cuts while paused (the sampler loop kept running): none may add a sample.
+    const cutPaused = readRecordedBatches(info.recordingPath).length;
+    await waitUntil('ten more batches cut while paused', () => readRecordedBatches(info.recordingPath).length >= cutPaused + 10);
+    expect(readRecordedBatches(info.recordingPath).slice(cutAtPause + 1).map((b) => b.stats.samples).every((n) => n === atPause)).toBe(true);
     const later = (await services.listSessions()).find((s) => s.sessionId === info.sessionId)!;
     expect(later.state).toBe('paused');
     expect(later.stats.samples).toBe(atPause);
