@@ -91,3 +91,15 @@ export async function canvasInk(page: Page, selector = '[data-testid="flame-canv
     return ink / (data.length / (4 * 7));
   });
 }
+
+/** Polls `fn` until it returns a truthy value (the UI updates on its own schedule), failing with `what` after `ms`. */
+export async function waitFor<T>(what: string, fn: () => Promise<T>, ms = 15_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + ms;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last) return last as NonNullable<T>;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`timed out waiting for ${what} (last value: ${JSON.stringify(last)})`);
+}

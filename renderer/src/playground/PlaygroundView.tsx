@@ -51,7 +51,7 @@ export function PlaygroundView() {
           <Console host={host} />
         </div>
         <div className="pg-right">
-          {host ? <History host={host} /> : <div className="pg-history pg-empty dim">The history of this script's generations appears once it runs.</div>}
+          {host ? <History host={host} /> : <div className="pg-history pg-history-empty dim">The history of this script's generations appears here once it runs.</div>}
           <div className="pg-pane-tabs" role="tablist">
             <button type="button" role="tab" aria-selected={pane === 'live'} className={pane === 'live' ? 'active' : ''} onClick={() => setPlayground({ pane: 'live' })} data-testid="pg-pane-live">Live profile</button>
             <button type="button" role="tab" aria-selected={pane === 'diff'} className={pane === 'diff' ? 'active' : ''} onClick={() => setPlayground({ pane: 'diff' })} data-testid="pg-pane-diff">Diff</button>
@@ -145,7 +145,7 @@ function HostBar({ doc, host }: { doc: PlaygroundDoc | null; host: HostView | nu
         {busy === 'Reloading…' ? 'Reloading…' : active ? '⟳ Save & reload' : 'Save'} <kbd>Ctrl+S</kbd>
       </button>
       <button type="button" onClick={() => void interruptActiveHost()} disabled={!active} data-testid="pg-interrupt" title="KeyboardInterrupt in the script's main thread (Ctrl+Alt+C)">
-        ⏸ Interrupt <kbd>Ctrl+Alt+C</kbd>
+        ❚❚ Interrupt <kbd>Ctrl+Alt+C</kbd>
       </button>
       <button type="button" className="danger" onClick={() => void stopActiveHost()} disabled={!active} data-testid="pg-stop" title="Stop the host (Shift+F5)">
         ■ Stop <kbd>⇧F5</kbd>

@@ -1,0 +1,252 @@
+// The playground as a user meets it: real `emberscope serve`, real Chromium, a real Python VM host sampled by the real
+// sampler. Write a loop in the editor, run it, edit the hot function and save: the generation changes, the live
+// flame graph changes and the diff shows the function faster and the new one only after. Break the code: the error
+// is marked at its line while the old code keeps running (its output keeps coming). Then an example script in a
+// second tab, with the edit its docstring suggests. Screenshots in test/artifacts/e2e/playground-*.png.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canvasInk, chromiumAvailable, launchBrowser, newPage, screenshot, startServe, waitFor, type Served } from './harness';
+
+const haveChromium = chromiumAvailable();
+
+/** The loop the test writes. `crunch` is the hot function; the edit replaces its loop with a closed form. */
+const SCRIPT = `import time
+
+
+def crunch(n):
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def main():
+    ticks = 0
+    last = time.monotonic()
+    while True:
+        crunch(40_000)
+        ticks += 1
+        now = time.monotonic()
+        if now - last >= 0.25:
+            print("tick", ticks, flush=True)
+            last = now
+
+
+if __name__ == "__main__":
+    main()
+`;
+
+const HOT_BODY = `    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+`;
+const FAST_BODY = `    return sum_of_squares(n)
+
+
+def sum_of_squares(n):
+    return (n - 1) * n * (2 * n - 1) // 6
+`;
+
+const EDITOR = '[data-testid="pg-editor"]';
+
+async function editorText(page: Page): Promise<string> {
+  return page.$eval(EDITOR, (el) => (el as any).cmView.state.doc.toString());
+}
+
+/** Replaces the first occurrence of `find` in the editor with `replacement`, as one editor transaction (an edit). */
+async function replaceInEditor(page: Page, find: string, replacement: string): Promise<void> {
+  await page.$eval(EDITOR, (el, [f, r]) => {
+    const view = (el as any).cmView;
+    const from = view.state.doc.toString().indexOf(f);
+    if (from < 0) throw new Error(`not in the editor: ${f}`);
+    view.dispatch({ changes: { from, to: from + f.length, insert: r } });
+  }, [find, replacement]);
+}
+
+/** Puts the cursor at the end of the first line containing `text` and focuses the editor, for real typing. */
+async function cursorAtEndOfLine(page: Page, text: string): Promise<number> {
+  return page.$eval(EDITOR, (el, t) => {
+    const view = (el as any).cmView;
+    const at = view.state.doc.toString().indexOf(t);
+    if (at < 0) throw new Error(`not in the editor: ${t}`);
+    const line = view.state.doc.lineAt(at);
+    view.dispatch({ selection: { anchor: line.to } });
+    view.focus();
+    return line.number;
+  }, text);
+}
+
+async function generation(page: Page): Promise<number> {
+  return Number(await page.getByTestId('pg-generation').getAttribute('data-value'));
+}
+
+async function topRows(page: Page): Promise<{ name: string; self: string }[]> {
+  return page.$$eval('[data-testid="pg-top-row"]', (rows) =>
+    rows.slice(0, 5).map((r) => ({ name: r.getAttribute('data-func-name') ?? '', self: r.querySelector('.bar-cell > span:last-child')?.textContent ?? '' })));
+}
+
+async function consoleTicks(page: Page): Promise<number> {
+  const text = (await page.getByTestId('pg-console').textContent()) ?? '';
+  return (text.match(/tick \d+/g) ?? []).length;
+}
+
+async function diffClassOf(page: Page, name: string): Promise<string | null> {
+  const row = page.locator(`[data-testid="diff-row"][data-func-name="${name}"]`);
+  return (await row.count()) ? row.first().getAttribute('data-class') : null;
+}
+
+describe.skipIf(!haveChromium)('the playground in Chromium against emberscope serve', () => {
+  let served: Served;
+  let browser: Browser;
+  let page: Page;
+  const home = mkdtempSync(path.join(tmpdir(), 'emberscope-pg-e2e-'));
+
+  beforeAll(async () => {
+    served = await startServe([], { EMBERSCOPE_HOME: home });
+    browser = await launchBrowser();
+    page = await newPage(browser, served.url);
+    await page.getByTestId('welcome').waitFor();
+  });
+
+  afterAll(async () => {
+    // Closing the tabs stops their hosts; serve's own exit would too (no host outlives the services).
+    await browser?.close();
+    await served?.stop();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('writes a loop in the editor and runs it: output, samples, a live flame graph with the hot function on top', async () => {
+    await page.getByTestId('welcome-playground').click();
+    await page.getByTestId('playground').waitFor();
+    await page.locator(`${EDITOR} .cm-content`).click();
+    await page.keyboard.press('Control+a');
+    await page.keyboard.insertText(SCRIPT);
+    expect(await editorText(page)).toBe(SCRIPT);
+
+    await page.keyboard.press('F5');
+    await waitFor('the host to run', async () => (await page.getByTestId('pg-host-state').textContent()) === 'running', 20_000);
+    expect(await generation(page)).toBe(0);
+    await waitFor('output on stdout', async () => (await consoleTicks(page)) >= 2, 20_000);
+    await waitFor('samples', async () => Number(await page.getByTestId('pg-samples').getAttribute('data-value')) > 50, 20_000);
+    const top = await waitFor('crunch on top of the live table', async () => {
+      const rows = await topRows(page);
+      return rows[0]?.name === 'crunch' ? rows : null;
+    });
+    expect(parseFloat(top[0].self)).toBeGreaterThan(50);
+    await waitFor('the live flame graph to draw', async () => (await canvasInk(page, '[data-surface="playground-live"]')) > 0.02);
+    await page.getByTestId('pg-window-5').click();
+    await screenshot(page, 'playground-1-running');
+  });
+
+  it('edits the hot function and saves: a new generation, a changed flame graph, the diff shows it faster', async () => {
+    const ticksBefore = await consoleTicks(page);
+    await replaceInEditor(page, HOT_BODY, FAST_BODY);
+    await page.locator(`${EDITOR} .cm-content`).focus();
+    await page.keyboard.press('Control+s');
+    await waitFor('generation 1', async () => (await generation(page)) === 1, 15_000);
+    expect(await page.getByTestId('pg-last-reload').textContent()).toMatch(/gen 1 in [\d.]+ ms/);
+    // The loop in main() kept running (its state too: the tick count goes on, it did not restart from 1).
+    await waitFor('output after the reload', async () => (await consoleTicks(page)) > ticksBefore + 2);
+    const lastTick = await page.getByTestId('pg-console').evaluate((el) => Number([...(el.textContent ?? '').matchAll(/tick (\d+)/g)].pop()?.[1] ?? 0));
+    expect(lastTick).toBeGreaterThan(ticksBefore);
+
+    // In the last-5-seconds window the hot function's share falls once the new code has run for a while.
+    const rows = await waitFor('crunch to leave the top of the live table', async () => {
+      const r = await topRows(page);
+      const crunch = r.find((x) => x.name === 'crunch');
+      return r.length && (!crunch || parseFloat(crunch.self) < 20) && r[0].name !== 'crunch' ? r : null;
+    }, 20_000);
+    expect(rows[0].name).not.toBe('crunch');
+    await screenshot(page, 'playground-2-reloaded-live');
+
+    // The history lists both generations; the diff of the pair the reload made shows the change.
+    expect(await page.locator('[data-testid="pg-gen"]').count()).toBe(2);
+    await page.getByTestId('pg-pane-diff').click();
+    await waitFor('crunch marked faster in the diff', async () => (await diffClassOf(page, 'crunch')) === 'faster', 20_000);
+    expect(await diffClassOf(page, 'sum_of_squares')).toBe('only-after');
+    expect(Number(await page.getByTestId('diff-summary').getAttribute('data-faster'))).toBeGreaterThanOrEqual(1);
+    await waitFor('the diff flame graph to draw', async () => (await canvasInk(page, '[data-surface="playground-diff"]')) > 0.02);
+    // Sort by signed self change, most improved first.
+    await page.getByTestId('diff-sort-deltaSelf').click();
+    await page.getByTestId('diff-sort-deltaSelf').click();
+    expect(await page.locator('[data-testid="diff-row"]').first().getAttribute('data-func-name')).toBe('crunch');
+    // Share instead of per second: still faster.
+    await page.getByTestId('diff-proportional').click();
+    expect(await diffClassOf(page, 'crunch')).toBe('faster');
+    await page.getByTestId('diff-absolute').click();
+    await screenshot(page, 'playground-3-diff');
+  });
+
+  it('a broken edit changes nothing: the error is marked at its line, the old code keeps running', async () => {
+    const line = await cursorAtEndOfLine(page, 'return (n - 1) * n');
+    await page.keyboard.type(' +');
+    await page.keyboard.press('Control+s');
+    const notice = page.getByTestId('pg-reload-error');
+    await notice.waitFor({ timeout: 15_000 });
+    expect(await notice.textContent()).toMatch(new RegExp(`Reload refused.*:${line}(:\\d+)?.*generation 1 keeps running`, 's'));
+    expect(await generation(page)).toBe(1);
+    // The marker: a gutter marker and an underlined range on that line.
+    await page.locator(`${EDITOR} .cm-lint-marker-error`).first().waitFor();
+    await page.locator(`${EDITOR} .cm-lintRange-error`).first().waitFor();
+    const markedLine = await page.$eval(EDITOR, (el) => {
+      const view = (el as any).cmView;
+      const mark = el.querySelector('.cm-lintRange-error')!;
+      return view.state.doc.lineAt(view.posAtDOM(mark)).number;
+    });
+    expect(markedLine).toBe(line);
+    // Output still arrives from the old code.
+    const ticks = await consoleTicks(page);
+    await waitFor('output after the failed reload', async () => (await consoleTicks(page)) >= ticks + 2);
+    expect(await page.getByTestId('pg-host-state').textContent()).toBe('running');
+    await page.getByTestId('pg-pane-live').click();
+    await screenshot(page, 'playground-4-error');
+
+    // Fixing it reloads: generation 2, marker gone.
+    await page.keyboard.press('Backspace');
+    await page.keyboard.press('Backspace');
+    await page.locator(`${EDITOR} .cm-content`).focus();
+    await page.keyboard.press('Control+s');
+    await waitFor('generation 2', async () => (await generation(page)) === 2, 15_000);
+    await notice.waitFor({ state: 'detached' });
+    expect(await page.locator(`${EDITOR} .cm-lintRange-error`).count()).toBe(0);
+  });
+
+  it('runs a bundled example in a second tab, and the suggested edit makes its hot function faster', async () => {
+    await page.getByTestId('pg-examples').click();
+    const example = page.locator('[data-testid="pg-example"][data-id="particles"]');
+    await example.waitFor({ timeout: 10_000 });
+    await example.click();
+    await waitFor('the example in a new tab', async () => (await page.locator('[data-testid="pg-doc-tab"]').count()) === 2);
+    expect(await editorText(page)).toContain('def find_collisions(particles):');
+    await page.getByTestId('pg-run').click();
+    await waitFor('the particles to run', async () => /ms\/frame/.test((await page.getByTestId('pg-console').textContent()) ?? ''), 20_000);
+    await waitFor('find_collisions on top', async () => (await topRows(page))[0]?.name === 'find_collisions', 20_000);
+    // The edit the example's docstring suggests: the grid instead of all pairs.
+    const text = await editorText(page);
+    const start = text.indexOf('    """Pairs of particles closer than two radii. All pairs: the hot spot."""');
+    const end = text.indexOf('def find_collisions_grid');
+    await page.$eval(EDITOR, (el, [from, to]) => {
+      (el as any).cmView.dispatch({ changes: { from, to, insert: '    """Pairs of particles closer than two radii, from the grid."""\n    return find_collisions_grid(particles)\n\n\n' } });
+    }, [start, end]);
+    await page.locator(`${EDITOR} .cm-content`).focus();
+    await page.keyboard.press('Control+s');
+    await waitFor('generation 1 of the example', async () => (await generation(page)) === 1, 15_000);
+    await page.getByTestId('pg-pane-diff').click();
+    await waitFor('find_collisions faster', async () => (await diffClassOf(page, 'find_collisions')) === 'faster', 25_000);
+    await page.waitForTimeout(1500);
+    await screenshot(page, 'playground-5-example-diff');
+    await page.getByTestId('pg-pane-live').click();
+    await page.waitForTimeout(600);
+    await screenshot(page, 'playground-6-example-live');
+
+    // Stop (Shift+F5): the host ends, saying it was stopped; the first tab's host still runs.
+    await page.keyboard.press('Shift+F5');
+    await waitFor('the example host to end', async () => (await page.getByTestId('pg-host-state').textContent()) === 'ended', 15_000);
+    await page.locator('[data-testid="pg-doc-tab"]').first().locator('.pg-doc-name').click();
+    expect(await page.getByTestId('pg-host-state').textContent()).toBe('running');
+  });
+});
