@@ -69,6 +69,8 @@ Usage:
   emberscope attach PID [OPTIONS]        sample a running Python process until Ctrl-C
   emberscope record [OPTIONS] -- CMD ARGS…
                                          run a program and sample it from the start
+  emberscope vm [OPTIONS] SCRIPT [ARGS…]
+                                         run a script in a VM host: sampled, hot-reloaded on save
   emberscope COMMAND --help              help for one command
   emberscope --version
 
@@ -114,4 +116,17 @@ handles the KeyboardInterrupt, then CMD is ended and the profile saved (a second
 --duration ends CMD when the time is up.
 ${SESSION_OPTIONS}
   --no-subprocesses  sample CMD's own process only`,
+  vm: `Usage: emberscope vm [--watch] [--json] [--python PATH] [--rate HZ] [-o PROFILE] SCRIPT [ARGS…]
+
+Runs SCRIPT (with ARGS) in a VM host: a Python process Emberscope supervises and samples from its first line. Its
+output goes to this terminal. Ctrl-C stops it and writes the profile with its generations (a second Ctrl-C kills it).
+Exits with the script's exit code.
+  --watch        hot-reload the script and the local modules it imported on every save: the program keeps its
+                 state and runs the new code; a broken edit changes nothing and its error is shown
+  --json         print one JSON object per line per event on stdout: {"event":"output",…}, {"event":"reload",…},
+                 {"event":"exit",…}
+  --python PATH  the interpreter (default: python3 on PATH; a virtualenv's python works; 3.9 or later)
+  --rate HZ      samples per second, 1 to 1000 (default 100)
+  -o, --output   the profile to write, speedscope JSON: per thread all samples, then one profile per generation
+                 (default: emberscope-vm-SCRIPT-DATE.speedscope.json here)`,
 };

@@ -12,10 +12,11 @@ import { parseArgs, USAGE, UsageError } from './args';
 import { resolveElectron, runElectron } from './desktop';
 import { formatBytes, formatSummary, toSummaryJson } from './format';
 import { LiveFailure, runAttach, runPs, runRecord } from './live';
+import { runVm, VmFailure } from './vm';
 
 const EXPORT_FORMATS: readonly ExportFormat[] = ['speedscope', 'chrome', 'collapsed'];
 /** Commands planned for later issues: reserved so that they are not mistaken for file names. */
-const RESERVED = ['vm'];
+const RESERVED: string[] = [];
 
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -241,6 +242,10 @@ export async function main(argv: string[], io: CliIo = process): Promise<number>
         return await runConvert(rest, io);
       case 'serve':
         return await runServe(rest, io);
+      case 'vm': {
+        const code = await runVm(rest, io);
+        return code === -1 ? printHelp('vm', io) : code;
+      }
       case 'ps':
       case 'attach':
       case 'record': {
@@ -260,7 +265,7 @@ export async function main(argv: string[], io: CliIo = process): Promise<number>
       io.stderr.write(`emberscope: ${err.message}\n\n${USAGE[err.command ?? 'main'] ?? USAGE.main}\n`);
       return 2;
     }
-    const message = err instanceof CliFailure || err instanceof LiveFailure ? err.message : toContractError(err).message;
+    const message = err instanceof CliFailure || err instanceof LiveFailure || err instanceof VmFailure ? err.message : toContractError(err).message;
     io.stderr.write(`emberscope: ${message}\n`);
     return 1;
   }

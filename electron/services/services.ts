@@ -27,7 +27,7 @@ import { prepareRecord, SessionManager } from './sessions';
 import { TraceRegistry } from './traces';
 import { UploadStore, type UploadChunk, type UploadLimits } from './uploads';
 import type { RequestContext } from '../contract/channel';
-import { VmHostManager, vmRequests } from './vm-hosts';
+import { createVmHostManager, vmRequests } from './vm-hosts';
 
 export interface ServicesOptions {
   host: ServerInfo['host'];
@@ -143,7 +143,13 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
     },
   });
   const execPolicy = opts.execPolicy ?? allowAll();
-  const vmHosts = new VmHostManager();
+  const vmHosts = createVmHostManager({
+    dataDir,
+    emit,
+    sessions,
+    subscribe: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
+    authorize: (request) => execPolicy.authorize(request),
+  });
   /** Direct callers (the CLI, tests) get the same argument checks as the transports apply. */
   const checkArg = (method: 'startSession', arg: unknown) => {
     const problem = validateRequestArg(method, arg);

@@ -1,20 +1,672 @@
 // VM hosts: Python processes the main process starts, supervises, samples and hot-reloads (issue 7). The services
-// expose them through the contract's `…VmHost` requests; `vmRequests` below adapts a VmHostManager to those.
-import type { EmberscopeRequests, VmExample, VmHostInfo, VmReloadReport, VmStartArgs } from '../contract/api';
+// expose them through the contract's `…VmHost` requests (`vmRequests` below); the CLI's `emberscope vm` drives a
+// VmHostManager directly.
+//
+// Life of a host: spawn the agent (vm-process.ts) -> `hello` -> a live sampling session attached to its pid (the
+// SessionManager's public API; it is our child, so no privilege is needed) -> `run` -> the script's first line runs
+// already sampled. A ping every second finds a host stuck in C holding the GIL ('unresponsive', with where it is, from
+// the sampler's last stack). When the process ends, its cause is reported (vm-process.ts classifies it) with the last
+// output, and the sampling session ends by itself, its recording opened as a trace.
+//
+// Generations: every ok reload bumps it; each sample gets a generation beside it (vm-attribution.ts says how), so
+// `getVmProfile({generation})` gives the samples of one version of the code.
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import type {
+  EmberscopeEvents,
+  EmberscopeRequests,
+  EventName,
+  LiveBatch,
+  SamplingOptions,
+  VmExample,
+  VmGeneration,
+  VmHostEnd,
+  VmHostInfo,
+  VmReloadReport,
+  VmStartArgs,
+} from '../contract/api';
 import { ContractError } from '../contract/api';
+import { applyLiveBatch, createLiveProfile } from '../contract/live-profile';
 import type { Profile } from '../contract/profile';
+import { validateRequestArg } from '../contract/validate';
+import type { VmEvent } from '../contract/vm-protocol';
+import { VM_LIMITS, VM_PROTOCOL_VERSION } from '../contract/vm-protocol';
+import { findAppRoot } from './native';
+import { prepareRecord, SessionManager } from './sessions';
+import { ATTRIBUTION_RULE, GenerationColumn } from './vm-attribution';
+import { checkInterpreter, FileWatcher, isInside, listExamples, readScript, writeScript } from './vm-files';
+import { AgentProcess, type ProcessEnd } from './vm-process';
+import { describeEnd, stuckStack, summarizeReport } from './vm-report';
 
+type Emit = <E extends EventName>(event: E, payload: EmberscopeEvents[E]) => void;
 type VmRequestName = Extract<keyof EmberscopeRequests, `${string}Vm${string}`>;
 export type VmRequests = Pick<EmberscopeRequests, VmRequestName>;
 
+/** Time for the agent to say hello (a cold interpreter on a loaded machine takes well under a second). */
+const HELLO_TIMEOUT_MS = 15_000;
+const PING_EVERY_MS = 1000;
+/** `stop`: time for the agent's own shutdown, then for SIGTERM, before SIGKILL. */
+const SHUTDOWN_GRACE_MS = 2000;
+const TERM_GRACE_MS = 1000;
+/** A reload waits for the script's main thread to reach a safe point; longer than this, the request gives up. */
+const RELOAD_TIMEOUT_MS = 30_000;
+/** Host change events for sample counts only: at most one a second per host. */
+const COUNTS_EVENT_MS = 1000;
+const DEFAULT_RATE_HZ = 100;
+/** The last output kept in a host's end report. */
+const END_OUTPUT_CHARS = 4096;
+
+export interface VmHostManagerOptions {
+  /** The playground's scripts go to `<dataDir>/playground/`. */
+  dataDir: string;
+  emit: Emit;
+  sessions: SessionManager;
+  /** Subscribes to the services' events (the sampling batches of the hosts' sessions). Returns an unsubscribe. */
+  subscribe(listener: Emit): () => void;
+  /** Folder holding the `emberscope_agent` package. */
+  agentDir: string;
+  examplesDir: string;
+  /** Hosts running at once (default 16). */
+  maxHosts?: number;
+  /**
+   * Asked before a host starts, with what will run (the interpreter, the script, its arguments) and where: the
+   * services pass their exec policy (a desktop renderer is untrusted). Rejects to refuse. Default: allowed.
+   */
+  authorize?(request: { kind: 'vm-host'; argv: string[]; cwd: string }): Promise<void>;
+}
+
+/** Per-start options the contract does not carry (the CLI's). */
+export interface VmStartOptions {
+  /** Reload when the script or a local module it imported is saved (default true). */
+  watch?: boolean;
+}
+
+interface Host {
+  info: VmHostInfo;
+  args: VmStartArgs;
+  options: VmStartOptions;
+  proc?: AgentProcess;
+  /** The sampled profile of the current process, grown from its session's batches. */
+  live?: Profile;
+  /** ns (epoch) the session's sample times count from. */
+  sessionStartNs: number;
+  column: GenerationColumn;
+  watcher: FileWatcher;
+  pingTimer?: NodeJS.Timeout;
+  pingInFlight: boolean;
+  countsTimer?: NodeJS.Timeout;
+  /** Reloads run one at a time per host, in order. */
+  reloadChain: Promise<unknown>;
+  lastReportKey: string;
+  /** The last text of each file that loaded without error (the script at start, files after ok reloads). */
+  lastGood: Map<string, string>;
+  lastReloadFailed: boolean;
+  /** Resolves once the current process has ended and been reported. */
+  ended: Promise<void>;
+  settleEnded: () => void;
+}
+
 export class VmHostManager {
-  async start(_args: VmStartArgs): Promise<VmHostInfo> {
-    throw new ContractError('internal', 'VM hosts are being built (issue 7)');
+  private readonly hosts = new Map<string, Host>();
+  private counter = 0;
+  private readonly maxHosts: number;
+  private readonly playgroundDir: string;
+  /** Files the editor opened this run: it may save them. */
+  private readonly opened = new Set<string>();
+  private readonly unsubscribe: () => void;
+  private disposed = false;
+
+  constructor(private readonly opts: VmHostManagerOptions) {
+    this.maxHosts = opts.maxHosts ?? VM_LIMITS.defaultMaxHosts;
+    this.playgroundDir = join(opts.dataDir, 'playground');
+    this.unsubscribe = opts.subscribe((event, payload) => {
+      if (event === 'onDidSessionBatch') this.onBatch(payload as EmberscopeEvents['onDidSessionBatch']);
+    });
   }
+
   list(): VmHostInfo[] {
-    return [];
+    return [...this.hosts.values()].map((h) => this.snapshot(h));
   }
-  async dispose(): Promise<void> {}
+
+  info(hostId: string): VmHostInfo {
+    return this.snapshot(this.get(hostId));
+  }
+
+  async start(args: VmStartArgs, options: VmStartOptions = {}): Promise<VmHostInfo> {
+    const problem = validateRequestArg('startVmHost', args);
+    if (problem) throw new ContractError('bad-request', problem);
+    if (this.disposed) throw new ContractError('bad-request', 'the services are shutting down');
+    this.checkCapacity();
+    const script = args.source !== undefined ? join(this.playgroundDir, args.name!) : resolve(args.script!);
+    if (args.source !== undefined) await writeScript(script, args.source, () => true);
+    // The same checks and interpreter lookup as a recorded script's; argv is exactly what the user is asked about.
+    const { argv, cwd } = prepareRecord({ kind: 'record', script, args: args.args ?? [], ...(args.cwd ? { cwd: args.cwd } : {}), ...(args.interpreter ? { interpreter: args.interpreter } : {}) });
+    const interpreter = argv[0]!;
+    await this.opts.authorize?.({ kind: 'vm-host', argv, cwd });
+    const pythonVersion = await checkInterpreter(interpreter);
+    this.checkCapacity(); // again: others may have started while the version was checked
+    const hostId = `vm-${++this.counter}`;
+    const host: Host = {
+      info: {
+        hostId,
+        script,
+        name: basename(script),
+        args: args.args ?? [],
+        interpreter,
+        pythonVersion,
+        cwd,
+        pid: 0,
+        state: 'starting',
+        startedAt: Date.now(),
+        generation: 0,
+        generations: [],
+        rateHz: args.rateHz ?? DEFAULT_RATE_HZ,
+        attribution: ATTRIBUTION_RULE,
+        watchedFiles: [script],
+        staleClasses: 0,
+        recycles: 0,
+      },
+      args: { ...args, script, cwd, interpreter },
+      options,
+      sessionStartNs: 0,
+      column: new GenerationColumn(),
+      watcher: new FileWatcher((files) => void this.reloadFiles(hostId, files).catch(() => undefined)),
+      pingInFlight: false,
+      reloadChain: Promise.resolve(),
+      lastReportKey: '',
+      lastGood: new Map(),
+      lastReloadFailed: false,
+      ended: Promise.resolve(),
+      settleEnded: () => undefined,
+    };
+    this.hosts.set(hostId, host);
+    await this.launchOrEnd(host, false);
+    return this.snapshot(host);
+  }
+
+  async stop(hostId: string): Promise<VmHostInfo> {
+    const h = this.get(hostId);
+    await this.stopHost(h);
+    return this.snapshot(h);
+  }
+
+  interrupt(hostId: string): VmHostInfo {
+    const h = this.running(hostId, 'interrupt');
+    h.proc!.interrupt();
+    return this.snapshot(h);
+  }
+
+  async kill(hostId: string): Promise<VmHostInfo> {
+    const h = this.get(hostId);
+    if (h.proc && !h.proc.hasExited) {
+      h.proc.kill('SIGKILL', 'killed');
+      await h.ended;
+    }
+    return this.snapshot(h);
+  }
+
+  /** A fresh process for the same script: state gone, generations from 0, the last code that loaded. */
+  async recycle(hostId: string): Promise<VmHostInfo> {
+    const h = this.get(hostId);
+    await this.stopHost(h);
+    const current = await readFile(h.info.script, 'utf8').catch(() => undefined);
+    const good = h.lastGood.get(h.info.script);
+    if (h.lastReloadFailed && good !== undefined && current !== good) {
+      // The script on disk is the edit that failed. Ours (a playground script): put the last good text back. The
+      // user's own file is theirs: we do not overwrite it, we say what to do.
+      if (!isInside(h.info.script, this.playgroundDir)) {
+        throw new ContractError(
+          'bad-request',
+          `${h.info.name} on disk holds the edit that failed to reload (${h.info.end?.message ?? 'see the last reload'}): fix or undo it, then recycle`,
+        );
+      }
+      await writeScript(h.info.script, good, () => true);
+    }
+    this.checkCapacity();
+    h.info.recycles += 1;
+    Object.assign(h.info, { state: 'starting', pid: 0, generation: 0, generations: [], staleClasses: 0, startedAt: Date.now() });
+    delete h.info.end;
+    delete h.info.traceId;
+    delete h.info.sessionId;
+    delete h.info.stuck;
+    h.column = new GenerationColumn();
+    h.live = undefined;
+    h.lastReportKey = '';
+    h.lastReloadFailed = false;
+    await this.launchOrEnd(h, true);
+    return this.snapshot(h);
+  }
+
+  async close(hostId: string): Promise<void> {
+    const h = this.get(hostId);
+    await this.stopHost(h);
+    h.watcher.close();
+    this.hosts.delete(hostId);
+  }
+
+  /** Reloads the host's changed files; with `source`, writes it to the script first (the editor's save). */
+  async reload(hostId: string, source?: string): Promise<VmReloadReport> {
+    const h = this.running(hostId, 'reload');
+    if (source !== undefined) {
+      await writeScript(h.info.script, source, () => true);
+      h.watcher.remember(h.info.script, source);
+      return this.queueReload(h, [h.info.script], source);
+    }
+    const changed = await h.watcher.changed();
+    return this.queueReload(h, changed.length > 0 ? changed : [h.info.script]);
+  }
+
+  async readScript(path: string): Promise<{ path: string; text: string }> {
+    const result = await readScript(path);
+    this.opened.add(result.path);
+    return result;
+  }
+
+  /**
+   * The editor's save: to a file it opened or a host runs or watches, anywhere in the playground folder, or a new
+   * file (Save As) beside one of those. Writing a .py file elsewhere could plant code that Python runs on its own
+   * (a sitecustomize.py in site-packages): a renderer must not be able to.
+   */
+  async writeScript(path: string, text: string): Promise<{ path: string }> {
+    return writeScript(path, text, (abs) => {
+      if (this.opened.has(abs) || isInside(abs, this.playgroundDir) || this.isHostFile(abs)) return true;
+      if (existsSync(abs)) return false;
+      const folder = dirname(abs);
+      return [...this.opened, ...this.hostFiles()].some((f) => dirname(f) === folder);
+    }).then((result) => {
+      this.opened.add(result.path);
+      return result;
+    });
+  }
+
+  getProfile(hostId: string, generation?: number): Profile {
+    const h = this.get(hostId);
+    if (!h.live) {
+      throw new ContractError('not-found', `host ${hostId} has no samples yet${h.info.state === 'starting' ? ' (it is starting)' : ''}`);
+    }
+    h.column.update(h.live);
+    const meta = { ...h.live.meta, vm_host: hostId, vm_generation: String(h.info.generation), vm_attribution: ATTRIBUTION_RULE };
+    const profile = { ...h.live, meta };
+    return generation === undefined ? profile : h.column.filter(profile, generation);
+  }
+
+  /** The generation of each sample of each thread (in `getProfile()` order), for exports that keep generations. */
+  generationColumns(hostId: string): Uint32Array[] {
+    const h = this.get(hostId);
+    if (!h.live) return [];
+    h.column.update(h.live);
+    return h.live.threads.map((_, i) => h.column.column(i));
+  }
+
+  listExamples(): Promise<VmExample[]> {
+    return listExamples(this.opts.examplesDir);
+  }
+
+  /** Resolves once the host's current process has ended and been reported (with its trace when sampled). */
+  whenEnded(hostId: string): Promise<void> {
+    return this.get(hostId).ended;
+  }
+
+  /** Ends every host (SIGKILL to each process group after a short grace) and stops watching. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    this.unsubscribe();
+    await Promise.all([...this.hosts.values()].map((h) => this.stopHost(h, 500)));
+    for (const h of this.hosts.values()) h.watcher.close();
+  }
+
+  // ---- internals ----
+
+  private checkCapacity(): void {
+    const running = [...this.hosts.values()].filter((h) => h.info.state !== 'ended').length;
+    if (running >= this.maxHosts) {
+      throw new ContractError(
+        'bad-request',
+        `${running} VM hosts are running, the most allowed at once is ${this.maxHosts}: stop or close one first`,
+      );
+    }
+  }
+
+  private get(hostId: string): Host {
+    const h = this.hosts.get(hostId);
+    if (!h) throw new ContractError('not-found', `no VM host '${hostId}': it was closed or never existed in this app run`);
+    return h;
+  }
+
+  private running(hostId: string, verb: string): Host {
+    const h = this.get(hostId);
+    if (h.info.state === 'ended' || !h.proc || h.proc.hasExited) {
+      throw new ContractError('bad-request', `cannot ${verb} ${h.info.name} (${hostId}): it has ended (${h.info.end?.message ?? 'stopped'}); recycle it to run again`);
+    }
+    if (h.info.state === 'starting') throw new ContractError('bad-request', `cannot ${verb} ${h.info.name} (${hostId}) yet: it is starting`);
+    return h;
+  }
+
+  private hostFiles(): string[] {
+    return [...this.hosts.values()].flatMap((h) => [h.info.script, ...h.info.watchedFiles]);
+  }
+
+  private isHostFile(abs: string): boolean {
+    return this.hostFiles().includes(abs);
+  }
+
+  /** Launches a new process for `h`; when that fails, nothing is left running and the error is thrown. */
+  private async launchOrEnd(h: Host, keep: boolean): Promise<void> {
+    h.ended = new Promise<void>((r) => (h.settleEnded = r));
+    try {
+      await this.launch(h);
+    } catch (err) {
+      await this.forceEnd(h, keep);
+      throw err;
+    }
+  }
+
+  /** Spawns the agent, waits for hello, starts sampling, runs the script. */
+  private async launch(h: Host): Promise<void> {
+    const { info } = h;
+    let helloResolve!: (e: Extract<VmEvent, { event: 'hello' }>) => void;
+    let helloReject!: (err: Error) => void;
+    const hello = new Promise<Extract<VmEvent, { event: 'hello' }>>((res, rej) => ((helloResolve = res), (helloReject = rej)));
+    const proc = new AgentProcess(
+      { interpreter: info.interpreter, agentDir: this.opts.agentDir, cwd: info.cwd },
+      {
+        onEvent: (event) => {
+          if (event.event === 'hello') helloResolve(event);
+          else this.onAgentEvent(h, event);
+        },
+        onOutput: (stream, text) => this.opts.emit('onDidVmOutput', { hostId: info.hostId, stream, text }),
+        onExit: (end) => {
+          helloReject(new Error(end.agentError ?? 'exited'));
+          this.onExit(h, proc, end);
+        },
+      },
+    );
+    h.proc = proc;
+    info.pid = proc.pid;
+    this.changed(h);
+    const timer = setTimeout(() => helloReject(new Error(`no hello in ${HELLO_TIMEOUT_MS} ms`)), HELLO_TIMEOUT_MS);
+    let greeting: Extract<VmEvent, { event: 'hello' }>;
+    try {
+      greeting = await hello;
+    } catch (err) {
+      const stderr = proc.recentOutput('stderr').trim().split('\n').slice(-5).join('\n');
+      proc.kill('SIGKILL');
+      throw new ContractError(
+        'spawn-failed',
+        `the Emberscope agent did not start under ${info.interpreter} (${(err as Error).message})${stderr ? `:\n${stderr}` : ''}`,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    if (greeting.protocol !== VM_PROTOCOL_VERSION) {
+      proc.kill('SIGKILL');
+      throw new ContractError('spawn-failed', `the agent speaks protocol ${greeting.protocol}, this Emberscope ${VM_PROTOCOL_VERSION}: reinstall Emberscope`);
+    }
+    this.startSampling(h, proc.pid);
+    h.lastGood.set(info.script, await readFile(info.script, 'utf8').catch(() => ''));
+    if (h.options.watch !== false) await h.watcher.set([info.script]);
+    const reply = await proc.request({ cmd: 'run', script: info.script, args: info.args, cwd: info.cwd }, HELLO_TIMEOUT_MS).catch((err: Error) => {
+      throw new ContractError('spawn-failed', `the host did not run ${info.name}: ${err.message}`);
+    });
+    if (!reply.ok) throw new ContractError('spawn-failed', `the host did not run ${info.name}: ${reply.error}`);
+    if (proc.hasExited) return; // a script that ended at once is reported by onExit
+    info.state = 'running';
+    info.generations = [{ generation: 0, at: Date.now(), summary: 'start', samples: 0 }];
+    h.pingTimer = setInterval(() => this.ping(h, proc), PING_EVERY_MS);
+    h.pingTimer.unref();
+    this.changed(h);
+  }
+
+  private startSampling(h: Host, pid: number): void {
+    const options: SamplingOptions = {
+      rateHz: h.info.rateHz,
+      // Blocking reads: a torn stack would be attributed wrongly; at 100 Hz the pause is a few µs per sample.
+      nonblocking: false,
+      includeIdle: false,
+      gilOnly: false,
+      subprocesses: false,
+    };
+    try {
+      const session = this.opts.sessions.start({ kind: 'attach', pid }, options);
+      h.info.sessionId = session.sessionId;
+      h.sessionStartNs = session.startedAt * 1e6;
+      h.live = { ...createLiveProfile(`vm-${h.info.name}`), startNs: h.sessionStartNs };
+      void this.opts.sessions.whenEnded(session.sessionId).then(
+        (trace) => {
+          if (h.info.sessionId === session.sessionId) {
+            h.info.traceId = trace.traceId;
+            this.changed(h);
+          }
+        },
+        () => undefined,
+      );
+    } catch (err) {
+      // The host still runs; the UI says why it has no profile.
+      h.info.attribution = `Not sampled: ${(err as Error).message}`;
+    }
+  }
+
+  private onBatch(payload: { sessionId: string; batch: LiveBatch }): void {
+    for (const h of this.hosts.values()) {
+      if (h.info.sessionId !== payload.sessionId || !h.live) continue;
+      try {
+        h.live = applyLiveBatch(h.live, payload.batch);
+      } catch (err) {
+        h.info.attribution = `Attribution stopped: ${(err as Error).message}`;
+        return;
+      }
+      if (!h.countsTimer) {
+        h.countsTimer = setTimeout(() => {
+          h.countsTimer = undefined;
+          this.updateCounts(h);
+          this.changed(h);
+        }, COUNTS_EVENT_MS);
+        h.countsTimer.unref();
+      }
+      return;
+    }
+  }
+
+  private updateCounts(h: Host): void {
+    if (!h.live) return;
+    h.column.update(h.live);
+    const counts = h.column.sampleCounts();
+    for (const g of h.info.generations) g.samples = counts.get(g.generation) ?? 0;
+  }
+
+  /** Now, in ns since the host's sampling session started. */
+  private sessionNow(h: Host): number {
+    return (performance.timeOrigin + performance.now()) * 1e6 - h.sessionStartNs;
+  }
+
+  private onAgentEvent(h: Host, event: VmEvent): void {
+    switch (event.event) {
+      case 'reload':
+        this.applyReport(h, event.report);
+        break;
+      case 'live-frames': {
+        // Stamped with its reload's time when that is known (the event may come just before or after it).
+        const at = h.info.generations.find((g) => g.generation === event.generation)?.at;
+        const atNs = at !== undefined && at <= Date.now() ? at * 1e6 - h.sessionStartNs : this.sessionNow(h);
+        h.column.addLiveFrames(Math.max(0, atNs), event.threads);
+        break;
+      }
+      case 'modules': {
+        const files = [...new Set([h.info.script, ...event.files.map((f) => resolve(f))])];
+        h.info.watchedFiles = files;
+        if (h.options.watch !== false) void h.watcher.set(files);
+        for (const f of files) if (!h.lastGood.has(f)) void readFile(f, 'utf8').then((t) => h.lastGood.set(f, t), () => undefined);
+        this.changed(h);
+        break;
+      }
+      case 'started':
+      case 'ended':
+      case 'hello':
+        break;
+    }
+  }
+
+  /** Records a reload's report once (it comes as the reply and as an event). */
+  private applyReport(h: Host, report: VmReloadReport): void {
+    const key = JSON.stringify(report);
+    if (key === h.lastReportKey) return;
+    h.lastReportKey = key;
+    h.lastReloadFailed = !report.ok;
+    if (report.ok && report.generation > h.info.generation) {
+      const atNs = this.sessionNow(h);
+      h.column.addReload(report.generation, atNs);
+      h.info.generation = report.generation;
+      h.info.staleClasses = report.staleClasses;
+      h.info.generations.push({ generation: report.generation, at: Date.now(), summary: summarizeReport(report), report, samples: 0 });
+      for (const f of report.files) void readFile(f, 'utf8').then((t) => h.lastGood.set(resolve(f), t), () => undefined);
+    }
+    this.opts.emit('onDidVmReload', { hostId: h.info.hostId, report });
+    this.changed(h);
+  }
+
+  private async reloadFiles(hostId: string, files: string[]): Promise<void> {
+    const h = this.hosts.get(hostId);
+    if (!h || h.info.state === 'ended' || h.info.state === 'starting') return;
+    await this.queueReload(h, files);
+  }
+
+  private queueReload(h: Host, files: string[], source?: string): Promise<VmReloadReport> {
+    const run = async (): Promise<VmReloadReport> => {
+      const proc = h.proc;
+      if (!proc || proc.hasExited) throw new ContractError('bad-request', `${h.info.name} has ended: recycle it to run again`);
+      let reply;
+      try {
+        reply = await proc.request({ cmd: 'reload', files, ...(source !== undefined ? { source } : {}) }, RELOAD_TIMEOUT_MS);
+      } catch (err) {
+        throw new ContractError(
+          'internal',
+          `${h.info.name} did not apply the reload: ${(err as Error).message} (a script stuck in C code reaches no safe point: interrupt or kill it)`,
+        );
+      }
+      if (!reply.ok) throw new ContractError('internal', `the host refused the reload: ${reply.error}`);
+      if (!('report' in reply)) throw new ContractError('internal', 'the host answered the reload without a report');
+      this.applyReport(h, reply.report);
+      return reply.report;
+    };
+    const next = h.reloadChain.then(run, run);
+    h.reloadChain = next.catch(() => undefined);
+    return next;
+  }
+
+  private ping(h: Host, proc: AgentProcess): void {
+    if (h.pingInFlight || proc.hasExited) return;
+    h.pingInFlight = true;
+    const sent = Date.now();
+    proc.request({ cmd: 'ping' }, VM_LIMITS.pingTimeoutMs).then(
+      () => {
+        h.pingInFlight = false;
+        if (h.info.state === 'unresponsive' && h.proc === proc) {
+          h.info.state = 'running';
+          delete h.info.stuck;
+          this.changed(h);
+        }
+      },
+      () => {
+        h.pingInFlight = false;
+        if (proc.hasExited || h.proc !== proc || h.info.state === 'ended') return;
+        h.info.state = 'unresponsive';
+        h.info.stuck = { since: sent, stack: h.live ? stuckStack(h.live) : [] };
+        this.changed(h);
+      },
+    );
+  }
+
+  private onExit(h: Host, proc: AgentProcess, end: ProcessEnd): void {
+    if (h.proc !== proc) return;
+    clearInterval(h.pingTimer);
+    clearTimeout(h.countsTimer);
+    h.countsTimer = undefined;
+    h.watcher.close();
+    h.watcher = new FileWatcher((files) => void this.reloadFiles(h.info.hostId, files).catch(() => undefined));
+    const report: VmHostEnd = {
+      ...describeEnd(end),
+      lastStdout: tail(proc.recentOutput('stdout')),
+      lastStderr: tail(proc.recentOutput('stderr')),
+      at: Date.now(),
+    };
+    h.info.state = 'ended';
+    h.info.end = report;
+    delete h.info.stuck;
+    this.updateCounts(h);
+    this.changed(h);
+    // The session ends by itself (the process is gone); its trace arrives via whenEnded. Wait a little for it, so
+    // `ended` resolves with the trace id set when the sampler is quick (it usually is).
+    const sessionId = h.info.sessionId;
+    const settle = () => h.settleEnded();
+    if (!sessionId) settle();
+    else {
+      const timer = setTimeout(settle, 3000);
+      void this.opts.sessions
+        .whenEnded(sessionId)
+        .catch(() => undefined)
+        .finally(() => {
+          clearTimeout(timer);
+          if (h.live) this.updateCounts(h);
+          settle();
+        });
+    }
+  }
+
+  /** shutdown -> SIGTERM -> SIGKILL, each after a grace, until the process is gone. */
+  private async stopHost(h: Host, grace = SHUTDOWN_GRACE_MS): Promise<void> {
+    const proc = h.proc;
+    if (!proc || proc.hasExited) return;
+    proc.expectEnd('stopped');
+    void proc.request({ cmd: 'shutdown' }).catch(() => undefined);
+    const exited = proc.exitedPromise;
+    const wait = (ms: number) => new Promise<boolean>((r) => {
+      const t = setTimeout(() => r(false), ms);
+      void exited.then(() => {
+        clearTimeout(t);
+        r(true);
+      });
+    });
+    if (!(await wait(grace))) {
+      proc.kill('SIGTERM');
+      if (!(await wait(TERM_GRACE_MS))) proc.kill('SIGKILL');
+    }
+    await h.ended;
+  }
+
+  /** A launch that failed: nothing is left running; the host reads as ended (`keep`) or is forgotten. */
+  private async forceEnd(h: Host, keep: boolean): Promise<void> {
+    if (h.proc && !h.proc.hasExited) {
+      h.proc.kill('SIGKILL');
+      await Promise.race([h.ended, new Promise((r) => setTimeout(r, 2000))]);
+    }
+    if (h.info.sessionId) await this.opts.sessions.stop(h.info.sessionId).catch(() => undefined);
+    h.watcher.close();
+    if (h.info.state !== 'ended') {
+      h.info.state = 'ended';
+      this.changed(h);
+    }
+    h.settleEnded();
+    if (!keep) this.hosts.delete(h.info.hostId);
+  }
+
+  private snapshot(h: Host): VmHostInfo {
+    return {
+      ...h.info,
+      args: [...h.info.args],
+      generations: h.info.generations.map((g) => ({ ...g })),
+      watchedFiles: [...h.info.watchedFiles],
+    };
+  }
+
+  private changed(h: Host): void {
+    if (!this.hosts.has(h.info.hostId)) return;
+    this.opts.emit('onDidChangeVmHost', this.snapshot(h));
+  }
+}
+
+function tail(text: string): string {
+  return text.length <= END_OUTPUT_CHARS ? text : text.slice(text.length - END_OUTPUT_CHARS);
 }
 
 /** The contract's VM requests over a manager; `guard` turns anything thrown into a ContractError. */
@@ -22,21 +674,72 @@ export function vmRequests(
   vm: VmHostManager,
   guard: <A extends unknown[], R>(fn: (...args: A) => Promise<R> | R) => (...args: A) => Promise<R>,
 ): VmRequests {
-  const notYet = async (): Promise<never> => {
-    throw new ContractError('internal', 'VM hosts are being built (issue 7)');
-  };
   return {
     startVmHost: guard((args: VmStartArgs) => vm.start(args)),
-    stopVmHost: guard(notYet),
-    interruptVmHost: guard(notYet),
-    killVmHost: guard(notYet),
-    recycleVmHost: guard(notYet),
-    closeVmHost: guard(notYet),
-    listVmHosts: guard(async () => vm.list()),
-    reloadVmHost: guard(notYet as () => Promise<VmReloadReport>),
-    readVmScript: guard(notYet),
-    writeVmScript: guard(notYet),
-    getVmProfile: guard(notYet as () => Promise<Profile>),
-    listVmExamples: guard(async (): Promise<VmExample[]> => []),
+    stopVmHost: guard(({ hostId }: { hostId: string }) => vm.stop(hostId)),
+    interruptVmHost: guard(({ hostId }: { hostId: string }) => vm.interrupt(hostId)),
+    killVmHost: guard(({ hostId }: { hostId: string }) => vm.kill(hostId)),
+    recycleVmHost: guard(({ hostId }: { hostId: string }) => vm.recycle(hostId)),
+    closeVmHost: guard(({ hostId }: { hostId: string }) => vm.close(hostId)),
+    listVmHosts: guard(() => vm.list()),
+    reloadVmHost: guard(({ hostId, source }: { hostId: string; source?: string }) => vm.reload(hostId, source)),
+    readVmScript: guard(({ path }: { path: string }) => vm.readScript(path)),
+    writeVmScript: guard(({ path, text }: { path: string; text: string }) => vm.writeScript(path, text)),
+    getVmProfile: guard(({ hostId, generation }: { hostId: string; generation?: number }) => vm.getProfile(hostId, generation)),
+    listVmExamples: guard(() => vm.listExamples()),
   };
+}
+
+export type { VmGeneration };
+
+/**
+ * VM hosts without the rest of the services (the CLI's `emberscope vm`, tests): a SessionManager of their own whose
+ * finished profiles are kept, not registered as traces. `emit` sees every event, sampling batches included.
+ */
+export function createStandaloneVmHosts(opts: {
+  dataDir: string;
+  emit: Emit;
+  maxHosts?: number;
+}): { vm: VmHostManager; sessions: SessionManager; dispose(): Promise<void> } {
+  const listeners = new Set<Emit>();
+  const emit: Emit = (event, payload) => {
+    opts.emit(event, payload);
+    for (const l of listeners) l(event, payload);
+  };
+  let traces = 0;
+  const sessions = new SessionManager({
+    dataDir: opts.dataDir,
+    emit,
+    registerTrace(handle, fields) {
+      return { traceId: `vm-trace-${++traces}`, name: fields.name, path: fields.path, format: handle.format, sizeBytes: fields.sizeBytes, summary: handle.summary(10) };
+    },
+  });
+  const vm = createVmHostManager({
+    dataDir: opts.dataDir,
+    emit,
+    sessions,
+    subscribe: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
+    ...(opts.maxHosts ? { maxHosts: opts.maxHosts } : {}),
+  });
+  return {
+    vm,
+    sessions,
+    async dispose() {
+      await vm.dispose();
+      await sessions.dispose();
+    },
+  };
+}
+
+/**
+ * A manager with the app's agent (shipped as plain Python source in electron/agent/; $EMBERSCOPE_AGENT_DIR overrides
+ * it, for developing the agent) and bundled examples.
+ */
+export function createVmHostManager(opts: Omit<VmHostManagerOptions, 'agentDir' | 'examplesDir'>): VmHostManager {
+  const root = findAppRoot();
+  return new VmHostManager({
+    ...opts,
+    agentDir: process.env.EMBERSCOPE_AGENT_DIR || join(root, 'electron', 'agent'),
+    examplesDir: join(root, 'assets', 'playground'),
+  });
 }

@@ -1,0 +1,217 @@
+// Per-generation attribution of a VM host's samples: a generation column beside the sampling session's samples.
+//
+// The rule (ATTRIBUTION_RULE says it in one sentence for the UI):
+// 1. A sample counts for the generation that was current when it was taken (the last reload applied before its
+//    time; generation 0 before any).
+// 2. Except under a frame still running old code. With each reload the agent sends `live-frames`: per thread, the
+//    frames on the stack whose function it replaced (name, file, depth from the outermost frame, and the generation
+//    of the code they keep running until they return). A later sample of that thread whose stack holds, at that
+//    depth, a frame of that function and file, below exactly the callers it had at the first sample after the
+//    reload, counts for that old generation. The first sample of the thread without it ends the frame for good: it
+//    returned, and a re-entry runs the new code. When several such frames are on a stack, the innermost wins.
+// Limits, said plainly: the sampler sees stacks, not frame objects, so a frame that returns and is re-entered at the
+// same place between two samples (10 ms at 100 Hz) looks continuous; a reload's time is when its reply reached the
+// main process (a millisecond or two after it was applied). When the sampler's depth differs from the agent's (frames
+// it does not see), the nearest frame of the same function and file is taken.
+import type { Profile, StackIndex } from '../contract/profile';
+
+export const ATTRIBUTION_RULE =
+  'Each sample counts for the generation current when it was taken, except samples under a frame that was running ' +
+  'replaced code at a reload (same function, file and depth, same callers since): those count for the old ' +
+  "generation until that frame returns. Reload times are when the agent's reply arrived (within ~1 ms).";
+
+export interface LiveFrame {
+  name: string;
+  file: string;
+  depth: number;
+  oldGeneration: number;
+}
+
+interface Reload {
+  generation: number;
+  /** ns since the session's start. */
+  atNs: number;
+}
+
+/** One old frame the agent listed, tracked on one thread of the profile. */
+interface TrackedFrame {
+  frame: LiveFrame;
+  atNs: number;
+  /** 'pending' until the first sample after the reload; then 'alive' with its callers, or 'gone'. */
+  state: 'pending' | 'alive' | 'gone';
+  /** The stack of its callers (the prefix up to the frame's parent) at the first sample after the reload; -1 at root. */
+  callers: StackIndex;
+  /** The depth it was found at (may differ from `frame.depth`, see the header). */
+  foundDepth: number;
+}
+
+interface ThreadColumn {
+  generations: Uint32Array;
+  length: number;
+  tracked: TrackedFrame[];
+}
+
+/** Does the sampler's function name denote the agent's qualified name? ("step" vs "Sim.step".) */
+function sameFunction(sampled: string, qualified: string): boolean {
+  if (sampled === qualified) return true;
+  const lastSampled = sampled.slice(sampled.lastIndexOf('.') + 1);
+  const lastQualified = qualified.slice(qualified.lastIndexOf('.') + 1);
+  return lastSampled === lastQualified;
+}
+
+export class GenerationColumn {
+  private readonly reloads: Reload[] = [];
+  /** live-frames not yet handed to a thread: keyed by tid. */
+  private readonly liveFrames: { tid: number; atNs: number; frames: LiveFrame[] }[] = [];
+  private readonly threads: ThreadColumn[] = [];
+  private readonly counts = new Map<number, number>();
+
+  /** A reload that worked: `generation` runs from `atNs` (ns since the session's start). */
+  addReload(generation: number, atNs: number): void {
+    this.reloads.push({ generation, atNs });
+  }
+
+  /**
+   * The agent's `live-frames` for a reload at `atNs`. Replaces what an earlier event said about the same threads
+   * from that time on (an agent may resend the list as frames return).
+   */
+  addLiveFrames(atNs: number, threads: { tid: number; frames: LiveFrame[] }[]): void {
+    for (const t of threads) this.liveFrames.push({ tid: t.tid, atNs, frames: t.frames });
+  }
+
+  /** Samples per generation so far. */
+  sampleCounts(): Map<number, number> {
+    return this.counts;
+  }
+
+  /** The generation of each sample of thread `index` (valid up to what `update` has seen). */
+  column(threadIndex: number): Uint32Array {
+    const t = this.threads[threadIndex];
+    return t ? t.generations.subarray(0, t.length) : new Uint32Array(0);
+  }
+
+  /** Attributes every sample of `profile` not seen yet. Samples arrive in time order per thread. */
+  update(profile: Profile): void {
+    for (let ti = 0; ti < profile.threads.length; ti++) {
+      const thread = profile.threads[ti]!;
+      let col = this.threads[ti];
+      if (!col) {
+        col = { generations: new Uint32Array(1024), length: 0, tracked: [] };
+        this.threads[ti] = col;
+      }
+      const n = thread.samples.length;
+      if (n <= col.length) continue;
+      if (n > col.generations.length) {
+        const grown = new Uint32Array(Math.max(n, col.generations.length * 2));
+        grown.set(col.generations.subarray(0, col.length));
+        col.generations = grown;
+      }
+      this.adoptLiveFrames(col, thread.tid);
+      for (let i = col.length; i < n; i++) {
+        const gen = this.attribute(profile, col, thread.samples.stack[i]!, thread.samples.time[i]!);
+        col.generations[i] = gen;
+        this.counts.set(gen, (this.counts.get(gen) ?? 0) + 1);
+      }
+      col.length = n;
+    }
+  }
+
+  /** A profile holding only the samples attributed to `generation` (same tables, filtered samples). */
+  filter(profile: Profile, generation: number): Profile {
+    this.update(profile);
+    const threads = profile.threads.map((thread, ti) => {
+      const gens = this.column(ti);
+      const keep: number[] = [];
+      for (let i = 0; i < thread.samples.length && i < gens.length; i++) if (gens[i] === generation) keep.push(i);
+      const pick = <T extends Int32Array | Float64Array>(src: T, Ctor: { new (n: number): T }): T => {
+        const out = new Ctor(keep.length);
+        for (let k = 0; k < keep.length; k++) out[k] = src[keep[k]!]!;
+        return out;
+      };
+      return {
+        ...thread,
+        samples: {
+          length: keep.length,
+          stack: pick(thread.samples.stack, Int32Array),
+          time: pick(thread.samples.time, Float64Array),
+          weight: pick(thread.samples.weight, Float64Array),
+        },
+      };
+    });
+    return { ...profile, name: `${profile.name} (generation ${generation})`, threads };
+  }
+
+  private adoptLiveFrames(col: ThreadColumn, tid: number): void {
+    for (const lf of this.liveFrames) {
+      if (lf.tid !== tid) continue;
+      // A newer list for this thread supersedes older ones from its time on.
+      for (const t of col.tracked) if (t.state !== 'gone' && t.atNs <= lf.atNs) t.state = 'gone';
+      for (const frame of lf.frames) col.tracked.push({ frame, atNs: lf.atNs, state: 'pending', callers: -1, foundDepth: -1 });
+    }
+    this.liveFrames.splice(0, this.liveFrames.length, ...this.liveFrames.filter((lf) => lf.tid !== tid));
+  }
+
+  private currentGeneration(timeNs: number): number {
+    let gen = 0;
+    for (const r of this.reloads) if (r.atNs <= timeNs) gen = r.generation;
+    return gen;
+  }
+
+  private attribute(profile: Profile, col: ThreadColumn, stack: StackIndex, timeNs: number): number {
+    let gen = this.currentGeneration(timeNs);
+    if (col.tracked.length === 0) return gen;
+    const path = stackPath(profile, stack);
+    let innermost = -1;
+    for (const t of col.tracked) {
+      if (t.state === 'gone' || t.atNs > timeNs) continue;
+      if (t.state === 'pending') {
+        const depth = findFrame(profile, path, t.frame);
+        if (depth < 0) {
+          t.state = 'gone';
+          continue;
+        }
+        t.state = 'alive';
+        t.foundDepth = depth;
+        t.callers = depth > 0 ? path[depth - 1]! : -1;
+      } else {
+        const depth = t.foundDepth;
+        const here = depth < path.length ? path[depth]! : -1;
+        const callers = depth > 0 && depth - 1 < path.length ? path[depth - 1]! : -1;
+        if (here < 0 || callers !== t.callers || !frameIs(profile, here, t.frame)) {
+          t.state = 'gone';
+          continue;
+        }
+      }
+      if (t.foundDepth > innermost) {
+        innermost = t.foundDepth;
+        gen = t.frame.oldGeneration;
+      }
+    }
+    col.tracked = col.tracked.filter((t) => t.state !== 'gone');
+    return gen;
+  }
+}
+
+/** The stacks from the outermost frame to `stack` (index d = the stack whose leaf is at depth d). */
+function stackPath(profile: Profile, stack: StackIndex): StackIndex[] {
+  const path: StackIndex[] = [];
+  for (let s = stack; s >= 0; s = profile.stacks.prefix[s]!) path.push(s);
+  return path.reverse();
+}
+
+function frameIs(profile: Profile, stack: StackIndex, f: LiveFrame): boolean {
+  const frame = profile.stacks.frame[stack]!;
+  const file = profile.frames.file[frame]!;
+  if (file < 0 || profile.strings[file] !== f.file) return false;
+  return sameFunction(profile.strings[profile.frames.func[frame]!]!, f.name);
+}
+
+/** The depth of `f` in `path`: its own depth if it is there, else the nearest depth holding it; -1 if absent. */
+function findFrame(profile: Profile, path: StackIndex[], f: LiveFrame): number {
+  if (f.depth < path.length && frameIs(profile, path[f.depth]!, f)) return f.depth;
+  let best = -1;
+  for (let d = 0; d < path.length; d++) {
+    if (frameIs(profile, path[d]!, f) && (best < 0 || Math.abs(d - f.depth) < Math.abs(best - f.depth))) best = d;
+  }
+  return best;
+}

@@ -1,0 +1,216 @@
+// Files around VM hosts: the interpreter check, the editor's open/save (confined), bundled examples, and the file
+// watcher that turns a save into a reload.
+import { execFile } from 'node:child_process';
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { statSync } from 'node:fs';
+import { ContractError, type VmExample } from '../contract/api';
+import { LIMITS } from '../contract/validate';
+
+/** Oldest Python the agent supports. */
+const MIN_PYTHON: [number, number] = [3, 9];
+
+const versions = new Map<string, Promise<string>>();
+
+/**
+ * The interpreter's version ("3.11.7"), once per interpreter and modification time; rejects 'unsupported-python'
+ * below 3.9 and for anything that is not CPython (the agent and the sampler read CPython's internals).
+ */
+export function checkInterpreter(path: string): Promise<string> {
+  let key = path;
+  try {
+    key = `${path}@${statSync(path).mtimeMs}`;
+  } catch {
+    // findInterpreter checked it exists; a race just skips the cache.
+  }
+  let cached = versions.get(key);
+  if (!cached) {
+    cached = new Promise<string>((resolveVersion, reject) => {
+      const probe = 'import sys, platform; print("%d.%d.%d" % sys.version_info[:3]); print(platform.python_implementation())';
+      execFile(path, ['-c', probe], { timeout: 10_000, encoding: 'utf8' }, (err, stdout, stderr) => {
+        if (err) {
+          const why = (stderr || err.message).trim().split('\n').pop();
+          reject(new ContractError('spawn-failed', `could not run '${path}' (${why}): is it a Python interpreter?`));
+          return;
+        }
+        const [version = '', impl = ''] = stdout.trim().split('\n');
+        const [major = 0, minor = 0] = version.split('.').map(Number);
+        if (impl.trim() !== 'CPython') {
+          reject(new ContractError('unsupported-python', `'${path}' is ${impl.trim() || 'not CPython'} ${version}: VM hosts need CPython 3.9 or later`));
+        } else if (major < MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor < MIN_PYTHON[1])) {
+          reject(new ContractError('unsupported-python', `'${path}' is Python ${version}: VM hosts need Python 3.9 or later (choose another interpreter, e.g. a newer virtualenv's python)`));
+        } else {
+          resolveVersion(version);
+        }
+      });
+    });
+    versions.set(key, cached);
+    // A failure is not cached: the user may fix the interpreter and try again.
+    cached.catch(() => versions.delete(key));
+  }
+  return cached;
+}
+
+/** Is `path` inside `folder` (or the folder itself)? */
+export function isInside(path: string, folder: string): boolean {
+  const rel = relative(folder, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && rel.split(sep)[0] !== '..');
+}
+
+function checkPythonPath(path: string): string {
+  const abs = resolve(path);
+  const ext = extname(abs).toLowerCase();
+  if (ext !== '.py' && ext !== '.pyw') {
+    throw new ContractError('bad-request', `'${abs}' is not a Python file: the editor opens and saves .py files only`);
+  }
+  return abs;
+}
+
+/** The editor's open: a .py file up to the source limit. */
+export async function readScript(path: string): Promise<{ path: string; text: string }> {
+  const abs = checkPythonPath(path);
+  let st;
+  try {
+    st = await stat(abs);
+  } catch {
+    throw new ContractError('not-found', `no file at '${abs}': check the path`);
+  }
+  if (!st.isFile()) throw new ContractError('bad-request', `'${abs}' is not a regular file`);
+  if (st.size > LIMITS.maxVmSourceLength) {
+    throw new ContractError('bad-request', `'${abs}' is ${st.size} bytes: the editor opens scripts up to ${LIMITS.maxVmSourceLength} bytes`);
+  }
+  try {
+    return { path: abs, text: await readFile(abs, 'utf8') };
+  } catch (err) {
+    throw new ContractError('io-error', `could not read '${abs}': ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The editor's save. Only to a file `mayWrite` allows (a host's script or module, a file the editor opened, the
+ * playground folder): a renderer, trusted or not, cannot write anything else. Written to a temp file and renamed, so
+ * a watcher never reads half a file.
+ */
+export async function writeScript(path: string, text: string, mayWrite: (abs: string) => boolean): Promise<{ path: string }> {
+  const abs = checkPythonPath(path);
+  if (!mayWrite(abs)) {
+    throw new ContractError(
+      'bad-request',
+      `'${abs}' was not opened in the editor and is not a script a host runs: open it first (readVmScript), then save`,
+    );
+  }
+  const tmp = join(dirname(abs), `.${Date.now()}-${process.pid}.emberscope-save.tmp`);
+  try {
+    await mkdir(dirname(abs), { recursive: true });
+    await writeFile(tmp, text, 'utf8');
+    await rename(tmp, abs);
+  } catch (err) {
+    throw new ContractError('io-error', `could not save '${abs}': ${(err as Error).message}`);
+  }
+  return { path: abs };
+}
+
+/** The bundled examples: `*.py` in `dir`, titled by their first docstring line. */
+export async function listExamples(dir: string): Promise<VmExample[]> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => n.endsWith('.py')).sort();
+  } catch {
+    return [];
+  }
+  const out: VmExample[] = [];
+  for (const name of names) {
+    const path = join(dir, name);
+    const text = await readFile(path, 'utf8').catch(() => '');
+    const doc = /^\s*(?:#[^\n]*\n\s*)*(?:"""|''')([\s\S]*?)(?:"""|''')/.exec(text)?.[1]?.trim() ?? '';
+    const [title = name, ...rest] = doc.split('\n');
+    out.push({ id: name.replace(/\.py$/, ''), title: title.trim() || name, description: rest.join(' ').replace(/\s+/g, ' ').trim(), path });
+  }
+  return out;
+}
+
+/**
+ * Watches files by watching their folders (editors save by writing a new file and renaming it over the old one,
+ * which a watch on the file itself would lose), and calls `onChange` with the files whose text really changed,
+ * debounced, so one save is one reload and a touch without a change is none.
+ */
+export class FileWatcher {
+  private readonly watchers = new Map<string, FSWatcher>();
+  private files = new Set<string>();
+  /** The text each file had when last seen (watched, read or written by us). */
+  private readonly known = new Map<string, string>();
+  private readonly dirty = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly onChange: (files: string[]) => void, private readonly debounceMs = 50) {}
+
+  /** Watches exactly `files` from now on (absolute paths). */
+  async set(files: string[]): Promise<void> {
+    if (this.closed) return;
+    const next = new Set(files.map((f) => resolve(f)));
+    for (const f of next) if (!this.known.has(f)) this.known.set(f, await readFile(f, 'utf8').catch(() => ''));
+    this.files = next;
+    const dirs = new Set([...next].map((f) => dirname(f)));
+    for (const [dir, w] of this.watchers) {
+      if (!dirs.has(dir)) {
+        w.close();
+        this.watchers.delete(dir);
+      }
+    }
+    for (const dir of dirs) {
+      if (this.watchers.has(dir)) continue;
+      try {
+        const w = watch(dir, { persistent: false }, (_type, name) => {
+          if (name) this.touched(join(dir, name.toString()));
+        });
+        w.on('error', () => undefined);
+        this.watchers.set(dir, w);
+      } catch {
+        // A folder we cannot watch: saves there need an explicit reload.
+      }
+    }
+  }
+
+  watched(): string[] {
+    return [...this.files];
+  }
+
+  /** Records that `file` now holds `text` (our own write or reload), so the watcher does not reload it again. */
+  remember(file: string, text: string): void {
+    this.known.set(resolve(file), text);
+  }
+
+  /** The files whose text differs from what was last seen (and records the new text). */
+  async changed(files: Iterable<string> = this.files): Promise<string[]> {
+    const out: string[] = [];
+    for (const f of files) {
+      const text = await readFile(f, 'utf8').catch(() => undefined);
+      if (text === undefined || text === this.known.get(f)) continue;
+      this.known.set(f, text);
+      out.push(f);
+    }
+    return out;
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
+  }
+
+  private touched(file: string): void {
+    if (!this.files.has(file) || this.closed) return;
+    this.dirty.add(file);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      const files = [...this.dirty];
+      this.dirty.clear();
+      void this.changed(files).then((changed) => {
+        if (changed.length > 0 && !this.closed) this.onChange(changed);
+      });
+    }, this.debounceMs);
+  }
+}
