@@ -1,4 +1,7 @@
-// Argument parsing and usage text for the `emberscope` CLI. No dependencies: the grammar is small.
+// Argument parsing and usage text for the `emberscope` CLI. No dependencies: the grammar is small. Limits, defaults
+// and format names in the usage text come from the contract, where the services check them.
+import { EXPORT_FORMAT_NAMES, EXPORT_FORMATS } from '../contract/api';
+import { DEFAULT_SAMPLING_OPTIONS, LIMITS } from '../contract/validate';
 
 export class UsageError extends Error {
   constructor(message: string, readonly command?: string) {
@@ -44,13 +47,13 @@ export function parseArgs(argv: string[], valued: string[], known: string[], com
   return { positionals, flags };
 }
 
-const SESSION_OPTIONS = `  --rate HZ       samples per second, 1 to 2000 (default 100)
+const SESSION_OPTIONS = `  --rate HZ       samples per second, ${LIMITS.minRateHz} to ${LIMITS.maxRateHz} (default ${DEFAULT_SAMPLING_OPTIONS.rateHz})
   --duration S    stop after S seconds
   --nonblocking   read without pausing the process (lower overhead, occasionally torn stacks)
   --idle          keep samples of waiting threads (sleep, I/O, locks)
   --gil           only the thread holding the GIL
-  -o, --output    the file to write; the format follows its name: .speedscope.json/.json (speedscope),
-                  .trace.json/.chrome.json (Chrome trace), .txt/.folded (collapsed stacks).
+  -o, --output    the file to write; the format follows its name:
+${EXPORT_FORMAT_NAMES.map((f) => `                  ${[EXPORT_FORMATS[f].suffix, ...EXPORT_FORMATS[f].alsoFor].join('/')} (${f})`).join('\n')}
                   Default: emberscope-PID-DATE.speedscope.json here. The raw recording is kept under
                   $EMBERSCOPE_HOME/recordings (default ~/.config/emberscope/recordings) and opens like any profile.
   --json          print the summary as one JSON object on stdout (as \`emberscope open --json\` does)`;
@@ -62,7 +65,7 @@ Usage:
   emberscope [FILE]                      open the desktop app (falls back to the browser UI)
   emberscope open FILE [--json]          print a summary of a profile
   emberscope convert IN --to FORMAT -o OUT
-                                         convert a profile (speedscope, chrome, collapsed)
+                                         convert a profile (${EXPORT_FORMAT_NAMES.join(', ')})
   emberscope serve [--port N] [--host H [--allow-remote-exec]] [FILE]
                                          serve the UI to a browser
   emberscope ps [--json]                 list running Python processes
@@ -80,10 +83,10 @@ pprof, cProfile/pstats and folded stacks, gzip-compressed or not.`,
 
 Opens a profile and prints its summary: format, unit, duration, threads and the top functions by self time.
   --json   print one JSON object {format, unit, threads, durationNs, totalWeight, top} (top 50) instead`,
-  convert: `Usage: emberscope convert IN --to speedscope|chrome|collapsed -o OUT
+  convert: `Usage: emberscope convert IN --to ${EXPORT_FORMAT_NAMES.join('|')} -o OUT
 
 Converts a profile in any format Emberscope reads to speedscope JSON, Chrome trace JSON or collapsed stacks.
-  --to FORMAT   speedscope, chrome or collapsed
+  --to FORMAT   ${EXPORT_FORMAT_NAMES.join(', ')}
   -o, --output  the file to write`,
   serve: `Usage: emberscope serve [--port N] [--host H [--allow-remote-exec]] [FILE]
 

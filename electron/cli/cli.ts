@@ -4,17 +4,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import type { ExportFormat } from '../contract/api';
+import { EXPORT_FORMAT_NAMES, isExportFormat } from '../contract/api';
 import { allowAll, isLoopbackHost, refuseExec, type ExecPolicy } from '../services/exec-policy';
 import { checkInputFile, createServices, toContractError } from '../services/services';
 import { findAppRoot, NativeImport, type NativeProfile } from '../services/native';
 import { parseArgs, USAGE, UsageError } from './args';
 import { resolveElectron, runElectron } from './desktop';
-import { formatBytes, formatSummary, toSummaryJson } from './format';
+import { formatBytes, formatChoices } from '../contract/format';
+import { formatSummary, toSummaryJson } from './format';
 import { LiveFailure, runAttach, runPs, runRecord } from './live';
 import { runVm, VmFailure } from './vm';
 
-const EXPORT_FORMATS: readonly ExportFormat[] = ['speedscope', 'chrome', 'collapsed'];
 /** Commands planned for later issues: reserved so that they are not mistaken for file names. */
 const RESERVED: string[] = [];
 
@@ -86,9 +86,9 @@ async function runConvert(argv: string[], io: CliIo): Promise<number> {
   if (flags.has('--help') || flags.has('-h')) return printHelp('convert', io);
   if (positionals.length !== 1) throw new UsageError('convert takes exactly one input file', 'convert');
   const to = flags.get('--to');
-  if (typeof to !== 'string') throw new UsageError('convert needs --to speedscope|chrome|collapsed', 'convert');
-  if (!EXPORT_FORMATS.includes(to as ExportFormat)) {
-    throw new UsageError(`unknown format '${to}': expected speedscope, chrome or collapsed`, 'convert');
+  if (typeof to !== 'string') throw new UsageError(`convert needs --to ${EXPORT_FORMAT_NAMES.join('|')}`, 'convert');
+  if (!isExportFormat(to)) {
+    throw new UsageError(`unknown format '${to}': expected ${formatChoices(EXPORT_FORMAT_NAMES)}`, 'convert');
   }
   const out = flags.get('-o') ?? flags.get('--output');
   if (typeof out !== 'string') throw new UsageError('convert needs -o OUT, the file to write', 'convert');
@@ -96,7 +96,7 @@ async function runConvert(argv: string[], io: CliIo): Promise<number> {
   if (resolve(out) === resolve(input)) throw new UsageError('the output would overwrite the input: choose another -o', 'convert');
   const profile = await importWithProgress(input, io);
   try {
-    await profile.exportToFile(to as ExportFormat, out);
+    await profile.exportToFile(to, out);
   } catch (err) {
     throw new CliFailure(`could not write '${out}': ${toContractError(err).message}`);
   }

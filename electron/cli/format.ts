@@ -1,32 +1,7 @@
-// Human-readable summary for `emberscope open` (the --json form is the ProfileSummary itself).
-import type { ProfileSummary, WeightUnit } from '../contract/profile';
-import { nsPerUnit } from '../contract/profile';
-
-export function formatDuration(ns: number): string {
-  if (ns >= 1e9) return `${(ns / 1e9).toFixed(3)} s`;
-  if (ns >= 1e6) return `${(ns / 1e6).toFixed(3)} ms`;
-  if (ns >= 1e3) return `${(ns / 1e3).toFixed(3)} µs`;
-  return `${Math.round(ns)} ns`;
-}
-
-export function formatBytes(n: number): string {
-  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GiB`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${n} B`;
-}
-
-/** A weight in `unit`, short: times as durations, counts as integers. */
-export function formatWeight(value: number, unit: WeightUnit): string {
-  const ns = nsPerUnit(unit);
-  if (ns !== null) return formatDuration(value * ns);
-  if (unit === 'bytes') return formatBytes(value);
-  return Number.isInteger(value) ? String(value) : value.toFixed(2);
-}
-
-function pct(part: number, whole: number): string {
-  return whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '-';
-}
+// Human-readable summary for `emberscope open` (the --json form is the ProfileSummary itself). Numbers are worded by
+// the contract's format.ts, as in the app.
+import { formatNs, formatPercent, formatWeight } from '../contract/format';
+import type { ProfileSummary } from '../contract/profile';
 
 function location(file: string, line: number): string {
   if (!file) return '';
@@ -46,7 +21,7 @@ export function formatSummary(s: ProfileSummary, topN = 20, hasTimeline = true):
   const lines: string[] = [];
   lines.push(`format    ${s.format}`);
   lines.push(`unit      ${s.unit}`);
-  lines.push(`duration  ${hasTimeline ? formatDuration(s.durationNs) : '(no timeline in this format)'}`);
+  lines.push(`duration  ${hasTimeline ? formatNs(s.durationNs) : '(no timeline in this format)'}`);
   lines.push(`total     ${formatWeight(s.totalWeight, s.unit)}`);
   lines.push(`threads   ${s.threads.length}`);
   if (s.threads.length > 0) {
@@ -65,9 +40,9 @@ export function formatSummary(s: ProfileSummary, topN = 20, hasTimeline = true):
       rows.push([
         '',
         formatWeight(f.self, s.unit),
-        pct(f.self, s.totalWeight),
+        formatPercent(f.self, s.totalWeight),
         formatWeight(f.total, s.unit),
-        pct(f.total, s.totalWeight),
+        formatPercent(f.total, s.totalWeight),
         f.name,
         location(f.file, f.line),
       ]);

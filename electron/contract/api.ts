@@ -4,7 +4,33 @@
 import type { Profile, ProfileSummary } from './profile';
 import type { VmReloadReport, VmSourceError } from './vm-protocol';
 
-export type ExportFormat = 'speedscope' | 'chrome' | 'collapsed';
+/**
+ * The formats `exportTrace` (and the CLI's `convert`, `-o`) write: the one list. Each with the suffix an exported
+ * file is named with, the other name endings that pick it for a file to write, and its label in menus.
+ */
+export const EXPORT_FORMATS = {
+  speedscope: { suffix: '.speedscope.json', alsoFor: ['.json'], label: 'speedscope (.speedscope.json)' },
+  chrome: { suffix: '.trace.json', alsoFor: ['.chrome.json'], label: 'Chrome trace, opens in Perfetto (.trace.json)' },
+  collapsed: { suffix: '.folded.txt', alsoFor: ['.txt', '.folded'], label: 'Collapsed stacks (.folded.txt)' },
+} as const;
+export type ExportFormat = keyof typeof EXPORT_FORMATS;
+export const EXPORT_FORMAT_NAMES = Object.keys(EXPORT_FORMATS) as ExportFormat[];
+
+export function isExportFormat(value: unknown): value is ExportFormat {
+  return typeof value === 'string' && (EXPORT_FORMAT_NAMES as string[]).includes(value);
+}
+
+/** The format a file name asks for (the longest matching ending wins: `x.trace.json` is chrome), or null. */
+export function exportFormatForFileName(name: string): ExportFormat | null {
+  const lower = name.toLowerCase();
+  let best: { format: ExportFormat; length: number } | null = null;
+  for (const format of EXPORT_FORMAT_NAMES) {
+    for (const ending of [EXPORT_FORMATS[format].suffix, ...EXPORT_FORMATS[format].alsoFor]) {
+      if (lower.endsWith(ending) && (!best || ending.length > best.length)) best = { format, length: ending.length };
+    }
+  }
+  return best?.format ?? null;
+}
 
 /** A trace held by the main process. */
 export interface TraceInfo {
@@ -40,30 +66,35 @@ export interface JobProgress {
 }
 
 export interface ServerInfo {
-  /** 'electron' inside the desktop app, 'serve' in the browser behind `emberscope serve`. */
-  host: 'electron' | 'serve' | 'memory';
+  /** 'electron' inside the desktop app, 'serve' in the browser behind `emberscope serve`, 'cli' for the terminal. */
+  host: 'electron' | 'serve' | 'memory' | 'cli';
   version: string;
   platform: string;
   /** Set when the app started with a file to open (`emberscope FILE`). */
   initialPath?: string;
 }
 
-/** Error codes a request can reject with (`ContractError.code`). */
-export type ErrorCode =
-  | 'cancelled'
-  | 'not-found'
-  | 'bad-request'
-  | 'parse-error'
-  | 'io-error'
-  | 'internal'
+/**
+ * Error codes a request can reject with (`ContractError.code`): the one list. The addon prefixes its errors with these
+ * (`"parse-error: …"`, native/crates/napi); test/unit/one-home.test.ts checks every code the Rust side uses is here.
+ */
+export const ERROR_CODES = [
+  'cancelled',
+  'not-found',
+  'bad-request',
+  'parse-error',
+  'io-error',
+  'internal',
   // Live sampling (attach / record):
-  | 'no-such-process'
-  | 'not-python'
-  | 'permission-denied'
-  | 'unsupported-python'
-  | 'free-threaded'
-  | 'spawn-failed'
-  | 'attach-failed';
+  'no-such-process',
+  'not-python',
+  'permission-denied',
+  'unsupported-python',
+  'free-threaded',
+  'spawn-failed',
+  'attach-failed',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** A running Python process the sampler could attach to (`listProcesses`). */
 export interface PythonProcess {

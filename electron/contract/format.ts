@@ -1,5 +1,7 @@
-// Number formatting in the profile's unit: µs/ms/s for time, counts for samples, B/KiB/MiB for bytes.
-import { nsPerUnit, type WeightUnit } from '../../../electron/contract/profile';
+// Number formatting for people, the one home for every surface (the renderer's views, the CLI's tables and status
+// lines, the services' error messages): durations, counts, bytes and shares with three significant digits.
+// Pure TypeScript: imports nothing from Node, Electron or React.
+import { nsPerUnit, type WeightUnit } from './profile';
 
 /** A duration in ns as a short human string. */
 export function formatNs(ns: number): string {
@@ -48,4 +50,9 @@ export function formatPercent(part: number, whole: number): string {
   if (p >= 10) return `${p.toFixed(1)}%`;
   if (p >= 0.01) return `${p.toFixed(2)}%`;
   return p > 0 ? '<0.01%' : '0%';
+}
+
+/** "a", "a or b", "a, b or c": a list of choices in a sentence. */
+export function formatChoices(words: readonly string[]): string {
+  return words.length <= 1 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`;
 }

@@ -3,13 +3,14 @@
 // checked against a strict per-method schema, so unknown keys, wrong types, prototype-pollution keys and oversized
 // values are refused with 'bad-request' before any service code runs.
 // Pure TypeScript: imports nothing from Node, Electron or React.
-import { REQUEST_NAMES, type ErrorCode, type ExportFormat, type RequestName } from './api';
+import { formatChoices } from './format';
+import { ERROR_CODES, EXPORT_FORMAT_NAMES, isExportFormat, REQUEST_NAMES, type ErrorCode, type RequestName, type SamplingOptions } from './api';
 
 export const LIMITS = {
   /** Largest `uploadChunk` data. */
   maxChunkBytes: 16 * 1024 * 1024,
-  /** Largest total upload (`uploadChunk.totalBytes`). */
-  maxUploadBytes: 8 * 1024 * 1024 * 1024,
+  /** Largest total upload (`uploadChunk.totalBytes`); bigger files are opened by path. */
+  maxUploadBytes: 4 * 1024 ** 3,
   maxPathLength: 4096,
   maxNameLength: 1024,
   maxIdLength: 128,
@@ -34,25 +35,8 @@ export const LIMITS = {
   maxVmGeneration: 1_000_000,
 } as const;
 
-const ERROR_CODE_SET: Record<ErrorCode, true> = {
-  cancelled: true,
-  'not-found': true,
-  'bad-request': true,
-  'parse-error': true,
-  'io-error': true,
-  internal: true,
-  'no-such-process': true,
-  'not-python': true,
-  'permission-denied': true,
-  'unsupported-python': true,
-  'free-threaded': true,
-  'spawn-failed': true,
-  'attach-failed': true,
-};
-export const ERROR_CODES = Object.keys(ERROR_CODE_SET) as ErrorCode[];
-
 export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODE_SET, value);
+  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
 }
 
 export function isRequestName(value: unknown): value is RequestName {
@@ -65,7 +49,6 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 /** Job and trace ids: short, printable, safe to put in file names and logs. */
 const ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
 
-const EXPORT_FORMATS: Record<ExportFormat, true> = { speedscope: true, chrome: true, collapsed: true };
 
 /** Returns null when valid, else a message naming the offending field. */
 type ArgValidator = (arg: unknown) => string | null;
@@ -82,7 +65,7 @@ export function isUint8Array(value: unknown): value is Uint8Array {
 
 /** Checks `value` is a plain object with all `required` keys and nothing beyond them and `optional` ones. */
 function checkKeys(value: unknown, where: string, required: string[], optional: string[] = []): string | null {
-  if (!isPlainObject(value)) return `${where}: expected an object, got ${describe(value)}`;
+  if (!isPlainObject(value)) return `${where}: expected an object, got ${summarizeValue(value)}`;
   for (const key of Object.keys(value)) {
     if (FORBIDDEN_KEYS.has(key)) return `${where}: forbidden key "${key}"`;
     if (!required.includes(key) && !optional.includes(key)) return `${where}: unknown key "${truncate(key, 40)}"`;
@@ -94,7 +77,7 @@ function checkKeys(value: unknown, where: string, required: string[], optional: 
 }
 
 function checkString(value: unknown, where: string, maxLength: number, allowEmpty = false): string | null {
-  if (typeof value !== 'string') return `${where}: expected a string, got ${describe(value)}`;
+  if (typeof value !== 'string') return `${where}: expected a string, got ${summarizeValue(value)}`;
   if (!allowEmpty && value.length === 0) return `${where}: must not be empty`;
   if (value.length > maxLength) return `${where}: longer than ${maxLength} characters`;
   if (value.includes('\0')) return `${where}: contains a NUL character`;
@@ -109,13 +92,13 @@ function checkId(value: unknown, where: string): string | null {
 
 function checkOffset(value: unknown, where: string, max: number): string | null {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    return `${where}: expected a non-negative integer, got ${describe(value)}`;
+    return `${where}: expected a non-negative integer, got ${summarizeValue(value)}`;
   }
   return value > max ? `${where}: larger than ${max}` : null;
 }
 
 function checkBoolean(value: unknown, where: string): string | null {
-  return typeof value === 'boolean' ? null : `${where}: expected a boolean, got ${describe(value)}`;
+  return typeof value === 'boolean' ? null : `${where}: expected a boolean, got ${summarizeValue(value)}`;
 }
 
 /** Requests without an argument accept `undefined` (memory, IPC) or `null` (JSON has no undefined). */
@@ -150,7 +133,7 @@ const validateUploadChunk: ArgValidator = (arg) => {
     checkOffset(a.offset, 'offset', LIMITS.maxUploadBytes) ??
     checkBoolean(a.last, 'last');
   if (fieldErr) return fieldErr;
-  if (!isUint8Array(a.data)) return `data: expected a Uint8Array, got ${describe(a.data)}`;
+  if (!isUint8Array(a.data)) return `data: expected a Uint8Array, got ${summarizeValue(a.data)}`;
   if (a.data.byteLength > LIMITS.maxChunkBytes) return `data: chunk larger than ${LIMITS.maxChunkBytes} bytes`;
   if ((a.offset as number) + a.data.byteLength > (a.totalBytes as number)) return 'data: chunk ends after totalBytes';
   return null;
@@ -160,15 +143,15 @@ const validateSessionArg: ArgValidator = (arg) =>
   checkKeys(arg, 'argument', ['sessionId']) ?? checkId((arg as Record<string, unknown>).sessionId, 'sessionId');
 
 function checkTarget(target: unknown): string | null {
-  if (!isPlainObject(target)) return `target: expected an object, got ${describe(target)}`;
+  if (!isPlainObject(target)) return `target: expected an object, got ${summarizeValue(target)}`;
   if (target.kind === 'attach') {
     const err = checkKeys(target, 'target', ['kind', 'pid']);
     if (err) return err;
     return typeof target.pid === 'number' && Number.isSafeInteger(target.pid) && target.pid > 0 && target.pid <= LIMITS.maxPid
       ? null
-      : `target.pid: expected a positive integer up to ${LIMITS.maxPid}, got ${describe(target.pid)}`;
+      : `target.pid: expected a positive integer up to ${LIMITS.maxPid}, got ${summarizeValue(target.pid)}`;
   }
-  if (target.kind !== 'record') return `target.kind: expected "attach" or "record", got ${describe(target.kind)}`;
+  if (target.kind !== 'record') return `target.kind: expected "attach" or "record", got ${summarizeValue(target.kind)}`;
   const err =
     checkKeys(target, 'target', ['kind', 'script', 'args'], ['interpreter', 'cwd']) ??
     checkString(target.script, 'target.script', LIMITS.maxPathLength) ??
@@ -177,22 +160,47 @@ function checkTarget(target: unknown): string | null {
   return err ?? checkScriptArgs(target.args, 'target.args');
 }
 
-function checkSamplingOptions(options: unknown): string | null {
+/** Keys, types and values of `SamplingOptions`; null when valid, else a message naming the field. */
+export function checkSamplingOptions(options: unknown): string | null {
   const err = checkKeys(options, 'options', ['rateHz', 'nonblocking', 'includeIdle', 'gilOnly', 'subprocesses'], ['durationSeconds']);
   if (err) return err;
   const o = options as Record<string, unknown>;
-  const rate = o.rateHz;
-  // An integer: the sampler takes whole samples per second (a u32), and 250.5 would be silently truncated.
-  if (typeof rate !== 'number' || !Number.isInteger(rate) || rate < LIMITS.minRateHz || rate > LIMITS.maxRateHz) {
-    return `options.rateHz: expected ${LIMITS.minRateHz}–${LIMITS.maxRateHz} (an integer), got ${describe(rate)}`;
-  }
   for (const key of ['nonblocking', 'includeIdle', 'gilOnly', 'subprocesses']) {
     const boolErr = checkBoolean(o[key], `options.${key}`);
     if (boolErr) return boolErr;
   }
+  return checkSamplingValues(o, { rate: 'options.rateHz', duration: 'options.durationSeconds' });
+}
+
+/** The defaults of the app's attach/record form and of the CLI's `attach`/`record` (the core's default rate too). */
+export const DEFAULT_SAMPLING_OPTIONS: Readonly<SamplingOptions> = {
+  rateHz: 100,
+  nonblocking: false,
+  includeIdle: false,
+  gilOnly: false,
+  subprocesses: false,
+};
+
+/**
+ * The one check of a rate and a duration limit, for every surface: the transports (`options.rateHz`), the CLI
+ * (`--rate`) and the app's form ("Rate"), each naming the field its own way. `given` shows what the user typed
+ * when it was not a number at all. Returns null when both are fine, else a sentence that says what was given.
+ */
+export function checkSamplingValues(
+  o: { rateHz?: unknown; durationSeconds?: unknown },
+  names: { rate: string; duration: string },
+  given: { rate?: string; duration?: string } = {},
+): string | null {
+  const shown = (v: unknown, typed: string | undefined) =>
+    typed !== undefined ? `'${truncate(typed, 40)}'` : typeof v === 'number' ? (Number.isFinite(v) ? String(v) : 'nothing') : summarizeValue(v);
+  const rate = o.rateHz;
+  // An integer: the sampler takes whole samples per second (a u32), and 250.5 would be silently truncated.
+  if (typeof rate !== 'number' || !Number.isInteger(rate) || rate < LIMITS.minRateHz || rate > LIMITS.maxRateHz) {
+    return `${names.rate} must be a whole number of samples per second between ${LIMITS.minRateHz} and ${LIMITS.maxRateHz} (got ${shown(rate, given.rate)})`;
+  }
   const duration = o.durationSeconds;
   if (duration !== undefined && (typeof duration !== 'number' || !Number.isFinite(duration) || duration <= 0 || duration > LIMITS.maxDurationSeconds)) {
-    return `options.durationSeconds: expected a positive number of seconds up to ${LIMITS.maxDurationSeconds}, got ${describe(duration)}`;
+    return `${names.duration} must be a positive number of seconds, at most a week (${LIMITS.maxDurationSeconds}), or none for no limit (got ${shown(duration, given.duration)})`;
   }
   return null;
 }
@@ -209,7 +217,7 @@ function checkOptional(obj: Record<string, unknown>, key: string, check: (v: unk
 }
 
 function checkScriptArgs(args: unknown, where: string): string | null {
-  if (!Array.isArray(args)) return `${where}: expected an array of strings, got ${describe(args)}`;
+  if (!Array.isArray(args)) return `${where}: expected an array of strings, got ${summarizeValue(args)}`;
   if (args.length > LIMITS.maxScriptArgs) return `${where}: more than ${LIMITS.maxScriptArgs} arguments`;
   for (let i = 0; i < args.length; i++) {
     const err = checkString(args[i], `${where}[${i}]`, LIMITS.maxScriptArgLength, true);
@@ -227,14 +235,14 @@ const validateStartVmHost: ArgValidator = (arg) => {
   if ((a.script === undefined) === (a.source === undefined)) return 'give either script (a path) or source and name';
   if (a.source !== undefined) {
     if (typeof a.name !== 'string' || !VM_SCRIPT_NAME.test(a.name)) {
-      return `name: expected a file name like "loop.py" (letters, digits, _ . -), got ${describe(a.name)}`;
+      return `name: expected a file name like "loop.py" (letters, digits, _ . -), got ${summarizeValue(a.name)}`;
     }
   } else if (a.name !== undefined) {
     return 'name: only with source (a script on disk is named by its path)';
   }
   const rate = a.rateHz;
   if (rate !== undefined && (typeof rate !== 'number' || !Number.isInteger(rate) || rate < LIMITS.minRateHz || rate > LIMITS.maxVmRateHz)) {
-    return `rateHz: expected ${LIMITS.minRateHz}–${LIMITS.maxVmRateHz} (an integer), got ${describe(rate)}`;
+    return `rateHz: expected ${LIMITS.minRateHz}–${LIMITS.maxVmRateHz} (an integer), got ${summarizeValue(rate)}`;
   }
   return (
     checkOptional(a, 'script', checkPath) ??
@@ -293,9 +301,7 @@ const ARG_VALIDATORS: Record<RequestName, ArgValidator> = {
     const err = checkKeys(arg, 'argument', ['traceId', 'format']) ?? checkId((arg as Record<string, unknown>).traceId, 'traceId');
     if (err) return err;
     const format = (arg as Record<string, unknown>).format;
-    return typeof format === 'string' && Object.prototype.hasOwnProperty.call(EXPORT_FORMATS, format)
-      ? null
-      : `format: expected one of ${Object.keys(EXPORT_FORMATS).join(', ')}, got ${describe(format)}`;
+    return isExportFormat(format) ? null : `format: expected ${formatChoices(EXPORT_FORMAT_NAMES)}, got ${summarizeValue(format)}`;
   },
   showOpenDialog: validateNoArg,
   listProcesses: validateNoArg,
@@ -337,9 +343,9 @@ export function isMessageId(value: unknown): value is number {
 
 /** Validates one incoming `{t:'req', id, method, arg}` message as it arrived from a transport. */
 export function checkRequestMessage(raw: unknown): RequestCheck {
-  if (!isPlainObject(raw)) return { ok: false, id: undefined, message: `message: expected an object, got ${describe(raw)}` };
+  if (!isPlainObject(raw)) return { ok: false, id: undefined, message: `message: expected an object, got ${summarizeValue(raw)}` };
   // Only requests are ever answered: replying to a stray response or event could ping-pong between two peers.
-  if (raw.t !== 'req') return { ok: false, id: undefined, message: `message: expected t "req", got ${describe(raw.t)}` };
+  if (raw.t !== 'req') return { ok: false, id: undefined, message: `message: expected t "req", got ${summarizeValue(raw.t)}` };
   const id = isMessageId(raw.id) ? raw.id : undefined;
   for (const key of Object.keys(raw)) {
     if (FORBIDDEN_KEYS.has(key)) return { ok: false, id, message: `message: forbidden key "${key}"` };
@@ -347,9 +353,9 @@ export function checkRequestMessage(raw: unknown): RequestCheck {
       return { ok: false, id, message: `message: unknown key "${truncate(key, 40)}"` };
     }
   }
-  if (id === undefined) return { ok: false, id, message: `message: id must be a non-negative integer, got ${describe(raw.id)}` };
+  if (id === undefined) return { ok: false, id, message: `message: id must be a non-negative integer, got ${summarizeValue(raw.id)}` };
   if (!isRequestName(raw.method)) {
-    const name = typeof raw.method === 'string' ? `"${truncate(raw.method, 60)}"` : describe(raw.method);
+    const name = typeof raw.method === 'string' ? `"${truncate(raw.method, 60)}"` : summarizeValue(raw.method);
     return { ok: false, id, message: `message: unknown method ${name}` };
   }
   const argError = validateRequestArg(raw.method, raw.arg);
@@ -359,7 +365,7 @@ export function checkRequestMessage(raw: unknown): RequestCheck {
 }
 
 /** A short description of a value for error messages: never echoes big or binary content back. */
-export function describe(value: unknown): string {
+export function summarizeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of ${value.length}`;
   if (ArrayBuffer.isView(value)) return `a ${Object.prototype.toString.call(value).slice(8, -1)} of ${value.byteLength} bytes`;

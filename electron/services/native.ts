@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ErrorCode, ExportFormat, PythonProcess, SessionStats } from '../contract/api';
 import type { Profile, ProfileSummary } from '../contract/profile';
+import { isErrorCode } from '../contract/validate';
 import type * as Addon from '../../native/crates/napi/index';
 
 export class NativeError extends Error {
@@ -16,31 +17,14 @@ export class NativeError extends Error {
   }
 }
 
-const CODES: readonly ErrorCode[] = [
-  'cancelled',
-  'not-found',
-  'bad-request',
-  'parse-error',
-  'io-error',
-  'internal',
-  // The sampler's codes (native/crates/napi/src/sampler.rs).
-  'no-such-process',
-  'not-python',
-  'permission-denied',
-  'unsupported-python',
-  'free-threaded',
-  'spawn-failed',
-  'attach-failed',
-];
-
 /** `Error("parse-error: not a valid …")` → NativeError('parse-error', 'not a valid …'). Other errors → 'internal'. */
 export function toNativeError(err: unknown): NativeError {
   if (err instanceof NativeError) return err;
   const message = err instanceof Error ? err.message : String(err);
   const colon = message.indexOf(': ');
   const prefix = colon > 0 ? message.slice(0, colon) : message;
-  if ((CODES as readonly string[]).includes(prefix)) {
-    return new NativeError(prefix as ErrorCode, colon > 0 ? message.slice(colon + 2) : message);
+  if (isErrorCode(prefix)) {
+    return new NativeError(prefix, colon > 0 ? message.slice(colon + 2) : message);
   }
   return new NativeError('internal', message);
 }

@@ -12,14 +12,16 @@ import type {
   RecentFile,
   SamplingOptions,
   ServerInfo,
+  SessionInfo,
   SessionTarget,
   TraceInfo,
 } from '../contract/api';
-import { ContractError } from '../contract/api';
+import { ContractError, EXPORT_FORMAT_NAMES, EXPORT_FORMATS, isExportFormat } from '../contract/api';
 import type { Profile } from '../contract/profile';
-import { validateRequestArg } from '../contract/validate';
+import { checkSamplingOptions, validateRequestArg } from '../contract/validate';
+import { formatChoices } from '../contract/format';
 import { JobRegistry } from './jobs';
-import { findAppRoot, NativeError, NativeImport } from './native';
+import { findAppRoot, NativeError, NativeImport, type NativeProfile } from './native';
 import { RecentStore } from './recent';
 import { SampleCatalog } from './samples';
 import { allowAll, readCommandLine, type ExecPolicy } from './exec-policy';
@@ -42,25 +44,31 @@ export interface ServicesOptions {
   /** Limits of uploads in progress (idle time-out, per connection, in total); defaults in uploads.ts. */
   uploads?: Partial<UploadLimits>;
   /**
+   * true (default): a recorded program's stdout and stderr go to files next to the recording, sent as
+   * `onDidSessionOutput`. false (the CLI without --json): the program writes to our own terminal.
+   */
+  captureOutput?: boolean;
+  /**
    * Asked before every request that starts or attaches to a program (record and attach sessions, VM hosts), with the
    * exact command line. Default allowAll: the caller holds the token and is the user (CLI, `serve` on loopback).
    */
   execPolicy?: ExecPolicy;
 }
 
+/** The contract's requests plus what direct callers in this process (the CLI, tests) need beyond it. */
 export type EmberscopeServices = EmberscopeServiceHost & {
+  /** Records any command line (the CLI's `record -- CMD ARGS…`), with the same option checks as `startSession`. */
+  recordCommand(args: { argv: string[]; cwd: string; options: SamplingOptions }): Promise<SessionInfo>;
+  /** Resolves with the session's trace once it has ended (by itself or by `stopSession`). */
+  whenSessionEnded(args: { sessionId: string }): Promise<TraceInfo>;
+  /** Writes a trace in `format` straight to `path` (no copy through JS). */
+  exportTraceToFile(args: { traceId: string; format: ExportFormat; path: string }): Promise<void>;
   /** Cancels jobs, ends live sessions (programs they started are terminated) and removes temp files; call on shutdown. */
   dispose(): Promise<void>;
 };
 
 type Listener = <E extends EventName>(event: E, payload: EmberscopeEvents[E]) => void;
 
-const EXPORT_FORMATS: readonly ExportFormat[] = ['speedscope', 'chrome', 'collapsed'];
-const EXPORT_SUFFIX: Record<ExportFormat, string> = {
-  speedscope: '.speedscope.json',
-  chrome: '.trace.json',
-  collapsed: '.folded.txt',
-};
 
 export function defaultDataDir(): string {
   return process.env.EMBERSCOPE_HOME || join(homedir(), '.config', 'emberscope');
@@ -127,16 +135,21 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
   // An upload that ends by itself (idle time-out) must not stay registered as a running job.
   const uploads = new UploadStore(opts.uploads, (jobId) => jobs.untrack(jobId));
   const initialPath = opts.initialPath ? resolve(opts.initialPath) : undefined;
+  /** The one way a profile becomes a trace: listed, announced, and (when it has a file) put in the recent list. */
+  function registerTrace(handle: NativeProfile, fields: { name: string; path: string; sizeBytes: number }, recentPath: string | null): TraceInfo {
+    const info = traces.add(handle, fields);
+    emit('onDidChangeTraces', traces.list());
+    if (recentPath !== null) {
+      const entry: RecentFile = { path: recentPath, name: fields.name, format: info.format, openedAt: Date.now() };
+      emit('onDidChangeRecent', recent.add(entry));
+    }
+    return info;
+  }
   const sessions = new SessionManager({
     dataDir,
     emit,
-    registerTrace(handle, fields) {
-      const info = traces.add(handle, fields);
-      emit('onDidChangeTraces', traces.list());
-      const entry: RecentFile = { path: fields.path, name: fields.name, format: info.format, openedAt: Date.now() };
-      emit('onDidChangeRecent', recent.add(entry));
-      return info;
-    },
+    registerTrace: (handle, fields) => registerTrace(handle, fields, fields.path),
+    captureOutput: opts.captureOutput ?? true,
     onRecordingStarted(path, name) {
       // Listed from the start: if the app dies mid-session, the recording still opens from the recent list.
       emit('onDidChangeRecent', recent.add({ path, name, format: 'emberscope-live', openedAt: Date.now() }));
@@ -166,13 +179,7 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
     const sizeBytes = checkInputFile(path);
     try {
       const handle = await jobs.runImport(jobId, NativeImport.fromPath(path));
-      const info = traces.add(handle, { name: fields.name, path: fields.shownPath, sizeBytes });
-      emit('onDidChangeTraces', traces.list());
-      if (fields.recent) {
-        const entry: RecentFile = { path, name: fields.name, format: info.format, openedAt: Date.now() };
-        emit('onDidChangeRecent', recent.add(entry));
-      }
-      return info;
+      return registerTrace(handle, { name: fields.name, path: fields.shownPath, sizeBytes }, fields.recent ? path : null);
     } catch (err) {
       const e = toContractError(err);
       if (e.code === 'parse-error') {
@@ -256,13 +263,13 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
     listSamples: guard(async () => samples.list()),
 
     exportTrace: guard(async ({ traceId, format }: { traceId: string; format: ExportFormat }) => {
-      if (!EXPORT_FORMATS.includes(format)) {
-        throw new ContractError('bad-request', `unknown format '${format}': expected speedscope, chrome or collapsed`);
+      if (!isExportFormat(format)) {
+        throw new ContractError('bad-request', `unknown format '${format}': expected ${formatChoices(EXPORT_FORMAT_NAMES)}`);
       }
       const { info, handle } = traces.get(traceId);
       const buf = handle.exportTo(format);
       const stem = info.name.replace(/(\.gz)?$/i, '').replace(/\.[^.]*$/, '') || 'profile';
-      return { fileName: stem + EXPORT_SUFFIX[format], data: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) };
+      return { fileName: stem + EXPORT_FORMATS[format].suffix, data: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) };
     }),
 
     showOpenDialog: guard(async () => {
@@ -297,6 +304,16 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+
+    recordCommand: guard(async ({ argv, cwd, options }: { argv: string[]; cwd: string; options: SamplingOptions }) => {
+      const problem = checkSamplingOptions(options);
+      if (problem) throw new ContractError('bad-request', problem);
+      return sessions.startCommand(argv, cwd, options);
+    }),
+    whenSessionEnded: guard(async ({ sessionId }: { sessionId: string }) => sessions.whenEnded(sessionId)),
+    exportTraceToFile: guard(async ({ traceId, format, path }: { traceId: string; format: ExportFormat; path: string }) =>
+      traces.get(traceId).handle.exportToFile(format, path),
+    ),
 
     async dispose() {
       jobs.cancelAll();

@@ -12,8 +12,9 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContractError, type ErrorCode } from '../contract/api';
+import { formatBytes } from '../contract/format';
+import { LIMITS } from '../contract/validate';
 
-export const MAX_UPLOAD_BYTES = 4 * 1024 ** 3;
 
 export interface UploadLimits {
   /** An upload that receives no chunk for this long is dropped and its file removed. */
@@ -129,10 +130,10 @@ export class UploadStore {
     if (!Number.isSafeInteger(totalBytes) || totalBytes <= 0) {
       throw new ContractError('bad-request', `totalBytes must be a positive integer, got ${totalBytes}`);
     }
-    if (totalBytes > MAX_UPLOAD_BYTES) {
+    if (totalBytes > LIMITS.maxUploadBytes) {
       throw new ContractError(
         'bad-request',
-        `'${name}' is ${totalBytes} bytes; uploads are limited to 4 GiB: open large files by path (emberscope FILE)`,
+        `'${name}' is ${formatBytes(totalBytes)}; uploads are limited to ${formatBytes(LIMITS.maxUploadBytes)}: open large files by path (emberscope FILE)`,
       );
     }
     const ended = this.ended.get(jobId);

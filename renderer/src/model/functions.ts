@@ -65,13 +65,13 @@ export function selectThreads(profile: Profile, selection: ThreadSelection): Thr
 }
 
 /** Display label of a thread for pickers. */
-export function describeThread(thread: Thread, index: number): string {
+export function formatThreadLabel(thread: Thread, index: number): string {
   const name = thread.name || `Thread ${index}`;
   return thread.tid ? `${name} (${thread.tid})` : name;
 }
 
-/** Whether any selected thread carries samples / spans. */
-export function describeThreadContent(threads: Thread[]): { samples: number; spans: number } {
+/** Samples and spans over the selected threads (the status bar shows which the file has). */
+export function countThreadContent(threads: Thread[]): { samples: number; spans: number } {
   let samples = 0;
   let spans = 0;
   for (const t of threads) {

@@ -3,7 +3,7 @@
 // time-ordered (x = ns since Profile.startNs).
 import type { Profile, Thread } from '../../../electron/contract/profile';
 import type { CallNodeIndex, CallTree } from './calltree';
-import { computeFuncTable, describeThread, selectThreads, type FuncTable, type ThreadSelection } from './functions';
+import { computeFuncTable, formatThreadLabel, selectThreads, type FuncTable, type ThreadSelection } from './functions';
 import { memoizeByObjectAndKey } from './memo';
 
 export interface FlameRow {
@@ -186,7 +186,7 @@ function buildFlameChartLayout(profile: Profile, selection: ThreadSelection): Fl
     else if (thread.samples.length) depth = layoutSamples(profile, thread, funcs, rows, top);
     if (depth === 0) return;
     if (labelled) {
-      lanes.push({ row: offset, label: describeThread(thread, i) });
+      lanes.push({ row: offset, label: formatThreadLabel(thread, i) });
       rowAt(rows, offset);
     }
     offset = top + depth;

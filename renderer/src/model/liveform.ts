@@ -1,14 +1,9 @@
 // The attach/record form's pure parts: a shell-like argument splitter and the sampling options' validation, so the
-// form can say exactly what is wrong before anything is sent.
+// form can say exactly what is wrong before anything is sent. The defaults and limits are the contract's.
 import type { SamplingOptions } from '../../../electron/contract/api';
+import { checkSamplingValues } from '../../../electron/contract/validate';
 
-export const DEFAULT_SAMPLING_OPTIONS: SamplingOptions = {
-  rateHz: 100,
-  nonblocking: false,
-  includeIdle: false,
-  gilOnly: false,
-  subprocesses: false,
-};
+export { DEFAULT_SAMPLING_OPTIONS } from '../../../electron/contract/validate';
 
 /**
  * Splits one command-line string into arguments the way a POSIX shell would for plain words: whitespace separates,
@@ -53,11 +48,5 @@ export function splitArgs(line: string): { args: string[]; error: string | null 
 
 /** What is wrong with the options, in words for the form, or null. */
 export function validateSamplingOptions(o: SamplingOptions): string | null {
-  if (!Number.isFinite(o.rateHz) || !Number.isInteger(o.rateHz) || o.rateHz < 1 || o.rateHz > 2000) {
-    return `Rate must be a whole number of samples per second between 1 and 2000 (got ${Number.isFinite(o.rateHz) ? o.rateHz : 'nothing'})`;
-  }
-  if (o.durationSeconds !== undefined && (!Number.isFinite(o.durationSeconds) || o.durationSeconds <= 0)) {
-    return `Duration limit must be a positive number of seconds, or empty for no limit (got ${o.durationSeconds})`;
-  }
-  return null;
+  return checkSamplingValues(o, { rate: 'Rate', duration: 'Duration limit' });
 }

@@ -3,7 +3,7 @@
 // current trace open. Live sessions are in live.ts, which opens a stopped session's recording through here.
 import type { ExportFormat, TraceInfo } from '../../../electron/contract/api';
 import { getPathForFile } from '../transport';
-import { describeError, requireClient, useClient } from './client';
+import { unpackError, requireClient, useClient } from './client';
 import { getState, resetViewState, setState } from './store';
 
 /** Upload chunk size for browsers without a path to the file. */
@@ -35,7 +35,7 @@ async function runOpenJob(label: string, start: (jobId: string) => Promise<Trace
       liveShown: false,
     }));
   } catch (err) {
-    const { cancelled, message } = describeError(err);
+    const { cancelled, message } = unpackError(err);
     if (!cancelled) setState({ error: `Could not open ${label}: ${message}` });
   } finally {
     if (getState().progress?.jobId === jobId) setState({ progress: null });
@@ -84,7 +84,7 @@ export async function openWithDialog(): Promise<void> {
     const path = await requireClient().showOpenDialog();
     if (path) await openPath(path);
   } catch (err) {
-    setState({ error: describeError(err).message });
+    setState({ error: unpackError(err).message });
   }
 }
 
@@ -121,7 +121,7 @@ export async function closeTrace(traceId: string): Promise<void> {
   try {
     await requireClient().closeTrace({ traceId });
   } catch (err) {
-    setState({ error: describeError(err).message });
+    setState({ error: unpackError(err).message });
   }
 }
 
@@ -140,7 +140,7 @@ export async function exportCurrent(format: ExportFormat): Promise<void> {
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
   } catch (err) {
-    setState({ error: `Export failed: ${describeError(err).message}` });
+    setState({ error: `Export failed: ${unpackError(err).message}` });
   }
 }
 

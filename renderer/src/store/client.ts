@@ -15,7 +15,8 @@ export function useClient(c: EmberscopeClient): void {
   client = c;
 }
 
-export function describeError(err: unknown): { cancelled: boolean; message: string } {
+/** An error from a request as the UI shows it: whether it was a cancel, and its message. */
+export function unpackError(err: unknown): { cancelled: boolean; message: string } {
   const e = err as { code?: string; message?: string } | null;
   if (e?.code === 'cancelled') return { cancelled: true, message: 'Cancelled' };
   return { cancelled: false, message: e?.message ?? String(err) };

@@ -3,7 +3,7 @@
 // so neither of them imports the other's setup.
 import { connectionState } from '../transport';
 import { openPath, openTraceInfo } from './actions';
-import { describeError, requireClient } from './client';
+import { unpackError, requireClient } from './client';
 import { refreshLive, subscribeLive } from './live';
 import { getState, setState } from './store';
 
@@ -44,7 +44,7 @@ export async function initialize(): Promise<void> {
     await refreshLive();
     if (info.initialPath) await openPath(info.initialPath);
   } catch (err) {
-    setState({ connection: 'error', error: `Cannot reach the Emberscope services: ${describeError(err).message}` });
+    setState({ connection: 'error', error: `Cannot reach the Emberscope services: ${unpackError(err).message}` });
   }
 }
 
@@ -54,6 +54,6 @@ async function refreshLists(): Promise<void> {
     const [traces, recent, samples] = await Promise.all([c.listTraces(), c.listRecent(), c.listSamples()]);
     setState({ traces, recent, samples });
   } catch (err) {
-    setState({ error: `Could not list traces: ${describeError(err).message}` });
+    setState({ error: `Could not list traces: ${unpackError(err).message}` });
   }
 }

@@ -14,7 +14,7 @@ import { applyLiveBatch, createLiveProfile } from '../../../electron/contract/li
 import { validateSamplingOptions } from '../model/liveform';
 import type { Profile } from '../../../electron/contract/profile';
 import { openTraceInfo } from './actions';
-import { describeError, requireClient } from './client';
+import { unpackError, requireClient } from './client';
 import { getState, resetViewState, setState, type LiveOutputChunk, type LiveState, type PickerTab } from './store';
 
 /** Layout rebuilds at most 4 per second. */
@@ -83,7 +83,7 @@ function applyToWorking(ev: BatchEvent, afterSnapshot: boolean): void {
     working = { sessionId: ev.sessionId, profile: applyLiveBatch(working.profile, ev.batch, afterSnapshot ? ev.stats : undefined) };
   } catch (err) {
     // A lost or reordered batch: this copy cannot be trusted, so fetch everything again.
-    updateLive({ error: `Live view out of step (${describeError(err).message}); fetching the session again` });
+    updateLive({ error: `Live view out of step (${unpackError(err).message}); fetching the session again` });
     void resyncSession(ev.sessionId);
   }
 }
@@ -194,7 +194,7 @@ async function resyncSession(sessionId: string): Promise<void> {
     updateLive({ joining: false, error: null });
     for (const b of buffered) applyToWorking(b, true);
   } catch (err) {
-    if (currentId() === sessionId) updateLive({ joining: false, error: `Could not fetch the session's samples: ${describeError(err).message}` });
+    if (currentId() === sessionId) updateLive({ joining: false, error: `Could not fetch the session's samples: ${unpackError(err).message}` });
   }
   publishNow();
 }
@@ -225,7 +225,7 @@ export async function refreshLive(): Promise<void> {
     if (running && (!live || live.session.state === 'ended')) await joinSession(running, true);
   } catch (err) {
     // Older services without live sampling answer 'bad-request'; nothing to join then.
-    if ((err as { code?: string })?.code !== 'bad-request') setState({ error: `Could not list live sessions: ${describeError(err).message}` });
+    if ((err as { code?: string })?.code !== 'bad-request') setState({ error: `Could not list live sessions: ${unpackError(err).message}` });
   }
 }
 
@@ -244,7 +244,7 @@ export async function refreshProcesses(): Promise<void> {
     processes.sort((a, b) => Number(b.canAttach) - Number(a.canAttach) || a.pid - b.pid);
     setState({ processes, processesError: null });
   } catch (err) {
-    setState({ processesError: `Could not list processes: ${describeError(err).message}` });
+    setState({ processesError: `Could not list processes: ${unpackError(err).message}` });
   }
 }
 
@@ -269,7 +269,7 @@ export async function startLive(target: SessionTarget): Promise<void> {
   } catch (err) {
     const e = err as { code?: string };
     const what = target.kind === 'attach' ? `attach to process ${target.pid}` : `record ${target.script}`;
-    setState({ pickerBusy: false, pickerError: `Could not ${what}${e?.code ? ` (${e.code})` : ''}: ${describeError(err).message}` });
+    setState({ pickerBusy: false, pickerError: `Could not ${what}${e?.code ? ` (${e.code})` : ''}: ${unpackError(err).message}` });
   } finally {
     starting = false;
   }
@@ -285,7 +285,7 @@ export async function togglePause(): Promise<void> {
     const info = state === 'running' ? await c.pauseSession({ sessionId }) : await c.resumeSession({ sessionId });
     if (currentId() === sessionId) updateLive((l) => (l.session.state === 'ended' ? {} : { session: info }));
   } catch (err) {
-    updateLive({ error: `Could not ${state === 'running' ? 'pause' : 'resume'}: ${describeError(err).message}` });
+    updateLive({ error: `Could not ${state === 'running' ? 'pause' : 'resume'}: ${unpackError(err).message}` });
   }
 }
 
@@ -300,7 +300,7 @@ export async function stopLive(): Promise<void> {
     publishNow();
     await openTraceInfo(trace);
   } catch (err) {
-    updateLive((l) => ({ error: `Could not stop: ${describeError(err).message}`, session: l.session.state === 'stopping' ? { ...l.session, state: live.session.state } : l.session }));
+    updateLive((l) => ({ error: `Could not stop: ${unpackError(err).message}`, session: l.session.state === 'stopping' ? { ...l.session, state: live.session.state } : l.session }));
   }
 }
 

@@ -2,7 +2,7 @@
 import { fitViewport } from '../canvas/viewport';
 import { selectFlameChartLayout, selectFuncColors, selectProfile, selectStats } from '../store/selectors';
 import { selectFunction, setViewport, useStore } from '../store/store';
-import { describeChartRect } from './describe';
+import { buildChartRectTooltip } from './tooltips';
 import { EmptyNotice } from './EmptyNotice';
 import { FlameCanvasView } from './FlameCanvasView';
 import { Overview } from './Overview';
@@ -31,7 +31,7 @@ export function FlameChartView() {
       <FlameCanvasView
         surface="flame-chart"
         layout={layout}
-        describe={(row, index) => describeChartRect(profile, layout, stats, row, index)}
+        describe={(row, index) => buildChartRectTooltip(profile, layout, stats, row, index)}
         onSelect={(row, index, vp, ext) => {
           const r = layout.rows[row];
           selectFunction(r.func[index]);

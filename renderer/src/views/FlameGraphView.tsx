@@ -2,7 +2,7 @@
 import { computeFuncTable } from '../model/functions';
 import { selectCallTree, selectFlameGraphLayout, selectProfile, selectStats } from '../store/selectors';
 import { focusCallNode, selectFunction, useStore } from '../store/store';
-import { describeCallNode } from './describe';
+import { buildCallNodeTooltip } from './tooltips';
 import { FlameCanvasView } from './FlameCanvasView';
 import { EmptyNotice } from './EmptyNotice';
 
@@ -29,7 +29,7 @@ export function FlameGraphView() {
       <FlameCanvasView
         surface="flame-graph"
         layout={layout}
-        describe={(row, index) => describeCallNode(profile, tree, stats, layout.rows[row].node[index], whole)}
+        describe={(row, index) => buildCallNodeTooltip(profile, tree, stats, layout.rows[row].node[index], whole)}
         onSelect={(row, index) => {
           selectFunction(layout.rows[row].func[index]);
           focusCallNode(layout.rows[row].node[index]);

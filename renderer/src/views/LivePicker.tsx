@@ -2,6 +2,7 @@
 // with one sampling-options panel for both. Errors from startSession stay here, in full: they explain what to do.
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { PythonProcess } from '../../../electron/contract/api';
+import { LIMITS } from '../../../electron/contract/validate';
 import { splitArgs, validateSamplingOptions } from '../model/liveform';
 import { closePicker, openPicker, refreshProcesses, setSamplingOptions, startLive } from '../store/live';
 import { useStore } from '../store/store';
@@ -218,8 +219,8 @@ function OptionsPanel() {
         <span>Rate</span>
         <input
           type="number"
-          min={1}
-          max={2000}
+          min={LIMITS.minRateHz}
+          max={LIMITS.maxRateHz}
           value={rateText}
           data-testid="option-rate"
           onChange={(e) => {

@@ -42,7 +42,7 @@ export function LiveView() {
 const SIGNAL_NAMES: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 15: 'SIGTERM' };
 
 /** The end in two parts: what a user looks for first (exit code / signal), then the services' own words. */
-function describeEnd(live: LiveState): { headline: string; detail: string; bad: boolean } {
+function summarizeSessionEnd(live: LiveState): { headline: string; detail: string; bad: boolean } {
   const s = live.session;
   const reason = s.endReason ?? 'ended';
   // The services' reason repeats the code ("process exited (code 3)"); say it once, plainly.
@@ -63,7 +63,7 @@ function LiveHeader({ live }: { live: LiveState }) {
   const ticks = stats.taken + stats.missed;
   const missedPct = ticks > 0 ? (stats.missed / ticks) * 100 : 0;
   const active = state === 'running' || state === 'paused';
-  const end = state === 'ended' ? describeEnd(live) : null;
+  const end = state === 'ended' ? summarizeSessionEnd(live) : null;
   return (
     <div className="live-header">
       <span className={`live-dot ${state}`} aria-hidden />

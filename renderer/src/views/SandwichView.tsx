@@ -5,7 +5,7 @@ import { computeFuncTable } from '../model/functions';
 import { findHottestFunction } from '../model/table';
 import { selectProfile, selectSandwich, selectSandwichLayouts, selectStats } from '../store/selectors';
 import { selectFunction, setViewport, useStore } from '../store/store';
-import { describeCallNode, describeLocation } from './describe';
+import { buildCallNodeTooltip, formatLocation } from './tooltips';
 import { EmptyNotice } from './EmptyNotice';
 import { FlameCanvasView } from './FlameCanvasView';
 import { FunctionTableView } from './FunctionTableView';
@@ -37,7 +37,7 @@ export function SandwichView() {
         ) : (
           <>
             <div className="sandwich-title">
-              <b>{funcs.name[selected]}</b> <span className="dim">{describeLocation(profile, selected)}</span>
+              <b>{funcs.name[selected]}</b> <span className="dim">{formatLocation(profile, selected)}</span>
               <span className="num right">
                 self {formatWeight(stats.self[selected], profile.unit)} ({formatPercent(stats.self[selected], stats.totalWeight)}) · total{' '}
                 {formatWeight(stats.total[selected], profile.unit)} ({formatPercent(stats.total[selected], stats.totalWeight)})
@@ -50,7 +50,7 @@ export function SandwichView() {
                 surface="sandwich-callers"
                 layout={layouts.callers}
                 inverted
-                describe={(row, index) => describeCallNode(profile, sandwich.callers, stats, layouts.callers.rows[row].node[index], sandwich.callers.rootTotal)}
+                describe={(row, index) => buildCallNodeTooltip(profile, sandwich.callers, stats, layouts.callers.rows[row].node[index], sandwich.callers.rootTotal)}
                 onSelect={(row, index) => selectFunction(layouts.callers.rows[row].func[index])}
                 onReset={() => setViewport('sandwich-callers', { x0: 0, x1: layouts.callers.x1, scrollY: 0 })}
               />
@@ -61,7 +61,7 @@ export function SandwichView() {
                 key={`callees-${selected}`}
                 surface="sandwich-callees"
                 layout={layouts.callees}
-                describe={(row, index) => describeCallNode(profile, sandwich.callees, stats, layouts.callees.rows[row].node[index], sandwich.callees.rootTotal)}
+                describe={(row, index) => buildCallNodeTooltip(profile, sandwich.callees, stats, layouts.callees.rows[row].node[index], sandwich.callees.rootTotal)}
                 onSelect={(row, index) => selectFunction(layouts.callees.rows[row].func[index])}
                 onReset={() => setViewport('sandwich-callees', { x0: 0, x1: layouts.callees.x1, scrollY: 0 })}
               />

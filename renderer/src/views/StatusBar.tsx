@@ -1,7 +1,7 @@
 // Bottom bar: what the file is and how honest its views can be (no-timeline notice), plus connection state.
 import { useEffect, useState } from 'react';
 import { formatCount, formatNs, formatWeight } from '../model/format';
-import { describeThreadContent, selectThreads } from '../model/functions';
+import { countThreadContent, selectThreads } from '../model/functions';
 import { drawStats } from '../canvas/renderer';
 import { selectCurrentTrace, selectProfile, selectStats } from '../store/selectors';
 import { useStore } from '../store/store';
@@ -20,7 +20,7 @@ export function StatusBar() {
     const timer = setInterval(() => setRects(drawStats.rects), 500);
     return () => clearInterval(timer);
   }, [profile]);
-  const content = profile ? describeThreadContent(selectThreads(profile, thread)) : null;
+  const content = profile ? countThreadContent(selectThreads(profile, thread)) : null;
   return (
     <footer className="status-bar" data-testid="status-bar">
       {profile && content && stats ? (

@@ -8,7 +8,7 @@ import type { FlameLayout } from '../model/layout';
 import type { FunctionStats } from '../model/table';
 import type { TooltipContent } from './Tooltip';
 
-export function describeLocation(profile: Profile, func: number): string {
+export function formatLocation(profile: Profile, func: number): string {
   const funcs = computeFuncTable(profile);
   const file = funcs.file[func];
   if (!file) return KIND_LABELS[funcs.kind[func]] ?? '';
@@ -17,7 +17,7 @@ export function describeLocation(profile: Profile, func: number): string {
 
 function base(profile: Profile, func: number): Pick<TooltipContent, 'title' | 'subtitle' | 'color'> {
   const funcs = computeFuncTable(profile);
-  return { title: funcs.name[func], subtitle: describeLocation(profile, func), color: computeFuncColors(funcs).normal[func] };
+  return { title: funcs.name[func], subtitle: formatLocation(profile, func), color: computeFuncColors(funcs).normal[func] };
 }
 
 function functionRows(profile: Profile, stats: FunctionStats, func: number): [string, string][] {
@@ -29,7 +29,7 @@ function functionRows(profile: Profile, stats: FunctionStats, func: number): [st
 }
 
 /** A call node in a flame graph (also the sandwich trees). */
-export function describeCallNode(profile: Profile, tree: CallTree, stats: FunctionStats, node: number, whole: number): TooltipContent {
+export function buildCallNodeTooltip(profile: Profile, tree: CallTree, stats: FunctionStats, node: number, whole: number): TooltipContent {
   const func = tree.func[node];
   return {
     ...base(profile, func),
@@ -42,7 +42,7 @@ export function describeCallNode(profile: Profile, tree: CallTree, stats: Functi
 }
 
 /** A rectangle of the time-ordered flame chart. */
-export function describeChartRect(profile: Profile, layout: FlameLayout, stats: FunctionStats, row: number, index: number): TooltipContent {
+export function buildChartRectTooltip(profile: Profile, layout: FlameLayout, stats: FunctionStats, row: number, index: number): TooltipContent {
   const r = layout.rows[row];
   const func = r.func[index];
   const dur = r.end[index] - r.start[index];
