@@ -4,12 +4,13 @@
 import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
 import { python } from '@codemirror/lang-python';
 import { bracketMatching, HighlightStyle, indentOnInput, syntaxHighlighting } from '@codemirror/language';
-import { lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
+import { lintGutter, setDiagnostics } from '@codemirror/lint';
 import { EditorState, type Extension } from '@codemirror/state';
 import { drawSelection, EditorView, highlightActiveLine, highlightActiveLineGutter, keymap, lineNumbers } from '@codemirror/view';
 import { tags as t } from '@lezer/highlight';
 import { useEffect, useRef } from 'react';
 import type { VmSourceError } from '../../../electron/contract/api';
+import { toDiagnostic } from './diagnostic';
 
 const highlight = HighlightStyle.define([
   { tag: [t.keyword, t.controlKeyword, t.operatorKeyword, t.definitionKeyword, t.moduleKeyword], color: '#c792ea' },
@@ -56,15 +57,6 @@ export interface EditorProps {
   onChange: (text: string) => void;
   onSave: () => void;
   onRun: () => void;
-}
-
-/** The error as a CodeMirror diagnostic: from the column to the end of the line (the whole line when col is 0). */
-export function toDiagnostic(state: EditorState, error: VmSourceError): Diagnostic {
-  const lineNo = Math.min(Math.max(1, error.line || 1), state.doc.lines);
-  const line = state.doc.line(lineNo);
-  let from = error.col > 0 ? Math.min(line.from + error.col - 1, line.to) : line.from;
-  if (from >= line.to) from = line.from;
-  return { from, to: line.to, severity: 'error', message: error.message, source: 'reload' };
 }
 
 export function Editor(props: EditorProps) {

@@ -6,6 +6,7 @@ import type { VmHostInfo } from '../../../electron/contract/api';
 import { formatCount } from '../model/format';
 import { Console } from './Console';
 import { DiffPane } from './DiffPane';
+import { refreshDiffNow } from './diffs';
 import { closeDoc, newDoc, openExample, openScript, saveActiveAs, selectDoc, setDocText } from './docs';
 import { Editor } from './Editor';
 import { describeHostEnd, formatUptime } from './format';
@@ -54,7 +55,7 @@ export function PlaygroundView() {
           {host ? <History host={host} /> : <div className="pg-history pg-history-empty dim">The history of this script's generations appears here once it runs.</div>}
           <div className="pg-pane-tabs" role="tablist">
             <button type="button" role="tab" aria-selected={pane === 'live'} className={pane === 'live' ? 'active' : ''} onClick={() => setPlayground({ pane: 'live' })} data-testid="pg-pane-live">Live profile</button>
-            <button type="button" role="tab" aria-selected={pane === 'diff'} className={pane === 'diff' ? 'active' : ''} onClick={() => setPlayground({ pane: 'diff' })} data-testid="pg-pane-diff">Diff</button>
+            <button type="button" role="tab" aria-selected={pane === 'diff'} className={pane === 'diff' ? 'active' : ''} onClick={() => { setPlayground({ pane: 'diff' }); refreshDiffNow(); }} data-testid="pg-pane-diff">Diff</button>
           </div>
           {pane === 'diff' ? <DiffPane /> : host ? <LivePane host={host} /> : <div className="pg-empty dim">Run the script to see its live flame graph.</div>}
         </div>

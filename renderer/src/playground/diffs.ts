@@ -26,9 +26,30 @@ export function sameRef(a: DiffRef | null, b: DiffRef | null): boolean {
   return a.hostId === b.hostId && a.generation === b.generation;
 }
 
+/**
+ * The wall time generation `generation` was current, ns: from its reload to the next one (or to now, or the host's
+ * end). The per-second comparison divides by it; the services' generation profile carries the whole run's duration.
+ */
+export function generationSpanNs(info: VmHostInfo, generation: number, now = Date.now()): number {
+  const gens = [...info.generations].sort((a, b) => a.generation - b.generation);
+  const i = gens.findIndex((g) => g.generation === generation);
+  if (i < 0) return 0;
+  const end = gens[i + 1]?.at ?? info.end?.at ?? now;
+  return Math.max(0, end - gens[i].at) * 1e6;
+}
+
 async function fetchRef(ref: DiffRef): Promise<Profile> {
-  if (ref.kind === 'generation') return requireClient().getVmProfile({ hostId: ref.hostId, generation: ref.generation });
-  return getState().profiles[ref.traceId] ?? requireClient().getProfile({ traceId: ref.traceId });
+  if (ref.kind === 'trace') return getState().profiles[ref.traceId] ?? requireClient().getProfile({ traceId: ref.traceId });
+  const profile = await requireClient().getVmProfile({ hostId: ref.hostId, generation: ref.generation });
+  const info = getPlayground().hosts[ref.hostId]?.info;
+  const span = info ? generationSpanNs(info, ref.generation) : 0;
+  return span > 0 ? { ...profile, durationNs: span } : profile;
+}
+
+/** Reloads both sides now (the pane came on screen, so what it shows may be old). */
+export function refreshDiffNow(): void {
+  const d = getPlayground().diff;
+  if (d.before && d.after && !d.loading) void setDiffRefs(d.before, d.after, true);
 }
 
 /** Chooses both sides and loads them; `quiet` keeps the current figures on screen while refetching. */

@@ -96,7 +96,7 @@ export function WelcomeView({ onOpen }: { onOpen: () => void }) {
           </section>
         </div>
         <p className="keys dim">
-          Keys: <kbd>1</kbd>–<kbd>4</kbd> views · <kbd>w</kbd>/<kbd>s</kbd> zoom · <kbd>a</kbd>/<kbd>d</kbd> pan · <kbd>0</kbd> reset · <kbd>/</kbd> search · <kbd>Esc</kbd> clear · <kbd>Ctrl</kbd>+<kbd>L</kbd> live · live view: <kbd>Space</kbd> pause/resume · <kbd>Ctrl</kbd>+<kbd>Enter</kbd> stop
+          Keys: <kbd>1</kbd>–<kbd>4</kbd> views · <kbd>w</kbd>/<kbd>s</kbd> zoom · <kbd>a</kbd>/<kbd>d</kbd> pan · <kbd>0</kbd> reset · <kbd>/</kbd> search · <kbd>Esc</kbd> clear · <kbd>Ctrl</kbd>+<kbd>L</kbd> live · live view: <kbd>Space</kbd> pause/resume · <kbd>Ctrl</kbd>+<kbd>Enter</kbd> stop · playground: <kbd>F5</kbd> run · <kbd>Ctrl</kbd>+<kbd>S</kbd> save &amp; reload
         </p>
       </div>
     </main>

@@ -1,0 +1,76 @@
+// The playground's DOM-free helpers: the bounded console, a generation's wall time (the per-second diff's exposure),
+// the reload error as an editor diagnostic, and the wording of diff figures.
+import { EditorState } from '@codemirror/state';
+import { describe, expect, it } from 'vitest';
+import type { VmHostInfo } from '../../electron/contract/api';
+import { DiffClass, type DiffValue } from '../../renderer/src/model/diff';
+import { toDiagnostic } from '../../renderer/src/playground/diagnostic';
+import { generationSpanNs } from '../../renderer/src/playground/diffs';
+import { formatDelta, formatDiffValue, formatRelative } from '../../renderer/src/playground/format';
+import { appendBounded } from '../../renderer/src/playground/hosts';
+
+describe('console', () => {
+  it('keeps streams apart, merges same-stream neighbours, drops the oldest characters beyond the cap', () => {
+    let state = appendBounded([], 0, [{ stream: 'stdout', text: 'a1\n' }, { stream: 'stdout', text: 'a2\n' }, { stream: 'stderr', text: 'E\n' }], 100);
+    expect(state.output).toEqual([{ stream: 'stdout', text: 'a1\na2\n' }, { stream: 'stderr', text: 'E\n' }]);
+    state = appendBounded(state.output, state.outputDropped, [{ stream: 'stdout', text: 'x'.repeat(98) }], 100);
+    const size = state.output.reduce((n, c) => n + c.text.length, 0);
+    expect(size).toBe(100);
+    expect(state.outputDropped).toBe(6 + 2 + 98 - 100);
+    expect(state.output[state.output.length - 1].stream).toBe('stdout');
+    // The stderr chunk was at the front and went first; the cut never changes a chunk's stream.
+    expect(state.output.every((c) => c.text.length > 0)).toBe(true);
+  });
+});
+
+describe('generation wall time', () => {
+  const info = {
+    generations: [
+      { generation: 0, at: 1_000, summary: 'start', samples: 10 },
+      { generation: 1, at: 4_000, summary: 'patched f', samples: 5 },
+      { generation: 2, at: 4_500, summary: 'patched g', samples: 1 },
+    ],
+  } as unknown as VmHostInfo;
+
+  it('runs from its reload to the next, the last one to now or the end', () => {
+    expect(generationSpanNs(info, 0)).toBe(3_000e6);
+    expect(generationSpanNs(info, 1)).toBe(500e6);
+    expect(generationSpanNs(info, 2, 6_000)).toBe(1_500e6);
+    expect(generationSpanNs({ ...info, end: { at: 5_000 } } as VmHostInfo, 2, 9_000)).toBe(500e6);
+    expect(generationSpanNs(info, 7)).toBe(0);
+  });
+});
+
+describe('reload error marker', () => {
+  const state = EditorState.create({ doc: 'def f(n):\n    return (n - 1 +\n\nx = 1\n' });
+  const err = (line: number, col: number) => ({ file: 'a.py', line, col, message: 'invalid syntax', traceback: '' });
+
+  it('spans from the column to the end of the line', () => {
+    const d = toDiagnostic(state, err(2, 12));
+    expect(state.doc.lineAt(d.from).number).toBe(2);
+    expect(state.sliceDoc(d.from, d.to)).toBe('(n - 1 +');
+    expect(d.severity).toBe('error');
+    expect(d.message).toBe('invalid syntax');
+  });
+
+  it('marks the whole line without a column, and clamps a line past the end', () => {
+    expect(state.sliceDoc(toDiagnostic(state, err(4, 0)).from, toDiagnostic(state, err(4, 0)).to)).toBe('x = 1');
+    const past = toDiagnostic(state, err(99, 3));
+    expect(state.doc.lineAt(past.from).number).toBe(state.doc.lines);
+  });
+});
+
+describe('diff wording', () => {
+  const value = (before: number, after: number, cls: DiffClass): DiffValue => ({ before, after, delta: after - before, relative: 0, z: 0, cls });
+
+  it('says rates per second in the unit, shares as percentages, changes with a sign', () => {
+    expect(formatDiffValue(123.456, 'absolute', 'samples')).toBe('123/s');
+    expect(formatDiffValue(0.25, 'absolute', 'seconds')).toBe('250 ms/s');
+    expect(formatDiffValue(0.1234, 'proportional', 'samples')).toBe('12.3%');
+    expect(formatDelta(value(80, 20, DiffClass.Faster), 'absolute', 'samples')).toBe('−60/s');
+    expect(formatDelta(value(0.1, 0.3, DiffClass.Slower), 'proportional', 'samples')).toBe('+20.0 pp');
+    expect(formatRelative(value(80, 20, DiffClass.Faster))).toBe('−75%');
+    expect(formatRelative(value(0, 5, DiffClass.OnlyAfter))).toBe('new');
+    expect(formatRelative(value(5, 0, DiffClass.OnlyBefore))).toBe('gone');
+  });
+});
