@@ -6,6 +6,7 @@ import type { Profile } from '../../../electron/contract/profile';
 import type { ThreadSelection } from '../model/functions';
 import { DEFAULT_SAMPLING_OPTIONS } from '../model/liveform';
 import type { TableSort } from '../model/table';
+import type { ConnectionState as TransportState } from '../transport/state';
 
 export type ViewKind = 'flame-graph' | 'flame-chart' | 'sandwich' | 'table';
 export const VIEW_KINDS: readonly ViewKind[] = ['flame-graph', 'flame-chart', 'sandwich', 'table'];
@@ -55,7 +56,8 @@ export interface LiveState {
 
 export type PickerTab = 'attach' | 'record';
 
-export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'error';
+/** What the status bar shows: the transport's state, or 'error' when the services could not be reached at all. */
+export type ConnectionState = TransportState | 'error';
 
 export interface EmberscopeState {
   serverInfo: ServerInfo | null;

@@ -34,24 +34,24 @@ export interface FlameCanvasProps {
   source?: { names: string[]; colors: FuncColors; paint?: (func: number, node: number) => RectPaint; selectedFunc?: number };
 }
 
-/** Surfaces currently on screen, so keyboard shortcuts can zoom/pan the one that matters. */
-const liveSurfaces = new Map<
+/** Flame canvases currently mounted (on screen), so keyboard shortcuts can zoom/pan the one that matters. */
+const mountedCanvases = new Map<
   SurfaceKey,
   { viewport: () => Viewport; extent: () => Extent; locate: (funcName: string) => { x: number; y: number } | null }
 >();
 
-/** Client coordinates of the centre of the widest visible rectangle of a function, on any live surface (for tests). */
+/** Client coordinates of the centre of the widest visible rectangle of a function, on any mounted canvas (for tests). */
 export function locateFunction(funcName: string): { surface: SurfaceKey; x: number; y: number } | null {
-  for (const [surface, s] of liveSurfaces) {
+  for (const [surface, s] of mountedCanvases) {
     const at = s.locate(funcName);
     if (at) return { surface, ...at };
   }
   return null;
 }
 
-/** Applies a viewport change to a live surface (keyboard w/s/a/d/0). Returns false if it is not on screen. */
+/** Applies a viewport change to a mounted canvas (keyboard w/s/a/d/0). Returns false if it is not on screen. */
 export function updateSurface(key: SurfaceKey, fn: (vp: Viewport, ext: Extent) => Viewport): boolean {
-  const s = liveSurfaces.get(key);
+  const s = mountedCanvases.get(key);
   if (!s) return false;
   setViewport(key, fn(s.viewport(), s.extent()));
   return true;
@@ -110,9 +110,9 @@ export function FlameCanvasView(props: FlameCanvasProps) {
   }, [layout, names, inverted]);
 
   useEffect(() => {
-    liveSurfaces.set(surface, { viewport: () => vpRef.current, extent, locate });
+    mountedCanvases.set(surface, { viewport: () => vpRef.current, extent, locate });
     return () => {
-      liveSurfaces.delete(surface);
+      mountedCanvases.delete(surface);
     };
   }, [surface, extent, locate]);
 
