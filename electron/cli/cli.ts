@@ -6,7 +6,7 @@ import { userInfo } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { EXPORT_FORMAT_NAMES, isExportFormat } from '../contract/api';
 import { allowAll, isLoopbackHost, refuseExec, type ExecPolicy } from '../services/exec-policy';
-import { checkInputFile, createServices, toContractError } from '../services/services';
+import { checkInputFile, checkOutputFile, createServices, toContractError, withContext } from '../services/services';
 import { findAppRoot, NativeImport, type NativeProfile } from '../services/native';
 import { parseArgs, USAGE, UsageError } from './args';
 import { resolveElectron, runElectron } from './desktop';
@@ -56,7 +56,7 @@ async function importWithProgress(path: string, io: CliIo): Promise<NativeProfil
     return await job.run();
   } catch (err) {
     const e = toContractError(err);
-    throw new CliFailure(e.code === 'cancelled' ? 'cancelled' : `could not open '${path}': ${e.message}`);
+    throw new CliFailure(e.code === 'cancelled' ? 'cancelled' : withContext(`could not open '${path}'`, e.message));
   } finally {
     process.off('SIGINT', onSigint);
     if (timer) {
@@ -94,11 +94,16 @@ async function runConvert(argv: string[], io: CliIo): Promise<number> {
   if (typeof out !== 'string') throw new UsageError('convert needs -o OUT, the file to write', 'convert');
   const input = positionals[0]!;
   if (resolve(out) === resolve(input)) throw new UsageError('the output would overwrite the input: choose another -o', 'convert');
+  try {
+    checkOutputFile(out, 'choose another -o');
+  } catch (err) {
+    throw new CliFailure(toContractError(err).message);
+  }
   const profile = await importWithProgress(input, io);
   try {
     await profile.exportToFile(to, out);
   } catch (err) {
-    throw new CliFailure(`could not write '${out}': ${toContractError(err).message}`);
+    throw new CliFailure(withContext(`could not write '${out}'`, toContractError(err).message));
   }
   io.stderr.write(`wrote ${out} (${to})\n`);
   return 0;

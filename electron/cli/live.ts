@@ -43,7 +43,7 @@ const SESSION_FLAGS = ['--rate', '--duration', '--nonblocking', '--idle', '--gil
 const VALUED = ['--rate', '--duration', '-o', '--output'];
 
 /** Output format from the file name, or a usage error listing what is understood. */
-export function formatForOutput(path: string, command: string): ExportFormat {
+function formatForOutput(path: string, command: string): ExportFormat {
   const format = exportFormatForFileName(basename(path));
   if (format) return format;
   const endings = EXPORT_FORMAT_NAMES.map((f) => `${[EXPORT_FORMATS[f].suffix, ...EXPORT_FORMATS[f].alsoFor].join(' or ')} (${f})`);

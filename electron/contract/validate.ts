@@ -39,7 +39,7 @@ export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
 }
 
-export function isRequestName(value: unknown): value is RequestName {
+function isRequestName(value: unknown): value is RequestName {
   return typeof value === 'string' && (REQUEST_NAMES as readonly string[]).includes(value);
 }
 
@@ -59,7 +59,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return Object.prototype.toString.call(value) === '[object Object]';
 }
 
-export function isUint8Array(value: unknown): value is Uint8Array {
+function isUint8Array(value: unknown): value is Uint8Array {
   return ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Uint8Array]';
 }
 

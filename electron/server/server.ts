@@ -36,7 +36,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export const WS_PATH = '/ws';
+const WS_PATH = '/ws';
 
 /** Host names that are ours whatever the bind address; anything else in Host/Origin is DNS rebinding or a foreign page. */
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import type { RecentFile } from '../contract/api';
 
-export const RECENT_VERSION = 1;
+const RECENT_VERSION = 1;
 const MAX_RECENT = 20;
 
 interface RecentFileV1 {
@@ -25,7 +25,7 @@ function isRecentFile(x: unknown): x is RecentFile {
 }
 
 /** Any known version of the file → the current one. Throws on anything else. */
-export function upgradeRecent(data: unknown): RecentFileV1 {
+function upgradeRecent(data: unknown): RecentFileV1 {
   if (Array.isArray(data)) {
     return { version: 1, files: data.filter(isRecentFile) };
   }

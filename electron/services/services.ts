@@ -1,9 +1,9 @@
 // The main-process implementation of the contract (`EmberscopeServiceHost`), shared by the desktop app, `serve`
 // and unit tests ('memory'). Transports only call these methods and fan out `onEvent`.
 // Every failure rejects with a ContractError whose message says what was tried and what to do.
-import { readFileSync, statSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type {
   EmberscopeEvents,
   EmberscopeServiceHost,
@@ -87,6 +87,42 @@ export function toContractError(err: unknown): ContractError {
   if (err instanceof ContractError) return err;
   if (err instanceof NativeError) return new ContractError(err.code, err.message);
   return new ContractError('internal', err instanceof Error ? err.message : String(err));
+}
+
+/**
+ * `prefix: message`, unless the message already says what failed: the addon's "could not read '…'" / "could not
+ * write '…'" name the path, and prefixing them again gave "could not write X: could not write X: …".
+ */
+export function withContext(prefix: string, message: string): string {
+  return /^(could not|cannot) /.test(message) ? message : `${prefix}: ${message}`;
+}
+
+/**
+ * Checks that `path` can be written before any work is done for it (a whole recording, a long import): its folder
+ * exists and is writable, and it is not a folder itself. Errors name the problem and the fix.
+ */
+export function checkOutputFile(path: string, what = 'choose another output file'): void {
+  const abs = resolve(path);
+  const dir = dirname(abs);
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    throw new ContractError('not-found', `cannot write '${path}': the folder '${dir}' does not exist: create it, or ${what}`);
+  }
+  if (!st.isDirectory()) throw new ContractError('bad-request', `cannot write '${path}': '${dir}' is not a folder: ${what}`);
+  try {
+    accessSync(dir, fsConstants.W_OK);
+  } catch {
+    throw new ContractError('io-error', `cannot write '${path}': the folder '${dir}' is not writable: ${what}`);
+  }
+  let target;
+  try {
+    target = statSync(abs);
+  } catch {
+    return; // Not there yet: the usual case.
+  }
+  if (target.isDirectory()) throw new ContractError('bad-request', `cannot write '${path}': it is a folder: give a file name`);
 }
 
 /** Checks a path before handing it to the importer, for errors that name the problem and the fix. */

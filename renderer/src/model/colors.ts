@@ -49,12 +49,6 @@ export function computeFuncColor(name: string, kind: number): string {
   return `hsl(${hue.toFixed(1)} ${p.sat}% ${light.toFixed(1)}%)`;
 }
 
-/** Colour used for a kind in legends. */
-export function computeKindColor(kind: number): string {
-  const p = PALETTES[kind] ?? PALETTES[FrameKind.Other];
-  return `hsl(${p.hueFrom + p.hueSpan / 2} ${p.sat}% ${p.lightFrom + p.lightSpan / 2}%)`;
-}
-
 export interface FuncColors {
   normal: string[];
   /** Same hue, washed out toward the background: used for non-matches while searching. */

@@ -1,7 +1,7 @@
 // Function identity and thread selection.
 // A function is (name, file), never a frame: py-spy and Austin put the current line into each frame, so one
 // function has many frames (see ProfileSummary in electron/contract/profile.ts).
-import { FrameKind, type Profile, type Thread } from '../../../electron/contract/profile';
+import type { Profile, Thread } from '../../../electron/contract/profile';
 import { memoizeByObject } from './memo';
 
 /** Index into `FuncTable`. */
@@ -80,5 +80,3 @@ export function countThreadContent(threads: Thread[]): { samples: number; spans:
   }
   return { samples, spans };
 }
-
-export const IDLE_KIND = FrameKind.Idle;

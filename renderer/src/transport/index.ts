@@ -35,11 +35,6 @@ export const connectionState: ConnectionStateSource = {
   subscribe: (listener: (state: ConnectionState) => void) => forwarded.subscribe(listener),
 };
 
-/** True inside the Electron app (native dialogs, real paths for dropped files). */
-export function isElectron(): boolean {
-  return typeof window !== 'undefined' && window.emberscope !== undefined;
-}
-
 /** The local path of a dropped File inside Electron; null in the browser (upload it with uploadChunk instead). */
 export function getPathForFile(file: File): string | null {
   const path = typeof window !== 'undefined' ? window.emberscope?.pathForFile?.(file) : undefined;
