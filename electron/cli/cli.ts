@@ -15,8 +15,6 @@ import { formatSummary, toSummaryJson } from './format';
 import { LiveFailure, runAttach, runPs, runRecord } from './live';
 import { runVm, VmFailure } from './vm';
 
-/** Commands planned for later issues: reserved so that they are not mistaken for file names. */
-const RESERVED: string[] = [];
 
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -259,7 +257,6 @@ export async function main(argv: string[], io: CliIo = process): Promise<number>
         return code === -1 ? printHelp(first, io) : code;
       }
       default:
-        if (RESERVED.includes(first)) throw new UsageError(`'${first}' is not available yet in this version`);
         if (first.startsWith('-')) throw new UsageError(`unknown option '${first}'`);
         // `emberscope FILE`: a path, not a command. Anything that is neither is a typo of a command.
         if (rest.length === 0 && (existsSync(first) || /[./\\]/.test(first))) return await runDesktop(first, io);

@@ -3,7 +3,7 @@
 //!
 //! Error convention: every error crossing into JS has a reason of the form `"<code>: <message>"`, where `<code>` is
 //! one of `cancelled`, `io-error`, `parse-error`, `bad-request`, `internal`. napi-rs fixes the JS error's own `code`
-//! to the napi status, so `electron/main/native.ts` splits the prefix back out into `err.code`.
+//! to the napi status, so `electron/services/native.ts` splits the prefix back out into `err.code`.
 //!
 //! Panics: every export runs its body under `guard`, which catches unwinding panics and turns them into an
 //! `internal:` error, so a bug in an importer rejects one request instead of taking the app down.
