@@ -251,7 +251,7 @@ class Engine:
         self.fault = fault      # test hook: called with a step name before each step of an apply
         self.main_code = None   # the code object `__main__` runs (its frame never gets new code)
         self.main_tree = None
-        self.lock = threading.Lock()
+        self.last_report = None
 
     # -- tracking --
     def track(self, name, module, file, source=None):
@@ -461,8 +461,7 @@ class Engine:
             report.update(patched=[], added=[], removed=[], modules=[], refused=list(plan.refused))
             report["error"] = _exception_error(e, plan)
             if not isinstance(e, Exception):  # KeyboardInterrupt/SystemExit: roll back, then let it through
-                report["ok"] = False
-                self._finish(report, plan)
+                self.last_report = self._finish(report, plan)
                 raise
             return self._finish(report, plan)
         finally:

@@ -1,0 +1,542 @@
+"""The VM host agent: runs one script as `__main__` under Emberscope's control (electron/services/vm-hosts.ts).
+
+File descriptors (set up by the main process): 0 stdin (/dev/null or a pipe), 1 and 2 the script's stdout and
+stderr (pipes the main process reads; not redirected here, so C-level writes and child processes reach the UI),
+3 the control channel (a socketpair: NDJSON both ways, electron/contract/vm-protocol.ts), 4 a pipe for faulthandler.
+
+Threads: the main thread runs the script; a reader thread parses requests; a reloader thread prepares reloads (parse,
+compile, diff) and has the main thread apply them at a safe point (a signal the agent owns: Python runs signal
+handlers on the main thread between bytecodes, and time.sleep, lock waits and I/O are interrupted and resumed);
+a writer thread owns the control fd's output, fed through a queue.SimpleQueue, which is safe to put into from a
+signal handler, so no send can deadlock against the main thread.
+"""
+import ast
+import builtins
+import faulthandler
+import importlib.machinery
+import importlib.util
+import linecache
+import os
+import platform
+import queue
+import signal
+import sys
+import threading
+import time
+import traceback
+import types
+
+from . import protocol
+from .reload import Engine
+
+CONTROL_FD = 3
+FAULT_FD = 4
+HIGH_FD = 200
+#: How long the main thread may take to reach a safe point before a reload gives up (it is stuck in C code).
+SAFEPOINT_TIMEOUT = float(os.environ.get("EMBERSCOPE_SAFEPOINT_TIMEOUT", "2.0"))
+SAFEPOINT_SIGNAL = (signal.SIGRTMIN + 5) if hasattr(signal, "SIGRTMIN") else signal.SIGUSR2
+#: GIL switch interval while a reload is applied: no other thread runs in the middle of a patch.
+APPLY_SWITCH_INTERVAL = 1000.0
+AGENT_DIR = os.path.dirname(os.path.abspath(__file__))
+_EXIT_INTERRUPTED = 130
+
+
+def _move_fd_high(fd):
+    """Duplicates fd to a high, close-on-exec number and closes the original, so the script and its children can
+    neither write to it by accident nor inherit it."""
+    import fcntl
+    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, HIGH_FD)
+    os.close(fd)
+    return new
+
+
+def _fd_open(fd):
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
+
+
+def _die_with_parent(ppid):
+    """Linux: SIGKILL when the main process dies (prctl PR_SET_PDEATHSIG), checked against a parent that died
+    before the prctl. Other systems rely on the control channel's EOF."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != ppid:
+        os._exit(1)
+
+
+def _kill_group_except_self():
+    """Kills the other processes of our process group (the script's children) and leaves us alive to exit with
+    our own code. Linux reads /proc; elsewhere the main process kills the group itself."""
+    me = os.getpid()
+    try:
+        if os.getpgid(0) != me:
+            return  # not a group leader: the group is the main process's, never kill that
+    except OSError:
+        return
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+            pgrp = int(stat[stat.rindex(b")") + 2:].split()[2])
+            if pgrp == me:
+                os.kill(int(entry), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
+
+
+def _kill_group_and_exit(code):
+    try:
+        if os.getpgid(0) == os.getpid():
+            _kill_group_except_self()
+    finally:
+        os._exit(code)
+
+
+class _Job:
+    def __init__(self, plan):
+        self.plan = plan
+        self.lock = threading.Lock()
+        self.state = "pending"
+        self.done = threading.Event()
+        self.report = None
+        self.frames = None
+
+
+class Agent:
+    def __init__(self, control_fd, send_fd=None):
+        self.fd = control_fd
+        self.out = queue.SimpleQueue()
+        self.main_q = queue.SimpleQueue()
+        self.reload_q = queue.SimpleQueue()
+        self.engine = Engine()
+        self.main_ident = threading.main_thread().ident
+        self.running = False
+        self.exiting = False
+        self.exit_code = 0
+        self.root = None
+        self.script = None
+        self.local = {}       # module name -> (file, source as imported)
+        self.files = []       # files announced in `modules` events
+        self.pending = None   # the _Job the main thread should apply
+        self.finder = _LocalModuleFinder(self)
+        self.flushed = threading.Event()
+        self.shutdown_rid = None
+        self.shutdown_lock = threading.Lock()
+
+    # -- channel --
+    def send(self, msg):
+        self.out.put(protocol.encode(msg))
+
+    def _writer(self):
+        while True:
+            data = self.out.get()
+            if data is None:
+                self.flushed.set()
+                continue
+            view = memoryview(data)
+            try:
+                while view:
+                    n = os.write(self.fd, view)
+                    view = view[n:]
+            except OSError:
+                self._on_eof()
+
+    def flush(self, timeout=2.0):
+        self.flushed.clear()
+        self.out.put(None)
+        self.flushed.wait(timeout)
+
+    def _reader(self):
+        buf = bytearray()
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except InterruptedError:
+                continue
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self._on_eof()
+                return
+            buf += chunk
+            while True:
+                nl = buf.find(b"\n")
+                if nl < 0:
+                    if len(buf) > protocol.MAX_LINE_BYTES:
+                        self._on_eof()  # a protocol error: the side that sees it closes the channel
+                        return
+                    break
+                line = bytes(buf[:nl])
+                del buf[: nl + 1]
+                if line.strip():
+                    self._handle(line)
+
+    def _on_eof(self):
+        """The main process died or closed the channel: nothing may outlive it."""
+        _kill_group_and_exit(self.exit_code if self.exiting else 1)
+
+    # -- requests --
+    def _handle(self, line):
+        t0 = time.perf_counter()
+        try:
+            req = protocol.parse_request(line)
+        except protocol.ProtocolError as e:
+            self.send(protocol.reply_error(protocol.request_id(line), f"bad request: {e}"))
+            return
+        cmd, rid = req["cmd"], req["id"]
+        if cmd == "ping":
+            self.send(protocol.reply_ok(rid, {"pong": True}))
+        elif cmd == "run":
+            if self.script is not None:
+                self.send(protocol.reply_error(rid, "a script is already running in this host (recycle it to run "
+                                                    "another)"))
+                return
+            script = os.path.abspath(os.path.join(req["cwd"], req["script"]))
+            if not os.path.isfile(script):
+                self.send(protocol.reply_error(rid, f"script not found: {script}"))
+                return
+            if not os.path.isdir(req["cwd"]):
+                self.send(protocol.reply_error(rid, f"working directory not found: {req['cwd']}"))
+                return
+            self.script = script
+            self.send(protocol.reply_ok(rid, {"generation": 0}))
+            self.main_q.put(("run", script, req["args"], req["cwd"]))
+        elif cmd == "reload":
+            self.reload_q.put((rid, req, t0))
+        elif cmd == "shutdown":
+            threading.Thread(target=self._shutdown, args=(rid,), name="emberscope-shutdown", daemon=True).start()
+
+    def _shutdown(self, rid):
+        self.shutdown_rid = rid
+        if self.running and not self.exiting:
+            try:
+                signal.pthread_kill(self.main_ident, signal.SIGINT)
+            except (OSError, ValueError):
+                pass
+            deadline = time.monotonic() + 1.0  # a script that swallows KeyboardInterrupt is stopped anyway
+            while not self.exiting and time.monotonic() < deadline:
+                time.sleep(0.01)
+        self.finish_shutdown()
+
+    def finish_shutdown(self):
+        """Replies to `shutdown` and exits 0; whichever of the main thread (the script ended) and the shutdown
+        thread (it did not, in time) comes first does it."""
+        with self.shutdown_lock:
+            self.send(protocol.reply_ok(self.shutdown_rid))
+            self.flush()
+            _kill_group_and_exit(0)
+
+    # -- reloads --
+    def _reloader(self):
+        while True:
+            rid, req, t0 = self.reload_q.get()
+            try:
+                self._reload(rid, req, t0)
+            except Exception as e:  # the agent must keep answering whatever happens
+                self.send(protocol.reply_error(rid, f"reload failed inside the agent: {type(e).__name__}: {e}"))
+
+    def _reload(self, rid, req, t0):
+        if not self.running:
+            self.send(protocol.reply_error(rid, "no script is running (send run first)"))
+            return
+        self._sync_modules()
+        files = req["files"]
+        if "source" in req:
+            changes = {(files[0] if files else self.script): req["source"]}
+        else:
+            changes = {f: None for f in files}
+        plan = self.engine.prepare(changes, t0)
+        if plan.error is not None or not plan.mods:
+            report = self.engine.apply(plan)  # nothing to apply: builds the report only
+            self._send_report(rid, report)
+            return
+        job = _Job(plan)
+        self.pending = job
+        try:
+            signal.pthread_kill(self.main_ident, SAFEPOINT_SIGNAL)
+        except (OSError, ValueError) as e:
+            self.send(protocol.reply_error(rid, f"cannot signal the script's main thread: {e}"))
+            return
+        if not job.done.wait(SAFEPOINT_TIMEOUT):
+            with job.lock:
+                cancelled = job.state == "pending"
+                if cancelled:
+                    job.state = "cancelled"
+            if cancelled:
+                self.pending = None
+                where = self._main_thread_position()
+                plan.error = {"file": where[0], "line": where[1], "col": 0, "traceback": "",
+                              "message": f"the script's main thread did not reach a safe point within "
+                                         f"{SAFEPOINT_TIMEOUT:g} s: it is running C code (last Python line: "
+                                         f"{where[0]}:{where[1]} in {where[2]}); nothing was changed — try again "
+                                         "when it returns, or interrupt it"}
+                self._send_report(rid, self.engine.apply(plan))
+                return
+            job.done.wait()
+        self.pending = None
+        report = job.report
+        if report["ok"]:
+            for path, source in changes.items():
+                self._cache_lines(path, source)
+        self._send_report(rid, report)
+        if report["ok"] and job.frames is not None:
+            self.send(protocol.event_live_frames(report["generation"], job.frames))
+
+    def _send_report(self, rid, report):
+        if report.get("error") is not None:
+            report["error"] = _clip_error(report["error"])
+        else:
+            report.pop("error", None)
+        self.send(protocol.reply_report(rid, report))
+        self.send(protocol.event_reload(report))
+
+    def _main_thread_position(self):
+        frame = sys._current_frames().get(self.main_ident)
+        while frame is not None and frame.f_code.co_filename.startswith(AGENT_DIR):
+            frame = frame.f_back
+        if frame is None:
+            return ("", 0, "?")
+        return (frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
+
+    def _on_safepoint(self, signum, frame):
+        """Main thread, between two bytecodes of the script: apply the pending reload."""
+        job = self.pending
+        if job is None:
+            return
+        with job.lock:
+            if job.state != "pending":
+                return
+            job.state = "applying"
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(APPLY_SWITCH_INTERVAL)
+        try:
+            job.report = self.engine.apply(job.plan)
+            if job.report["ok"]:
+                job.frames = self.engine.live_frames()
+        except BaseException:
+            job.report = self.engine.last_report
+            raise  # KeyboardInterrupt during an apply: rolled back, now the script's to handle
+        finally:
+            sys.setswitchinterval(interval)
+            job.done.set()
+
+    def _cache_lines(self, path, source):
+        """Tracebacks show the text of the code that runs, not whatever is on disk now."""
+        path = os.path.abspath(path)
+        if source is None:
+            st = self.engine.modules.get(self.engine.by_file.get(path, ""))
+            source = st.source if st is not None else None
+        if source is not None:
+            linecache.cache[path] = (len(source), None, source.splitlines(True), path)
+
+    # -- local modules --
+    def is_local(self, path):
+        if self.root is None or not path.startswith(self.root + os.sep):
+            return False
+        parts = path.split(os.sep)
+        if "site-packages" in parts or "dist-packages" in parts or "__pycache__" in parts:
+            return False
+        for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
+            if prefix and prefix != "/" and path.startswith(prefix + os.sep) and not self.root.startswith(prefix):
+                return False
+        return True
+
+    def on_local_import(self, name, path):
+        if name in self.local:
+            return
+        source = None
+        if path.endswith(".py"):
+            try:
+                with open(path, "rb") as fh:
+                    source = importlib.util.decode_source(fh.read())
+            except (OSError, SyntaxError, UnicodeDecodeError):
+                source = None
+        self.local[name] = (path, source)
+        if source is not None:
+            linecache.cache[path] = (len(source), None, source.splitlines(True), path)
+        if path not in self.files:
+            self.files.append(path)
+            self.send(protocol.event_modules(self.files))
+
+    def _sync_modules(self):
+        for name, (path, source) in list(self.local.items()):
+            if name in self.engine.modules or source is None:
+                continue
+            mod = sys.modules.get(name)
+            if mod is not None and os.path.abspath(getattr(mod, "__file__", "") or "") == path:
+                self.engine.track(name, mod, path, source)
+
+    # -- the script --
+    def wait_and_run(self):
+        while True:
+            item = self.main_q.get()
+            if item[0] == "run":
+                return self.run(*item[1:])
+
+    def run(self, script, args, cwd):
+        os.chdir(cwd)
+        self.root = os.path.dirname(script)
+        sys.argv = [script, *args]
+        sys.path[0:1] = [self.root]
+        with open(script, "rb") as fh:
+            source = importlib.util.decode_source(fh.read())
+        try:
+            tree = ast.parse(source, script)
+            code = compile(tree, script, "exec", dont_inherit=True)
+        except SyntaxError as e:
+            traceback.print_exception(type(e), e, None)
+            err = protocol.source_error(e.filename or script, e.lineno or 0, e.offset or 0,
+                                        f"SyntaxError: {e.msg}", "".join(traceback.format_exception_only(type(e), e)))
+            return self._end({"cause": "exception", "error": err}, 1)
+        mod = types.ModuleType("__main__")
+        mod.__file__ = script
+        mod.__builtins__ = builtins
+        mod.__cached__ = None
+        mod.__loader__ = importlib.machinery.SourceFileLoader("__main__", script)
+        mod.__spec__ = None
+        sys.modules["__main__"] = mod
+        self.engine.track_main(mod, script, source, tree, code)
+        linecache.cache[script] = (len(source), None, source.splitlines(True), script)
+        self.files.append(script)
+        self.send(protocol.event_modules(self.files))
+        sys.meta_path.insert(0, self.finder)
+        self.running = True
+        self.send(protocol.event_started(time.monotonic_ns()))
+        self.flush()  # the reply to run and `started` are out before the script can crash the process
+        try:
+            exec(code, mod.__dict__)
+        except SystemExit as e:
+            c = e.code
+            if c is None:
+                return self._end({"cause": "sys.exit", "code": 0}, 0)
+            if isinstance(c, int) and not isinstance(c, bool):
+                return self._end({"cause": "sys.exit", "code": c}, c)
+            print(c, file=sys.stderr)
+            return self._end({"cause": "sys.exit", "code": 1, "message": protocol.clip(str(c))}, 1)
+        except KeyboardInterrupt as e:
+            self._print_exception(e)
+            return self._end({"cause": "interrupted"}, _EXIT_INTERRUPTED)
+        except BaseException as e:
+            self._print_exception(e)
+            return self._end({"cause": "exception", "error": self._exception_error(e)}, 1)
+        return self._end({"cause": "return"}, 0)
+
+    def _user_tb(self, tb):
+        while tb is not None and tb.tb_frame.f_code.co_filename.startswith(AGENT_DIR):
+            tb = tb.tb_next
+        return tb
+
+    def _print_exception(self, e):
+        try:
+            traceback.print_exception(type(e), e, self._user_tb(e.__traceback__))
+            sys.stderr.flush()
+        except Exception:
+            pass
+
+    def _exception_error(self, e):
+        frames = traceback.extract_tb(self._user_tb(e.__traceback__))
+        user = [f for f in frames if self.is_local(os.path.abspath(f.filename)) or f.filename == self.script]
+        where = (user or frames or [None])[-1]
+        text = "".join(traceback.format_exception(type(e), e, self._user_tb(e.__traceback__)))
+        message = "".join(traceback.format_exception_only(type(e), e)).strip()
+        if isinstance(e, SyntaxError) and e.filename:
+            return protocol.source_error(e.filename, e.lineno or 0, e.offset or 0, message, text)
+        return protocol.source_error(where.filename if where else self.script, where.lineno if where else 0, 0,
+                                     message, text)
+
+    def _end(self, end, code):
+        self.running = False
+        self.exit_code = code
+        self.exiting = True
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except Exception:
+            pass
+        self.send(protocol.event_ended(end))
+        self.flush()
+        return code
+
+
+class _LocalModuleFinder:
+    """Sees every import (first on sys.meta_path) and notes modules loaded from the script's folder; it finds
+    nothing itself, so importing works exactly as without it."""
+
+    def __init__(self, agent):
+        self.agent = agent
+        self.busy = threading.local()
+
+    def find_spec(self, name, path=None, target=None):
+        if self.agent.root is None or name in self.agent.local or getattr(self.busy, "on", False):
+            return None
+        self.busy.on = True
+        try:
+            spec = importlib.machinery.PathFinder.find_spec(name, path, target)
+        except Exception:
+            spec = None
+        finally:
+            self.busy.on = False
+        if spec is not None and spec.origin and spec.has_location:
+            origin = os.path.abspath(spec.origin)
+            if self.agent.is_local(origin):
+                self.agent.on_local_import(name, origin)
+        return None
+
+
+def _clip_error(err):
+    if err is None:
+        return None
+    return protocol.source_error(err["file"], err["line"], err["col"], err["message"], err["traceback"])
+
+
+def main():
+    ppid = os.getppid()
+    if not _fd_open(CONTROL_FD):
+        sys.stderr.write("emberscope_agent: fd 3 (the control channel) is not open. This program is started by "
+                         "Emberscope's VM hosts (`emberscope vm SCRIPT`), not by hand.\n")
+        return 2
+    control = _move_fd_high(CONTROL_FD)
+    if _fd_open(FAULT_FD):
+        fault = _move_fd_high(FAULT_FD)
+        faulthandler.enable(file=fault, all_threads=True)
+    else:
+        faulthandler.enable(file=sys.__stderr__, all_threads=True)
+    _die_with_parent(ppid)
+    try:
+        os.setpgid(0, 0)  # a group of our own: the main process can kill the script's children with us
+    except OSError:
+        pass  # already a session or group leader (spawned detached)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(line_buffering=True)
+        except (AttributeError, ValueError):
+            pass
+    agent = Agent(control)
+    signal.signal(SAFEPOINT_SIGNAL, agent._on_safepoint)
+    for target, name in ((agent._writer, "emberscope-writer"), (agent._reader, "emberscope-reader"),
+                         (agent._reloader, "emberscope-reloader")):
+        threading.Thread(target=target, name=name, daemon=True).start()
+    agent.send(protocol.event_hello(os.getpid(), platform.python_version(), sys.implementation.name,
+                                    sys.executable or ""))
+    try:
+        code = agent.wait_and_run()
+    except KeyboardInterrupt:
+        code = _EXIT_INTERRUPTED
+    if agent.shutdown_rid is not None:
+        agent.finish_shutdown()
+    return code
