@@ -571,7 +571,7 @@ export class VmHostManager {
         h.pingInFlight = false;
         if (proc.hasExited || h.proc !== proc || h.info.state === 'ended') return;
         h.info.state = 'unresponsive';
-        h.info.stuck = { since: sent, stack: h.live ? stuckStack(h.live) : [] };
+        h.info.stuck = { since: sent, stack: h.live ? stuckStack(h.live, proc.pid, (file) => file.startsWith(this.opts.agentDir)) : [] };
         this.changed(h);
       },
     );

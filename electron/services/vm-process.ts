@@ -10,6 +10,7 @@
 // signals the whole group.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
+import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { VmEndCause } from '../contract/api';
@@ -129,12 +130,11 @@ export class AgentProcess {
 
   constructor(opts: AgentSpawn, private readonly events: AgentProcessEvents) {
     this.exitedPromise = new Promise((r) => (this.resolveExit = r));
-    const env = { ...(opts.env ?? process.env) };
-    // The agent package is importable; the script's own sys.path is set by the agent (its folder first).
-    env.PYTHONPATH = env.PYTHONPATH ? `${opts.agentDir}:${env.PYTHONPATH}` : opts.agentDir;
-    // Output reaches us as written, not when a 8 KB buffer fills (a long-running loop would look silent).
-    env.PYTHONUNBUFFERED = '1';
-    this.child = spawn(opts.interpreter, ['-X', 'faulthandler', '-m', 'emberscope_agent'], {
+    // Output reaches us as written, not when an 8 KB buffer fills (a long-running loop would look silent); also for
+    // the script's child processes. Nothing else of the environment changes: the agent is started by its file
+    // path (no PYTHONPATH that the script and its children would inherit).
+    const env = { ...(opts.env ?? process.env), PYTHONUNBUFFERED: '1' };
+    this.child = spawn(opts.interpreter, [join(opts.agentDir, 'emberscope_agent', '__main__.py')], {
       cwd: opts.cwd,
       env,
       stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],

@@ -77,16 +77,18 @@ export function summarizeReport(report: VmReloadReport): string {
 }
 
 /**
- * Where a stuck host is: the last sample of its first thread (the main thread is sampled first), as
- * "function (file:line)" from the outermost frame to the innermost.
+ * Where a stuck host is: the last sample of its main thread (on Linux the main thread's id is the pid), as
+ * "function (file:line)" from the outermost frame to the innermost, without the frames of files `hideFile` names (the
+ * agent's own).
  */
-export function stuckStack(profile: Profile): string[] {
-  const thread = profile.threads[0];
+export function stuckStack(profile: Profile, pid: number, hideFile: (file: string) => boolean = () => false): string[] {
+  const thread = profile.threads.find((t) => t.tid === pid) ?? profile.threads.find((t) => t.name === 'MainThread');
   if (!thread || thread.samples.length === 0) return [];
   const out: string[] = [];
   for (let s = thread.samples.stack[thread.samples.length - 1]!; s >= 0; s = profile.stacks.prefix[s]!) {
     const f = profile.stacks.frame[s]!;
     const file = profile.frames.file[f]!;
+    if (file >= 0 && hideFile(profile.strings[file]!)) continue;
     const where = file >= 0 ? ` (${basename(profile.strings[file]!)}:${profile.frames.line[f]})` : '';
     out.push(`${profile.strings[profile.frames.func[f]!]}${where}`);
   }

@@ -1,0 +1,178 @@
+// VM hosts with real Python processes, the real agent and the real sampler: every kind of death reported as what it
+// was, output that must not be lost (after os._exit, from a C-level write), a hostile script, interrupt, an
+// unresponsive host, and the host limit. Every host is ended in afterEach (the harness disposes the manager).
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ContractError, type VmHostInfo } from '../../electron/contract/api';
+import { createVmHarness, type VmHarness } from './vm-harness';
+import { rejection } from './rejection';
+
+let h: VmHarness;
+beforeEach(() => {
+  h = createVmHarness();
+});
+afterEach(async () => {
+  await h.dispose();
+});
+
+const endedInfo = (hostId: string, limitMs = 20_000) =>
+  h.waitFor('onDidChangeVmHost', (i) => i.hostId === hostId && i.state === 'ended', limitMs);
+
+async function runToEnd(name: string, text: string): Promise<VmHostInfo> {
+  const info = await h.vm.start({ script: h.script(name, text) });
+  await h.vm.whenEnded(info.hostId);
+  return h.vm.info(info.hostId);
+}
+
+describe('a host ends and says how', () => {
+  it('return: the script ran to its end; its output arrived as events and in the end report', async () => {
+    const info = await runToEnd('ret.py', 'import sys\nprint("hello from the host")\nprint("to stderr", file=sys.stderr)\n');
+    expect(info.end).toMatchObject({ cause: 'return', exitCode: 0 });
+    expect(info.end!.lastStdout).toContain('hello from the host');
+    expect(info.end!.lastStderr).toContain('to stderr');
+    expect(h.output(info.hostId, 'stdout')).toContain('hello from the host');
+    expect(h.output(info.hostId, 'stderr')).toContain('to stderr');
+  });
+
+  it('exception: with its message, line and traceback', async () => {
+    const info = await runToEnd('exc.py', 'def f():\n    return 1 / 0\n\nf()\n');
+    expect(info.end!.cause).toBe('exception');
+    expect(info.end!.error!.message).toContain('ZeroDivisionError');
+    expect(info.end!.error!.line).toBe(2);
+    expect(info.end!.error!.traceback).toContain('exc.py');
+    expect(info.end!.message).toMatch(/ZeroDivisionError.*exc\.py:2/);
+  });
+
+  it('sys.exit(code): the code, not a crash', async () => {
+    const info = await runToEnd('exit.py', 'import sys\nsys.exit(3)\n');
+    expect(info.end).toMatchObject({ cause: 'sys.exit', exitCode: 3 });
+    expect(info.end!.message).toContain('sys.exit(3)');
+  });
+
+  it('os._exit(code): told apart from a return, with the output written just before (buffered and C-level)', async () => {
+    const info = await runToEnd(
+      'osexit.py',
+      'import os, sys\nprint("buffered line")\nos.write(1, b"c-level write\\n")\nos.write(2, b"c-level err\\n")\nos._exit(7)\n',
+    );
+    expect(info.end).toMatchObject({ cause: 'os._exit', exitCode: 7 });
+    expect(info.end!.lastStdout).toContain('buffered line');
+    expect(info.end!.lastStdout).toContain('c-level write');
+    expect(info.end!.lastStderr).toContain('c-level err');
+    expect(h.output(info.hostId, 'stdout')).toContain('c-level write');
+  });
+
+  it('SIGKILL from outside: a signal, noticed within 500 ms', async () => {
+    const info = await h.vm.start({ script: h.script('sleepy.py', 'import time\nprint("up", flush=True)\nwhile True:\n    time.sleep(0.01)\n') });
+    await h.waitFor('onDidVmOutput', (o) => o.hostId === info.hostId && o.text.includes('up'));
+    const killedAt = Date.now();
+    process.kill(info.pid, 'SIGKILL');
+    await endedInfo(info.hostId);
+    const seen = h.events.find((e) => e.event === 'onDidChangeVmHost' && (e.payload as VmHostInfo).state === 'ended')!.at;
+    expect(seen - killedAt).toBeLessThan(500);
+    expect(h.vm.info(info.hostId).end).toMatchObject({ cause: 'signal', signal: 'SIGKILL' });
+  });
+
+  it('segfault: the crash, with the Python stack faulthandler wrote', async () => {
+    const info = await runToEnd('segv.py', 'import ctypes\n\ndef crash():\n    ctypes.string_at(0)\n\ncrash()\n');
+    expect(info.end).toMatchObject({ cause: 'segfault', signal: 'SIGSEGV' });
+    expect(info.end!.faultStack).toContain('segv.py');
+    expect(info.end!.faultStack).toMatch(/line 4 in crash/);
+    expect(info.end!.message).toMatch(/SIGSEGV in crash \(segv\.py:4\)/);
+  });
+
+  it('interrupt: a KeyboardInterrupt in the main thread', async () => {
+    const info = await h.vm.start({ script: h.script('loop.py', 'import time\nprint("up", flush=True)\nwhile True:\n    time.sleep(0.01)\n') });
+    await h.waitFor('onDidVmOutput', (o) => o.hostId === info.hostId && o.text.includes('up'));
+    h.vm.interrupt(info.hostId);
+    await h.vm.whenEnded(info.hostId);
+    expect(h.vm.info(info.hostId).end!.cause).toBe('interrupted');
+  });
+
+  it('stop and kill: reported as asked, not as crashes', async () => {
+    const loop = 'import time\nwhile True:\n    time.sleep(0.01)\n';
+    const a = await h.vm.start({ script: h.script('a.py', loop) });
+    const b = await h.vm.start({ script: h.script('b.py', loop) });
+    expect((await h.vm.stop(a.hostId)).end!.cause).toBe('stopped');
+    expect((await h.vm.kill(b.hostId)).end!.cause).toBe('killed');
+  });
+});
+
+describe('output and hostile scripts', () => {
+  it('a script printing protocol-looking lines and closing its stdout and stderr confuses nothing', async () => {
+    const text = [
+      'import os, sys, time',
+      'print(\'{"reply": 1, "ok": true, "result": {"pong": true}}\')',
+      'print(\'{"event": "ended", "end": {"cause": "return"}}\')',
+      'print(\'{"event": "hello", "protocol": 1, "pid": 1, "python": "3", "implementation": "x", "executable": ""}\')',
+      'sys.stdout.flush()',
+      'os.write(1, b"\\x00\\xff garbage without newline")',
+      'os.close(1)',
+      'os.close(2)',
+      'time.sleep(1.5)',
+      'open(os.path.join(os.path.dirname(__file__), "alive.txt"), "w").write("still running")',
+    ].join('\n');
+    const info = await h.vm.start({ script: h.script('hostile.py', `${text}\n`) });
+    await h.waitFor('onDidVmOutput', (o) => o.hostId === info.hostId && o.text.includes('garbage'));
+    // Still running and answering pings after its stdout closed.
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(h.vm.info(info.hostId).state).toBe('running');
+    await h.vm.whenEnded(info.hostId);
+    const end = h.vm.info(info.hostId).end!;
+    expect(end.cause).toBe('return');
+    expect(end.lastStdout).toContain('"event": "ended"');
+  });
+
+  it('a flood on stdout does not stall the event loop or another host', async () => {
+    const flood = await h.vm.start({ script: h.script('flood.py', 'import sys\nline = "x" * 1000 + "\\n"\nwhile True:\n    sys.stdout.write(line)\n') });
+    const quiet = await h.vm.start({ script: h.script('quiet.py', 'import time\nfor i in range(30):\n    print("tick", i, flush=True)\n    time.sleep(0.05)\n') });
+    let worst = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      worst = Math.max(worst, now - last - 10);
+      last = now;
+    }, 10);
+    await h.vm.whenEnded(quiet.hostId);
+    clearInterval(timer);
+    expect(h.output(quiet.hostId)).toContain('tick 29');
+    expect(h.vm.info(flood.hostId).state).toBe('running');
+    const floodEvents = h.events.filter((e) => e.event === 'onDidVmOutput' && (e.payload as { hostId: string }).hostId === flood.hostId);
+    expect(floodEvents.length).toBeGreaterThan(3);
+    for (const e of floodEvents) expect((e.payload as { text: string }).text.length).toBeLessThanOrEqual(256 * 1024 + 100);
+    expect(worst).toBeLessThan(200);
+  });
+});
+
+describe('a stuck host', () => {
+  it('is reported unresponsive with where it is (from the sampler), and can be killed', async () => {
+    // A regular expression that backtracks for seconds: C code holding the GIL, so the agent cannot answer pings.
+    const text = 'import re\nprint("up", flush=True)\n\ndef spin():\n    re.match(r"(a+)+$", "a" * 28 + "b")\n\nspin()\n';
+    const info = await h.vm.start({ script: h.script('stuck.py', text), rateHz: 200 });
+    const stuck = await h.waitFor('onDidChangeVmHost', (i) => i.hostId === info.hostId && i.state === 'unresponsive', 15_000);
+    expect(stuck.stuck!.stack.join(' > ')).toMatch(/spin \(stuck\.py:5\)/);
+    expect(stuck.stuck!.stack.join(' > ')).not.toMatch(/host\.py/); // the agent's own frames are left out
+    const killed = await h.vm.kill(info.hostId);
+    expect(killed.end!.cause).toBe('killed');
+  });
+});
+
+describe('limits and errors', () => {
+  it('runs 16 hosts at once and refuses the 17th with a clear error', async () => {
+    const loop = h.script('many.py', 'import time\nwhile True:\n    time.sleep(0.02)\n');
+    const hosts = await Promise.all(Array.from({ length: 16 }, () => h.vm.start({ script: loop })));
+    expect(new Set(hosts.map((x) => x.pid)).size).toBe(16);
+    expect(h.vm.list().filter((x) => x.state === 'running')).toHaveLength(16);
+    const err = await rejection(h.vm.start({ script: loop }), ContractError);
+    expect(err).toMatchObject({ code: 'bad-request' });
+    expect(err.message).toMatch(/16 VM hosts are running, the most allowed at once is 16: stop or close one first/);
+    await h.vm.stop(hosts[0]!.hostId);
+    const again = await h.vm.start({ script: loop });
+    expect(again.state).toBe('running');
+  });
+
+  it('a missing interpreter or script is refused before anything runs', async () => {
+    const script = h.script('ok.py', 'pass\n');
+    expect(await rejection(h.vm.start({ script, interpreter: '/nonexistent/python3' }), ContractError)).toMatchObject({ code: 'spawn-failed' });
+    expect(await rejection(h.vm.start({ script: `${h.dir}/missing.py` }), ContractError)).toMatchObject({ code: 'bad-request' });
+    expect(h.vm.list()).toHaveLength(0);
+  });
+});

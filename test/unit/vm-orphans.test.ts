@@ -1,0 +1,73 @@
+// No host outlives the main process: a Node child starts VM hosts (each with a script child of its own), is killed
+// with SIGKILL (no cleanup runs), and every host process and the script's children must be gone within 2 s. The
+// agents notice EOF on their control channel and kill their process group; PR_SET_PDEATHSIG is the second line.
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { root } from './vm-harness';
+
+/** True while `pid` exists and is not a zombie (a reaped-later zombie runs nothing). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
+describe('no orphans', () => {
+  it('hosts and their children are gone within 2 s after the main process is SIGKILLed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'emberscope-orphans-'));
+    try {
+      const script = join(dir, 'parent.py');
+      // A script that starts a child of its own (sleep), prints its pid, and loops.
+      writeFileSync(
+        script,
+        'import subprocess, time\np = subprocess.Popen(["sleep", "60"])\nprint("child", p.pid, flush=True)\nwhile True:\n    time.sleep(0.05)\n',
+      );
+      const driver = join(dir, 'driver.mts');
+      writeFileSync(
+        driver,
+        `import { createVmHarness } from ${JSON.stringify(join(root, 'test', 'unit', 'vm-harness.ts'))};
+const h = createVmHarness();
+const hosts = [];
+for (let i = 0; i < 3; i++) hosts.push(await h.vm.start({ script: ${JSON.stringify(script)} }));
+await h.waitFor('onDidVmOutput', () => hosts.every((x) => /child \\d+/.test(h.output(x.hostId))));
+const children = hosts.map((x) => Number(/child (\\d+)/.exec(h.output(x.hostId))[1]));
+console.log(JSON.stringify({ hosts: hosts.map((x) => x.pid), children }));
+setInterval(() => undefined, 1000);
+`,
+      );
+      // `--import tsx` in this very process: tsx's CLI would run the driver in a grandchild that outlives the kill.
+      const child = spawn(process.execPath, ['--import', 'tsx', driver], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: process.env,
+      });
+      const pids = await new Promise<{ hosts: number[]; children: number[] }>((resolvePids, reject) => {
+        let out = '';
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const line = out.split('\n').find((l) => l.startsWith('{'));
+          if (line) resolvePids(JSON.parse(line));
+        });
+        child.once('exit', (code) => reject(new Error(`driver exited (${code}) early: ${out}`)));
+      });
+      const all = [...pids.hosts, ...pids.children];
+      expect(all).toHaveLength(6);
+      expect(all.every(alive)).toBe(true);
+      child.kill('SIGKILL');
+      const killedAt = Date.now();
+      while (all.some(alive) && Date.now() - killedAt < 2000) await new Promise((r) => setTimeout(r, 20));
+      const left = all.filter(alive);
+      for (const pid of left) process.kill(pid, 'SIGKILL'); // never leave them behind, even when failing
+      expect(left.map((pid) => (pids.hosts.includes(pid) ? `host ${pid}` : `child ${pid}`))).toEqual([]);
+      console.log(`all ${all.length} processes gone ${Date.now() - killedAt} ms after SIGKILL`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
