@@ -10,7 +10,9 @@
 //    reload, counts for that old generation. The first sample of the thread without it ends the frame for good: it
 //    returned, and a re-entry runs the new code. When several such frames are on a stack, the innermost wins.
 // Limits, said plainly: the sampler sees stacks, not frame objects, so a frame that returns and is re-entered at the
-// same place between two samples (10 ms at 100 Hz) looks continuous; a reload's time is when its reply reached the
+// same place between two samples (10 ms at 100 Hz) looks continuous (so a hot function called back to back by an
+// unchanged loop, and caught mid-call by the reload, counts for the old generation until a sample falls outside
+// it: typically within a few samples, since any other line of the loop breaks the run); a reload's time is when its reply reached the
 // main process (a millisecond or two after it was applied). When the sampler's depth differs from the agent's (frames
 // it does not see), the nearest frame of the same function and file is taken.
 import type { Profile, StackIndex } from '../contract/profile';

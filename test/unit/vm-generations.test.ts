@@ -1,0 +1,79 @@
+// Per-generation attribution with a real host, the real agent's live-frames and the real sampler: a loop entered
+// under generation 0 keeps counting for generation 0 after generation 1 is applied; when only the function it
+// calls changes, the samples after the reload count for generation 1.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createVmHarness, type VmHarness } from './vm-harness';
+
+let h: VmHarness;
+beforeEach(() => {
+  h = createVmHarness();
+});
+afterEach(async () => {
+  await h.dispose();
+});
+
+const SCRIPT = (loopExtra: string, workBody: string) => `import time
+
+def work():
+${workBody}
+
+def main():
+    n = 0
+    while True:
+        work()
+        n += 1${loopExtra}
+        if n % 50 == 0:
+            time.sleep(0.001)
+
+main()
+`;
+const WORK_A = '    s = 0\n    for i in range(3000):\n        s += i\n    return s';
+const WORK_B = '    s = 0\n    for i in range(3000):\n        s += i * 2\n    return s';
+
+/** Generation of each sample taken after the reload, from the host's own profile and columns. */
+async function generationsAfterReload(hostId: string): Promise<number[]> {
+  const info = h.vm.info(hostId);
+  const at = info.generations[1]!.at * 1e6;
+  const profile = h.vm.getProfile(hostId);
+  const columns = h.vm.generationColumns(hostId);
+  const out: number[] = [];
+  profile.threads.forEach((t, ti) => {
+    for (let i = 0; i < t.samples.length; i++) {
+      // 20 ms after the reply: the apply itself is done by then.
+      if (profile.startNs + t.samples.time[i]! > at + 20e6) out.push(columns[ti]![i]!);
+    }
+  });
+  return out;
+}
+
+describe('generations with a real host', () => {
+  it('a loop running old code keeps counting for its generation', async () => {
+    const info = await h.vm.start({ script: h.script('loop.py', SCRIPT('', WORK_A)), rateHz: 200 });
+    await new Promise((r) => setTimeout(r, 600));
+    const report = await h.vm.reload(info.hostId, SCRIPT('\n        n += 0', WORK_B));
+    expect(report.ok).toBe(true);
+    expect(report.patched).toEqual(expect.arrayContaining(['main', 'work']));
+    await new Promise((r) => setTimeout(r, 1500));
+    const gens = await generationsAfterReload(info.hostId);
+    expect(gens.length).toBeGreaterThan(50);
+    // main() never returns: everything under it is generation 0.
+    expect(gens.filter((g) => g === 0).length / gens.length).toBeGreaterThan(0.95);
+    const counts = h.vm.info(info.hostId).generations;
+    expect(counts[0]!.samples).toBeGreaterThan(counts[1]!.samples);
+  });
+
+  it('when only the called function changes, samples after the reload count for the new generation', async () => {
+    const info = await h.vm.start({ script: h.script('loop2.py', SCRIPT('', WORK_A)), rateHz: 200 });
+    await new Promise((r) => setTimeout(r, 600));
+    const report = await h.vm.reload(info.hostId, SCRIPT('', WORK_B));
+    expect(report).toMatchObject({ ok: true, patched: ['work'] });
+    await new Promise((r) => setTimeout(r, 1500));
+    const gens = await generationsAfterReload(info.hostId);
+    expect(gens.length).toBeGreaterThan(50);
+    expect(gens.filter((g) => g === 1).length / gens.length).toBeGreaterThan(0.95);
+    // getVmProfile({generation: 1}) holds exactly the samples the column gives generation 1.
+    const gen1 = h.vm.getProfile(info.hostId, 1);
+    const inColumns = h.vm.generationColumns(info.hostId).reduce((n, c) => n + c.filter((g) => g === 1).length, 0);
+    expect(gen1.threads.reduce((n, t) => n + t.samples.length, 0)).toBe(inColumns);
+  });
+});
