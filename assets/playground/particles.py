@@ -108,8 +108,8 @@ def main():
         elapsed = time.perf_counter() - window_start
         if elapsed >= 1.0:
             heading = math.degrees(math.atan2(particles[0].vy, particles[0].vx))
-            print(f"frame {frame:7d}  {1000 * elapsed / frames:6.2f} ms/frame  {hits / frames:5.1f} collisions/frame  "
-                  f"energy {kinetic_energy(particles):9.1f}  particle 0 heading {heading:6.1f}°", flush=True)
+            print(f"frame {frame:6d} {1000 * elapsed / frames:6.2f} ms/frame  {hits / frames:4.0f} hits/frame  "
+                  f"energy {kinetic_energy(particles):8.0f}  p0 {heading:4.0f}°", flush=True)
             window_start = time.perf_counter()
             frames = hits = 0
 

@@ -205,10 +205,9 @@ describe.skipIf(!haveChromium)('the playground in Chromium against emberscope se
     await page.getByTestId('pg-pane-live').click();
     await screenshot(page, 'playground-4-error');
 
-    // Fixing it reloads: generation 2, marker gone.
-    await page.keyboard.press('Backspace');
-    await page.keyboard.press('Backspace');
-    await page.locator(`${EDITOR} .cm-content`).focus();
+    // Completing the expression fixes it (a real change, so a new generation): generation 2, marker gone.
+    await cursorAtEndOfLine(page, 'return (n - 1) * n');
+    await page.keyboard.type(' 0');
     await page.keyboard.press('Control+s');
     await waitFor('generation 2', async () => (await generation(page)) === 2, 15_000);
     await notice.waitFor({ state: 'detached' });

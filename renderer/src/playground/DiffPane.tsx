@@ -133,9 +133,10 @@ export function DiffPane() {
           <button type="button" className={norm === 'absolute' ? 'active' : ''} disabled={!!diff && !diff.absoluteComparable} onClick={() => updateDiff({ norm: 'absolute' })} data-testid="diff-absolute" title="Per second of wall time: did this code get faster?">Per second</button>
           <button type="button" className={norm === 'proportional' ? 'active' : ''} onClick={() => updateDiff({ norm: 'proportional' })} data-testid="diff-proportional" title="Share of each profile: did its weight in the program change?">Share</button>
         </span>
+        <span className="dim pg-seg-label">Widths</span>
         <span className="seg" role="group" aria-label="Widths from">
-          <button type="button" className={d.widthSide === 'before' ? 'active' : ''} onClick={() => updateDiff({ widthSide: 'before' })} title="Widths from the before side (shows stacks that vanished)">Before widths</button>
-          <button type="button" className={d.widthSide === 'after' ? 'active' : ''} onClick={() => updateDiff({ widthSide: 'after' })} title="Widths from the after side (shows new stacks)">After widths</button>
+          <button type="button" className={d.widthSide === 'before' ? 'active' : ''} onClick={() => updateDiff({ widthSide: 'before' })} title="Widths from the before side (shows stacks that vanished)" data-testid="diff-width-before">before</button>
+          <button type="button" className={d.widthSide === 'after' ? 'active' : ''} onClick={() => updateDiff({ widthSide: 'after' })} title="Widths from the after side (shows new stacks)" data-testid="diff-width-after">after</button>
         </span>
         {d.loading && <span className="dim pg-loading">loading…</span>}
       </div>

@@ -6,7 +6,7 @@ import { CLASS_NAMES, formatDelta, formatDiffValue, formatRelative } from './for
 import { setPlayground, updateDiff, usePlayground } from './store';
 
 const ROW_PX = 22;
-const COLUMNS = 'minmax(150px,1.3fr) 84px 84px 92px 58px 84px 84px 92px minmax(120px,1fr)';
+const COLUMNS = 'minmax(130px,1.4fr) 70px 70px 80px 52px 70px 70px 80px minmax(70px,.7fr)';
 
 export function DiffTable({ diff, norm }: { diff: ProfileDiff; norm: DiffNormalization }) {
   const sort = usePlayground((s) => s.diff.sort);

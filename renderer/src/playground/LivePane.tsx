@@ -13,6 +13,7 @@ import { computeFunctionStats } from '../model/table';
 import { buildCallNodeTooltip } from '../views/tooltips';
 import { FlameCanvasView } from '../views/FlameCanvasView';
 import { setPlayground, usePlayground, type HostView } from './store';
+import { trimHostFrames } from './trim';
 
 const TOP_ROWS = 100;
 
@@ -35,7 +36,8 @@ const windowProfile = memoizeByObjectAndKey((profile: Profile, seconds: number):
 export function LivePane({ host }: { host: HostView }) {
   const liveWindow = usePlayground((s) => s.liveWindow);
   const selected = usePlayground((s) => s.selected);
-  const profile = liveWindow === 'all' ? host.profile : windowProfile(host.profile, liveWindow);
+  const script = trimHostFrames(host.profile);
+  const profile = liveWindow === 'all' ? script : windowProfile(script, liveWindow);
   const funcs = computeFuncTable(profile);
   const tree = computeCallTree(profile, 'all');
   const layout = useMemo(() => computeFlameGraphLayout(tree), [tree]);
@@ -55,7 +57,7 @@ export function LivePane({ host }: { host: HostView }) {
     <div className="pg-live" data-testid="pg-live">
       <div className="pane-label">
         Live flame graph
-        <span className="dim num"> · {formatCount(table.samples)} samples{liveWindow === 'all' ? ' since start' : ` in the last ${liveWindow} s`}</span>
+        <span className="dim num"> · {formatCount(table.samples)} samples{liveWindow === 'all' ? ' since start' : ` in the last ${liveWindow} s`} · the host's own frames hidden</span>
         <span className="spacer" />
         <span className="seg" role="group" aria-label="Window">
           {(['all', 5] as const).map((w) => (

@@ -6,6 +6,7 @@ import type { Profile } from '../../../electron/contract/profile';
 import { unpackError, requireClient } from '../store/client';
 import { getState } from '../store/store';
 import { getPlayground, isHostActive, setPlayground, updateDiff, updateHost, type DiffRef } from './store';
+import { trimHostFrames } from './trim';
 
 export const REFRESH_MS = 2000;
 
@@ -40,7 +41,7 @@ export function generationSpanNs(info: VmHostInfo, generation: number, now = Dat
 
 async function fetchRef(ref: DiffRef): Promise<Profile> {
   if (ref.kind === 'trace') return getState().profiles[ref.traceId] ?? requireClient().getProfile({ traceId: ref.traceId });
-  const profile = await requireClient().getVmProfile({ hostId: ref.hostId, generation: ref.generation });
+  const profile = trimHostFrames(await requireClient().getVmProfile({ hostId: ref.hostId, generation: ref.generation }));
   const info = getPlayground().hosts[ref.hostId]?.info;
   const span = info ? generationSpanNs(info, ref.generation) : 0;
   return span > 0 ? { ...profile, durationNs: span } : profile;

@@ -6,7 +6,7 @@ import type { EmberscopeEvents, VmHostInfo, VmReloadReport } from '../../../elec
 import { applyLiveBatch, createLiveProfile } from '../../../electron/contract/live-profile';
 import type { Profile } from '../../../electron/contract/profile';
 import { unpackError, requireClient } from '../store/client';
-import { useStore } from '../store/store';
+import { getState, setState, useStore } from '../store/store';
 import {
   getPlayground,
   isHostActive,
@@ -58,6 +58,10 @@ export function connectPlayground(): void {
   c.on('onDidSessionBatch', onBatch);
   useStore.subscribe((s, prev) => {
     if (s.connection === 'connected' && prev.connection !== 'connected') void refreshHosts();
+    const adopted = s.live?.session.sessionId;
+    if (adopted && adopted !== prev.live?.session.sessionId && Object.values(getPlayground().hosts).some((h) => h.info.sessionId === adopted)) {
+      releaseFromViewer(adopted);
+    }
   });
   void refreshHosts();
   void refreshExamples();
@@ -105,8 +109,19 @@ function trackHost(info: VmHostInfo, fresh: boolean): void {
   }
 }
 
+/**
+ * A host's sampling session is a live session of the services, and the viewer's live tab adopts any session it sees
+ * start when it shows none. The playground shows it instead: a session the viewer adopted but does not show, and that
+ * turns out to be a host's, is let go.
+ */
+function releaseFromViewer(sessionId: string | undefined): void {
+  const s = getState();
+  if (sessionId && s.live?.session.sessionId === sessionId && !s.liveShown) setState({ live: null });
+}
+
 function onHostChange(info: VmHostInfo): void {
   if (forgotten.has(info.hostId)) return;
+  releaseFromViewer(info.sessionId);
   const s = getPlayground();
   const known = s.hosts[info.hostId];
   if (!known) {

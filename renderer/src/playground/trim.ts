@@ -1,0 +1,79 @@
+// A VM host's samples without the host's own frames. The script runs inside Emberscope's agent (runpy, the agent's
+// `__main__`, Agent.run), so every stack of the script starts with those frames, and the agent's reader thread
+// samples too. The playground shows the script as the user wrote it: each stack keeps only what lies after its
+// innermost agent frame, and samples with nothing of the script after it (the agent's own threads, the agent
+// between two runs) are left out. Pure and memoized like model/; the views say that host frames are hidden.
+import type { Profile } from '../../../electron/contract/profile';
+import { memoizeByObject } from '../model/memo';
+
+/** A frame of the host machinery: the agent package, or runpy that starts it. */
+export function isHostFile(file: string): boolean {
+  return /[\\/]emberscope_agent[\\/]/.test(file) || /(^|[\\/<])runpy(\.py)?>?$/.test(file) || file === '<frozen runpy>';
+}
+
+function buildTrimmed(profile: Profile): Profile {
+  const { frames, stacks, strings } = profile;
+  const hiddenFrame = new Uint8Array(frames.length);
+  let any = false;
+  for (let f = 0; f < frames.length; f++) {
+    const file = frames.file[f] >= 0 ? strings[frames.file[f]] ?? '' : '';
+    if (isHostFile(file)) {
+      hiddenFrame[f] = 1;
+      any = true;
+    }
+  }
+  if (!any) return profile;
+  // Stacks come after their prefixes, so one pass maps each to its trimmed stack (-1: nothing of the script yet).
+  const newOf = new Int32Array(stacks.length);
+  const passedHost = new Uint8Array(stacks.length);
+  const prefix: number[] = [];
+  const frame: number[] = [];
+  const intern = new Map<number, number>();
+  const width = frames.length + 1;
+  for (let s = 0; s < stacks.length; s++) {
+    const p = stacks.prefix[s];
+    const f = stacks.frame[s];
+    if (hiddenFrame[f]) {
+      newOf[s] = -1;
+      passedHost[s] = 1;
+      continue;
+    }
+    const parent = p >= 0 ? newOf[p] : -1;
+    passedHost[s] = p >= 0 ? passedHost[p] : 0;
+    const key = (parent + 1) * width + f;
+    let n = intern.get(key);
+    if (n === undefined) {
+      n = frame.length;
+      intern.set(key, n);
+      prefix.push(parent);
+      frame.push(f);
+    }
+    newOf[s] = n;
+  }
+  const threads = profile.threads.map((t) => {
+    const keep: number[] = [];
+    for (let i = 0; i < t.samples.length; i++) {
+      const s = t.samples.stack[i];
+      if (s >= 0 && passedHost[s] && newOf[s] < 0) continue;
+      keep.push(i);
+    }
+    const stack = new Int32Array(keep.length);
+    const time = new Float64Array(keep.length);
+    const weight = new Float64Array(keep.length);
+    keep.forEach((i, k) => {
+      const s = t.samples.stack[i];
+      stack[k] = s >= 0 ? newOf[s] : -1;
+      time[k] = t.samples.time[i];
+      weight[k] = t.samples.weight[i];
+    });
+    return { ...t, samples: { length: keep.length, stack, time, weight } };
+  }).filter((t) => t.samples.length > 0 || t.spans.length > 0);
+  return {
+    ...profile,
+    stacks: { length: frame.length, prefix: Int32Array.from(prefix), frame: Uint32Array.from(frame) },
+    threads,
+  };
+}
+
+/** The profile with the host's frames and the host-only samples left out (the same object when there are none). */
+export const trimHostFrames = memoizeByObject(buildTrimmed);
