@@ -8,6 +8,10 @@ import { toDiagnostic } from '../../renderer/src/playground/diagnostic';
 import { generationSpanNs } from '../../renderer/src/playground/diffs';
 import { formatDelta, formatDiffValue, formatRelative } from '../../renderer/src/playground/format';
 import { appendBounded } from '../../renderer/src/playground/hosts';
+import { isHostFile, trimHostFrames } from '../../renderer/src/playground/trim';
+import { computeCallTree } from '../../renderer/src/model/calltree';
+import { computeFuncTable } from '../../renderer/src/model/functions';
+import { TestProfileBuilder } from './renderer-profile-builder';
 
 describe('console', () => {
   it('keeps streams apart, merges same-stream neighbours, drops the oldest characters beyond the cap', () => {
@@ -72,5 +76,37 @@ describe('diff wording', () => {
     expect(formatRelative(value(80, 20, DiffClass.Faster))).toBe('−75%');
     expect(formatRelative(value(0, 5, DiffClass.OnlyAfter))).toBe('new');
     expect(formatRelative(value(5, 0, DiffClass.OnlyBefore))).toBe('gone');
+  });
+});
+
+describe("the host's own frames", () => {
+  const AGENT = '/app/electron/agent/emberscope_agent';
+  const host = ['_run_module_as_main@<frozen runpy>', `<module>@${AGENT}/__main__.py`, `Agent.run@${AGENT}/host.py`];
+  const profile = new TestProfileBuilder()
+    .sample([...host, '<module>@/s/sim.py', 'main@/s/sim.py', 'work@/s/sim.py'], 1, 0, 0)
+    .sample([...host, '<module>@/s/sim.py', 'main@/s/sim.py'], 1, 1, 0)
+    .sample([...host], 1, 2, 0)
+    .sample(['_bootstrap@/usr/lib/python3.11/threading.py', `Agent._reader@${AGENT}/host.py`], 1, 3, 1)
+    .sample(['_bootstrap@/usr/lib/python3.11/threading.py', 'worker@/s/sim.py'], 1, 4, 2)
+    .build();
+
+  it('knows the agent package and runpy', () => {
+    expect(isHostFile(`${AGENT}/reload.py`)).toBe(true);
+    expect(isHostFile('<frozen runpy>')).toBe(true);
+    expect(isHostFile('/usr/lib/python3.11/runpy.py')).toBe(true);
+    expect(isHostFile('/s/sim.py')).toBe(false);
+  });
+
+  it('keeps each stack from after its innermost host frame and drops host-only samples', () => {
+    const trimmed = trimHostFrames(profile);
+    const tree = computeCallTree(trimmed, 'all');
+    const names = computeFuncTable(trimmed).name;
+    const lines = Array.from({ length: tree.length }, (_, i) => `${'  '.repeat(tree.depth[i])}${names[tree.func[i]]} ${tree.total[i]}`);
+    expect(lines).toEqual(['<module> 2', '  main 2', '    work 1', '_bootstrap 1', '  worker 1']);
+    // The agent's reader thread had only host samples: it is gone; the script's own thread stays whole.
+    expect(trimmed.threads.map((t) => t.samples.length)).toEqual([2, 1]);
+    expect(trimHostFrames(profile)).toBe(trimmed);
+    const plain = new TestProfileBuilder().sample(['main', 'work']).build();
+    expect(trimHostFrames(plain)).toBe(plain);
   });
 });
