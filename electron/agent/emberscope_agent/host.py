@@ -35,8 +35,11 @@ HIGH_FD = 200
 #: How long the main thread may take to reach a safe point before a reload gives up (it is stuck in C code).
 SAFEPOINT_TIMEOUT = float(os.environ.get("EMBERSCOPE_SAFEPOINT_TIMEOUT", "2.0"))
 SAFEPOINT_SIGNAL = (signal.SIGRTMIN + 5) if hasattr(signal, "SIGRTMIN") else signal.SIGUSR2
-#: GIL switch interval while a reload is applied: no other thread runs in the middle of a patch.
-APPLY_SWITCH_INTERVAL = 1000.0
+#: GIL switch interval while a reload is applied: makes it unlikely that another thread runs in the middle of an
+#: apply. Not a guarantee (a thread that began waiting for the GIL under the old interval can still ask for it), so
+#: what must be atomic is made so in the engine: each function's code, defaults and annotations are swapped in one
+#: C-level call, during which no other thread can run.
+APPLY_SWITCH_INTERVAL = 1.0
 AGENT_DIR = os.path.dirname(os.path.abspath(__file__))
 _EXIT_INTERRUPTED = 130
 
@@ -323,7 +326,7 @@ class Agent:
                 return
             job.state = "applying"
         interval = sys.getswitchinterval()
-        sys.setswitchinterval(APPLY_SWITCH_INTERVAL)
+        sys.setswitchinterval(max(APPLY_SWITCH_INTERVAL, interval))
         try:
             job.report = self.engine.apply(job.plan)
             if job.report["ok"]:

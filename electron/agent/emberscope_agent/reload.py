@@ -17,12 +17,14 @@ point (the agent does that from a signal handler; tests call `Engine.reload`, wh
 thread). See electron/agent/README.md for the full semantics.
 """
 import ast
+import collections
 import difflib
 import enum
 import functools
 import gc
 import importlib.machinery
 import importlib.util
+import itertools
 import os
 import sys
 import threading
@@ -180,11 +182,7 @@ class Transaction:
             else:
                 cell.cell_contents = value
         for f, code, defaults, kwdefaults, annotations, doc, fdict in self.funcs.values():
-            f.__code__ = code
-            f.__defaults__ = defaults
-            f.__kwdefaults__ = kwdefaults
-            f.__annotations__ = annotations
-            f.__doc__ = doc
+            set_function(f, code, defaults, kwdefaults, annotations, doc)
             f.__dict__.clear()
             f.__dict__.update(fdict)
         for c, snap in self.classes.values():
@@ -198,6 +196,17 @@ class Transaction:
             d.update(snap)
         for name in [m for m in sys.modules if m not in self.modules_before]:
             sys.modules.pop(name, None)
+
+
+_FUNCTION_SLOTS = ("__code__", "__defaults__", "__kwdefaults__", "__annotations__", "__doc__")
+
+
+def set_function(f, code, defaults, kwdefaults, annotations, doc):
+    """Sets a function's code, defaults, annotations and doc in one C-level call: deque consumes a map of the
+    builtin setattr without running a bytecode, so the interpreter never checks for a thread switch in between and
+    no call on another thread can start with new code and old defaults (or the reverse)."""
+    collections.deque(map(setattr, itertools.repeat(f, 5), _FUNCTION_SLOTS,
+                          (code, defaults, kwdefaults, annotations, doc)), maxlen=0)
 
 
 # ---- what counts as a function-like object, and when two versions have the same shape ----
@@ -736,11 +745,7 @@ class _Apply:
         old = f.__code__
         if old != nf.__code__ or old.co_filename != nf.__code__.co_filename:
             self._note_swap(f, old, nf.__code__)
-        f.__code__ = nf.__code__
-        f.__defaults__ = nf.__defaults__
-        f.__kwdefaults__ = nf.__kwdefaults__
-        f.__annotations__ = nf.__annotations__
-        f.__doc__ = nf.__doc__
+        set_function(f, nf.__code__, nf.__defaults__, nf.__kwdefaults__, nf.__annotations__, nf.__doc__)
         for k, v in nf.__dict__.items():
             if k != "__wrapped__":
                 f.__dict__[k] = v
