@@ -112,7 +112,8 @@ export async function runVm(argv: string[], io: VmIo): Promise<number> {
       else io.stderr.write(`emberscope: ${describeReload(r)}\n`);
     }
   };
-  const { vm, dispose } = createStandaloneVmHosts({ dataDir: defaultDataDir(), emit: onEvent });
+  // One host: no agent started ahead (it would be a second Python process for nothing).
+  const { vm, dispose } = createStandaloneVmHosts({ dataDir: defaultDataDir(), emit: onEvent, spare: false });
   let info: VmHostInfo;
   try {
     info = await vm.start(

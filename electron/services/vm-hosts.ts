@@ -36,9 +36,11 @@ import { findAppRoot } from './native';
 import { prepareRecord, SessionManager } from './sessions';
 import { ATTRIBUTION_RULE, GenerationColumn } from './vm-attribution';
 import { checkInterpreter, FileWatcher, isInside, listExamples, readScript, writeScript } from './vm-files';
-import { AgentProcess, type ProcessEnd } from './vm-process';
+import { GroupGuardian } from './vm-guardian';
+import { AgentProcess, type AgentProcessEvents, type ProcessEnd } from './vm-process';
 import { describeEnd, stuckStack, summarizeReport } from './vm-report';
 
+type Hello = Extract<VmEvent, { event: 'hello' }>;
 type Emit = <E extends EventName>(event: E, payload: EmberscopeEvents[E]) => void;
 type VmRequestName = Extract<keyof EmberscopeRequests, `${string}Vm${string}`>;
 export type VmRequests = Pick<EmberscopeRequests, VmRequestName>;
@@ -69,6 +71,11 @@ export interface VmHostManagerOptions {
   examplesDir: string;
   /** Hosts running at once (default 16). */
   maxHosts?: number;
+  /**
+   * Keep one agent started ahead, ready for the next host (default true): Python's own start-up (50–200 ms here,
+   * most of it `site` and the agent's imports) is then paid while nobody waits. False for one-shot users (the CLI).
+   */
+  spare?: boolean;
   /**
    * Asked before a host starts, with what will run (the interpreter, the script, its arguments) and where: the
    * services pass their exec policy (a desktop renderer is untrusted). Rejects to refuse. Default: allowed.
@@ -116,6 +123,9 @@ export class VmHostManager {
   private readonly opened = new Set<string>();
   private readonly unsubscribe: () => void;
   private disposed = false;
+  /** An agent started ahead for `interpreter`, waiting for `run` (see VmHostManagerOptions.spare). */
+  private spare: { interpreter: string; proc: AgentProcess; hello?: Hello } | undefined;
+  private readonly guardian = new GroupGuardian();
 
   constructor(private readonly opts: VmHostManagerOptions) {
     this.maxHosts = opts.maxHosts ?? VM_LIMITS.defaultMaxHosts;
@@ -312,8 +322,11 @@ export class VmHostManager {
   async dispose(): Promise<void> {
     this.disposed = true;
     this.unsubscribe();
+    this.spare?.proc.kill('SIGKILL');
+    this.spare = undefined;
     await Promise.all([...this.hosts.values()].map((h) => this.stopHost(h, 500)));
     for (const h of this.hosts.values()) h.watcher.close();
+    this.guardian.close();
   }
 
   // ---- internals ----
@@ -365,28 +378,31 @@ export class VmHostManager {
   /** Spawns the agent, waits for hello, starts sampling, runs the script. */
   private async launch(h: Host): Promise<void> {
     const { info } = h;
-    let helloResolve!: (e: Extract<VmEvent, { event: 'hello' }>) => void;
+    let helloResolve!: (e: Hello) => void;
     let helloReject!: (err: Error) => void;
-    const hello = new Promise<Extract<VmEvent, { event: 'hello' }>>((res, rej) => ((helloResolve = res), (helloReject = rej)));
-    const proc = new AgentProcess(
-      { interpreter: info.interpreter, agentDir: this.opts.agentDir, cwd: info.cwd },
-      {
-        onEvent: (event) => {
-          if (event.event === 'hello') helloResolve(event);
-          else this.onAgentEvent(h, event);
-        },
-        onOutput: (stream, text) => this.opts.emit('onDidVmOutput', { hostId: info.hostId, stream, text }),
-        onExit: (end) => {
-          helloReject(new Error(end.agentError ?? 'exited'));
-          this.onExit(h, proc, end);
-        },
+    const hello = new Promise<Hello>((res, rej) => ((helloResolve = res), (helloReject = rej)));
+    const events: AgentProcessEvents = {
+      onEvent: (event) => {
+        if (event.event === 'hello') helloResolve(event);
+        else this.onAgentEvent(h, event);
       },
-    );
+      onOutput: (stream, text) => this.opts.emit('onDidVmOutput', { hostId: info.hostId, stream, text }),
+      onExit: (end) => {
+        helloReject(new Error(end.agentError ?? 'exited'));
+        this.onExit(h, proc, end);
+      },
+    };
+    const spare = this.takeSpare(info.interpreter);
+    const proc = spare?.proc ?? new AgentProcess({ interpreter: info.interpreter, agentDir: this.opts.agentDir, cwd: info.cwd, guardian: this.guardian }, events);
+    if (spare) {
+      proc.rebind(events);
+      helloResolve(spare.hello);
+    }
     h.proc = proc;
     info.pid = proc.pid;
     this.changed(h);
     const timer = setTimeout(() => helloReject(new Error(`no hello in ${HELLO_TIMEOUT_MS} ms`)), HELLO_TIMEOUT_MS);
-    let greeting: Extract<VmEvent, { event: 'hello' }>;
+    let greeting: Hello;
     try {
       greeting = await hello;
     } catch (err) {
@@ -410,12 +426,44 @@ export class VmHostManager {
       throw new ContractError('spawn-failed', `the host did not run ${info.name}: ${err.message}`);
     });
     if (!reply.ok) throw new ContractError('spawn-failed', `the host did not run ${info.name}: ${reply.error}`);
+    this.refillSpare(info.interpreter);
     if (proc.hasExited) return; // a script that ended at once is reported by onExit
     info.state = 'running';
     info.generations = [{ generation: 0, at: Date.now(), summary: 'start', samples: 0 }];
     h.pingTimer = setInterval(() => this.ping(h, proc), PING_EVERY_MS);
     h.pingTimer.unref();
     this.changed(h);
+  }
+
+  /** The spare agent, if it is for `interpreter`, alive and ready; it is no longer the spare. */
+  private takeSpare(interpreter: string): { proc: AgentProcess; hello: Hello } | undefined {
+    const spare = this.spare;
+    if (!spare || spare.interpreter !== interpreter || !spare.hello || spare.proc.hasExited) return undefined;
+    this.spare = undefined;
+    return { proc: spare.proc, hello: spare.hello };
+  }
+
+  /** Starts an agent ahead for the next host, unless one is ready or starting for this interpreter. */
+  private refillSpare(interpreter: string): void {
+    if (this.opts.spare === false || this.disposed) return;
+    if (this.spare && this.spare.interpreter === interpreter && !this.spare.proc.hasExited) return;
+    this.spare?.proc.kill('SIGKILL');
+    const entry: NonNullable<VmHostManager['spare']> = {
+      interpreter,
+      proc: new AgentProcess(
+        { interpreter, agentDir: this.opts.agentDir, cwd: this.opts.dataDir, guardian: this.guardian },
+        {
+          onEvent: (event) => {
+            if (event.event === 'hello') entry.hello = event;
+          },
+          onOutput: () => undefined,
+          onExit: () => {
+            if (this.spare === entry) this.spare = undefined;
+          },
+        },
+      ),
+    };
+    this.spare = entry;
   }
 
   private startSampling(h: Host, pid: number): void {
@@ -700,6 +748,7 @@ export function createStandaloneVmHosts(opts: {
   dataDir: string;
   emit: Emit;
   maxHosts?: number;
+  spare?: boolean;
 }): { vm: VmHostManager; sessions: SessionManager; dispose(): Promise<void> } {
   const listeners = new Set<Emit>();
   const emit: Emit = (event, payload) => {
@@ -720,6 +769,7 @@ export function createStandaloneVmHosts(opts: {
     sessions,
     subscribe: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
     ...(opts.maxHosts ? { maxHosts: opts.maxHosts } : {}),
+    ...(opts.spare !== undefined ? { spare: opts.spare } : {}),
   });
   return {
     vm,

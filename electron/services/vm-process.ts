@@ -15,6 +15,7 @@ import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { VmEndCause } from '../contract/api';
 import type { VmEvent, VmReply, VmRequest, VmRunEnd } from '../contract/vm-protocol';
+import type { GroupGuardian } from './vm-guardian';
 import { encodeRequest, LineSplitter, parseAgentLine } from './vm-wire';
 
 /** Output kept per stream (the last ~1 MB), for a host's end report and for whoever joins late. */
@@ -44,6 +45,8 @@ export interface AgentSpawn {
   agentDir: string;
   cwd: string;
   env?: NodeJS.ProcessEnv;
+  /** Told about the process group while it lives, so it dies with us even if we are SIGKILLed (vm-guardian.ts). */
+  guardian?: GroupGuardian;
 }
 
 export interface ProcessEnd {
@@ -128,7 +131,7 @@ export class AgentProcess {
   readonly exitedPromise: Promise<ProcessEnd>;
   private resolveExit!: (end: ProcessEnd) => void;
 
-  constructor(opts: AgentSpawn, private readonly events: AgentProcessEvents) {
+  constructor(opts: AgentSpawn, private events: AgentProcessEvents) {
     this.exitedPromise = new Promise((r) => (this.resolveExit = r));
     // Output reaches us as written, not when an 8 KB buffer fills (a long-running loop would look silent); also for
     // the script's child processes. Nothing else of the environment changes: the agent is started by its file
@@ -142,6 +145,8 @@ export class AgentProcess {
       windowsHide: true,
     });
     this.pid = this.child.pid ?? 0;
+    this.guardian = opts.guardian;
+    if (this.pid > 0) this.guardian?.watch(this.pid);
     this.control = this.child.stdio[3] as Readable & Writable;
     const splitter = new LineSplitter((line) => this.receive(line));
     this.control.on('data', (chunk: Buffer) => {
@@ -169,6 +174,11 @@ export class AgentProcess {
       }
     });
     this.child.on('exit', (code, signal) => this.onExit(code, signal));
+  }
+
+  /** Hands the process's events to someone else from now on (a spare agent taken by a host). */
+  rebind(events: AgentProcessEvents): void {
+    this.events = events;
   }
 
   /** Sends a request; resolves with its reply (ok or not), rejects when the host ends first or the time is up. */
@@ -338,11 +348,14 @@ export class AgentProcess {
   }
 
   private finishedOnce = false;
+  private readonly guardian: GroupGuardian | undefined;
 
   private finish(info: { code: number | null; signal: NodeJS.Signals | null }): void {
     if (this.finishedOnce) return;
     this.finishedOnce = true;
     this.exited = true;
+    // The group was SIGKILLed in onExit: from here its number may be reused.
+    if (this.pid > 0) this.guardian?.forget(this.pid);
     clearTimeout(this.drainTimer);
     for (const s of this.openStreams) s.destroy();
     this.flushOutput();

@@ -1,6 +1,7 @@
-// No host outlives the main process: a Node child starts VM hosts (each with a script child of its own), is killed
-// with SIGKILL (no cleanup runs), and every host process and the script's children must be gone within 2 s. The
-// agents notice EOF on their control channel and kill their process group; PR_SET_PDEATHSIG is the second line.
+// No host outlives the main process: a Node child starts VM hosts (each with a script child of its own, one of them
+// stuck in C holding the GIL), is killed with SIGKILL (no cleanup runs), and every host process and the scripts'
+// children must be gone within 2 s. The agents notice EOF on their control channel and kill their process group,
+// PR_SET_PDEATHSIG ends an agent that cannot, and the guardian (vm-guardian.ts) kills the groups that remain.
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,13 +29,20 @@ describe('no orphans', () => {
         script,
         'import subprocess, time\np = subprocess.Popen(["sleep", "60"])\nprint("child", p.pid, flush=True)\nwhile True:\n    time.sleep(0.05)\n',
       );
+      // The same, then stuck in C holding the GIL (a regular expression backtracking for minutes): its agent cannot
+      // act on EOF; the guardian (vm-guardian.ts) kills its group.
+      const stuck = join(dir, 'stuck.py');
+      writeFileSync(
+        stuck,
+        'import re, subprocess\np = subprocess.Popen(["sleep", "60"])\nprint("child", p.pid, flush=True)\nre.match(r"(a+)+$", "a" * 40 + "b")\n',
+      );
       const driver = join(dir, 'driver.mts');
       writeFileSync(
         driver,
         `import { createVmHarness } from ${JSON.stringify(join(root, 'test', 'unit', 'vm-harness.ts'))};
 const h = createVmHarness();
 const hosts = [];
-for (let i = 0; i < 3; i++) hosts.push(await h.vm.start({ script: ${JSON.stringify(script)} }));
+for (let i = 0; i < 3; i++) hosts.push(await h.vm.start({ script: i === 2 ? ${JSON.stringify(stuck)} : ${JSON.stringify(script)} }));
 await h.waitFor('onDidVmOutput', () => hosts.every((x) => /child \\d+/.test(h.output(x.hostId))));
 const children = hosts.map((x) => Number(/child (\\d+)/.exec(h.output(x.hostId))[1]));
 console.log(JSON.stringify({ hosts: hosts.map((x) => x.pid), children }));
