@@ -20,6 +20,10 @@ import threading
 import time
 import traceback
 
+AGENT_DIR = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "electron", "agent"))
+if AGENT_DIR not in sys.path:
+    sys.path.insert(0, AGENT_DIR)
+
 
 class Case:
     def __init__(self, name, before, after, setup="", check="", refused=(), ok=True, main=None, teardown="",
@@ -384,9 +388,6 @@ class EmberscopeAdapter:
     script's main thread; the semantics are the same)."""
 
     def __init__(self, fault=None):
-        root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "electron", "agent")
-        if root not in sys.path:
-            sys.path.insert(0, os.path.abspath(root))
         from emberscope_agent.reload import Engine
         self.Engine = Engine
         self.fault = fault
