@@ -12,6 +12,7 @@ import { isHostFile, trimHostFrames } from '../../renderer/src/playground/trim';
 import { computeCallTree } from '../../renderer/src/model/calltree';
 import { computeFuncTable } from '../../renderer/src/model/functions';
 import { TestProfileBuilder } from './renderer-profile-builder';
+import { FrameKind } from '../../electron/contract/profile';
 
 describe('console', () => {
   it('keeps streams apart, merges same-stream neighbours, drops the oldest characters beyond the cap', () => {
@@ -88,7 +89,10 @@ describe("the host's own frames", () => {
     .sample([...host], 1, 2, 0)
     .sample(['_bootstrap@/usr/lib/python3.11/threading.py', `Agent._reader@${AGENT}/host.py`], 1, 3, 1)
     .sample(['_bootstrap@/usr/lib/python3.11/threading.py', 'worker@/s/sim.py'], 1, 4, 2)
+    .sample([...host, 'dumps@/usr/lib/python3.11/json/__init__.py'], 1, 5, 0)
     .build();
+  // Library code the agent calls (json) is marked stdlib, as the importers classify it.
+  profile.frames.kind[profile.frames.length - 1] = FrameKind.Stdlib;
 
   it('knows the agent package and runpy', () => {
     expect(isHostFile(`${AGENT}/reload.py`)).toBe(true);

@@ -129,15 +129,6 @@ export function DiffPane() {
         <SourcePicker label="Before" value={d.before} onChange={(r) => void setDiffRefs(r, d.after)} testId="diff-before" />
         <span className="dim" aria-hidden>→</span>
         <SourcePicker label="After" value={d.after} onChange={(r) => void setDiffRefs(d.before, r)} testId="diff-after" />
-        <span className="seg" role="group" aria-label="Normalization">
-          <button type="button" className={norm === 'absolute' ? 'active' : ''} disabled={!!diff && !diff.absoluteComparable} onClick={() => updateDiff({ norm: 'absolute' })} data-testid="diff-absolute" title="Per second of wall time: did this code get faster?">Per second</button>
-          <button type="button" className={norm === 'proportional' ? 'active' : ''} onClick={() => updateDiff({ norm: 'proportional' })} data-testid="diff-proportional" title="Share of each profile: did its weight in the program change?">Share</button>
-        </span>
-        <span className="dim pg-seg-label">Widths</span>
-        <span className="seg" role="group" aria-label="Widths from">
-          <button type="button" className={d.widthSide === 'before' ? 'active' : ''} onClick={() => updateDiff({ widthSide: 'before' })} title="Widths from the before side (shows stacks that vanished)" data-testid="diff-width-before">before</button>
-          <button type="button" className={d.widthSide === 'after' ? 'active' : ''} onClick={() => updateDiff({ widthSide: 'after' })} title="Widths from the after side (shows new stacks)" data-testid="diff-width-after">after</button>
-        </span>
         {d.loading && <span className="dim pg-loading">loading…</span>}
       </div>
       {d.error && <div className="notice-strip" role="alert">{d.error}</div>}
@@ -147,17 +138,25 @@ export function DiffPane() {
         </div>
       ) : (
         <>
-          <div className="pg-diff-summary" data-testid="diff-summary" data-faster={counts!.faster} data-slower={counts!.slower}>
-            <span><b className="num">{describeRef(d.before)}</b> → <b className="num">{describeRef(d.after)}</b></span>
+          <div className="pg-diff-summary" data-testid="diff-summary" data-faster={counts!.faster} data-slower={counts!.slower} title={`${describeRef(d.before)} → ${describeRef(d.after)}`}>
             <span className="pg-count faster num">{counts!.faster} faster</span>
             <span className="pg-count slower num">{counts!.slower} slower</span>
             <span className="pg-count only-after num">{counts!.onlyAfter} new</span>
             <span className="pg-count only-before num">{counts!.onlyBefore} gone</span>
             <span className="dim num">{counts!.neutral} within noise</span>
             <span className="spacer" />
-            <Legend />
+            <span className="seg" role="group" aria-label="Normalization">
+              <button type="button" className={norm === 'absolute' ? 'active' : ''} disabled={!!diff && !diff.absoluteComparable} onClick={() => updateDiff({ norm: 'absolute' })} data-testid="diff-absolute" title="Per second of wall time: did this code get faster?">Per second</button>
+              <button type="button" className={norm === 'proportional' ? 'active' : ''} onClick={() => updateDiff({ norm: 'proportional' })} data-testid="diff-proportional" title="Share of each profile: did its weight in the program change?">Share</button>
+            </span>
+            <span className="dim pg-seg-label">Widths</span>
+            <span className="seg" role="group" aria-label="Widths from">
+              <button type="button" className={d.widthSide === 'before' ? 'active' : ''} onClick={() => updateDiff({ widthSide: 'before' })} title="Widths from the before side (shows stacks that vanished)" data-testid="diff-width-before">before</button>
+              <button type="button" className={d.widthSide === 'after' ? 'active' : ''} onClick={() => updateDiff({ widthSide: 'after' })} title="Widths from the after side (shows new stacks)" data-testid="diff-width-after">after</button>
+            </span>
           </div>
           <div className="pg-diff-flame">
+            <Legend />
             {flame.layout.count === 0 ? (
               <div className="pg-empty dim">No samples on the {d.widthSide} side yet.</div>
             ) : (

@@ -1,9 +1,9 @@
 // A VM host's samples without the host's own frames. The script runs inside Emberscope's agent (runpy, the agent's
-// `__main__`, Agent.run), so every stack of the script starts with those frames, and the agent's reader thread
-// samples too. The playground shows the script as the user wrote it: each stack keeps only what lies after its
-// innermost agent frame, and samples with nothing of the script after it (the agent's own threads, the agent
-// between two runs) are left out. Pure and memoized like model/; the views say that host frames are hidden.
-import type { Profile } from '../../../electron/contract/profile';
+// `__main__`, Agent.run), so every stack of the script starts with those frames, and the agent's own threads
+// sample too. The playground shows the script as the user wrote it: each stack keeps only what lies after its
+// innermost agent frame, and samples where that is not the user's code (the agent's threads, the library code the
+// agent calls: json, ast, between two runs) are left out. Pure and memoized like model/; the views say so.
+import { FrameKind, type Profile } from '../../../electron/contract/profile';
 import { memoizeByObject } from '../model/memo';
 
 /** A frame of the host machinery: the agent package, or runpy that starts it. */
@@ -33,12 +33,13 @@ function buildTrimmed(profile: Profile): Profile {
   for (let s = 0; s < stacks.length; s++) {
     const p = stacks.prefix[s];
     const f = stacks.frame[s];
-    if (hiddenFrame[f]) {
+    const parent = p >= 0 ? newOf[p] : -1;
+    // Right after a host frame only the user's code starts a stack again; what else the agent calls stays hidden.
+    if (hiddenFrame[f] || (p >= 0 && passedHost[p] && parent < 0 && frames.kind[f] !== FrameKind.User)) {
       newOf[s] = -1;
       passedHost[s] = 1;
       continue;
     }
-    const parent = p >= 0 ? newOf[p] : -1;
     passedHost[s] = p >= 0 ? passedHost[p] : 0;
     const key = (parent + 1) * width + f;
     let n = intern.get(key);
