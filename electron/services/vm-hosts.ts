@@ -322,8 +322,10 @@ export class VmHostManager {
   async dispose(): Promise<void> {
     this.disposed = true;
     this.unsubscribe();
-    this.spare?.proc.kill('SIGKILL');
+    const spare = this.spare;
     this.spare = undefined;
+    spare?.proc.kill('SIGKILL');
+    if (spare) await Promise.race([spare.proc.exitedPromise, new Promise((r) => setTimeout(r, 2000))]);
     await Promise.all([...this.hosts.values()].map((h) => this.stopHost(h, 500)));
     for (const h of this.hosts.values()) h.watcher.close();
     this.guardian.close();
@@ -381,14 +383,19 @@ export class VmHostManager {
     let helloResolve!: (e: Hello) => void;
     let helloReject!: (err: Error) => void;
     const hello = new Promise<Hello>((res, rej) => ((helloResolve = res), (helloReject = rej)));
+    // The script's first line is about to run (or it ended before): only then may reloads be asked for.
+    let startedResolve!: () => void;
+    const started = new Promise<void>((res) => (startedResolve = res));
     const events: AgentProcessEvents = {
       onEvent: (event) => {
         if (event.event === 'hello') helloResolve(event);
-        else this.onAgentEvent(h, event);
+        else if (event.event === 'started' || event.event === 'ended') startedResolve();
+        if (event.event !== 'hello') this.onAgentEvent(h, event);
       },
       onOutput: (stream, text) => this.opts.emit('onDidVmOutput', { hostId: info.hostId, stream, text }),
       onExit: (end) => {
         helloReject(new Error(end.agentError ?? 'exited'));
+        startedResolve();
         this.onExit(h, proc, end);
       },
     };
@@ -426,6 +433,9 @@ export class VmHostManager {
       throw new ContractError('spawn-failed', `the host did not run ${info.name}: ${err.message}`);
     });
     if (!reply.ok) throw new ContractError('spawn-failed', `the host did not run ${info.name}: ${reply.error}`);
+    const timer2 = setTimeout(startedResolve, HELLO_TIMEOUT_MS);
+    await started;
+    clearTimeout(timer2);
     this.refillSpare(info.interpreter);
     if (proc.hasExited) return; // a script that ended at once is reported by onExit
     info.state = 'running';
@@ -787,8 +797,12 @@ export function createStandaloneVmHosts(opts: {
  */
 export function createVmHostManager(opts: Omit<VmHostManagerOptions, 'agentDir' | 'examplesDir'>): VmHostManager {
   const root = findAppRoot();
+  // $EMBERSCOPE_MAX_VM_HOSTS raises or lowers the limit of hosts at once (1–256) where the caller set none.
+  const fromEnv = Number(process.env.EMBERSCOPE_MAX_VM_HOSTS);
+  const maxHosts = opts.maxHosts ?? (Number.isInteger(fromEnv) && fromEnv >= 1 && fromEnv <= 256 ? fromEnv : undefined);
   return new VmHostManager({
     ...opts,
+    ...(maxHosts ? { maxHosts } : {}),
     agentDir: process.env.EMBERSCOPE_AGENT_DIR || join(root, 'electron', 'agent'),
     examplesDir: join(root, 'assets', 'playground'),
   });

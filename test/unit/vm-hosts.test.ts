@@ -1,6 +1,9 @@
 // VM hosts with real Python processes, the real agent and the real sampler: every kind of death reported as what it
 // was, output that must not be lost (after os._exit, from a C-level write), a hostile script, interrupt, an
 // unresponsive host, and the host limit. Every host is ended in afterEach (the harness disposes the manager).
+import { execFileSync } from 'node:child_process';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ContractError, type VmHostInfo } from '../../electron/contract/api';
 import { createVmHarness, type VmHarness } from './vm-harness';
@@ -138,7 +141,80 @@ describe('output and hostile scripts', () => {
     const floodEvents = h.events.filter((e) => e.event === 'onDidVmOutput' && (e.payload as { hostId: string }).hostId === flood.hostId);
     expect(floodEvents.length).toBeGreaterThan(3);
     for (const e of floodEvents) expect((e.payload as { text: string }).text.length).toBeLessThanOrEqual(256 * 1024 + 100);
+    // Coalesced: at most 10 output events a second per host.
+    const span = (floodEvents.at(-1)!.at - floodEvents[0]!.at) / 1000;
+    expect(floodEvents.length).toBeLessThanOrEqual(Math.ceil(span * 10) + 2);
     expect(worst).toBeLessThan(200);
+  });
+});
+
+describe('recycle, local modules, dispose', () => {
+  const COUNTER = (step: number) =>
+    `import time\nimport helper\n\ncount = 0\nwhile True:\n    count += ${step}\n    print("count", count, "helper", helper.value(), flush=True)\n    time.sleep(0.05)\n`;
+
+  it('a save of a local module the script imported reloads it; recycle starts afresh with the last good code', async () => {
+    h.script('helper.py', 'def value():\n    return "one"\n');
+    const info = await h.vm.start({ script: h.script('counter.py', COUNTER(1)) });
+    await h.waitFor('onDidVmOutput', (o) => o.hostId === info.hostId && o.text.includes('helper one'));
+    await h.waitFor('onDidChangeVmHost', (i) => i.hostId === info.hostId && i.watchedFiles.some((f) => f.endsWith('helper.py')));
+    writeFileSync(join(h.dir, 'helper.py'), 'def value():\n    return "two"\n');
+    const reload = await h.waitFor('onDidVmReload', (r) => r.hostId === info.hostId);
+    expect(reload.report).toMatchObject({ ok: true, generation: 1 });
+    expect(reload.report.patched.join(' ')).toMatch(/value/);
+    await h.waitFor('onDidVmOutput', (o) => o.hostId === info.hostId && o.text.includes('helper two'));
+
+    const before = h.vm.info(info.hostId);
+    const recycled = await h.vm.recycle(info.hostId);
+    expect(recycled.hostId).toBe(info.hostId);
+    expect(recycled.pid).not.toBe(before.pid);
+    expect(recycled).toMatchObject({ state: 'running', generation: 0, recycles: 1 });
+    expect(recycled.generations.map((g) => g.generation)).toEqual([0]);
+    const mark = h.output(info.hostId).length;
+    await h.waitFor('onDidVmOutput', (o) => o.hostId === info.hostId && /count 1 helper two/.test(h.output(info.hostId).slice(mark)));
+  });
+
+  it('recycle after a failed reload of a playground script runs the last good code', async () => {
+    const info = await h.vm.start({ source: 'import time\nwhile True:\n    print("good", flush=True)\n    time.sleep(0.05)\n', name: 'pg.py' });
+    await h.waitFor('onDidVmOutput', (o) => o.hostId === info.hostId && o.text.includes('good'));
+    const failed = await h.vm.reload(info.hostId, 'while True\n');
+    expect(failed.ok).toBe(false);
+    const recycled = await h.vm.recycle(info.hostId);
+    expect(recycled.state).toBe('running');
+    expect(readFileSync(recycled.script, 'utf8')).toContain('print("good"');
+    // A user's own file is not overwritten: recycle says what to do instead.
+    const own = await h.vm.start({ script: h.script('own.py', 'import time\nwhile True:\n    time.sleep(0.05)\n') });
+    expect((await h.vm.reload(own.hostId, 'while True\n')).ok).toBe(false);
+    const err = await rejection(h.vm.recycle(own.hostId), ContractError);
+    expect(err.message).toMatch(/holds the edit that failed to reload.*fix or undo it, then recycle/);
+  });
+
+  it('dispose ends every host and the spare agent', async () => {
+    const loop = h.script('l.py', 'import time\nwhile True:\n    time.sleep(0.05)\n');
+    const pids = (await Promise.all([h.vm.start({ script: loop }), h.vm.start({ script: loop })])).map((i) => i.pid);
+    await h.vm.dispose();
+    const alive = (pid: number) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+      } catch {
+        return false;
+      }
+    };
+    expect(pids.filter(alive)).toEqual([]);
+    expect(h.vm.list().every((i) => i.state === 'ended' && i.end!.cause === 'stopped')).toBe(true);
+    // No agent of ours is left either (the spare started ahead for the next host).
+    const agents = readdirSync('/proc')
+      .filter((e) => /^\d+$/.test(e))
+      .filter((pid) => {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+          return Number(fields[1]) === process.pid && fields[0] !== 'Z' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('emberscope_agent');
+        } catch {
+          return false;
+        }
+      });
+    expect(agents).toEqual([]);
   });
 });
 
@@ -167,6 +243,24 @@ describe('limits and errors', () => {
     await h.vm.stop(hosts[0]!.hostId);
     const again = await h.vm.start({ script: loop });
     expect(again.state).toBe('running');
+  });
+
+  it('an interpreter older than 3.9 is refused with what to do', async () => {
+    // A stand-in interpreter that answers the version probe as Python 3.8 would (a real 3.8 is not installed here).
+    const old = h.script('python3.8', '#!/bin/sh\necho 3.8.18\necho CPython\n');
+    chmodSync(old, 0o755);
+    const err = await rejection(h.vm.start({ script: h.script('ok.py', 'pass\n'), interpreter: old }), ContractError);
+    expect(err.code).toBe('unsupported-python');
+    expect(err.message).toMatch(/Python 3\.8\.18: VM hosts need Python 3\.9 or later/);
+  });
+
+  it("a virtualenv's python runs the host (nothing installed in it)", async () => {
+    const venv = join(h.dir, 'venv');
+    execFileSync('python3', ['-m', 'venv', '--without-pip', venv]);
+    const info = await h.vm.start({ script: h.script('where.py', 'import sys\nprint("prefix", sys.prefix)\n'), interpreter: join(venv, 'bin', 'python') });
+    await h.vm.whenEnded(info.hostId);
+    expect(h.vm.info(info.hostId).end!.cause).toBe('return');
+    expect(h.output(info.hostId)).toContain(`prefix ${venv}`);
   });
 
   it('a missing interpreter or script is refused before anything runs', async () => {
