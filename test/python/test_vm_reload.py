@@ -105,6 +105,43 @@ def test_live_frames_name_the_old_generation_of_a_running_loop(module):
     assert all(not t["frames"] for t in engine.live_frames())
 
 
+def test_live_frames_leave_out_a_running_loop_that_merely_moved(module):
+    """A def added above a running loop shifts its lines; the loop's code is the same, so it is not old code."""
+    engine, load, write, name = module
+    mod = load("""
+        def work():
+            return 1
+
+        def loop(stop):
+            while not stop.is_set():
+                work()
+                stop.wait(0.001)
+        """)
+    stop = threading.Event()
+    th = threading.Thread(target=mod.loop, args=(stop,), daemon=True)
+    th.start()
+    try:
+        time.sleep(0.02)
+        report = write("""
+            def helper():
+                return 2
+
+            def work():
+                return helper()
+
+            def loop(stop):
+                while not stop.is_set():
+                    work()
+                    stop.wait(0.001)
+            """)
+        assert report["ok"], report
+        frames = [f for t in engine.live_frames() if t["tid"] == th.native_id for f in t["frames"]]
+        assert "loop" not in [f["name"] for f in frames], frames
+    finally:
+        stop.set()
+        th.join(2)
+
+
 def test_index_not_heap_scan_cost_does_not_grow_with_heap(module):
     """The same reload with 2 million extra live objects costs about the same (no gc.get_referrers, no scan)."""
     engine, load, write, name = module

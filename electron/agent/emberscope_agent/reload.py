@@ -489,7 +489,10 @@ class Engine:
         if changed:
             self.generation += 1
             for old, gen in ctx.swapped.items():
-                self.retired.setdefault(old, gen)
+                # Only code whose definition changed is retired: a function that merely moved (an edit above it
+                # shifted its lines) runs the same code, so its running frames are not old code (live-frames).
+                if old in ctx.replaced_changed:
+                    self.retired.setdefault(old, gen)
             for new in ctx.installed:
                 self.code_gen[new] = self.generation
         report["generation"] = self.generation
