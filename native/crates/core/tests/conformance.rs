@@ -1,7 +1,7 @@
 //! Conformance and round-trip harness (speedscope's `checkProfileSnapshot`, done our way).
 //!
-//! For every fixture under test/fixtures/** (except broken/, snapshots/, generate/, vm-protocol/), speedscope's
-//! sample corpus (test/fixtures/speedscope-samples) included: import → readable snapshot
+//! For every fixture under test/fixtures/** (except broken/, snapshots/, generate/, vm-protocol/, fuzz-regressions/),
+//! speedscope's sample corpus (test/fixtures/speedscope-samples) included: import → readable snapshot
 //! (test/fixtures/snapshots/<path>.txt) → export speedscope → re-import → same function figures.
 //!
 //! Snapshots are only compared: a missing or differing snapshot fails, and so does a snapshot whose fixture is gone.
@@ -99,9 +99,9 @@ fn corpus() -> Vec<(String, PathBuf)> {
         let rel = p.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
         let top = rel.split('/').next().unwrap_or("");
         let name = p.file_name().unwrap().to_string_lossy().to_string();
-        // Generator scripts and sources live beside the fixtures, and vm-protocol/ holds wire messages of the VM
-        // host protocol; docs are not profiles either.
-        if matches!(top, "broken" | "snapshots" | "generate" | "vm-protocol")
+        // Not profiles to snapshot: generator scripts and sources, the VM host protocol's wire messages, the damaged
+        // inputs fuzz_importers.rs found (it replays them), docs.
+        if matches!(top, "broken" | "snapshots" | "generate" | "vm-protocol" | "fuzz-regressions")
             || name.ends_with(".md")
             || name.starts_with('.')
             || NOT_PROFILES.contains(&rel.as_str())
