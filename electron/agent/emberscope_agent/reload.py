@@ -97,17 +97,36 @@ class ModuleState:
         self.name = name
         self.module = module
         self.file = file
-        self.commit(source, tree, CodeTable([code]))
+        texts = astdiff.statement_texts(source, tree)
+        dumps = [astdiff.dump(s) for s in tree.body]
+        defs = astdiff.definitions(tree)
+        self.commit(source, tree, CodeTable([code]), dumps, defs, _def_dumps(defs, tree, dumps, {}, set()), texts)
 
-    def commit(self, source, tree, table):
+    def commit(self, source, tree, table, dumps, defs, def_dumps, texts):
+        self.texts = {t: d for t, d in zip(texts, dumps) if t is not None}  # statement text -> its shape
         self.source = source
         self.tree = tree
         self.table = table
-        self.dumps = [astdiff.dump(s) for s in tree.body]
-        self.defs = astdiff.definitions(tree)
+        self.dumps = dumps          # shape of each top-level statement
+        self.defs = defs            # qualname -> def/class nodes
+        self.def_dumps = def_dumps  # qualname -> their shapes
 
     def label(self, qualname):
         return qualname if self.name == "__main__" else f"{self.name}.{qualname}"
+
+
+def _def_dumps(defs, tree, top_dumps, old_def_dumps, same_text):
+    """Shapes of every definition (the costly part of a diff): a top-level one reuses its statement's shape; one
+    nested in a top-level definition whose text did not change reuses the shape it had."""
+    known = {id(stmt): d for stmt, d in zip(tree.body, top_dumps)}
+    out = {}
+    for q, nodes in defs.items():
+        head = q.split(".", 1)[0]
+        if q in old_def_dumps and head in same_text and len(old_def_dumps[q]) == len(nodes):
+            out[q] = old_def_dumps[q]
+        else:
+            out[q] = [known[id(n)] if id(n) in known else astdiff.dump(n) for n in nodes]
+    return out
 
 
 class ModulePlan:
@@ -260,6 +279,7 @@ class Engine:
         self.fault = fault      # test hook: called with a step name before each step of an apply
         self.main_code = None   # the code object `__main__` runs (its frame never gets new code)
         self.main_tree = None
+        self.main_dumps = []
         self.last_report = None
 
     # -- tracking --
@@ -289,6 +309,7 @@ class Engine:
         self.by_file[st.file] = "__main__"
         self.main_code = code
         self.main_tree = tree
+        self.main_dumps = list(st.dumps)
         return st
 
     def _fault(self, step):
@@ -353,8 +374,18 @@ class Engine:
             pool[d] = pool.get(d, 0) + 1
         dirty = set()
         new_bound = set()
+        # A statement whose text is unchanged (it may have moved) has the shape it had: no need to rebuild it.
+        mp.texts = astdiff.statement_texts(mp.source, tree)
+        mp.dumps = [st.texts[t] if t is not None and t in st.texts else astdiff.dump(stmt)
+                    for t, stmt in zip(mp.texts, tree.body)]
+        names_once = {}
+        for stmt in tree.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names_once[stmt.name] = names_once.get(stmt.name, 0) + 1
+        same_text = {stmt.name for t, stmt in zip(mp.texts, tree.body)
+                     if t is not None and t in st.texts and names_once.get(getattr(stmt, "name", None)) == 1}
         for i, stmt in enumerate(tree.body):
-            d = astdiff.dump(stmt)
+            d = mp.dumps[i]
             names = astdiff.bound_names(stmt)
             new_bound.update(names)
             if pool.get(d, 0) > 0:
@@ -374,14 +405,15 @@ class Engine:
         for i in mp.run:
             mp.codes[i] = compile(ast.Module(body=[tree.body[i]], type_ignores=[]), st.file, "exec",
                                   flags=mp.flags, dont_inherit=True)
-        new_defs = astdiff.definitions(tree)
+        new_defs = mp.defs = astdiff.definitions(tree)
+        mp.def_dumps = _def_dumps(new_defs, tree, mp.dumps, st.def_dumps, same_text)
         old_defs = st.defs
         for q, nodes in new_defs.items():
             if q not in old_defs:
                 mp.added.append(q)
                 continue
             olds = old_defs[q]
-            if [astdiff.dump(n) for n in olds] != [astdiff.dump(n) for n in nodes]:
+            if st.def_dumps[q] != mp.def_dumps[q]:
                 mp.changed_defs.add(q)
                 if isinstance(nodes[0], ast.ClassDef):
                     if [astdiff.shell_dump(n) for n in olds] != [astdiff.shell_dump(n) for n in nodes]:
@@ -400,7 +432,7 @@ class Engine:
         """Local modules a module's top-level statements import from: {module name: [statement indices]}."""
         out = {}
         for i, stmt in enumerate((tree or st.tree).body):
-            for node in ast.walk(stmt):
+            for node in _module_level_nodes(stmt):
                 if isinstance(node, ast.ImportFrom):
                     target = _resolve(node, st)
                     if target in self.modules:
@@ -485,7 +517,7 @@ class Engine:
         changed = ctx.changed_anything
         for mp in plan.mods:
             if not mp.dependent_only:
-                mp.state.commit(mp.source, mp.tree, mp.table)
+                mp.state.commit(mp.source, mp.tree, mp.table, mp.dumps, mp.defs, mp.def_dumps, mp.texts)
         if changed:
             self.generation += 1
             for old, gen in ctx.swapped.items():
@@ -657,8 +689,8 @@ class _Apply:
         r = astdiff.statement_at(e.main_tree.body, f.f_lineno)
         if r < 0:
             return None
-        orig = [astdiff.dump(s) for s in e.main_tree.body]
-        new = [astdiff.dump(s) for s in mp.tree.body]
+        orig = e.main_dumps
+        new = mp.dumps
         j = len(new)
         for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, orig, new, autojunk=False).get_opcodes():
             if i1 <= r < i2:
@@ -890,6 +922,21 @@ class _Apply:
                                 f"running now on thread {names.get(ident, ident)} (depth {depth}): keeps its old code "
                                 "until it is re-entered")
 
+
+
+def _module_level_nodes(stmt):
+    """The statement and the statements nested in its if/try/with/for blocks, not inside defs or classes (imports
+    inside a function run when it is called, not when the module runs)."""
+    stack = [stmt]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            for child in getattr(node, field, ()) or ():
+                if isinstance(child, (ast.stmt, ast.ExceptHandler)):
+                    stack.append(child)
 
 
 def _persist(g):
