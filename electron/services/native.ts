@@ -117,6 +117,8 @@ function loadAddon(): RawAddon {
 
 /** An imported profile held by the native core. */
 export class NativeProfile {
+  /** Summaries computed off the JS thread by `prepareSummary`, by topN. */
+  private readonly summaries = new Map<number, ProfileSummary>();
   constructor(private readonly handle: RawProfileHandle) {}
   get format(): string {
     return this.handle.format;
@@ -128,8 +130,26 @@ export class NativeProfile {
   get hasTimeline(): boolean {
     return this.handle.hasTimeline;
   }
+  /** On the JS thread, unless `prepareSummary(topN)` computed it already. */
   summary(topN = 50): ProfileSummary {
-    return callNative(() => this.handle.summary(topN));
+    return this.summaries.get(topN) ?? callNative(() => this.handle.summary(topN));
+  }
+  /**
+   * Computes the summary on a worker thread and keeps it, so that `summary(topN)` afterwards costs nothing: the JS
+   * thread serves every client, and a big profile's summary must not stall them.
+   */
+  async prepareSummary(topN = 50): Promise<ProfileSummary> {
+    const summary = await awaitNative(() => this.handle.summaryAsync(topN));
+    this.summaries.set(topN, summary);
+    return summary;
+  }
+  /** `toProfile` with the columns copied on a worker thread. */
+  toProfileAsync(): Promise<Profile> {
+    return awaitNative(() => this.handle.toProfileAsync());
+  }
+  /** `exportTo` on a worker thread. */
+  exportToAsync(format: ExportFormat): Promise<Buffer> {
+    return awaitNative(() => this.handle.exportToAsync(format));
   }
   toProfile(): Profile {
     return callNative(() => this.handle.toProfile());

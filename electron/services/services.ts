@@ -215,6 +215,8 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
     const sizeBytes = checkInputFile(path);
     try {
       const handle = await jobs.runImport(jobId, NativeImport.fromPath(path));
+      // Off the JS thread, which every client shares (registerTrace then finds it computed).
+      await handle.prepareSummary(50);
       return registerTrace(handle, { name: fields.name, path: fields.shownPath, sizeBytes }, fields.recent ? path : null);
     } catch (err) {
       const e = toContractError(err);
@@ -288,7 +290,7 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
       jobs.cancel(jobId);
     }),
 
-    getProfile: guard(async ({ traceId }: { traceId: string }): Promise<Profile> => traces.get(traceId).handle.toProfile()),
+    getProfile: guard(async ({ traceId }: { traceId: string }): Promise<Profile> => traces.get(traceId).handle.toProfileAsync()),
 
     closeTrace: guard(async ({ traceId }: { traceId: string }) => {
       if (traces.close(traceId)) emit('onDidChangeTraces', traces.list());
@@ -303,7 +305,8 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
         throw new ContractError('bad-request', `unknown format '${format}': expected ${formatChoices(EXPORT_FORMAT_NAMES)}`);
       }
       const { info, handle } = traces.get(traceId);
-      const buf = handle.exportTo(format);
+      // On a worker thread: a 1M-event trace takes about a second, which held every other client (issue 8).
+      const buf = await handle.exportToAsync(format);
       const stem = info.name.replace(/(\.gz)?$/i, '').replace(/\.[^.]*$/, '') || 'profile';
       return { fileName: stem + EXPORT_FORMATS[format].suffix, data: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) };
     }),

@@ -363,6 +363,8 @@ export class SessionManager {
       let profile: NativeProfile;
       try {
         profile = await e.native.finish();
+        // Off the JS thread: registerTrace then finds the summary computed.
+        await profile.prepareSummary(50);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         e.info.state = 'ended';

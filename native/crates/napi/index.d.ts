@@ -34,6 +34,12 @@ export declare class ProfileHandle {
   toProfile(): import('../../../electron/contract/profile').Profile
   /** Exported bytes, computed on the JS thread: fine for the sizes a user saves interactively. */
   exportTo(format: string): Buffer
+  /** `summary` on a worker thread: the JS thread (which serves every client) only receives the result. */
+  summaryAsync(topN?: number | undefined | null): Promise<import('../../../electron/contract/profile').ProfileSummary>
+  /** `toProfile` on a worker thread: the columns are copied there; the typed arrays then take over the vectors. */
+  toProfileAsync(): Promise<import('../../../electron/contract/profile').Profile>
+  /** `exportTo` on a worker thread (a 1M-event trace takes about a second to export). */
+  exportToAsync(format: string): Promise<Buffer>
   /** Writes the export to `path` on a worker thread. */
   exportToFile(format: string, path: string): Promise<void>
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use emberscope_core::export::{export_to_vec, ExportFormat};
 use emberscope_core::Profile;
-use napi::bindgen_prelude::{AsyncTask, Buffer};
+use napi::bindgen_prelude::{AsyncTask, Buffer, ToNapiValue, TypeName, ValueType};
 use napi::{Env, Task};
 use napi_derive::napi;
 
@@ -90,11 +90,92 @@ impl ProfileHandle {
         })
     }
 
+    /// `summary` on a worker thread: the JS thread (which serves every client) only receives the result.
+    #[napi(ts_return_type = "Promise<import('../../../electron/contract/profile').ProfileSummary>")]
+    pub fn summary_async(&self, top_n: Option<u32>) -> AsyncTask<OffThread<JsonValue, JsonValue>> {
+        let profile = self.profile.clone();
+        OffThread::task("summarizing a profile", move || {
+            let summary = emberscope_core::summary::summarize(&profile, top_n.unwrap_or(50) as usize);
+            serde_json::to_value(&summary)
+                .map(JsonValue)
+                .map_err(|e| coded_error("internal", format!("could not encode the summary: {e}")))
+        })
+    }
+
+    /// `toProfile` on a worker thread: the columns are copied there; the typed arrays then take over the vectors.
+    #[napi(ts_return_type = "Promise<import('../../../electron/contract/profile').Profile>")]
+    pub fn to_profile_async(&self) -> AsyncTask<OffThread<JsProfile, JsProfile>> {
+        let profile = self.profile.clone();
+        OffThread::task("copying a profile to JavaScript", move || Ok(to_js_profile(&profile)))
+    }
+
+    /// `exportTo` on a worker thread (a 1M-event trace takes about a second to export).
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn export_to_async(&self, format: String) -> napi::Result<AsyncTask<OffThread<Vec<u8>, Buffer>>> {
+        let Format(format) = Format::try_from(format.as_str())?;
+        let profile = self.profile.clone();
+        Ok(AsyncTask::new(OffThread {
+            what: "exporting a profile",
+            work: Some(Box::new(move || {
+                export_to_vec(&profile, format).map_err(|e| coded_error("internal", format!("could not export as {format:?}: {e}")))
+            })),
+            finish: |bytes| Ok(Buffer::from(bytes)),
+        }))
+    }
+
     /// Writes the export to `path` on a worker thread.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn export_to_file(&self, format: String, path: String) -> napi::Result<AsyncTask<ExportTask>> {
         let Format(format) = Format::try_from(format.as_str())?;
         Ok(AsyncTask::new(ExportTask { profile: self.profile.clone(), format, path: PathBuf::from(path) }))
+    }
+}
+
+/// A JSON value for JS (the summary): a task's result must name its JS type, which `serde_json::Value` cannot.
+pub struct JsonValue(serde_json::Value);
+
+impl TypeName for JsonValue {
+    fn type_name() -> &'static str {
+        "JsonValue"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ToNapiValue for JsonValue {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
+        // SAFETY: forwarded as is, with the env napi gave us.
+        unsafe { serde_json::Value::to_napi_value(env, val.0) }
+    }
+}
+
+/// Work on a profile run on a libuv worker thread (panics caught as for every export); `finish` only turns the
+/// result into its JS form on the JS thread.
+pub struct OffThread<O, J> {
+    what: &'static str,
+    work: Option<Box<dyn FnOnce() -> napi::Result<O> + Send>>,
+    finish: fn(O) -> napi::Result<J>,
+}
+
+impl<T: Send + 'static + ToNapiValue + TypeName> OffThread<T, T> {
+    fn task(what: &'static str, work: impl FnOnce() -> napi::Result<T> + Send + 'static) -> AsyncTask<Self> {
+        AsyncTask::new(OffThread { what, work: Some(Box::new(work)), finish: Ok })
+    }
+}
+
+impl<O: Send + 'static, J: ToNapiValue + TypeName> Task for OffThread<O, J> {
+    type Output = O;
+    type JsValue = J;
+
+    fn compute(&mut self) -> napi::Result<O> {
+        let work = self.work.take().ok_or_else(|| coded_error("internal", format!("{} ran twice", self.what)))?;
+        guard(self.what, work)
+    }
+
+    fn resolve(&mut self, _env: Env, output: O) -> napi::Result<J> {
+        (self.finish)(output)
     }
 }
 
