@@ -1,20 +1,9 @@
 // How long a sampled process sat stopped (SIGSTOP, Ctrl-Z, a debugger's stop): a stopped process cannot be sampled,
-// so a low sampling rate is its doing, not the blocking reads'. Read from /proc/PID/stat (state T) while the session
-// runs; ptrace stops (state t) are our own blocking reads and are not counted.
-import { readFileSync } from 'node:fs';
+// so a low sampling rate is its doing, not the blocking reads'. The process state (state T) is polled while the
+// session runs, through the addon's /proc reader; ptrace stops (state t) are our own blocking reads and are not counted.
+import { readProcessState } from '../services/native';
 
 const POLL_MS = 100;
-
-/** The state letter of /proc/PID/stat ('R', 'S', 'T', 'Z', …), or null when the process is gone. */
-export function readProcessState(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name in parentheses may hold spaces and parentheses: the state follows the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) || null;
-  } catch {
-    return null;
-  }
-}
 
 export class StoppedTimeWatch {
   private stoppedMs = 0;

@@ -151,15 +151,6 @@ function quoteArg(arg: string): string {
   return `$'${escaped}'`;
 }
 
-/** A process's argv from /proc ([] when it is gone or hidden), to show what an attach is about. */
-export function readCommandLine(pid: number): string[] {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((s) => s !== '');
-  } catch {
-    return [];
-  }
-}
-
 /**
  * The sampler's "ended before a Python interpreter could be found" is not a failure to spawn: the program ran. Says
  * what ran and how it ended ('not-python'), so nobody takes a program that did its work for one that never started.

@@ -196,6 +196,18 @@ export function listPythonProcesses(): PythonProcess[] {
   return callNative(() => native.listPythonProcesses());
 }
 
+/** A process's argv ([] when it is gone or hidden); the core's /proc reader (sampler/procfs.rs). */
+export function readCommandLine(pid: number): string[] {
+  const native = loadAddon();
+  return callNative(() => native.readCommandLine(pid));
+}
+
+/** A process's state letter ('R', 'S', 'T' stopped, 't' traced by us, 'Z', …), or null when it is gone. */
+export function readProcessState(pid: number): string | null {
+  const native = loadAddon();
+  return callNative(() => native.readProcessState(pid));
+}
+
 /**
  * A live sampler on its own native thread. Setup errors throw from `start` (with the sampler's code); after that
  * batches arrive through `onBatch` on the JS thread, in order, until one carries `ended`.

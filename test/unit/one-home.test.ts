@@ -96,6 +96,26 @@ describe.skipIf(missingNative())(titled('the upload limit: LIMITS.maxUploadBytes
   });
 });
 
+describe('/proc: read only by the core (native/crates/core/src/sampler/procfs.rs)', () => {
+  /** Code files under `dir`, recursively. */
+  const walk = (dir: string): string[] =>
+    readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(`${dir}/${e.name}`) : /\.(ts|tsx|rs)$/.test(e.name) ? [`${dir}/${e.name}`] : [],
+    );
+  /** Lines that name a per-process /proc path in code (comments and doc comments left out). */
+  const procReads = (path: string) =>
+    readFileSync(join(root, path), 'utf8')
+      .split('\n')
+      .filter((l) => !/^\s*(\/\/|\*|\/\*)/.test(l) && /[`"']\/proc(\/\$?\{|\/[0-9]|["'`])/.test(l))
+      .map((l) => `${path}: ${l.trim()}`);
+
+  it('is read nowhere in the TypeScript (it asks the addon) and only by procfs.rs in Rust', () => {
+    expect([...walk('electron'), ...walk('renderer/src')].filter((p) => !p.endsWith('.rs')).flatMap(procReads)).toEqual([]);
+    const rust = walk('native/crates').filter((p) => !p.endsWith('sampler/procfs.rs') && !p.includes('/tests/'));
+    expect(rust.flatMap(procReads)).toEqual([]);
+  });
+});
+
 describe('number formatting: electron/contract/format.ts', () => {
   it('words the CLI summary as the app words its figures', () => {
     const summary = {

@@ -252,3 +252,9 @@ export interface JsThreadInfo {
 
 /** Python processes on this machine (ours excluded), sorted by pid. */
 export declare function listPythonProcesses(): Array<JsPythonProcess>
+
+/** argv of any process (empty when it is gone or hidden): what an attach is about, before it starts. */
+export declare function readCommandLine(pid: number): Array<string>
+
+/** The state letter of a process ('R', 'S', 'T' stopped, 't' traced, 'Z', …), or null when it is gone. */
+export declare function readProcessState(pid: number): string | null

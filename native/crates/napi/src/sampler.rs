@@ -17,7 +17,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use emberscope_core::sampler::{
-    discover, Batch, BatchStream, ProcessExit, ProcessInfo, SamplerError, Session, SessionOptions, SessionStats, Target,
+    discover, read_cmdline, read_state, Batch, BatchStream, ProcessExit, ProcessInfo, SamplerError, Session, SessionOptions,
+    SessionStats, Target,
 };
 use emberscope_core::Profile;
 use napi::bindgen_prelude::{AsyncTask, Float64Array, Int32Array, Uint32Array, Uint8Array};
@@ -67,6 +68,18 @@ impl From<ProcessInfo> for JsPythonProcess {
 #[napi]
 pub fn list_python_processes() -> napi::Result<Vec<JsPythonProcess>> {
     guard("listing Python processes", || Ok(discover().into_iter().map(JsPythonProcess::from).collect()))
+}
+
+/// argv of any process (empty when it is gone or hidden): what an attach is about, before it starts.
+#[napi]
+pub fn read_command_line(pid: u32) -> napi::Result<Vec<String>> {
+    guard("reading a command line", || Ok(read_cmdline(pid as i64)))
+}
+
+/// The state letter of a process ('R', 'S', 'T' stopped, 't' traced, 'Z', …), or null when it is gone.
+#[napi]
+pub fn read_process_state(pid: u32) -> napi::Result<Option<String>> {
+    guard("reading a process state", || Ok(read_state(pid as i64).map(String::from)))
 }
 
 /// Options of `SamplingSession.start`. Exactly one of `pid` and `command`.

@@ -4,9 +4,8 @@
 //! process is skipped (or reported as gone), never a panic.
 
 use std::fs;
-use std::path::Path;
 
-use super::procfs::{list_pids, parse_status_field, read_cmdline, read_exe_and_maps, read_ppid};
+use super::procfs::{exists, list_pids, parse_status_field, read_cmdline, read_exe_and_maps, read_maps, read_ppid, read_status};
 
 /// A Python process as `discover` sees it.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,7 +43,7 @@ pub fn discover() -> Vec<ProcessInfo> {
 
 /// What we can learn about one pid; None when it is gone or is not Python.
 pub fn inspect_process(pid: i64) -> Option<ProcessInfo> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let status = read_status(pid)?;
     let argv = read_cmdline(pid);
     // /proc/PID/maps needs ptrace-read rights; when denied we fall back to the names in exe/argv.
     let (exe, maps) = read_exe_and_maps(pid);
@@ -220,11 +219,10 @@ pub const PERMISSION_HELP: &str = "reading another process's memory needs the sa
 
 /// Reads one byte of the target's first readable mapping, as py-spy will. Err names what failed.
 pub fn probe_read(pid: i64) -> Result<(), String> {
-    if !Path::new(&format!("/proc/{pid}")).exists() {
+    if !exists(pid) {
         return Err(format!("process {pid} does not exist"));
     }
-    let maps = fs::read_to_string(format!("/proc/{pid}/maps"))
-        .map_err(|e| format!("cannot read /proc/{pid}/maps ({e})"))?;
+    let maps = read_maps(pid)?;
     let addr = maps
         .lines()
         .find(|l| l.split_whitespace().nth(1).is_some_and(|perm| perm.starts_with('r')))

@@ -26,6 +26,7 @@ pub use batch::{apply_batch, create_live_profile, Batch, BatchSamples, SessionSt
 pub use discover::{
     check_attach, detect_free_threaded, discover, explain_ptrace_scope, inspect_process, read_ptrace_scope, ProcessInfo,
 };
+pub use procfs::{read_cmdline, read_state};
 pub use session::{BatchStream, Session};
 pub use spawn::ProcessExit;
 

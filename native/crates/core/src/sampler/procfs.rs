@@ -1,6 +1,6 @@
-//! Every read of Linux's /proc the sampler makes about a process tree: the one place that walks /proc for pids,
-//! parents, descendants, command lines, states and exit statuses. The JS side reads /proc nowhere; it asks the
-//! addon (a session's `command`, its `end` fields), so the parsing rules below exist once.
+//! Every read of Linux's /proc about processes: the one place that walks /proc for pids, parents, descendants,
+//! command lines, states and exit statuses. The JS side reads /proc nowhere; it asks the addon (`readCommandLine`,
+//! `readProcessState`, a session's `command` and `ended()` fields), so the parsing rules below exist once.
 //!
 //! Every read can fail because the process exited meanwhile; such a process is skipped or reported as gone.
 
@@ -16,9 +16,24 @@ pub(crate) fn list_pids() -> Vec<i64> {
 }
 
 /// argv of a process; empty when it is gone or we may not read it.
-pub(crate) fn read_cmdline(pid: i64) -> Vec<String> {
+pub fn read_cmdline(pid: i64) -> Vec<String> {
     let raw = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     raw.split(|&b| b == 0).filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).collect()
+}
+
+/// True while /proc has an entry for the pid (zombies included).
+pub(crate) fn exists(pid: i64) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// /proc/PID/status, None when the process is gone.
+pub(crate) fn read_status(pid: i64) -> Option<String> {
+    fs::read_to_string(format!("/proc/{pid}/status")).ok()
+}
+
+/// /proc/PID/maps; the error says which file could not be read (it needs ptrace-read rights).
+pub(crate) fn read_maps(pid: i64) -> Result<String, String> {
+    fs::read_to_string(format!("/proc/{pid}/maps")).map_err(|e| format!("cannot read /proc/{pid}/maps ({e})"))
 }
 
 /// A numeric field of /proc/PID/status (`"Uid:"`, `"PPid:"`): its first number.
@@ -29,14 +44,14 @@ pub(crate) fn parse_status_field(status: &str, key: &str) -> Option<u32> {
 
 /// Parent pid of a process, None when it is gone.
 pub(crate) fn read_ppid(pid: i64) -> Option<i64> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let status = read_status(pid)?;
     parse_status_field(&status, "PPid:").map(|p| p as i64)
 }
 
 /// The resolved executable (empty when unreadable) and the memory maps (None without ptrace-read rights).
 pub(crate) fn read_exe_and_maps(pid: i64) -> (String, Option<String>) {
     let exe = fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.display().to_string()).unwrap_or_default();
-    (exe, fs::read_to_string(format!("/proc/{pid}/maps")).ok())
+    (exe, read_maps(pid).ok())
 }
 
 /// The fields of /proc/PID/stat after the parenthesized command name (which may hold spaces and parentheses):
@@ -49,6 +64,12 @@ fn read_stat_fields(pid: i64) -> Option<Vec<String>> {
 
 fn is_dead_state(state: Option<&String>) -> bool {
     matches!(state.map(String::as_str), Some("Z" | "X"))
+}
+
+/// The state letter of /proc/PID/stat: 'R' running, 'S'/'D' waiting, 'T' stopped (SIGSTOP, Ctrl-Z), 't' stopped by
+/// a tracer (our own blocking reads), 'Z' zombie; None when the process is gone.
+pub fn read_state(pid: i64) -> Option<char> {
+    read_stat_fields(pid)?.first()?.chars().next()
 }
 
 /// True while the process exists and is not a zombie.
@@ -102,6 +123,7 @@ mod tests {
         let me = std::process::id() as i64;
         assert!(list_pids().contains(&me));
         assert!(is_running(me));
+        assert_eq!(read_state(me), Some('R'));
         assert_eq!(read_zombie_exit(me), None);
         let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
         let pid = child.id() as i64;

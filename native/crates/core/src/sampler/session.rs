@@ -14,7 +14,7 @@ use py_spy::{Config, PythonSpy};
 
 use super::batch::{create_live_profile, SessionStats};
 use super::discover::{check_attach, detect_free_threaded, looks_like_python, PERMISSION_HELP};
-use super::procfs::{parse_status_field, read_cmdline, read_exe_and_maps, read_ppid};
+use super::procfs::{exists, parse_status_field, read_cmdline, read_exe_and_maps, read_ppid, read_status};
 use super::recording::{finalize_profile, Header, RecordingWriter, RECORDING_VERSION};
 use super::spawn::{ProcessExit, Spawned};
 use super::worker::{run_worker, Worker};
@@ -305,7 +305,7 @@ fn build_config(opts: &SessionOptions) -> Config {
 
 /// The checks that give a precise error before py-spy gives a vague one.
 fn check_target(pid: i64) -> Result<(), SamplerError> {
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+    let Some(status) = read_status(pid) else {
         return Err(SamplerError::NoSuchProcess(pid));
     };
     let (exe, maps) = read_exe_and_maps(pid);
@@ -349,7 +349,7 @@ fn check_version(pid: i64, spy: &PythonSpy) -> Result<(), SamplerError> {
 
 fn classify_spy_error(pid: i64, e: &anyhow::Error) -> SamplerError {
     let detail = format!("{e:#}");
-    if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+    if !exists(pid) {
         return SamplerError::NoSuchProcess(pid);
     }
     if let Some(i) = detail.find("Unsupported version") {
