@@ -473,6 +473,7 @@ class Engine:
             if not stmts:
                 continue
             mp = ModulePlan(st, st.source, st.tree, st.table, astdiff.future_flags(st.tree))
+            mp.dumps, mp.defs, mp.def_dumps = st.dumps, st.defs, st.def_dumps
             mp.dependent_only = True
             mp.run = stmts
             for i in stmts:
@@ -610,6 +611,11 @@ class _Apply:
             before = dict(g)
             exec(mp.codes[i], g)
             ran = True
+            if not mp.dependent_only and i in mp.changed and not isinstance(
+                    stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+                for n in names:
+                    if n != "*" and not _dunder(n) and n not in persist:
+                        (self.report["patched"] if n in before else self.report["added"]).append(st.label(n))
             for key, value in list(g.items()):
                 old = before.get(key, MISSING)
                 if old is not value:
