@@ -1,5 +1,6 @@
-// A live session's Profile, grown from `LiveBatch` deltas (api.ts). Shared by the main process (the copy behind
-// `getSessionProfile`) and the renderer (the live view). Pure TypeScript: imports nothing from Node, Electron or React.
+// A live session's Profile, grown from `LiveBatch` deltas (api.ts): the renderer's live view starts from the session's
+// snapshot (`getSessionProfile`) and applies every later batch with this. The services keep no copy of their own (the
+// addon's `snapshot()` answers `getSessionProfile`). Pure TypeScript: imports nothing from Node, Electron or React.
 //
 // Growth is amortized: every column lives in a typed array with spare capacity that doubles when full, and each new
 // Profile exposes exact-length `subarray` views of it (no copy). Older Profiles keep their shorter views, so they stay
