@@ -24,7 +24,7 @@ const SECONDS = option('--seconds', 10);
 const RELOADS = option('--reloads', 20);
 const TARGETS = { coldStartMs: 150, lagP95Ms: 50 };
 
-const { createStandaloneVmHosts } = await tsImport('../electron/services/vm-hosts.ts', import.meta.url);
+const { createStandaloneVmHosts } = await tsImport('../electron/services/vm-standalone.ts', import.meta.url);
 const { AgentProcess } = await tsImport('../electron/services/vm-process.ts', import.meta.url);
 const { findAppRoot } = await tsImport('../electron/services/native.ts', import.meta.url);
 

@@ -16,7 +16,7 @@ import { basename, resolve } from 'node:path';
 import type { EmberscopeEvents, EventName, VmHostInfo, VmReloadReport } from '../contract/api';
 import { defaultDataDir, toContractError } from '../services/services';
 import { toSpeedscopeWithGenerations } from '../services/vm-export';
-import { createStandaloneVmHosts } from '../services/vm-hosts';
+import { createStandaloneVmHosts } from '../services/vm-standalone';
 import { parseArgs, UsageError } from './args';
 
 export interface VmIo {

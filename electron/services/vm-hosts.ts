@@ -16,32 +16,31 @@ import { readFile } from 'node:fs/promises';
 import type {
   EmberscopeEvents,
   EmberscopeRequests,
-  EventName,
   LiveBatch,
-  SamplingOptions,
   VmExample,
-  VmGeneration,
   VmHostEnd,
   VmHostInfo,
   VmReloadReport,
   VmStartArgs,
 } from '../contract/api';
 import { ContractError } from '../contract/api';
-import { applyLiveBatch, createLiveProfile } from '../contract/live-profile';
 import type { Profile } from '../contract/profile';
 import { validateRequestArg } from '../contract/validate';
 import type { VmEvent } from '../contract/vm-protocol';
 import { VM_LIMITS, VM_PROTOCOL_VERSION } from '../contract/vm-protocol';
 import { findAppRoot } from './native';
-import { prepareRecord, SessionManager } from './sessions';
-import { ATTRIBUTION_RULE, GenerationColumn } from './vm-attribution';
+import { prepareRecord } from './sessions';
+import { ATTRIBUTION_RULE } from './vm-attribution';
 import { checkInterpreter, FileWatcher, isInside, listExamples, readScript, writeScript } from './vm-files';
 import { GroupGuardian } from './vm-guardian';
 import { AgentProcess, type AgentProcessEvents, type ProcessEnd } from './vm-process';
-import { describeEnd, stuckStack, summarizeReport } from './vm-report';
+import { describeEnd, summarizeReport } from './vm-report';
+import { HostSampling } from './vm-sampling';
+import { SpareAgent, type Hello } from './vm-spare';
 
-type Hello = Extract<VmEvent, { event: 'hello' }>;
-type Emit = <E extends EventName>(event: E, payload: EmberscopeEvents[E]) => void;
+import type { Emit, Host, VmHostManagerOptions, VmStartOptions } from './vm-host-types';
+
+export type { VmHostManagerOptions, VmStartOptions } from './vm-host-types';
 type VmRequestName = Extract<keyof EmberscopeRequests, `${string}Vm${string}`>;
 export type VmRequests = Pick<EmberscopeRequests, VmRequestName>;
 
@@ -59,61 +58,6 @@ const DEFAULT_RATE_HZ = 100;
 /** The last output kept in a host's end report. */
 const END_OUTPUT_CHARS = 4096;
 
-export interface VmHostManagerOptions {
-  /** The playground's scripts go to `<dataDir>/playground/`. */
-  dataDir: string;
-  emit: Emit;
-  sessions: SessionManager;
-  /** Subscribes to the services' events (the sampling batches of the hosts' sessions). Returns an unsubscribe. */
-  subscribe(listener: Emit): () => void;
-  /** Folder holding the `emberscope_agent` package. */
-  agentDir: string;
-  examplesDir: string;
-  /** Hosts running at once (default 16). */
-  maxHosts?: number;
-  /**
-   * Keep one agent started ahead, ready for the next host (default true): Python's own start-up (50–200 ms here,
-   * most of it `site` and the agent's imports) is then paid while nobody waits. False for one-shot users (the CLI).
-   */
-  spare?: boolean;
-  /**
-   * Asked before a host starts, with what will run (the interpreter, the script, its arguments) and where: the
-   * services pass their exec policy (a desktop renderer is untrusted). Rejects to refuse. Default: allowed.
-   */
-  authorize?(request: { kind: 'vm-host'; argv: string[]; cwd: string }): Promise<void>;
-}
-
-/** Per-start options the contract does not carry (the CLI's). */
-export interface VmStartOptions {
-  /** Reload when the script or a local module it imported is saved (default true). */
-  watch?: boolean;
-}
-
-interface Host {
-  info: VmHostInfo;
-  args: VmStartArgs;
-  options: VmStartOptions;
-  proc?: AgentProcess;
-  /** The sampled profile of the current process, grown from its session's batches. */
-  live?: Profile;
-  /** ns (epoch) the session's sample times count from. */
-  sessionStartNs: number;
-  column: GenerationColumn;
-  watcher: FileWatcher;
-  pingTimer?: NodeJS.Timeout;
-  pingInFlight: boolean;
-  countsTimer?: NodeJS.Timeout;
-  /** Reloads run one at a time per host, in order. */
-  reloadChain: Promise<unknown>;
-  lastReportKey: string;
-  /** The last text of each file that loaded without error (the script at start, files after ok reloads). */
-  lastGood: Map<string, string>;
-  lastReloadFailed: boolean;
-  /** Resolves once the current process has ended and been reported. */
-  ended: Promise<void>;
-  settleEnded: () => void;
-}
-
 export class VmHostManager {
   private readonly hosts = new Map<string, Host>();
   private counter = 0;
@@ -123,13 +67,14 @@ export class VmHostManager {
   private readonly opened = new Set<string>();
   private readonly unsubscribe: () => void;
   private disposed = false;
-  /** An agent started ahead for `interpreter`, waiting for `run` (see VmHostManagerOptions.spare). */
-  private spare: { interpreter: string; proc: AgentProcess; hello?: Hello } | undefined;
   private readonly guardian = new GroupGuardian();
+  /** An agent started ahead for the next host (see VmHostManagerOptions.spare). */
+  private readonly spare: SpareAgent;
 
   constructor(private readonly opts: VmHostManagerOptions) {
     this.maxHosts = opts.maxHosts ?? VM_LIMITS.defaultMaxHosts;
     this.playgroundDir = join(opts.dataDir, 'playground');
+    this.spare = new SpareAgent((interpreter) => ({ interpreter, agentDir: opts.agentDir, cwd: opts.dataDir, guardian: this.guardian }));
     this.unsubscribe = opts.subscribe((event, payload) => {
       if (event === 'onDidSessionBatch') this.onBatch(payload as EmberscopeEvents['onDidSessionBatch']);
     });
@@ -177,10 +122,8 @@ export class VmHostManager {
         staleClasses: 0,
         recycles: 0,
       },
-      args: { ...args, script, cwd, interpreter },
       options,
-      sessionStartNs: 0,
-      column: new GenerationColumn(),
+      sampling: new HostSampling(this.opts.sessions),
       watcher: new FileWatcher((files) => void this.reloadFiles(hostId, files).catch(() => undefined)),
       pingInFlight: false,
       reloadChain: Promise.resolve(),
@@ -240,8 +183,7 @@ export class VmHostManager {
     delete h.info.traceId;
     delete h.info.sessionId;
     delete h.info.stuck;
-    h.column = new GenerationColumn();
-    h.live = undefined;
+    h.sampling = new HostSampling(this.opts.sessions);
     h.lastReportKey = '';
     h.lastReloadFailed = false;
     await this.launchOrEnd(h, true);
@@ -292,21 +234,16 @@ export class VmHostManager {
 
   getProfile(hostId: string, generation?: number): Profile {
     const h = this.get(hostId);
-    if (!h.live) {
-      throw new ContractError('not-found', `host ${hostId} has no samples yet${h.info.state === 'starting' ? ' (it is starting)' : ''}`);
+    const profile = h.sampling.profile({ vm_host: hostId, vm_generation: String(h.info.generation) }, generation);
+    if (!profile) {
+      throw new ContractError('not-found', `host ${hostId} has no samples${h.sampling.problem ? ` (${h.sampling.problem})` : h.info.state === 'starting' ? ' yet (it is starting)' : ''}`);
     }
-    h.column.update(h.live);
-    const meta = { ...h.live.meta, vm_host: hostId, vm_generation: String(h.info.generation), vm_attribution: ATTRIBUTION_RULE };
-    const profile = { ...h.live, meta };
-    return generation === undefined ? profile : h.column.filter(profile, generation);
+    return profile;
   }
 
   /** The generation of each sample of each thread (in `getProfile()` order), for exports that keep generations. */
   generationColumns(hostId: string): Uint32Array[] {
-    const h = this.get(hostId);
-    if (!h.live) return [];
-    h.column.update(h.live);
-    return h.live.threads.map((_, i) => h.column.column(i));
+    return this.get(hostId).sampling.columns();
   }
 
   listExamples(): Promise<VmExample[]> {
@@ -322,10 +259,7 @@ export class VmHostManager {
   async dispose(): Promise<void> {
     this.disposed = true;
     this.unsubscribe();
-    const spare = this.spare;
-    this.spare = undefined;
-    spare?.proc.kill('SIGKILL');
-    if (spare) await Promise.race([spare.proc.exitedPromise, new Promise((r) => setTimeout(r, 2000))]);
+    await this.spare.close();
     await Promise.all([...this.hosts.values()].map((h) => this.stopHost(h, 500)));
     for (const h of this.hosts.values()) h.watcher.close();
     this.guardian.close();
@@ -399,7 +333,7 @@ export class VmHostManager {
         this.onExit(h, proc, end);
       },
     };
-    const spare = this.takeSpare(info.interpreter);
+    const spare = this.spare.take(info.interpreter);
     const proc = spare?.proc ?? new AgentProcess({ interpreter: info.interpreter, agentDir: this.opts.agentDir, cwd: info.cwd, guardian: this.guardian }, events);
     if (spare) {
       proc.rebind(events);
@@ -426,7 +360,14 @@ export class VmHostManager {
       proc.kill('SIGKILL');
       throw new ContractError('spawn-failed', `the agent speaks protocol ${greeting.protocol}, this Emberscope ${VM_PROTOCOL_VERSION}: reinstall Emberscope`);
     }
-    this.startSampling(h, proc.pid);
+    const sampling = h.sampling;
+    sampling.start(proc.pid, info.rateHz, info.name, (trace) => {
+      if (h.sampling !== sampling) return; // recycled meanwhile: this recording is an older process's
+      h.info.traceId = trace.traceId;
+      this.changed(h);
+    });
+    if (h.sampling.sessionId) info.sessionId = h.sampling.sessionId;
+    if (h.sampling.problem) info.attribution = h.sampling.problem;
     h.lastGood.set(info.script, await readFile(info.script, 'utf8').catch(() => ''));
     if (h.options.watch !== false) await h.watcher.set([info.script]);
     const reply = await proc.request({ cmd: 'run', script: info.script, args: info.args, cwd: info.cwd }, HELLO_TIMEOUT_MS).catch((err: Error) => {
@@ -436,7 +377,7 @@ export class VmHostManager {
     const timer2 = setTimeout(startedResolve, HELLO_TIMEOUT_MS);
     await started;
     clearTimeout(timer2);
-    this.refillSpare(info.interpreter);
+    if (this.opts.spare !== false && !this.disposed) this.spare.refill(info.interpreter);
     if (proc.hasExited) return; // a script that ended at once is reported by onExit
     info.state = 'running';
     info.generations = [{ generation: 0, at: Date.now(), summary: 'start', samples: 0 }];
@@ -445,75 +386,11 @@ export class VmHostManager {
     this.changed(h);
   }
 
-  /** The spare agent, if it is for `interpreter`, alive and ready; it is no longer the spare. */
-  private takeSpare(interpreter: string): { proc: AgentProcess; hello: Hello } | undefined {
-    const spare = this.spare;
-    if (!spare || spare.interpreter !== interpreter || !spare.hello || spare.proc.hasExited) return undefined;
-    this.spare = undefined;
-    return { proc: spare.proc, hello: spare.hello };
-  }
-
-  /** Starts an agent ahead for the next host, unless one is ready or starting for this interpreter. */
-  private refillSpare(interpreter: string): void {
-    if (this.opts.spare === false || this.disposed) return;
-    if (this.spare && this.spare.interpreter === interpreter && !this.spare.proc.hasExited) return;
-    this.spare?.proc.kill('SIGKILL');
-    const entry: NonNullable<VmHostManager['spare']> = {
-      interpreter,
-      proc: new AgentProcess(
-        { interpreter, agentDir: this.opts.agentDir, cwd: this.opts.dataDir, guardian: this.guardian },
-        {
-          onEvent: (event) => {
-            if (event.event === 'hello') entry.hello = event;
-          },
-          onOutput: () => undefined,
-          onExit: () => {
-            if (this.spare === entry) this.spare = undefined;
-          },
-        },
-      ),
-    };
-    this.spare = entry;
-  }
-
-  private startSampling(h: Host, pid: number): void {
-    const options: SamplingOptions = {
-      rateHz: h.info.rateHz,
-      // Blocking reads: a torn stack would be attributed wrongly; at 100 Hz the pause is a few µs per sample.
-      nonblocking: false,
-      includeIdle: false,
-      gilOnly: false,
-      subprocesses: false,
-    };
-    try {
-      const session = this.opts.sessions.start({ kind: 'attach', pid }, options);
-      h.info.sessionId = session.sessionId;
-      h.sessionStartNs = session.startedAt * 1e6;
-      h.live = { ...createLiveProfile(`vm-${h.info.name}`), startNs: h.sessionStartNs };
-      void this.opts.sessions.whenEnded(session.sessionId).then(
-        (trace) => {
-          if (h.info.sessionId === session.sessionId) {
-            h.info.traceId = trace.traceId;
-            this.changed(h);
-          }
-        },
-        () => undefined,
-      );
-    } catch (err) {
-      // The host still runs; the UI says why it has no profile.
-      h.info.attribution = `Not sampled: ${(err as Error).message}`;
-    }
-  }
-
   private onBatch(payload: { sessionId: string; batch: LiveBatch }): void {
     for (const h of this.hosts.values()) {
-      if (h.info.sessionId !== payload.sessionId || !h.live) continue;
-      try {
-        h.live = applyLiveBatch(h.live, payload.batch);
-      } catch (err) {
-        h.info.attribution = `Attribution stopped: ${(err as Error).message}`;
-        return;
-      }
+      if (h.sampling.sessionId !== payload.sessionId) continue;
+      h.sampling.apply(payload.batch);
+      if (h.sampling.problem) h.info.attribution = h.sampling.problem;
       if (!h.countsTimer) {
         h.countsTimer = setTimeout(() => {
           h.countsTimer = undefined;
@@ -527,15 +404,8 @@ export class VmHostManager {
   }
 
   private updateCounts(h: Host): void {
-    if (!h.live) return;
-    h.column.update(h.live);
-    const counts = h.column.sampleCounts();
+    const counts = h.sampling.counts();
     for (const g of h.info.generations) g.samples = counts.get(g.generation) ?? 0;
-  }
-
-  /** Now, in ns since the host's sampling session started. */
-  private sessionNow(h: Host): number {
-    return (performance.timeOrigin + performance.now()) * 1e6 - h.sessionStartNs;
   }
 
   private onAgentEvent(h: Host, event: VmEvent): void {
@@ -543,13 +413,9 @@ export class VmHostManager {
       case 'reload':
         this.applyReport(h, event.report);
         break;
-      case 'live-frames': {
-        // Stamped with its reload's time when that is known (the event may come just before or after it).
-        const at = h.info.generations.find((g) => g.generation === event.generation)?.at;
-        const atNs = at !== undefined && at <= Date.now() ? at * 1e6 - h.sessionStartNs : this.sessionNow(h);
-        h.column.addLiveFrames(Math.max(0, atNs), event.threads);
+      case 'live-frames':
+        h.sampling.addLiveFrames(event.generation, event.threads);
         break;
-      }
       case 'modules': {
         const files = [...new Set([h.info.script, ...event.files.map((f) => resolve(f))])];
         h.info.watchedFiles = files;
@@ -572,8 +438,7 @@ export class VmHostManager {
     h.lastReportKey = key;
     h.lastReloadFailed = !report.ok;
     if (report.ok && report.generation > h.info.generation) {
-      const atNs = this.sessionNow(h);
-      h.column.addReload(report.generation, atNs);
+      h.sampling.addReload(report.generation);
       h.info.generation = report.generation;
       h.info.staleClasses = report.staleClasses;
       h.info.generations.push({ generation: report.generation, at: Date.now(), summary: summarizeReport(report), report, samples: 0 });
@@ -629,7 +494,7 @@ export class VmHostManager {
         h.pingInFlight = false;
         if (proc.hasExited || h.proc !== proc || h.info.state === 'ended') return;
         h.info.state = 'unresponsive';
-        h.info.stuck = { since: sent, stack: h.live ? stuckStack(h.live, proc.pid, (file) => file.startsWith(this.opts.agentDir)) : [] };
+        h.info.stuck = { since: sent, stack: h.sampling.stuckStack(proc.pid, (file) => file.startsWith(this.opts.agentDir)) };
         this.changed(h);
       },
     );
@@ -665,7 +530,7 @@ export class VmHostManager {
         .catch(() => undefined)
         .finally(() => {
           clearTimeout(timer);
-          if (h.live) this.updateCounts(h);
+          this.updateCounts(h);
           settle();
         });
     }
@@ -748,48 +613,6 @@ export function vmRequests(
   };
 }
 
-export type { VmGeneration };
-
-/**
- * VM hosts without the rest of the services (the CLI's `emberscope vm`, tests): a SessionManager of their own whose
- * finished profiles are kept, not registered as traces. `emit` sees every event, sampling batches included.
- */
-export function createStandaloneVmHosts(opts: {
-  dataDir: string;
-  emit: Emit;
-  maxHosts?: number;
-  spare?: boolean;
-}): { vm: VmHostManager; sessions: SessionManager; dispose(): Promise<void> } {
-  const listeners = new Set<Emit>();
-  const emit: Emit = (event, payload) => {
-    opts.emit(event, payload);
-    for (const l of listeners) l(event, payload);
-  };
-  let traces = 0;
-  const sessions = new SessionManager({
-    dataDir: opts.dataDir,
-    emit,
-    registerTrace(handle, fields) {
-      return { traceId: `vm-trace-${++traces}`, name: fields.name, path: fields.path, format: handle.format, sizeBytes: fields.sizeBytes, summary: handle.summary(10) };
-    },
-  });
-  const vm = createVmHostManager({
-    dataDir: opts.dataDir,
-    emit,
-    sessions,
-    subscribe: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
-    ...(opts.maxHosts ? { maxHosts: opts.maxHosts } : {}),
-    ...(opts.spare !== undefined ? { spare: opts.spare } : {}),
-  });
-  return {
-    vm,
-    sessions,
-    async dispose() {
-      await vm.dispose();
-      await sessions.dispose();
-    },
-  };
-}
 
 /**
  * A manager with the app's agent (shipped as plain Python source in electron/agent/; $EMBERSCOPE_AGENT_DIR overrides

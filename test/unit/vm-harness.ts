@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import type { EmberscopeEvents, EventName } from '../../electron/contract/api';
 import { findAppRoot } from '../../electron/services/native';
 import type { SessionManager } from '../../electron/services/sessions';
-import { createStandaloneVmHosts, type VmHostManager } from '../../electron/services/vm-hosts';
+import type { VmHostManager } from '../../electron/services/vm-hosts';
+import { createStandaloneVmHosts } from '../../electron/services/vm-standalone';
 
 export const root = findAppRoot();
 

@@ -1,0 +1,59 @@
+// The shapes behind VmHostManager (vm-hosts.ts): its options, and what it keeps per host.
+import type { EmberscopeEvents, EventName, VmHostInfo } from '../contract/api';
+import type { SessionManager } from './sessions';
+import type { FileWatcher } from './vm-files';
+import type { AgentProcess } from './vm-process';
+import type { HostSampling } from './vm-sampling';
+
+export type Emit = <E extends EventName>(event: E, payload: EmberscopeEvents[E]) => void;
+
+export interface VmHostManagerOptions {
+  /** The playground's scripts go to `<dataDir>/playground/`. */
+  dataDir: string;
+  emit: Emit;
+  sessions: SessionManager;
+  /** Subscribes to the services' events (the sampling batches of the hosts' sessions). Returns an unsubscribe. */
+  subscribe(listener: Emit): () => void;
+  /** Folder holding the `emberscope_agent` package. */
+  agentDir: string;
+  examplesDir: string;
+  /** Hosts running at once (default 16). */
+  maxHosts?: number;
+  /**
+   * Keep one agent started ahead, ready for the next host (default true): Python's own start-up (50–200 ms here,
+   * most of it `site` and the agent's imports) is then paid while nobody waits. False for one-shot users (the CLI).
+   */
+  spare?: boolean;
+  /**
+   * Asked before a host starts, with what will run (the interpreter, the script, its arguments) and where: the
+   * services pass their exec policy (a desktop renderer is untrusted). Rejects to refuse. Default: allowed.
+   */
+  authorize?(request: { kind: 'vm-host'; argv: string[]; cwd: string }): Promise<void>;
+}
+
+/** Per-start options the contract does not carry (the CLI's). */
+export interface VmStartOptions {
+  /** Reload when the script or a local module it imported is saved (default true). */
+  watch?: boolean;
+}
+
+export interface Host {
+  info: VmHostInfo;
+  options: VmStartOptions;
+  proc?: AgentProcess;
+  /** The sampling of the current process (its session, profile and generation column). */
+  sampling: HostSampling;
+  watcher: FileWatcher;
+  pingTimer?: NodeJS.Timeout;
+  pingInFlight: boolean;
+  countsTimer?: NodeJS.Timeout;
+  /** Reloads run one at a time per host, in order. */
+  reloadChain: Promise<unknown>;
+  lastReportKey: string;
+  /** The last text of each file that loaded without error (the script at start, files after ok reloads). */
+  lastGood: Map<string, string>;
+  lastReloadFailed: boolean;
+  /** Resolves once the current process has ended and been reported. */
+  ended: Promise<void>;
+  settleEnded: () => void;
+}

@@ -1,0 +1,101 @@
+// The sampling side of one VM host process: its live session (attached to the agent's pid through the
+// SessionManager's public API), the profile grown from the session's batches, and the generation column beside it
+// (vm-attribution.ts). One per process: a recycled host gets a new one.
+import type { LiveBatch, SamplingOptions, TraceInfo } from '../contract/api';
+import { applyLiveBatch, createLiveProfile } from '../contract/live-profile';
+import type { Profile } from '../contract/profile';
+import type { SessionManager } from './sessions';
+import { ATTRIBUTION_RULE, GenerationColumn, type LiveFrame } from './vm-attribution';
+import { stuckStack } from './vm-report';
+
+export class HostSampling {
+  sessionId: string | undefined;
+  /** Why there are no samples (attach failed) or why attribution stopped; undefined while all is well. */
+  problem: string | undefined;
+  private live: Profile | undefined;
+  /** Epoch ns the session's sample times count from. */
+  private startNs = 0;
+  private readonly column = new GenerationColumn();
+  /** When each generation was applied, in ns since the session's start. */
+  private readonly reloadAt = new Map<number, number>();
+
+  constructor(private readonly sessions: SessionManager) {}
+
+  /** Starts sampling `pid` from now on; `onTrace` gets the recording once the session has ended. */
+  start(pid: number, rateHz: number, name: string, onTrace: (trace: TraceInfo) => void): void {
+    const options: SamplingOptions = {
+      rateHz,
+      // Blocking reads: a torn stack would be attributed wrongly; at 100 Hz the pause is a few µs per sample.
+      nonblocking: false,
+      includeIdle: false,
+      gilOnly: false,
+      subprocesses: false,
+    };
+    try {
+      const session = this.sessions.start({ kind: 'attach', pid }, options);
+      this.sessionId = session.sessionId;
+      this.startNs = session.startedAt * 1e6;
+      this.live = { ...createLiveProfile(`vm-${name}`), startNs: this.startNs };
+      void this.sessions.whenEnded(session.sessionId).then(onTrace, () => undefined);
+    } catch (err) {
+      // The host still runs; the UI says why it has no profile.
+      this.problem = `Not sampled: ${(err as Error).message}`;
+    }
+  }
+
+  /** A batch of this host's session (in order, as the session emits them). */
+  apply(batch: LiveBatch): void {
+    if (!this.live || this.problem) return;
+    try {
+      this.live = applyLiveBatch(this.live, batch);
+    } catch (err) {
+      this.problem = `Attribution stopped: ${(err as Error).message}`;
+    }
+  }
+
+  get sampled(): boolean {
+    return this.live !== undefined;
+  }
+
+  /** A reload that worked, applied now. */
+  addReload(generation: number): void {
+    const at = this.now();
+    this.reloadAt.set(generation, at);
+    this.column.addReload(generation, at);
+  }
+
+  /** The agent's frames still running old code after `generation` was applied (stamped with that reload's time). */
+  addLiveFrames(generation: number, threads: { tid: number; frames: LiveFrame[] }[]): void {
+    this.column.addLiveFrames(this.reloadAt.get(generation) ?? this.now(), threads);
+  }
+
+  /** Samples per generation so far. */
+  counts(): Map<number, number> {
+    if (this.live) this.column.update(this.live);
+    return this.column.sampleCounts();
+  }
+
+  /** All samples, or only those attributed to `generation`. */
+  profile(meta: Record<string, string>, generation?: number): Profile | undefined {
+    if (!this.live) return undefined;
+    const profile = { ...this.live, meta: { ...this.live.meta, ...meta, vm_attribution: ATTRIBUTION_RULE } };
+    return generation === undefined ? profile : this.column.filter(profile, generation);
+  }
+
+  /** The generation of each sample, per thread in profile order. */
+  columns(): Uint32Array[] {
+    if (!this.live) return [];
+    this.column.update(this.live);
+    return this.live.threads.map((_, i) => this.column.column(i));
+  }
+
+  /** Where the main thread is (its last sample), without frames of files `hideFile` names. */
+  stuckStack(pid: number, hideFile: (file: string) => boolean): string[] {
+    return this.live ? stuckStack(this.live, pid, hideFile) : [];
+  }
+
+  /** Now, in ns since the session started. */
+  private now(): number {
+    return Math.max(0, (performance.timeOrigin + performance.now()) * 1e6 - this.startNs);
+  }
+}
