@@ -154,7 +154,8 @@ function registerIpc(): void {
       const id = isPlainObject(raw) && isMessageId(raw.id) ? raw.id : 0;
       return { t: 'res', id, ok: false, error: { code: 'bad-request', message: 'refused: request from a page that is not Emberscope' } };
     }
-    return handleRequestMessage(services, raw);
+    // Each window is its own connection: its uploads count against its own limit and only it may continue them.
+    return handleRequestMessage(services, raw, { connectionId: `window-${event.sender.id}` });
   });
   services.onEvent((event, payload) => {
     for (const win of BrowserWindow.getAllWindows()) {
