@@ -117,7 +117,13 @@ export async function runVm(argv: string[], io: VmIo): Promise<number> {
   let info: VmHostInfo;
   try {
     info = await vm.start(
-      { script: resolve(script), args: scriptArgs, rateHz, ...(typeof python === 'string' ? { interpreter: python } : {}) },
+      {
+        script: resolve(script),
+        args: scriptArgs,
+        rateHz,
+        // A path is the user's, from where they typed it (a bare name is looked up on PATH).
+        ...(typeof python === 'string' ? { interpreter: python.includes('/') ? resolve(python) : python } : {}),
+      },
       { watch: flags.has('--watch') },
     );
   } catch (err) {
