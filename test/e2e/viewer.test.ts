@@ -6,7 +6,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NativeImport } from '../../electron/services/native';
 import { compileSearch } from '../../renderer/src/model/search';
-import { formatWeight } from '../../renderer/src/model/format';
+import type { WeightUnit } from '../../electron/contract/profile';
+import { formatPercent, formatWeight } from '../../renderer/src/model/format';
 import { missingPrerequisite, titled } from '../unit/skips';
 import { canvasInk, chromiumAvailable, CHROMIUM_PATH, launchBrowser, newPage, repoRoot, screenshot, startServe, type Served } from './harness';
 
@@ -19,7 +20,7 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&
 interface SummaryRow { name: string; file: string; line: number; self: number; total: number }
 
 /** What the CLI says about a file: the reference the UI must agree with. */
-function cliSummary(file: string): { format: string; top: SummaryRow[] } {
+function cliSummary(file: string): { format: string; unit: WeightUnit; totalWeight: number; top: SummaryRow[] } {
   const out = execFileSync(process.execPath, [path.join(repoRoot, 'bin/emberscope.mjs'), 'open', file, '--json']);
   return JSON.parse(out.toString());
 }
@@ -101,8 +102,11 @@ describe.skipIf(noChromium)(titled('viewer in Chromium against emberscope serve'
     await tooltip.waitFor();
     const text = (await tooltip.textContent()) ?? '';
     expect(text).toContain(hottest);
-    expect(text).toMatch(/%/);
-    expect(text).toMatch(/\d+(\.\d+)?\s*(ms|µs|s)\b/);
+    // The function's figures as the CLI (the native summary) gives them, in the UI's own formatting.
+    const { self, total } = reference.top[0];
+    const figures = (w: number) => `${formatWeight(w, reference.unit)}  ${formatPercent(w, reference.totalWeight)}`;
+    expect(text).toContain(`Function self${figures(self)}`);
+    expect(text).toContain(`Function total${figures(total)}`);
     await screenshot(page, '04-tooltip');
   });
 
