@@ -118,6 +118,19 @@ describe('merged call tree and the Poisson test', () => {
   });
 });
 
+describe('one-sided stacks and noise', () => {
+  it('calls a stack new or gone only when its absence is beyond noise too', () => {
+    const before = profileOf({ 'main;work': 200, 'main;rarely': 2 });
+    const after = profileOf({ 'main;work': 200, 'main;seldom': 3, 'main;fresh': 12 });
+    const rows = computeDiffRows(computeProfileDiff({ before, after }), 'absolute', { key: 'name', descending: false });
+    const cls = Object.fromEntries(rows.map((r) => [r.name, r.self.cls]));
+    // 2 or 3 samples against none: a rare function no sample happened to catch on the other side.
+    expect(cls.rarely).toBe(DiffClass.Neutral);
+    expect(cls.seldom).toBe(DiffClass.Neutral);
+    expect(cls.fresh).toBe(DiffClass.OnlyAfter);
+  });
+});
+
 describe('normalization', () => {
   // The same 50 samples a second of `work`, but the after profile also runs new code for as long again.
   const before = profileOf({ 'main;work': 50, 'main;idle': 50 }, 1);

@@ -365,16 +365,21 @@ export interface DiffValue {
   cls: DiffClass;
 }
 
+/** One side of a figure: its weight and sample count, and how much the node or function ran at all (its total). */
+export interface FigureSide {
+  weight: number;
+  count: number;
+  /** Total weight (> 0: it ran on this side) and total samples (NaN without counts). */
+  presence: number;
+  presenceCount: number;
+}
+
 /**
- * Compares one figure of both sides. `presentBefore`/`presentAfter` say whether the node or function ran at all on
- * each side (its total > 0); a side without it makes the class OnlyBefore/OnlyAfter whatever the figure says.
+ * Compares one figure of both sides. A side where the node or function did not run at all makes the class
+ * OnlyBefore/OnlyAfter, provided that absence is beyond noise too: the other side's total samples must differ from
+ * none by two sigma (3 samples from nothing is noise; so is a rare function that no sample happened to catch).
  */
-export function compareFigure(
-  diff: ProfileDiff,
-  norm: DiffNormalization,
-  a: { weight: number; count: number; present: boolean },
-  b: { weight: number; count: number; present: boolean },
-): DiffValue {
+export function compareFigure(diff: ProfileDiff, norm: DiffNormalization, a: FigureSide, b: FigureSide): DiffValue {
   const e = exposures(diff, norm);
   const before = a.weight / e.weightA;
   const after = b.weight / e.weightB;
@@ -383,9 +388,13 @@ export function compareFigure(
   const relative = top > 0 ? delta / top : 0;
   let z = NaN;
   let cls = DiffClass.Neutral;
-  if (!a.present && b.present) cls = DiffClass.OnlyAfter;
-  else if (a.present && !b.present) cls = DiffClass.OnlyBefore;
-  else if (!Number.isNaN(a.count) && !Number.isNaN(b.count)) {
+  const inA = a.presence > 0;
+  const inB = b.presence > 0;
+  if (inA !== inB) {
+    const counted = !Number.isNaN(a.presenceCount) && !Number.isNaN(b.presenceCount);
+    const beyondNoise = !counted || Math.abs(poissonZ(a.presenceCount, e.countA, b.presenceCount, e.countB)) >= SIGNIFICANCE_Z;
+    if (beyondNoise) cls = inB ? DiffClass.OnlyAfter : DiffClass.OnlyBefore;
+  } else if (!Number.isNaN(a.count) && !Number.isNaN(b.count)) {
     z = poissonZ(a.count, e.countA, b.count, e.countB);
     if (Math.abs(z) >= SIGNIFICANCE_Z) cls = z > 0 ? DiffClass.Slower : DiffClass.Faster;
   } else if (Math.abs(relative) >= MIN_EXACT_CHANGE) {
@@ -401,6 +410,16 @@ export function poissonZ(a: number, ea: number, b: number, eb: number): number {
   return (b / eb - a / ea) / Math.sqrt(variance);
 }
 
+/** Node or function `i` of one side's figures, for compareFigure. */
+export function nodeSide(fig: SideFigures, i: number, which: 'self' | 'total'): FigureSide {
+  return {
+    weight: which === 'self' ? fig.self[i] : fig.total[i],
+    count: which === 'self' ? fig.selfCount[i] : fig.totalCount[i],
+    presence: fig.total[i],
+    presenceCount: fig.totalCount[i],
+  };
+}
+
 /** The self-time comparison of every node (what the diff flame graph paints). */
 export const computeNodeChanges = memoizeByObjectAndKey((diff: ProfileDiff, norm: DiffNormalization) => {
   const t = diff.tree;
@@ -409,8 +428,8 @@ export const computeNodeChanges = memoizeByObjectAndKey((diff: ProfileDiff, norm
   for (let i = 0; i < t.length; i++) {
     const v = compareFigure(
       diff, norm,
-      { weight: t.before.self[i], count: t.before.selfCount[i], present: t.before.total[i] > 0 },
-      { weight: t.after.self[i], count: t.after.selfCount[i], present: t.after.total[i] > 0 },
+      nodeSide(t.before, i, 'self'),
+      nodeSide(t.after, i, 'self'),
     );
     cls[i] = v.cls;
     relative[i] = v.relative;
@@ -446,8 +465,8 @@ export function computeDiffRows(diff: ProfileDiff, norm: DiffNormalization, sort
     if (!inBefore && !inAfter) continue;
     rows.push({
       func: f, name: funcs.name[f], file: funcs.file[f], line: funcs.line[f], kind: funcs.kind[f],
-      self: compareFigure(diff, norm, { weight: fb.self[f], count: fb.selfCount[f], present: inBefore }, { weight: fa.self[f], count: fa.selfCount[f], present: inAfter }),
-      total: compareFigure(diff, norm, { weight: fb.total[f], count: fb.totalCount[f], present: inBefore }, { weight: fa.total[f], count: fa.totalCount[f], present: inAfter }),
+      self: compareFigure(diff, norm, nodeSide(fb, f, 'self'), nodeSide(fa, f, 'self')),
+      total: compareFigure(diff, norm, nodeSide(fb, f, 'total'), nodeSide(fa, f, 'total')),
     });
   }
   const dir = sort.descending ? -1 : 1;

@@ -11,6 +11,7 @@ import {
   compareFigure,
   DIFF_PALETTE,
   DIFF_CLASS_LABELS,
+  nodeSide,
   summarizeDiff,
   type ProfileDiff,
 } from '../model/diff';
@@ -84,8 +85,8 @@ function describeDiffNode(diff: ProfileDiff, norm: 'absolute' | 'proportional', 
   const t = diff.tree;
   const f = t.func[node];
   const unit = diff.totals.after.unit;
-  const self = compareFigure(diff, norm, { weight: t.before.self[node], count: t.before.selfCount[node], present: t.before.total[node] > 0 }, { weight: t.after.self[node], count: t.after.selfCount[node], present: t.after.total[node] > 0 });
-  const total = compareFigure(diff, norm, { weight: t.before.total[node], count: t.before.totalCount[node], present: t.before.total[node] > 0 }, { weight: t.after.total[node], count: t.after.totalCount[node], present: t.after.total[node] > 0 });
+  const self = compareFigure(diff, norm, nodeSide(t.before, node, 'self'), nodeSide(t.after, node, 'self'));
+  const total = compareFigure(diff, norm, nodeSide(t.before, node, 'total'), nodeSide(t.after, node, 'total'));
   const fmt = (v: number) => formatDiffValue(v, norm, unit);
   const file = diff.funcs.file[f];
   return {
