@@ -840,14 +840,18 @@ class _Apply:
                 if self._patch_class(st, ov, nv):
                     continue
             self._fix_class_cells(nv)
-            if _callable_like(ov) and _callable_like(nv):
-                olds = [f for f in _functions_in(ov)]
-                if olds and olds[0].__code__.co_filename == st.file:
-                    self.refuse(st.label(f"{c.__qualname__}.{key}"),
-                                "new free variables (it uses super() or __class__ now, or its decorator changed): "
-                                "the class has the new version; bound methods taken before keep the old one")
-                for f in olds:
-                    self.swapped.setdefault(f.__code__, self.engine.code_gen.get(f.__code__, self.engine.generation))
+            if isinstance(ov, types.FunctionType) and isinstance(nv, types.FunctionType) \
+                    and ov.__code__.co_filename == st.file:
+                # A plain method with new free variables (it uses super() or __class__ now): the class gets the new
+                # function; a bound method someone holds keeps calling the old one.
+                why = ("new free variables (it uses super() or __class__ now)"
+                       if ov.__code__.co_freevars != nv.__code__.co_freevars
+                       else "re-created with a different shape (its decorator or closure values changed)")
+                self.refuse(st.label(f"{c.__qualname__}.{key}"),
+                            f"{why}: the class has the new version; bound methods taken before the reload keep the "
+                            "old one")
+            for f in _functions_in(ov) if _callable_like(ov) else ():
+                self.swapped.setdefault(f.__code__, self.engine.code_gen.get(f.__code__, self.engine.generation))
             type.__setattr__(c, key, nv)
         for key in list(c.__dict__):
             if key in n.__dict__ or key in _SKIP_CLASS_KEYS or (is_enum and (key in members or _sunder(key))):
