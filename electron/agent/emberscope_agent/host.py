@@ -17,7 +17,6 @@ import importlib.machinery
 import importlib.util
 import linecache
 import os
-import platform
 import queue
 import signal
 import sys
@@ -534,7 +533,7 @@ def main():
     for target, name in ((agent._writer, "emberscope-writer"), (agent._reader, "emberscope-reader"),
                          (agent._reloader, "emberscope-reloader")):
         threading.Thread(target=target, name=name, daemon=True).start()
-    agent.send(protocol.event_hello(os.getpid(), platform.python_version(), sys.implementation.name,
+    agent.send(protocol.event_hello(os.getpid(), sys.version.split()[0], sys.implementation.name,
                                     sys.executable or ""))
     try:
         code = agent.wait_and_run()

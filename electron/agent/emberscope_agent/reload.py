@@ -18,7 +18,6 @@ thread). See electron/agent/README.md for the full semantics.
 """
 import ast
 import collections
-import difflib
 import enum
 import functools
 import gc
@@ -695,6 +694,7 @@ class _Apply:
         r = astdiff.statement_at(e.main_tree.body, f.f_lineno)
         if r < 0:
             return None
+        import difflib  # only here: keeps the agent's start-up imports small
         orig = e.main_dumps
         new = mp.dumps
         j = len(new)
