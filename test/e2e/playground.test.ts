@@ -1,8 +1,8 @@
 // The playground as a user meets it: real `emberscope serve`, real Chromium, a real Python VM host sampled by the real
 // sampler. Write a loop in the editor, run it, edit the hot function and save: the generation changes, the live
 // flame graph changes and the diff shows the function faster and the new one only after. Break the code: the error
-// is marked at its line while the old code keeps running (its output keeps coming). Then an example script in a
-// second tab, with the edit its docstring suggests. Screenshots in test/artifacts/e2e/playground-*.png.
+// is marked at its line while the old code keeps running (its output keeps coming). Then each bundled example in a
+// tab of its own, with the edit its docstring suggests; then Stop. Screenshots in test/artifacts/e2e/playground-*.png.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -216,38 +216,55 @@ describe.skipIf(!haveChromium)('the playground in Chromium against emberscope se
     expect(await page.locator(`${EDITOR} .cm-lintRange-error`).count()).toBe(0);
   });
 
-  it('runs a bundled example in a second tab, and the suggested edit makes its hot function faster', async () => {
-    await page.getByTestId('pg-examples').click();
-    const example = page.locator('[data-testid="pg-example"][data-id="particles"]');
-    await example.waitFor({ timeout: 10_000 });
-    await example.click();
-    await waitFor('the example in a new tab', async () => (await page.locator('[data-testid="pg-doc-tab"]').count()) === 2);
-    expect(await editorText(page)).toContain('def find_collisions(particles):');
-    await page.getByTestId('pg-run').click();
-    await waitFor('the particles to run', async () => /ms\/frame/.test((await page.getByTestId('pg-console').textContent()) ?? ''), 20_000);
-    await waitFor('find_collisions on top', async () => (await topRows(page))[0]?.name === 'find_collisions', 20_000);
-    // The edit the example's docstring suggests: the grid instead of all pairs.
-    const text = await editorText(page);
-    const start = text.indexOf('    """Pairs of particles closer than two radii. All pairs: the hot spot."""');
-    const end = text.indexOf('def find_collisions_grid');
-    await page.$eval(EDITOR, (el, [from, to]) => {
-      (el as any).cmView.dispatch({ changes: { from, to, insert: '    """Pairs of particles closer than two radii, from the grid."""\n    return find_collisions_grid(particles)\n\n\n' } });
-    }, [start, end]);
-    await page.locator(`${EDITOR} .cm-content`).focus();
-    await page.keyboard.press('Control+s');
-    await waitFor('generation 1 of the example', async () => (await generation(page)) === 1, 15_000);
-    await page.getByTestId('pg-pane-diff').click();
-    await waitFor('find_collisions faster', async () => (await diffClassOf(page, 'find_collisions')) === 'faster', 25_000);
-    await page.waitForTimeout(1500);
-    await screenshot(page, 'playground-5-example-diff');
-    await page.getByTestId('pg-pane-live').click();
-    await page.waitForTimeout(600);
-    await screenshot(page, 'playground-6-example-live');
+  // Each bundled example with the edit its docstring suggests: the hot function before, what shows faster after.
+  const EXAMPLES = [
+    { id: 'particles', hot: 'find_collisions', edit: ['find_collisions', 'return find_collisions_grid(particles)'], faster: 'find_collisions' },
+    { id: 'life', hot: 'count_neighbours', edit: ['step', 'return step_fast(board)'], faster: 'step' },
+    { id: 'pipeline', hot: 'enrich', edit: ['enrich', 'record["region"] = REGION_BY_CLIENT.get(record["ip"], "unknown")\n    return record'], faster: 'enrich' },
+  ];
 
-    // Stop (Shift+F5): the host ends, saying it was stopped; the first tab's host still runs.
+  for (const [i, ex] of EXAMPLES.entries()) {
+    it(`runs the ${ex.id} example in a tab of its own, and its suggested edit makes ${ex.faster} faster`, async () => {
+      await page.getByTestId('pg-examples').click();
+      const example = page.locator(`[data-testid="pg-example"][data-id="${ex.id}"]`);
+      await example.waitFor({ timeout: 10_000 });
+      await example.click();
+      await waitFor('the example in a new tab', async () => (await page.locator('[data-testid="pg-doc-tab"]').count()) === i + 2);
+      expect(await editorText(page)).toContain(`def ${ex.edit[0]}(`);
+      await page.getByTestId('pg-run').click();
+      await waitFor('output', async () => ((await page.getByTestId('pg-console').textContent()) ?? '').includes('/'), 20_000);
+      await waitFor(`${ex.hot} on top`, async () => (await topRows(page))[0]?.name === ex.hot, 20_000);
+      // The edit: the function's body becomes the suggested line (its docstring, if any, stays).
+      await page.$eval(EDITOR, (el, [name, body]) => {
+        const view = (el as any).cmView;
+        const text: string = view.state.doc.toString();
+        const head = text.indexOf(`def ${name}(`);
+        let from = text.indexOf('\n', head) + 1;
+        const doc = /^\s+"""[^\n]*"""\n/.exec(text.slice(from));
+        if (doc) from += doc[0].length;
+        const to = text.indexOf('\n\n\n', from) + 1;
+        view.dispatch({ changes: { from, to, insert: `    ${body}\n` } });
+      }, ex.edit);
+      await page.locator(`${EDITOR} .cm-content`).focus();
+      await page.keyboard.press('Control+s');
+      await waitFor('generation 1 of the example', async () => (await generation(page)) === 1, 15_000);
+      await page.getByTestId('pg-pane-diff').click();
+      await waitFor(`${ex.faster} faster`, async () => (await diffClassOf(page, ex.faster)) === 'faster', 25_000);
+      await page.waitForTimeout(1200);
+      await screenshot(page, `playground-5-${ex.id}-diff`);
+      await page.getByTestId('pg-pane-live').click();
+      await page.waitForTimeout(600);
+      await screenshot(page, `playground-6-${ex.id}-live`);
+    });
+  }
+
+  it('stops a host (Shift+F5): it ends, saying so; the other tabs\' hosts still run', async () => {
     await page.keyboard.press('Shift+F5');
-    await waitFor('the example host to end', async () => (await page.getByTestId('pg-host-state').textContent()) === 'ended', 15_000);
+    await waitFor('the host to end', async () => (await page.getByTestId('pg-host-state').textContent()) === 'ended', 15_000);
+    expect(await page.getByTestId('pg-end').textContent()).toMatch(/stop/i);
     await page.locator('[data-testid="pg-doc-tab"]').first().locator('.pg-doc-name').click();
     expect(await page.getByTestId('pg-host-state').textContent()).toBe('running');
+    expect(await page.locator('[data-testid="pg-doc-tab"] .pg-state-dot.running').count()).toBe(3);
+    await screenshot(page, 'playground-7-tabs');
   });
 });
