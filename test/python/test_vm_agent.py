@@ -477,3 +477,37 @@ def test_cold_start_spawn_to_first_line(agents, tmp_path):
     times.sort()
     # The target (150 ms median) is measured by `npm run bench:reload`; here only a bound a loaded CI box meets.
     assert times[2] < 1.0, times
+
+
+def test_live_frames_attribute_a_running_loop_to_its_old_generation(agents, tmp_path):
+    src = textwrap.dedent("""
+        import time
+        def step():
+            return 1
+        def main():
+            print("in main", flush=True)
+            while True:
+                step()
+                time.sleep(0.002)
+        main()
+        """).lstrip("\n")
+    script = tmp_path / "loop.py"
+    script.write_text(src)
+    a = agents()
+    a.run(script)
+    a.wait_output("in main")
+    report = a.call("reload", files=[str(script)], source=src.replace("time.sleep(0.002)", "time.sleep(0.003)"))
+    report = report["report"]
+    assert report["ok"] and report["patched"] == ["main"], report
+    assert any(r["name"] == "main" and "running now" in r["reason"] for r in report["refused"]), report
+    frames = a.event("live-frames", where=lambda m: m["generation"] == 1)["threads"]
+    main_thread = [t for t in frames if t["tid"] == a.pid]  # the main thread's OS id is the pid
+    assert main_thread and [f["name"] for f in main_thread[0]["frames"]] == ["main"], frames
+    f = main_thread[0]["frames"][0]
+    assert f["oldGeneration"] == 0 and f["file"] == str(script) and f["depth"] >= 1
+    # A second reload: the loop is still the generation-0 code.
+    report = a.call("reload", files=[str(script)], source=src.replace("return 1", "return 2"))["report"]
+    assert report["ok"] and report["generation"] == 2
+    frames = a.event("live-frames", where=lambda m: m["generation"] == 2)["threads"]
+    names = [(f["name"], f["oldGeneration"]) for t in frames if t["tid"] == a.pid for f in t["frames"]]
+    assert names == [("main", 0)], names

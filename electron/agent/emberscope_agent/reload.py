@@ -689,11 +689,12 @@ class _Apply:
         f = sys._getframe()
         while f is not None and f.f_code is not e.main_code:
             f = f.f_back
-        if f is None or e.main_tree is None:
-            return None
-        r = astdiff.statement_at(e.main_tree.body, f.f_lineno)
-        if r < 0:
-            return None
+        if e.main_code is None or e.main_tree is None:
+            return None  # in-process use: no frame runs the script's top level
+        # Not on the stack (the script is about to start) or before its first statement: nothing of __main__'s top
+        # level may run now, or the script would then run its old definitions over the new ones.
+        r = astdiff.statement_at(e.main_tree.body, f.f_lineno) if f is not None else -1
+        r = max(r, 0)
         import difflib  # only here: keeps the agent's start-up imports small
         orig = e.main_dumps
         new = mp.dumps
