@@ -3,6 +3,7 @@
 // and the pane is on screen (a generation keeps collecting samples while any of its code runs).
 import type { VmHostInfo } from '../../../electron/contract/api';
 import type { Profile } from '../../../electron/contract/profile';
+import { findLatestSampleTime } from '../model/live';
 import { unpackError, requireClient } from '../store/client';
 import { getState } from '../store/store';
 import { getPlayground, isHostActive, setPlayground, updateDiff, updateHost, type DiffRef } from './store';
@@ -43,7 +44,10 @@ async function fetchRef(ref: DiffRef): Promise<Profile> {
   if (ref.kind === 'trace') return getState().profiles[ref.traceId] ?? requireClient().getProfile({ traceId: ref.traceId });
   const profile = trimHostFrames(await requireClient().getVmProfile({ hostId: ref.hostId, generation: ref.generation }));
   const info = getPlayground().hosts[ref.hostId]?.info;
-  const span = info ? generationSpanNs(info, ref.generation) : 0;
+  // The running generation ends at its newest sample, not at now: samples reach us up to a batch interval late, and
+  // dividing by the time they have not covered yet would make the current generation look faster than it is.
+  const newest = profile.startNs > 0 ? (profile.startNs + findLatestSampleTime(profile)) / 1e6 : Date.now();
+  const span = info ? generationSpanNs(info, ref.generation, Math.min(Date.now(), newest)) : 0;
   return span > 0 ? { ...profile, durationNs: span } : profile;
 }
 

@@ -30,7 +30,8 @@ export function formatDelta(v: DiffValue, norm: DiffNormalization, unit: WeightU
 export function formatRelative(v: DiffValue): string {
   if (v.cls === DiffClass.OnlyAfter) return 'new';
   if (v.cls === DiffClass.OnlyBefore) return 'gone';
-  if (v.before === 0) return v.after === 0 ? '' : 'new';
+  // From nothing, within noise: no ratio to give.
+  if (v.before === 0) return '';
   const r = (v.after - v.before) / v.before;
   return `${r > 0 ? '+' : r < 0 ? '−' : ''}${Math.abs(r * 100).toFixed(Math.abs(r) >= 0.1 ? 0 : 1)}%`;
 }
