@@ -6,6 +6,7 @@
 //   - a reload's round trip through the service (reload request -> report), for a small script.
 // Real parts only: the real VmHostManager (TypeScript, loaded through tsx), the real agent, python3, the real addon.
 //   node bench/reload-host.mjs [--starts 15] [--hosts 16] [--seconds 10] [--reloads 20]
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -69,8 +70,9 @@ async function starts(spare) {
   return { firstLine, resolved };
 }
 
-/** The agent alone (no sampling): spawn -> hello, and run -> `started`. */
+/** The agent alone (no sampling, the interpreter's own binary as the manager runs it): spawn -> hello, run -> `started`. */
 async function agentParts() {
+  const python = execFileSync('python3', ['-c', 'import sys; print(sys.executable)']).toString().trim();
   const script = path.join(dir, 'quiet.py');
   writeFileSync(script, 'import time\ntime.sleep(30)\n');
   const hello = [];
@@ -80,7 +82,7 @@ async function agentParts() {
     let startedAt;
     const t0 = now();
     const proc = new AgentProcess(
-      { interpreter: 'python3', agentDir: path.join(findAppRoot(), 'electron', 'agent'), cwd: dir },
+      { interpreter: python, agentDir: path.join(findAppRoot(), 'electron', 'agent'), cwd: dir },
       {
         onEvent: (e) => {
           if (e.event === 'hello') helloAt = now();

@@ -1,23 +1,42 @@
 // Files around VM hosts: the interpreter check, the editor's open/save (confined), bundled examples, and the file
 // watcher that turns a save into a reload.
 import { execFile } from 'node:child_process';
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { statSync } from 'node:fs';
 import { ContractError, type VmExample } from '../contract/api';
 import { LIMITS } from '../contract/validate';
 
 /** Oldest Python the agent supports. */
 const MIN_PYTHON: [number, number] = [3, 9];
 
-const versions = new Map<string, Promise<string>>();
+function isExecutable(p: string): boolean {
+  try {
+    return (statSync(p).mode & 0o111) !== 0 && statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export interface InterpreterInfo {
+  /** "3.11.7" */
+  version: string;
+  /**
+   * What to run: the interpreter's own `sys.executable`. A pyenv or asdf shim is a shell script that costs 100 ms
+   * or more per start; the binary it ends up running is the same program. A virtualenv's python reports its own
+   * path (the venv's), so the venv is kept.
+   */
+  executable: string;
+}
+
+const versions = new Map<string, Promise<InterpreterInfo>>();
 
 /**
- * The interpreter's version ("3.11.7"), once per interpreter and modification time; rejects 'unsupported-python'
- * below 3.9 and for anything that is not CPython (the agent and the sampler read CPython's internals).
+ * The interpreter's version and executable, once per interpreter and modification time; rejects
+ * 'unsupported-python' below 3.9 and for anything that is not CPython (the agent and the sampler read CPython's
+ * internals). Runs the interpreter: call it only once running it was allowed.
  */
-export function checkInterpreter(path: string): Promise<string> {
+export function checkInterpreter(path: string): Promise<InterpreterInfo> {
   let key = path;
   try {
     key = `${path}@${statSync(path).mtimeMs}`;
@@ -26,22 +45,24 @@ export function checkInterpreter(path: string): Promise<string> {
   }
   let cached = versions.get(key);
   if (!cached) {
-    cached = new Promise<string>((resolveVersion, reject) => {
-      const probe = 'import sys, platform; print("%d.%d.%d" % sys.version_info[:3]); print(platform.python_implementation())';
+    cached = new Promise<InterpreterInfo>((resolveVersion, reject) => {
+      const probe =
+        'import sys, platform; print("%d.%d.%d" % sys.version_info[:3]); print(platform.python_implementation()); print(sys.executable)';
       execFile(path, ['-c', probe], { timeout: 10_000, encoding: 'utf8' }, (err, stdout, stderr) => {
         if (err) {
           const why = (stderr || err.message).trim().split('\n').pop();
           reject(new ContractError('spawn-failed', `could not run '${path}' (${why}): is it a Python interpreter?`));
           return;
         }
-        const [version = '', impl = ''] = stdout.trim().split('\n');
+        const [version = '', impl = '', executable = ''] = stdout.trim().split('\n');
         const [major = 0, minor = 0] = version.split('.').map(Number);
         if (impl.trim() !== 'CPython') {
           reject(new ContractError('unsupported-python', `'${path}' is ${impl.trim() || 'not CPython'} ${version}: VM hosts need CPython 3.9 or later`));
         } else if (major < MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor < MIN_PYTHON[1])) {
           reject(new ContractError('unsupported-python', `'${path}' is Python ${version}: VM hosts need Python 3.9 or later (choose another interpreter, e.g. a newer virtualenv's python)`));
         } else {
-          resolveVersion(version);
+          const exe = executable.trim();
+          resolveVersion({ version, executable: isAbsolute(exe) && isExecutable(exe) ? exe : path });
         }
       });
     });

@@ -97,9 +97,8 @@ export class VmHostManager {
     if (args.source !== undefined) await writeScript(script, args.source, () => true);
     // The same checks and interpreter lookup as a recorded script's; argv is exactly what the user is asked about.
     const { argv, cwd } = prepareRecord({ kind: 'record', script, args: args.args ?? [], ...(args.cwd ? { cwd: args.cwd } : {}), ...(args.interpreter ? { interpreter: args.interpreter } : {}) });
-    const interpreter = argv[0]!;
     await this.opts.authorize?.({ kind: 'vm-host', argv, cwd });
-    const pythonVersion = await checkInterpreter(interpreter);
+    const { version: pythonVersion, executable: interpreter } = await checkInterpreter(argv[0]!);
     this.checkCapacity(); // again: others may have started while the version was checked
     const hostId = `vm-${++this.counter}`;
     const host: Host = {
