@@ -182,8 +182,10 @@ def write(path, text):
     return path
 
 
-def test_hello_comes_first_and_says_who(agents):
+def test_hello_comes_first_and_says_who(agents, tmp_path):
+    script = write(tmp_path / "s.py", "pass\n")
     a = agents()
+    a.request("run", script=str(script), args=[], cwd=str(tmp_path))  # already waiting when the agent starts
     hello = a.event("hello")
     assert a.all[0] is hello
     assert hello["pid"] == a.pid and hello["protocol"] == protocol.PROTOCOL_VERSION

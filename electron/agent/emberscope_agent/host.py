@@ -530,11 +530,12 @@ def main():
             pass
     agent = Agent(control)
     signal.signal(SAFEPOINT_SIGNAL, agent._on_safepoint)
+    # hello is queued before the reader starts: it is the first line even when requests are already waiting.
+    agent.send(protocol.event_hello(os.getpid(), sys.version.split()[0], sys.implementation.name,
+                                    sys.executable or ""))
     for target, name in ((agent._writer, "emberscope-writer"), (agent._reader, "emberscope-reader"),
                          (agent._reloader, "emberscope-reloader")):
         threading.Thread(target=target, name=name, daemon=True).start()
-    agent.send(protocol.event_hello(os.getpid(), sys.version.split()[0], sys.implementation.name,
-                                    sys.executable or ""))
     try:
         code = agent.wait_and_run()
     except KeyboardInterrupt:
