@@ -22,6 +22,7 @@ function profile(threads: { tid: number; stacks: number[]; times: number[] }[]):
     hasTimeline: true,
     startNs: 0,
     durationNs: 1000,
+    meta: {},
     strings: STRINGS,
     frames: {
       length: 5,
