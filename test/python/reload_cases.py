@@ -178,6 +178,21 @@ CASES = [
         "import enum\nclass Color(enum.Enum):\n    RED = 1\n    BLUE = 2\n",
         check="assert m.Color.BLUE.value == 2 and m.Color(2) is m.Color.BLUE", refused=["enum members changed"],
         report="assert report['staleClasses'] >= 1, report")),
+    Case("abstract base class keeps its registered virtual subclasses", **M(
+        "import abc\nclass Shape(abc.ABC):\n    @abc.abstractmethod\n    def area(self): ...\n"
+        "    def describe(self):\n        return 'shape'\n",
+        "import abc\nclass Shape(abc.ABC):\n    @abc.abstractmethod\n    def area(self): ...\n"
+        "    def describe(self):\n        return 'SHAPE'\n",
+        setup="class Ext:\n    pass\nm.Shape.register(Ext)",
+        check="assert issubclass(Ext, m.Shape) and m.Shape.describe(None) == 'SHAPE'")),
+    Case("NamedTuple method edit", **M(
+        "from typing import NamedTuple\nclass P(NamedTuple):\n    x: int\n    def d(self):\n        return self.x\n",
+        "from typing import NamedTuple\nclass P(NamedTuple):\n    x: int\n    def d(self):\n        return self.x * 2\n",
+        setup="p = m.P(3)\nP = m.P", check="assert p.d() == 6 and m.P is P and m.P(4).x == 4")),
+    Case("definition inside an if block", **M(
+        "FAST = True\nif FAST:\n    def f():\n        return 1\nelse:\n    def f():\n        return 0\n",
+        "FAST = True\nif FAST:\n    def f():\n        return 2\nelse:\n    def f():\n        return 0\n",
+        setup="f = m.f", check="assert f() == 2 and f is m.f")),
     # ---- decorators ----
     Case("functools.wraps decorator: wrapper identity kept", **M(
         "import functools\ndef deco(fn):\n    @functools.wraps(fn)\n    def w(*a):\n        return fn(*a)\n    return w\n"

@@ -38,7 +38,9 @@ MISSING = object()
 _CO_GENERATORISH = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async generator
 _LRU = type(functools.lru_cache(maxsize=None)(lambda: None))
 _SIMPLE = (int, float, complex, str, bytes, bool, type(None))
-_SKIP_CLASS_KEYS = ("__dict__", "__weakref__")
+#: Never copied from a new class body nor deleted: the instance layout's descriptors, and an ABC's registry of
+#: virtual subclasses (registered at run time; the new class's is empty).
+_SKIP_CLASS_KEYS = ("__dict__", "__weakref__", "_abc_impl")
 _AGENT_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
