@@ -183,7 +183,7 @@ def write(path, text):
 
 
 def test_hello_comes_first_and_says_who(agents, tmp_path):
-    script = write(tmp_path / "s.py", "pass\n")
+    script = write(tmp_path / "s.py", "import time\ntime.sleep(60)\n")
     a = agents()
     a.request("run", script=str(script), args=[], cwd=str(tmp_path))  # already waiting when the agent starts
     hello = a.event("hello")
