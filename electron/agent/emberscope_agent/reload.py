@@ -531,7 +531,7 @@ class Engine:
                 self.code_gen[new] = self.generation
         report["generation"] = self.generation
         report["ok"] = True
-        self.stale = [r for r in self.stale if r() is not None]
+        self.stale.extend(ctx.stale)
         return self._finish(report, plan)
 
     def _finish(self, report, plan):
@@ -581,6 +581,7 @@ class _Apply:
         self.changed_anything = False
         self.replaced_changed = set()  # old code objects whose definition changed (for running-frame refusals)
         self.frozen = set()    # qualnames of classes whose change was refused: they keep their old definition
+        self.stale = []        # weakrefs to classes this apply replaces
 
     def refuse(self, name, reason):
         entry = {"name": name, "reason": reason}
@@ -817,7 +818,7 @@ class _Apply:
             if old_members != new_members:
                 self.refuse(label, "enum members changed: the enum is a new class from now on; members kept from "
                                    "before are not equal to the new ones")
-                self.engine.stale.append(weakref.ref(c))
+                self.stale.append(weakref.ref(c))  # counted once the reload commits
                 self.changed_anything = True
                 return False
         self.mapping[id(n)] = c
