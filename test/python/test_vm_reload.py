@@ -164,3 +164,17 @@ def test_index_not_heap_scan_cost_does_not_grow_with_heap(module):
     big = timed(2)
     del heap
     assert big < small + 0.010, (small, big)
+
+
+def test_a_failed_reload_counts_no_stale_class(module):
+    engine, load, write, name = module
+    mod = load("import enum\nclass E(enum.Enum):\n    A = 1\n")
+    old = mod.E
+    bad = write("import enum\nclass E(enum.Enum):\n    A = 1\n    B = 2\nX = 1 / 0\n")
+    assert not bad["ok"] and bad["staleClasses"] == 0 and mod.E is old
+    good = write("import enum\nclass E(enum.Enum):\n    A = 1\n    B = 2\n")
+    assert good["ok"] and good["staleClasses"] == 1 and mod.E is not old
+    del old
+    import gc
+    gc.collect()
+    assert write("import enum\nclass E(enum.Enum):\n    A = 1\n    B = 2\nY = 1\n")["staleClasses"] == 0
