@@ -95,6 +95,24 @@ const encoder = new TextEncoder();
 
 /** Encodes one message into one frame. Throws CodecError for values that cannot be carried. */
 export function encodeFrame(message: unknown): Uint8Array {
+  const parts = encodeFrameParts(message);
+  if (parts.length === 1) return parts[0]!;
+  const frame = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let offset = 0;
+  for (const part of parts) {
+    frame.set(part, offset);
+    offset += part.byteLength;
+  }
+  return frame;
+}
+
+/**
+ * The frame of `encodeFrame` as the parts it is made of, in order and uncopied: the length-prefixed JSON head
+ * (padded to 8 bytes), then each typed array's bytes (views onto the message's own buffers) and the padding after
+ * it. A transport that can send one message in fragments (WebSocket) sends these as they are: copying a 94 MB
+ * export into one frame took 120-190 ms of the JS thread that every client shares.
+ */
+export function encodeFrameParts(message: unknown): Uint8Array[] {
   const views: ArrayBufferView[] = [];
   const placeholders: Placeholder[] = [];
   const tree = extractViews(message, views, placeholders, 0);
@@ -116,16 +134,16 @@ export function encodeFrame(message: unknown): Uint8Array {
     bytes = encoder.encode(json);
   }
 
-  let total = dataStart;
-  for (const view of views) total = align8(total + view.byteLength);
-  const frame = new Uint8Array(total);
-  new DataView(frame.buffer).setUint32(0, bytes.byteLength, true);
-  frame.set(bytes, 4);
-  for (let i = 0; i < views.length; i++) {
-    const view = views[i]!;
-    frame.set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength), placeholders[i]!.offset);
+  const head = new Uint8Array(dataStart);
+  new DataView(head.buffer).setUint32(0, bytes.byteLength, true);
+  head.set(bytes, 4);
+  const parts: Uint8Array[] = [head];
+  for (const view of views) {
+    if (view.byteLength > 0) parts.push(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+    const padding = align8(view.byteLength) - view.byteLength;
+    if (padding > 0) parts.push(new Uint8Array(padding));
   }
-  return frame;
+  return parts;
 }
 
 export interface DecodeOptions {

@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { EmberscopeServiceHost } from '../contract/api';
 import { Listeners, serveConnection, type Transport, type WireMessage } from '../contract/channel';
-import { CodecError, decodeFrame, decodeJsonText, encodeFrame } from '../contract/codec';
+import { CodecError, decodeFrame, decodeJsonText, encodeFrameParts } from '../contract/codec';
 import { LIMITS } from '../contract/validate';
 import { buildSecurityHeaders, sendPlain, serveStatic } from './static';
 
@@ -139,6 +139,9 @@ function machineNames(): string[] {
   return names;
 }
 
+/** Messages at least this big are sent as fragments of their parts instead of one copied frame. */
+const FRAGMENT_FROM_BYTES = 4 * 1024 * 1024;
+
 /**
  * Wraps one server-side socket as a Transport: binary frames via the codec, text frames as plain JSON. Frames that
  * cannot be decoded are dropped (the connection stays up: the client may be buggy, not hostile); frames beyond
@@ -168,7 +171,14 @@ function createSocketTransport(ws: WebSocket, log: (message: string) => void): T
   return {
     send(message: WireMessage): void {
       if (ws.readyState !== ws.OPEN) return; // the close handler tells serveConnection to stop
-      ws.send(encodeFrame(message));
+      // A big message (a profile, an export: made for this answer, never changed afterwards) goes out as WebSocket
+      // fragments of its parts, not copied into one frame on the JS thread; the receiver gets one message as usual.
+      // All in one synchronous loop, so no other message can come between the fragments. Small ones are copied
+      // (cheap), so that a sender may reuse its arrays once send returns.
+      const parts = encodeFrameParts(message);
+      const bytes = parts.reduce((n, p) => n + p.byteLength, 0);
+      if (bytes < FRAGMENT_FROM_BYTES) ws.send(Buffer.concat(parts, bytes));
+      else parts.forEach((part, i) => ws.send(part, { binary: true, fin: i === parts.length - 1 }));
     },
     onMessage: (listener) => messageListeners.add(listener),
     onClose: (listener) => closeListeners.add(listener),

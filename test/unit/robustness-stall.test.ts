@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { decodeFrame, encodeFrame } from '../../electron/contract/codec';
+import { decodeFrame, encodeFrame, encodeFrameParts } from '../../electron/contract/codec';
 import { findAppRoot } from '../../electron/services/native';
 import { buildCli, startServeCli, WireClient, type ServeCli } from './robustness-client';
 
@@ -95,5 +95,21 @@ describe('a big request and the other clients', () => {
       );
     }
     for (const l of lines) expect(l.worst, l.name).toBeLessThan(MAX_STALL_MS);
+  });
+});
+
+describe('encodeFrameParts', () => {
+  it('is encodeFrame in pieces, the typed arrays uncopied', () => {
+    const big = new Float64Array(1_000_001).map((_, i) => i * 0.5);
+    const odd = new Uint8Array([1, 2, 3]);
+    const message = { t: 'res', id: 7, ok: true, value: { big, odd, empty: new Int32Array(0), name: 'x' } };
+    const parts = encodeFrameParts(message);
+    expect(parts.some((p) => p.buffer === big.buffer)).toBe(true);
+    // Buffer.equals: a deep toEqual over megabytes takes minutes.
+    expect(Buffer.concat(parts).equals(encodeFrame(message))).toBe(true);
+    const back = decodeFrame(Buffer.concat(parts)) as typeof message;
+    expect(Buffer.from(back.value.big.buffer).equals(Buffer.from(big.buffer))).toBe(true);
+    expect(back.value.odd).toEqual(odd);
+    expect(back.value.empty).toEqual(new Int32Array(0));
   });
 });
