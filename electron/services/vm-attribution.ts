@@ -12,15 +12,16 @@
 // Limits, said plainly: the sampler sees stacks, not frame objects, so a frame that returns and is re-entered at the
 // same place between two samples (10 ms at 100 Hz) looks continuous (so a hot function called back to back by an
 // unchanged loop, and caught mid-call by the reload, counts for the old generation until a sample falls outside
-// it: typically within a few samples, since any other line of the loop breaks the run); a reload's time is when its reply reached the
-// main process (a millisecond or two after it was applied). When the sampler's depth differs from the agent's (frames
+// it: typically within a few samples, since any other line of the loop breaks the run); a reload's time is when
+// the main process sent the request plus the `ms` the agent reports (request to applied, on its clock), so the
+// agent's reply being late on a busy machine does not move it. When the sampler's depth differs from the agent's (frames
 // it does not see), the nearest frame of the same function and file is taken.
 import type { Profile, StackIndex } from '../contract/profile';
 
 export const ATTRIBUTION_RULE =
   'Each sample counts for the generation current when it was taken, except samples under a frame that was running ' +
   'replaced code at a reload (same function, file and depth, same callers since): those count for the old ' +
-  "generation until that frame returns. Reload times are when the agent's reply arrived (within ~1 ms).";
+  "generation until that frame returns. A reload's time is when the request was sent plus the time the agent took to apply it.";
 
 export interface LiveFrame {
   name: string;

@@ -437,7 +437,9 @@ export class VmHostManager {
     h.lastReportKey = key;
     h.lastReloadFailed = !report.ok;
     if (report.ok && report.generation > h.info.generation) {
-      h.sampling.addReload(report.generation);
+      // Applied `ms` after the agent got the request (its own clock), which is about when we sent it: a better
+      // time than the reply's arrival, which the agent's threads may delay by tens of ms on a busy machine.
+      h.sampling.addReload(report.generation, h.reloadSentAt !== undefined ? h.reloadSentAt + report.ms : undefined);
       h.info.generation = report.generation;
       h.info.staleClasses = report.staleClasses;
       h.info.generations.push({ generation: report.generation, at: Date.now(), summary: summarizeReport(report), report, samples: 0 });
@@ -459,6 +461,7 @@ export class VmHostManager {
       if (!proc || proc.hasExited) throw new ContractError('bad-request', `${h.info.name} has ended: recycle it to run again`);
       let reply;
       try {
+        h.reloadSentAt = performance.timeOrigin + performance.now();
         reply = await proc.request({ cmd: 'reload', files, ...(source !== undefined ? { source } : {}) }, RELOAD_TIMEOUT_MS);
       } catch (err) {
         throw new ContractError(

@@ -59,9 +59,10 @@ export class HostSampling {
     return this.live !== undefined;
   }
 
-  /** A reload that worked, applied now. */
-  addReload(generation: number): void {
-    const at = this.now();
+  /** A reload that worked, applied at `atEpochMs` (default: now). */
+  addReload(generation: number, atEpochMs?: number): void {
+    const now = this.now();
+    const at = atEpochMs === undefined ? now : Math.min(now, Math.max(0, atEpochMs * 1e6 - this.startNs));
     this.reloadAt.set(generation, at);
     this.column.addReload(generation, at);
   }

@@ -2,7 +2,9 @@
 // under generation 0 keeps counting for generation 0 after generation 1 is applied; when only the function it
 // calls changes, the samples after the reload count for generation 1.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createVmHarness, type VmHarness } from './vm-harness';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createVmHarness, root, type VmHarness } from './vm-harness';
 
 let h: VmHarness;
 beforeEach(() => {
@@ -47,6 +49,45 @@ async function generationsAfterReload(hostId: string): Promise<number[]> {
 }
 
 describe('generations with a real host', () => {
+  it("the playground's particles example: after the edit, the new generation's samples are in the grid version", async () => {
+    const source = readFileSync(join(root, 'assets', 'playground', 'particles.py'), 'utf8');
+    const info = await h.vm.start({ script: h.script('particles.py', source), rateHz: 200 });
+    await new Promise((r) => setTimeout(r, 1500));
+    // The edit the example's docstring suggests: find_collisions's body becomes a call of the grid version.
+    const start = source.indexOf('def find_collisions(particles):');
+    const end = source.indexOf('\n\n\ndef find_collisions_grid');
+    expect(start).toBeGreaterThan(0);
+    expect(end).toBeGreaterThan(start);
+    const edited = `${source.slice(0, start)}def find_collisions(particles):\n    return find_collisions_grid(particles)${source.slice(end)}`;
+    const report = await h.vm.reload(info.hostId, edited);
+    expect(report).toMatchObject({ ok: true, generation: 1, patched: ['find_collisions'] });
+    await new Promise((r) => setTimeout(r, 2000));
+    const share = (generation: number, name: string) => {
+      const p = h.vm.getProfile(info.hostId, generation);
+      let hit = 0;
+      let all = 0;
+      for (const t of p.threads) {
+        for (let i = 0; i < t.samples.length; i++) {
+          all++;
+          for (let s = t.samples.stack[i]!; s >= 0; s = p.stacks.prefix[s]!) {
+            if (p.strings[p.frames.func[p.stacks.frame[s]!]!] === name) {
+              hit++;
+              break;
+            }
+          }
+        }
+      }
+      return { hit, all };
+    };
+    const before = share(0, 'find_collisions_grid');
+    const after = share(1, 'find_collisions_grid');
+    expect(before.hit).toBe(0);
+    expect(after.all).toBeGreaterThan(20);
+    // The new find_collisions calls the grid version every frame; the rest of a frame moves particles.
+    expect(after.hit / after.all).toBeGreaterThan(0.3);
+    console.log(`particles: gen 0 ${before.all} samples, gen 1 ${after.all} (${after.hit} in find_collisions_grid)`);
+  });
+
   it('a loop running old code keeps counting for its generation', async () => {
     const info = await h.vm.start({ script: h.script('loop.py', SCRIPT('', WORK_A)), rateHz: 200 });
     await new Promise((r) => setTimeout(r, 600));
