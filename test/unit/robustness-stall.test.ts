@@ -75,8 +75,8 @@ describe('a big request and the other clients', () => {
     };
     const opened = await phase('openTrace', 'openTrace', { path: trace, jobId: 'stall-open' });
     const traceId = (decodeFrame(opened) as { value: { traceId: string } }).value.traceId;
-    await phase('getProfile', 'getProfile', { traceId });
-    await phase('exportTrace speedscope', 'exportTrace', { traceId, format: 'speedscope' });
+    const profileFrame = await phase('getProfile', 'getProfile', { traceId });
+    const exportFrame = await phase('exportTrace speedscope', 'exportTrace', { traceId, format: 'speedscope' });
     await new Promise((r) => setTimeout(r, 100));
     pinging = false;
     await pinging$;
@@ -95,6 +95,11 @@ describe('a big request and the other clients', () => {
       );
     }
     for (const l of lines) expect(l.worst, l.name).toBeLessThan(MAX_STALL_MS);
+    // The big answers (sent as fragments) arrive whole.
+    const profile = (decodeFrame(profileFrame) as { value: { threads: { spans: { length: number } }[] } }).value;
+    expect(profile.threads.reduce((n, t) => n + t.spans.length, 0)).toBe(EVENTS);
+    const exported = (decodeFrame(exportFrame) as { value: { data: Uint8Array } }).value.data;
+    expect(JSON.parse(Buffer.from(exported).toString('utf8')).$schema).toMatch(/speedscope/);
   });
 });
 
