@@ -16,6 +16,7 @@ import { StatusBar } from './views/StatusBar';
 import { Toolbar } from './views/Toolbar';
 import { WelcomeView } from './views/WelcomeView';
 import { usePlayground } from './playground/store';
+import { connectPlayground } from './playground/hosts';
 
 // The playground brings the code editor (CodeMirror); it loads on first use so the viewer starts as fast as before.
 const PlaygroundView = lazy(() => import('./playground/PlaygroundView').then((m) => ({ default: m.PlaygroundView })));
@@ -29,6 +30,12 @@ export function App() {
   const playgroundShown = usePlayground((s) => s.shown);
   const fileInput = useRef<HTMLInputElement>(null);
   const [dragging, setDragging] = useState(false);
+
+  useEffect(() => {
+    // The playground follows the VM hosts from the start, so a host's sampling session is never taken for a live
+    // session of the viewer (hosts.ts lets it go).
+    connectPlayground();
+  }, []);
 
   useEffect(() => {
     window.addEventListener('keydown', handleGlobalKey);

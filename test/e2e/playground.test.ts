@@ -267,4 +267,36 @@ describe.skipIf(!haveChromium)('the playground in Chromium against emberscope se
     expect(await page.locator('[data-testid="pg-doc-tab"] .pg-state-dot.running').count()).toBe(3);
     await screenshot(page, 'playground-7-tabs');
   });
+
+  it('interrupts (Ctrl+Alt+C: a KeyboardInterrupt in the script) and recycles (a fresh process, generation 0)', async () => {
+    const tab = (name: string) => page.locator(`[data-testid="pg-doc-tab"][data-name="${name}"] .pg-doc-name`);
+    await tab('life.py').click();
+    expect(await page.getByTestId('pg-host-state').textContent()).toBe('running');
+    await page.keyboard.press('Control+Alt+c');
+    await waitFor('the interrupted host to end', async () => (await page.getByTestId('pg-host-state').textContent()) === 'ended', 15_000);
+    expect(await page.getByTestId('pg-end').textContent()).toMatch(/interrupt|KeyboardInterrupt/i);
+    const pidBefore = await page.locator('.pg-status-sub').textContent();
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.getByTestId('pg-recycle').click();
+    await waitFor('the recycled host to run', async () => (await page.getByTestId('pg-host-state').textContent()) === 'running', 20_000);
+    expect(await generation(page)).toBe(0);
+    expect(await page.locator('.pg-status-sub').textContent()).not.toBe(pidBefore);
+    expect(await page.locator('.pg-status-sub').textContent()).toMatch(/recycled 1×/);
+    await waitFor('output of the fresh process', async () => /generation\s+\d+\s+population/.test((await page.getByTestId('pg-console').textContent()) ?? ''), 20_000);
+  });
+
+  it('after a page reload, the hosts come back as tabs with their scripts and generations', async () => {
+    await page.reload();
+    await page.getByTestId('playground-tab').click();
+    await waitFor('the hosts as tabs', async () => (await page.locator('[data-testid="pg-doc-tab"]').count()) >= 4, 15_000);
+    const names = await page.$$eval('[data-testid="pg-doc-tab"]', (tabs) => tabs.map((t) => t.getAttribute('data-name')));
+    expect(names).toEqual(expect.arrayContaining(['untitled.py', 'particles.py', 'life.py', 'pipeline.py']));
+    await page.locator('[data-testid="pg-doc-tab"][data-name="untitled.py"] .pg-doc-name').click();
+    await waitFor('the script text', async () => (await editorText(page)).includes('def sum_of_squares(n):'));
+    expect(await generation(page)).toBe(2);
+    expect(await page.locator('[data-testid="pg-gen"]').count()).toBe(3);
+    await waitFor('the live profile again', async () => (await topRows(page)).length > 0, 15_000);
+    // The viewer did not adopt a host's sampling session as its own live tab.
+    expect(await page.getByTestId('live-tab').count()).toBe(0);
+  });
 });

@@ -32,22 +32,9 @@ if __name__ == "__main__":
     main()
 `;
 
-let hooked = false;
-
 /** Shows the playground (the toolbar tab, the welcome card, the File menu entry the shell wires). */
 export function showPlayground(): void {
   connectPlayground();
-  // For tests: the playground's state as this window holds it (read-only use).
-  const hook = (window as { __emberscope?: Record<string, unknown> }).__emberscope;
-  if (hook) hook.playground = { getState: getPlayground };
-  if (!hooked) {
-    hooked = true;
-    // Any navigation of the viewer (another trace, the live view, the welcome screen) hides the playground.
-    useStore.subscribe((s, prev) => {
-      if (!getPlayground().shown) return;
-      if (s.currentTraceId !== prev.currentTraceId || (s.liveShown && !prev.liveShown) || (s.home && !prev.home)) setPlayground({ shown: false });
-    });
-  }
   const s = getPlayground();
   if (!s.docs.length) {
     const doc = createDoc({ name: 'untitled.py', text: STARTER_SCRIPT });

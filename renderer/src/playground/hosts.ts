@@ -56,7 +56,14 @@ export function connectPlayground(): void {
   c.on('onDidVmOutput', (ev) => onOutput(ev.hostId, [{ stream: ev.stream, text: ev.text }]));
   c.on('onDidVmReload', (ev) => onReload(ev.hostId, ev.report));
   c.on('onDidSessionBatch', onBatch);
+  // For tests: the playground's state as this window holds it (read-only use).
+  const hook = (window as { __emberscope?: Record<string, unknown> }).__emberscope;
+  if (hook) hook.playground = { getState: getPlayground };
   useStore.subscribe((s, prev) => {
+    // Any navigation of the viewer (another trace, the live view, the welcome screen) hides the playground.
+    if (getPlayground().shown && (s.currentTraceId !== prev.currentTraceId || (s.liveShown && !prev.liveShown) || (s.home && !prev.home))) {
+      setPlayground({ shown: false });
+    }
     if (s.connection === 'connected' && prev.connection !== 'connected') void refreshHosts();
     const adopted = s.live?.session.sessionId;
     if (adopted && adopted !== prev.live?.session.sessionId && Object.values(getPlayground().hosts).some((h) => h.info.sessionId === adopted)) {
@@ -111,12 +118,15 @@ function trackHost(info: VmHostInfo, fresh: boolean): void {
 
 /**
  * A host's sampling session is a live session of the services, and the viewer's live tab adopts any session it sees
- * start when it shows none. The playground shows it instead: a session the viewer adopted but does not show, and that
- * turns out to be a host's, is let go.
+ * start when it shows none (and shows a running one after a page reload). The playground shows it instead: a session
+ * the viewer adopted that turns out to be a host's is let go, and if it was on screen the playground takes its place.
  */
 function releaseFromViewer(sessionId: string | undefined): void {
   const s = getState();
-  if (sessionId && s.live?.session.sessionId === sessionId && !s.liveShown) setState({ live: null });
+  if (!sessionId || s.live?.session.sessionId !== sessionId) return;
+  const shown = s.liveShown;
+  setState({ live: null, liveShown: false });
+  if (shown) setPlayground({ shown: true });
 }
 
 function onHostChange(info: VmHostInfo): void {
