@@ -11,10 +11,10 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /** One import. `run()` may be called once; `cancel()` any time (before, during or after). */
 export declare class ImportJob {
-  /** An import of the file at `path` (read with a memory map on the worker thread). */
-  constructor(path: string)
+  /** An import of the file at `path` (read into memory on the worker thread); `options` sets the gzip limits. */
+  constructor(path: string, options?: JsImportOptions | undefined | null)
   /** An import of bytes already in memory; `name` is used for extension sniffing and as the display name. */
-  static fromBytes(name: string, data: Buffer): ImportJob
+  static fromBytes(name: string, data: Buffer, options?: JsImportOptions | undefined | null): ImportJob
   /** Resolves to a `ProfileHandle`; rejects with `cancelled: …`, `io-error: …`, `parse-error: …` or `internal: …`. */
   run(): Promise<ProfileHandle>
   progress(): ImportProgress
@@ -135,6 +135,14 @@ export interface JsFrameTable {
   file: Int32Array
   line: Uint32Array
   kind: Uint8Array
+}
+
+/** Import limits from JS (`ImportOptions` of the core); every field optional, defaults as the core's. */
+export interface JsImportOptions {
+  /** A gzip file may inflate to this many times its compressed size (never below 256 MiB). Default 200. */
+  maxInflateRatio?: number
+  /** ...and never past this many bytes. Default 4 GiB. */
+  maxInflatedBytes?: number
 }
 
 export interface JsProfile {

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use emberscope_core::import::validate::js_safe_id;
+use emberscope_core::import::ImportOptions;
 use emberscope_core::model::{CallGraph, Profile, Thread};
 use napi::bindgen_prelude::{Float64Array, Int32Array, Uint16Array, Uint32Array, Uint8Array};
 use napi_derive::napi;
@@ -173,5 +174,39 @@ pub fn to_js_profile(p: &Profile) -> JsProfile {
         threads: p.threads.iter().map(to_js_thread).collect(),
         call_graph: p.call_graph.as_ref().map(to_js_call_graph),
         meta: p.meta.iter().cloned().collect(),
+    }
+}
+
+/// Import limits from JS (`ImportOptions` of the core); every field optional, defaults as the core's.
+#[napi(object)]
+pub struct JsImportOptions {
+    /// A gzip file may inflate to this many times its compressed size (never below 256 MiB). Default 200.
+    pub max_inflate_ratio: Option<f64>,
+    /// ...and never past this many bytes. Default 4 GiB.
+    pub max_inflated_bytes: Option<f64>,
+}
+
+/// Checks the JS options once at the boundary; absent fields keep the core's defaults.
+pub fn to_import_options(js: Option<JsImportOptions>) -> napi::Result<ImportOptions> {
+    {
+        let mut o = ImportOptions::default();
+        let Some(js) = js else { return Ok(o) };
+        let whole = |name: &str, v: f64, min: f64| -> napi::Result<u64> {
+            if v.is_finite() && v >= min && v.fract() == 0.0 && v <= 2f64.powi(53) {
+                Ok(v as u64)
+            } else {
+                Err(crate::coded_error(
+                    "bad-request",
+                    format!("{name} must be a whole number of at least {min}, got {v}"),
+                ))
+            }
+        };
+        if let Some(r) = js.max_inflate_ratio {
+            o.max_inflate_ratio = whole("maxInflateRatio", r, 1.0)?;
+        }
+        if let Some(b) = js.max_inflated_bytes {
+            o.max_inflated_bytes = whole("maxInflatedBytes", b, 1.0)?;
+        }
+        Ok(o)
     }
 }

@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use emberscope_core::{import_bytes, import_file, ImportError, Job, Profile};
+use emberscope_core::{import_bytes_with, import_file_with, ImportError, ImportOptions, Job, Profile};
 use napi::bindgen_prelude::{AsyncTask, Buffer};
 use napi::{Env, Task};
 use napi_derive::napi;
 
+use crate::convert::{to_import_options, JsImportOptions};
 use crate::profile_handle::ProfileHandle;
 use crate::{coded_error, guard, import_error};
 
@@ -29,29 +30,33 @@ pub struct ImportProgress {
 #[napi]
 pub struct ImportJob {
     job: Arc<Job>,
+    options: ImportOptions,
     // Taken by `run` so that bytes are moved, not copied, onto the worker thread.
     source: Arc<Mutex<Option<Source>>>,
 }
 
 #[napi]
 impl ImportJob {
-    /// An import of the file at `path` (read with a memory map on the worker thread).
+    /// An import of the file at `path` (read into memory on the worker thread); `options` sets the gzip limits.
     #[napi(constructor)]
-    pub fn new(path: String) -> Self {
-        ImportJob { job: Arc::new(Job::new()), source: Arc::new(Mutex::new(Some(Source::File(PathBuf::from(path))))) }
+    pub fn new(path: String, options: Option<JsImportOptions>) -> napi::Result<Self> {
+        let options = to_import_options(options)?;
+        let source = Arc::new(Mutex::new(Some(Source::File(PathBuf::from(path)))));
+        Ok(ImportJob { job: Arc::new(Job::new()), options, source })
     }
 
     /// An import of bytes already in memory; `name` is used for extension sniffing and as the display name.
     #[napi(factory)]
-    pub fn from_bytes(name: String, data: Buffer) -> Self {
-        let data = data.to_vec();
-        ImportJob { job: Arc::new(Job::new()), source: Arc::new(Mutex::new(Some(Source::Bytes { name, data }))) }
+    pub fn from_bytes(name: String, data: Buffer, options: Option<JsImportOptions>) -> napi::Result<Self> {
+        let options = to_import_options(options)?;
+        let source = Arc::new(Mutex::new(Some(Source::Bytes { name, data: data.to_vec() })));
+        Ok(ImportJob { job: Arc::new(Job::new()), options, source })
     }
 
     /// Resolves to a `ProfileHandle`; rejects with `cancelled: …`, `io-error: …`, `parse-error: …` or `internal: …`.
     #[napi(ts_return_type = "Promise<ProfileHandle>")]
     pub fn run(&self) -> AsyncTask<ImportTask> {
-        AsyncTask::new(ImportTask { job: self.job.clone(), source: self.source.clone() })
+        AsyncTask::new(ImportTask { job: self.job.clone(), options: self.options, source: self.source.clone() })
     }
 
     #[napi]
@@ -68,6 +73,7 @@ impl ImportJob {
 
 pub struct ImportTask {
     job: Arc<Job>,
+    options: ImportOptions,
     source: Arc<Mutex<Option<Source>>>,
 }
 
@@ -89,14 +95,16 @@ impl ImportTask {
                         format!("'{}' is a directory; choose a profile file inside it", path.display()),
                     ));
                 }
-                import_file(&path, &self.job).map_err(|e| match e {
+                import_file_with(&path, &self.job, &self.options).map_err(|e| match e {
                     ImportError::Io(io) => {
                         coded_error("io-error", format!("could not read '{}': {io}", path.display()))
                     }
                     other => import_error(&other),
                 })
             }
-            Some(Source::Bytes { name, data }) => import_bytes(&name, &data, &self.job).map_err(|e| import_error(&e)),
+            Some(Source::Bytes { name, data }) => {
+                import_bytes_with(&name, &data, &self.job, &self.options).map_err(|e| import_error(&e))
+            }
         };
         // An importer that finished despite a cancel still reports the cancel: the caller asked to drop the result.
         if self.job.is_cancelled() {

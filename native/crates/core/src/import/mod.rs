@@ -52,6 +52,8 @@ pub enum ImportError {
     Unknown { hint: String },
     /// The named importer recognised the file but could not read it.
     Parse { format: &'static str, message: String, location: Location },
+    /// The input is over a limit of `ImportOptions`; the message says which and how to raise it.
+    TooLarge(String),
 }
 
 impl ImportError {
@@ -80,6 +82,7 @@ impl fmt::Display for ImportError {
                 "unknown format: tried Chrome/Perfetto trace JSON, VizTracer, speedscope, V8 .cpuprofile, pprof, \
                  cProfile/pstats and folded stacks (FlameGraph, py-spy raw, Austin); none matched. {hint}"
             ),
+            ImportError::TooLarge(message) => write!(f, "{message}"),
             ImportError::Parse { format, message, location } => {
                 // A whole-file problem (no events at all, say) has no position worth printing.
                 match location {
@@ -326,20 +329,16 @@ fn gunzip(raw: &[u8], job: &Job, options: &ImportOptions) -> Result<Vec<u8>, Imp
     // One byte past the limit tells "exactly at the limit" from "over it".
     let dec = flate2::read::MultiGzDecoder::new(Counting { inner: raw, pos: 0, job });
     match dec.take(limit.saturating_add(1)).read_to_end(&mut out) {
-        Ok(_) if out.len() as u64 > limit => Err(ImportError::parse(
-            "gzip",
-            format!(
-                "the file inflates to more than {} ({} compressed; the limit is {}x the compressed size, at least \
-                 {} and at most {}). If the file is genuine, raise the limit with the import options \
-                 maxInflateRatio / maxInflatedBytes",
-                show_bytes(limit),
-                show_bytes(raw.len() as u64),
-                options.max_inflate_ratio,
-                show_bytes(MIN_INFLATE_ALLOWANCE.min(options.max_inflated_bytes)),
-                show_bytes(options.max_inflated_bytes),
-            ),
-            Location::Byte(limit),
-        )),
+        Ok(_) if out.len() as u64 > limit => Err(ImportError::TooLarge(format!(
+            "the gzip file inflates to more than {} ({} compressed), past the limit of {}x the compressed size (at \
+             least {}, at most {}) that guards against decompression bombs. If the file is genuine, raise the limit \
+             (import options maxInflateRatio / maxInflatedBytes)",
+            show_bytes(limit),
+            show_bytes(raw.len() as u64),
+            options.max_inflate_ratio,
+            show_bytes(MIN_INFLATE_ALLOWANCE.min(options.max_inflated_bytes)),
+            show_bytes(options.max_inflated_bytes),
+        ))),
         Ok(_) => Ok(out),
         Err(_) if job.is_cancelled() => Err(ImportError::Cancelled),
         Err(e) => Err(ImportError::parse(
