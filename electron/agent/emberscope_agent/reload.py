@@ -85,17 +85,23 @@ class CodeTable:
 # ---- per-module state ----
 
 class ModuleState:
-    def __init__(self, name, module, file, source, tree, code):
+    def __init__(self, name, module, file, source, tree):
         self.name = name
         self.module = module
         self.file = file
+        flags = astdiff.future_flags(tree)
         texts = astdiff.statement_texts(source, tree)
+        codes = compile_statements(tree, file, flags, texts, {})
         dumps = [astdiff.dump(s) for s in tree.body]
         defs = astdiff.definitions(tree)
-        self.commit(source, tree, CodeTable([code]), dumps, defs, _def_dumps(defs, tree, dumps, {}, set()), texts)
+        self.commit(source, tree, CodeTable(codes), dumps, defs, _def_dumps(defs, tree, dumps, {}, set()), texts,
+                    codes, flags)
 
-    def commit(self, source, tree, table, dumps, defs, def_dumps, texts):
+    def commit(self, source, tree, table, dumps, defs, def_dumps, texts, codes, flags):
         self.texts = {t: d for t, d in zip(texts, dumps) if t is not None}  # statement text -> its shape
+        # (statement text, first line) -> its code object: reused when neither changed (compiling is costly)
+        self.codes_by_text = {(t, stmt.lineno): c for t, stmt, c in zip(texts, tree.body, codes) if t is not None}
+        self.flags = flags
         self.source = source
         self.tree = tree
         self.table = table
@@ -105,6 +111,18 @@ class ModuleState:
 
     def label(self, qualname):
         return qualname if self.name == "__main__" else f"{self.name}.{qualname}"
+
+
+def compile_statements(tree, file, flags, texts, reuse):
+    """One code object per top-level statement (each is run on its own when it changed; together they give every
+    function's new code object). A statement whose text and first line did not change reuses its code object."""
+    out = []
+    for stmt, text in zip(tree.body, texts):
+        code = reuse.get((text, stmt.lineno)) if text is not None else None
+        if code is None:
+            code = compile(ast.Module(body=[stmt], type_ignores=[]), file, "exec", flags=flags, dont_inherit=True)
+        out.append(code)
+    return out
 
 
 def _def_dumps(defs, tree, top_dumps, old_def_dumps, same_text):
@@ -181,13 +199,13 @@ class Engine:
             code = compile(tree, file, "exec", dont_inherit=True)
         except (SyntaxError, ValueError):
             return None
-        st = ModuleState(name, module, file, source, tree, code)
+        st = ModuleState(name, module, file, source, tree)
         self.modules[name] = st
         self.by_file[file] = name
         return st
 
     def track_main(self, module, file, source, tree, code):
-        st = ModuleState("__main__", module, os.path.abspath(file), source, tree, code)
+        st = ModuleState("__main__", module, os.path.abspath(file), source, tree)
         self.modules["__main__"] = st
         self.by_file[st.file] = "__main__"
         self.main_code = code
@@ -235,7 +253,11 @@ class Engine:
             try:
                 tree = ast.parse(source, path)
                 flags = astdiff.future_flags(tree)
-                table = CodeTable([compile(tree, path, "exec", flags=flags, dont_inherit=True)])
+                if flags:  # a misplaced __future__ import is an error of the whole module only
+                    compile(tree, path, "exec", flags=flags, dont_inherit=True)
+                texts = astdiff.statement_texts(source, tree)
+                codes = compile_statements(tree, st.file, flags, texts,
+                                           st.codes_by_text if flags == st.flags else {})
             except SyntaxError as e:
                 plan.error = _error(e.filename or path, e.lineno or 0, e.offset or 0,
                                     f"{type(e).__name__}: {e.msg}")
@@ -243,7 +265,9 @@ class Engine:
             except (ValueError, RecursionError) as e:
                 plan.error = _error(path, 0, 0, f"cannot compile {path}: {e}")
                 return plan
-            mp = ModulePlan(st, source, tree, table, flags)
+            mp = ModulePlan(st, source, tree, CodeTable(codes), flags)
+            mp.texts, mp.stmt_codes = texts, codes
+            mp.codes = dict(enumerate(codes))
             self._diff(mp)
             wanted.append(mp)
         plan.mods = self._order(wanted)
@@ -258,7 +282,6 @@ class Engine:
         dirty = set()
         new_bound = set()
         # A statement whose text is unchanged (it may have moved) has the shape it had: no need to rebuild it.
-        mp.texts = astdiff.statement_texts(mp.source, tree)
         mp.dumps = [st.texts[t] if t is not None and t in st.texts else astdiff.dump(stmt)
                     for t, stmt in zip(mp.texts, tree.body)]
         names_once = {}
@@ -285,9 +308,6 @@ class Engine:
         for stmt in st.tree.body:
             old_bound.update(astdiff.bound_names(stmt))
         mp.removed_names = {n for n in old_bound - new_bound if n != "*" and not _dunder(n)}
-        for i in mp.run:
-            mp.codes[i] = compile(ast.Module(body=[tree.body[i]], type_ignores=[]), st.file, "exec",
-                                  flags=mp.flags, dont_inherit=True)
         new_defs = mp.defs = astdiff.definitions(tree)
         mp.def_dumps = _def_dumps(new_defs, tree, mp.dumps, st.def_dumps, same_text)
         old_defs = st.defs
@@ -401,7 +421,8 @@ class Engine:
         changed = ctx.changed_anything
         for mp in plan.mods:
             if not mp.dependent_only:
-                mp.state.commit(mp.source, mp.tree, mp.table, mp.dumps, mp.defs, mp.def_dumps, mp.texts)
+                mp.state.commit(mp.source, mp.tree, mp.table, mp.dumps, mp.defs, mp.def_dumps, mp.texts,
+                                mp.stmt_codes, mp.flags)
         if changed:
             self.generation += 1
             for old, gen in ctx.swapped.items():
