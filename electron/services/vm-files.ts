@@ -165,7 +165,12 @@ export class FileWatcher {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(private readonly onChange: (files: string[]) => void, private readonly debounceMs = 50) {}
+  /**
+   * `debounceMs`: quiet time after the last event before the file is read. An editor's save is a burst of events
+   * within a millisecond or two (truncate + write, or write a temp file + rename); reading in the middle of an
+   * in-place write would see half a file, which would reload as a module that lost its second half.
+   */
+  constructor(private readonly onChange: (files: string[]) => void, private readonly debounceMs = 20) {}
 
   /** Watches exactly `files` from now on (absolute paths). */
   async set(files: string[]): Promise<void> {
