@@ -75,7 +75,7 @@ function pad(n: number): string {
 function defaultOutput(pid: number): string {
   const d = new Date();
   const date = `${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}-${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
-  return resolve(`emberscope-${pid}-${date}.speedscope.json`);
+  return resolve(`emberscope-${pid}-${date}${EXPORT_FORMATS.speedscope.suffix}`);
 }
 
 function formatSessionStats(s: SessionStats): string {
