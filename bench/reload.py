@@ -4,7 +4,8 @@
 1. The reload semantics cases (test/python/reload_cases.py) against Emberscope, jurigged and IPython's
    %autoreload 2, side by side. Each tool runs in its own process. jurigged and IPython come from PyPI; when they
    are missing they are installed with pip (say --no-install to skip them instead).
-2. Save -> new code running, for a 1,000-line module imported by a running script: the time from just before the
+2. Save -> new code running, for a 1,000-line module imported by a running script (an edit of one function, and
+   an edit at the top that moves every function below): the time from just before the
    file is written to the moment the script's loop prints that it ran the new code (CLOCK_MONOTONIC, shared by the
    processes). The file watcher's own delay is the Node side's; here the reload request follows the write at once.
 3. The same with 2 million live objects in the host, against 20 thousand.
@@ -173,13 +174,15 @@ def cases_table(install):
 
 # ---- timing with real agents ----
 
-def big_module(version):
-    lines = []
+def big_module(version, move=False):
+    """1,000 lines: 99 functions of 10 lines and `hot()`. With `move`, the edit is at the top of the file (a line
+    added or removed there), so every function below moves and is recompiled: the worst case for an edit."""
+    lines = ["#", "# (one more line: everything below moves)"] if move and version % 2 else ["#"]
     for i in range(99):
         lines += [f"def f{i}(x, y=1):", f"    a = x + {i}", "    b = a * y", "    if b > 100:",
                   "        b -= 100", "    for k in range(3):", "        b += k", "    c = [b, a]",
                   "    return sum(c)", ""]
-    lines += ["def hot():", f"    return {version}", ""] + ["# padding"] * 7
+    lines += ["def hot():", f"    return {version}", ""] + ["# padding"] * 6
     return "\n".join(lines) + "\n"
 
 
@@ -203,36 +206,43 @@ def percentile(values, p):
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
-def save_to_running(objects, reloads):
+def save_to_running(setups, reloads):
+    """setups: [(live objects, move)]. One host per setup; the reloads are interleaved across the hosts, so the
+    load of a shared machine falls on every setup alike (the heap comparison is a difference of medians)."""
     from test_vm_agent import AgentProcess
-    work = tempfile.mkdtemp(prefix="ember-bench-")
-    big = os.path.join(work, "big.py")
-    with open(big, "w") as fh:
-        fh.write(big_module(0))
-    assert len(big_module(0).splitlines()) == 1000
-    script = os.path.join(work, "main.py")
-    with open(script, "w") as fh:
-        fh.write(textwrap.dedent(SCRIPT))
-    agent = AgentProcess()
+    hosts = []
     try:
-        agent.run(script, [str(objects)])
-        agent.wait_output("ready", timeout=120)
-        totals, inside = [], []
-        for v in range(1, reloads + 1):
-            t0 = time.monotonic_ns()
+        for objects, move in setups:
+            work = tempfile.mkdtemp(prefix="ember-bench-")
+            big = os.path.join(work, "big.py")
             with open(big, "w") as fh:
-                fh.write(big_module(v))
-            report = agent.call("reload", files=[big])["report"]
-            assert report["ok"], report
-            marker = f"new {v} "
-            agent.wait_output(marker, timeout=10)
-            t1 = int(agent.out_text().split(marker)[1].split()[0])
-            totals.append((t1 - t0) / 1e6)
-            inside.append(report["ms"])
-            time.sleep(0.02)
-        return totals, inside
+                fh.write(big_module(0))
+            assert len(big_module(0).splitlines()) == 1000
+            script = os.path.join(work, "main.py")
+            with open(script, "w") as fh:
+                fh.write(textwrap.dedent(SCRIPT))
+            agent = AgentProcess()
+            hosts.append((agent, big, move, [], []))
+            agent.run(script, [str(objects)])
+        for agent, *_ in hosts:
+            agent.wait_output("ready", timeout=120)
+        for v in range(1, reloads + 1):
+            for agent, big, move, totals, inside in hosts:
+                t0 = time.monotonic_ns()
+                with open(big, "w") as fh:
+                    fh.write(big_module(v, move))
+                report = agent.call("reload", files=[big])["report"]
+                assert report["ok"], report
+                marker = f"new {v} "
+                agent.wait_output(marker, timeout=10)
+                t1 = int(agent.out_text().split(marker)[1].split()[0])
+                totals.append((t1 - t0) / 1e6)
+                inside.append(report["ms"])
+                time.sleep(0.01)
+        return [(totals, inside) for _, _, _, totals, inside in hosts]
     finally:
-        agent.kill()
+        for agent, *_ in hosts:
+            agent.kill()
 
 
 def cold_start(starts):
@@ -276,9 +286,10 @@ def main():
         missed += ["cases"] if violations else []
     print("\nSave -> new code running (1,000-line module imported by a running script; reload request right after "
           "the write)")
-    small, small_in = save_to_running(20_000, args.reloads)
-    big, big_in = save_to_running(2_000_000, args.reloads)
-    rows = [("20 thousand live objects", small, small_in), ("2 million live objects", big, big_in)]
+    (small, small_in), (big, big_in), (moved, moved_in) = save_to_running(
+        [(20_000, False), (2_000_000, False), (20_000, True)], args.reloads)
+    rows = [("20 thousand live objects", small, small_in), ("2 million live objects", big, big_in),
+            ("edit at the top (all move)", moved, moved_in)]
     for label, total, inside in rows:
         med, p95 = statistics.median(total), percentile(total, 95)
         print(f"  {label:<26} median {med:6.1f} ms  p95 {p95:6.1f} ms   (agent: request -> applied median "
