@@ -513,3 +513,31 @@ def test_live_frames_attribute_a_running_loop_to_its_old_generation(agents, tmp_
     frames = a.event("live-frames", where=lambda m: m["generation"] == 2)["threads"]
     names = [(f["name"], f["oldGeneration"]) for t in frames if t["tid"] == a.pid for f in t["frames"]]
     assert names == [("main", 0)], names
+
+
+def test_local_package_with_relative_imports(agents, tmp_path):
+    (tmp_path / "pkg").mkdir()
+    write(tmp_path / "pkg" / "__init__.py", "from .mod import f, K\n")
+    mod = write(tmp_path / "pkg" / "mod.py", "K = 1\ndef f():\n    return 'one'\n")
+    script = write(tmp_path / "app.py", """
+        import time, json
+        import pkg
+        from pkg import f
+        last = None
+        while True:
+            v = (f(), pkg.K)
+            if v != last:
+                print("v", v, flush=True)
+                last = v
+            time.sleep(0.002)
+        """)
+    a = agents()
+    a.run(script)
+    a.wait_output("v ('one', 1)")
+    files = a.event("modules", where=lambda m: len(m["files"]) == 3)["files"]
+    assert files == [str(script), str(tmp_path / "pkg" / "__init__.py"), str(mod)]
+    write(mod, "K = 2\ndef f():\n    return 'two'\n")
+    report = a.call("reload", files=[str(mod)])["report"]
+    assert report["ok"] and report["modules"][:2] == ["pkg.mod", "pkg"], report
+    assert "pkg.mod.f" in report["patched"] and "pkg.mod.K" in report["patched"], report
+    a.wait_output("v ('two', 2)")

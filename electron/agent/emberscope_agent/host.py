@@ -484,8 +484,11 @@ class _LocalModuleFinder:
         self.busy = threading.local()
 
     def find_spec(self, name, path=None, target=None):
-        if self.agent.root is None or name in self.agent.local or getattr(self.busy, "on", False):
+        root = self.agent.root
+        if root is None or name in self.agent.local or getattr(self.busy, "on", False):
             return None
+        if path is not None and not any(str(p).startswith(root) for p in path):
+            return None  # a submodule of a package outside the script's folder: not ours, no second lookup
         self.busy.on = True
         try:
             spec = importlib.machinery.PathFinder.find_spec(name, path, target)
