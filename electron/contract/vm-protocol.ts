@@ -44,7 +44,7 @@ export interface VmRefusal {
 
 /** What one reload did. `ok: false` means nothing changed: the program keeps running the old code. */
 export interface VmReloadReport {
-  /** The generation now running: previous + 1 when ok, unchanged when not. */
+  /** The generation now running: previous + 1 when ok and something changed; unchanged when not ok or when the save changed nothing. */
   generation: number;
   ok: boolean;
   /** Files whose change triggered this reload (absolute paths). */
@@ -99,7 +99,8 @@ export type VmEvent =
   /**
    * Frames running old code when generation `generation` was applied: per thread, the qualified names of the
    * functions (outermost first) that keep running their old version until they return. The sampler attributes
-   * samples under such a frame to `oldGeneration` while that frame is on the stack.
+   * samples under such a frame to `oldGeneration` while that frame is on the stack. `tid` is the OS thread id (the
+   * main thread's is the pid); `depth` counts from the thread's outermost Python frame (0), the agent's included.
    */
   | { event: 'live-frames'; generation: number; threads: { tid: number; frames: { name: string; file: string; depth: number; oldGeneration: number }[] }[] }
   /** Local modules the script imported (files to watch). */
