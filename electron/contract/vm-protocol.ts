@@ -44,7 +44,10 @@ export interface VmRefusal {
 
 /** What one reload did. `ok: false` means nothing changed: the program keeps running the old code. */
 export interface VmReloadReport {
-  /** The generation now running: previous + 1 when ok and something changed; unchanged when not ok or when the save changed nothing. */
+  /**
+   * The generation now running: previous + 1 when ok and something changed; unchanged when not ok, or when the save
+   * changed nothing.
+   */
   generation: number;
   ok: boolean;
   /** Files whose change triggered this reload (absolute paths). */
