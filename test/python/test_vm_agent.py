@@ -541,3 +541,8 @@ def test_local_package_with_relative_imports(agents, tmp_path):
     assert report["ok"] and report["modules"][:2] == ["pkg.mod", "pkg"], report
     assert "pkg.mod.f" in report["patched"] and "pkg.mod.K" in report["patched"], report
     a.wait_output("v ('two', 2)")
+
+
+def test_started_by_hand_it_says_what_it_is():
+    r = subprocess.run([sys.executable, AGENT_MAIN], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "control channel" in r.stderr and "emberscope vm" in r.stderr
