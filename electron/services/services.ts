@@ -347,6 +347,8 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
     recordCommand: guard(async ({ argv, cwd, options }: { argv: string[]; cwd: string; options: SamplingOptions }) => {
       const problem = checkSamplingOptions(options);
       if (problem) throw new ContractError('bad-request', problem);
+      // Asked like every request that starts a program (allowAll for the CLI, its only caller today).
+      await execPolicy.authorize({ kind: 'record', argv, cwd });
       return sessions.startCommand(argv, cwd, options);
     }),
     whenSessionEnded: guard(async ({ sessionId }: { sessionId: string }) => sessions.whenEnded(sessionId)),
