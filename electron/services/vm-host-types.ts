@@ -54,7 +54,11 @@ export interface Host {
   reloadSentAt?: number;
   /** The last text of each file that loaded without error (the script at start, files after ok reloads). */
   lastGood: Map<string, string>;
-  lastReloadFailed: boolean;
+  /**
+   * The last reload that failed, while it is the last one: the script's text it tried and what was wrong. Recycle
+   * does not run that text (the last good code instead).
+   */
+  failed?: { text: string | undefined; why: string };
   /** Resolves once the current process has ended and been reported. */
   ended: Promise<void>;
   settleEnded: () => void;

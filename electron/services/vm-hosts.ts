@@ -128,7 +128,6 @@ export class VmHostManager {
       reloadChain: Promise.resolve(),
       lastReportKey: '',
       lastGood: new Map(),
-      lastReloadFailed: false,
       ended: Promise.resolve(),
       settleEnded: () => undefined,
     };
@@ -164,13 +163,13 @@ export class VmHostManager {
     await this.stopHost(h);
     const current = await readFile(h.info.script, 'utf8').catch(() => undefined);
     const good = h.lastGood.get(h.info.script);
-    if (h.lastReloadFailed && good !== undefined && current !== good) {
+    if (h.failed && good !== undefined && current !== undefined && current === h.failed.text) {
       // The script on disk is the edit that failed. Ours (a playground script): put the last good text back. The
       // user's own file is theirs: we do not overwrite it, we say what to do.
       if (!isInside(h.info.script, this.playgroundDir)) {
         throw new ContractError(
           'bad-request',
-          `${h.info.name} on disk holds the edit that failed to reload (${h.info.end?.message ?? 'see the last reload'}): fix or undo it, then recycle`,
+          `${h.info.name} on disk holds the edit that failed to reload (${h.failed.why}): fix or undo it, then recycle`,
         );
       }
       await writeScript(h.info.script, good, () => true);
@@ -184,7 +183,7 @@ export class VmHostManager {
     delete h.info.stuck;
     h.sampling = new HostSampling(this.opts.sessions);
     h.lastReportKey = '';
-    h.lastReloadFailed = false;
+    h.failed = undefined;
     await this.launchOrEnd(h, true);
     return this.snapshot(h);
   }
@@ -435,7 +434,17 @@ export class VmHostManager {
     const key = JSON.stringify(report);
     if (key === h.lastReportKey) return;
     h.lastReportKey = key;
-    h.lastReloadFailed = !report.ok;
+    if (report.ok) h.failed = undefined;
+    else {
+      const e = report.error;
+      const why = e ? `${basename(e.file)}:${e.line}: ${e.message}` : 'the reload failed';
+      h.failed = { text: undefined, why };
+      // The text it tried: what the script holds now (the editor's save wrote it just before).
+      if (report.files.includes(h.info.script)) {
+        const failed = h.failed;
+        void readFile(h.info.script, 'utf8').then((t) => (failed.text = t), () => undefined);
+      }
+    }
     if (report.ok && report.generation > h.info.generation) {
       // Applied `ms` after the agent got the request (its own clock), which is about when we sent it: a better
       // time than the reply's arrival, which the agent's threads may delay by tens of ms on a busy machine.

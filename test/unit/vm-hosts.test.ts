@@ -185,7 +185,10 @@ describe('recycle, local modules, dispose', () => {
     const own = await h.vm.start({ script: h.script('own.py', 'import time\nwhile True:\n    time.sleep(0.05)\n') });
     expect((await h.vm.reload(own.hostId, 'while True\n')).ok).toBe(false);
     const err = await rejection(h.vm.recycle(own.hostId), ContractError);
-    expect(err.message).toMatch(/holds the edit that failed to reload.*fix or undo it, then recycle/);
+    expect(err.message).toMatch(/holds the edit that failed to reload \(own\.py:1: .*SyntaxError.*\): fix or undo it, then recycle/);
+    // Once the file is fixed on disk, recycle runs it.
+    writeFileSync(join(h.dir, 'own.py'), 'import time\nwhile True:\n    time.sleep(0.05)\n');
+    expect((await h.vm.recycle(own.hostId)).state).toBe('running');
   });
 
   it('dispose ends every host and the spare agent', async () => {
