@@ -45,6 +45,14 @@ describe('a host ends and says how', () => {
     expect(info.end!.message).toMatch(/ZeroDivisionError.*exc\.py:2/);
   });
 
+  it('a syntax error in the script: reported with its line and column, nothing ran', async () => {
+    const info = await runToEnd('syntax.py', 'print("never")\nx = (1,\n');
+    expect(info.end!.cause).toBe('exception');
+    expect(info.end!.error).toMatchObject({ line: 2 });
+    expect(info.end!.error!.message).toMatch(/SyntaxError/);
+    expect(h.output(info.hostId, 'stdout')).not.toContain('never');
+  });
+
   it('sys.exit(code): the code, not a crash', async () => {
     const info = await runToEnd('exit.py', 'import sys\nsys.exit(3)\n');
     expect(info.end).toMatchObject({ cause: 'sys.exit', exitCode: 3 });
