@@ -55,6 +55,8 @@ const RELOAD_TIMEOUT_MS = 30_000;
 /** Host change events for sample counts only: at most one a second per host. */
 const COUNTS_EVENT_MS = 1000;
 const DEFAULT_RATE_HZ = 100;
+/** Generations whose full reload report stays in the host's history (older ones keep their summary). */
+const REPORTS_KEPT = 50;
 /** The last output kept in a host's end report. */
 const END_OUTPUT_CHARS = 4096;
 
@@ -452,6 +454,9 @@ export class VmHostManager {
       h.info.generation = report.generation;
       h.info.staleClasses = report.staleClasses;
       h.info.generations.push({ generation: report.generation, at: Date.now(), summary: summarizeReport(report), report, samples: 0 });
+      // Every host event carries the history: older entries keep their summary, not their whole report.
+      const old = h.info.generations.length - REPORTS_KEPT;
+      if (old > 0) delete h.info.generations[old - 1]!.report;
       for (const f of report.files) void readFile(f, 'utf8').then((t) => h.lastGood.set(resolve(f), t), () => undefined);
     }
     this.opts.emit('onDidVmReload', { hostId: h.info.hostId, report });
