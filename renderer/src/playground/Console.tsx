@@ -1,20 +1,15 @@
 // The host's console: stdout and stderr as they came, stderr tinted, each stream shown alone on demand; bounded (the
 // oldest characters go first) and following the tail unless the user scrolled up.
-import { useEffect, useRef } from 'react';
+import { useMemo } from 'react';
 import { formatCount } from '../model/format';
+import { OutputText } from '../views/OutputText';
 import { clearConsole } from './hosts';
 import { setPlayground, usePlayground, type HostView } from './store';
 
 export function Console({ host }: { host: HostView | null }) {
   const filter = usePlayground((s) => s.consoleFilter);
-  const box = useRef<HTMLPreElement>(null);
-  const stick = useRef(true);
   const output = host?.output;
-  useEffect(() => {
-    const el = box.current;
-    if (el && stick.current) el.scrollTop = el.scrollHeight;
-  }, [output, filter]);
-  const chunks = (output ?? []).filter((c) => filter === 'all' || c.stream === filter);
+  const chunks = useMemo(() => (output ?? []).filter((c) => filter === 'all' || c.stream === filter), [output, filter]);
   const counts = { stdout: 0, stderr: 0 };
   for (const c of output ?? []) counts[c.stream] += c.text.length;
   return (
@@ -33,21 +28,12 @@ export function Console({ host }: { host: HostView | null }) {
         </span>
         <button type="button" className="ghost pg-mini" onClick={() => host && clearConsole(host.info.hostId)} disabled={!host} title="Clear the console">Clear</button>
       </div>
-      <pre
-        ref={box}
+      <OutputText
+        chunks={chunks}
         className="pg-console-text"
-        data-testid="pg-console"
-        onScroll={(e) => {
-          const el = e.currentTarget;
-          stick.current = el.scrollTop + el.clientHeight >= el.scrollHeight - 8;
-        }}
-      >
-        {!host && <span className="dim">Press Run (F5) to start the script; its output appears here.</span>}
-        {host && chunks.length === 0 && <span className="dim">{filter === 'all' ? 'No output yet.' : `Nothing on ${filter}.`}</span>}
-        {chunks.map((c, i) => (
-          <span key={i} className={c.stream === 'stderr' ? 'stderr' : undefined} data-stream={c.stream}>{c.text}</span>
-        ))}
-      </pre>
+        testId="pg-console"
+        empty={!host ? 'Press Run (F5) to start the script; its output appears here.' : filter === 'all' ? 'No output yet.' : `Nothing on ${filter}.`}
+      />
     </div>
   );
 }

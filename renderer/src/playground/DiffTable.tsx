@@ -1,7 +1,8 @@
 // The Functions table in diff mode: before / after / Δ for self and total, sortable by every column (the Δ columns
 // by signed change, "Change" by its size), virtualized like the viewer's table and styled by the same classes.
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
 import { computeDiffPaint, computeDiffRows, type DiffNormalization, type DiffSortKey, type ProfileDiff } from '../model/diff';
+import { useElementHeight } from '../views/useElementHeight';
 import { CLASS_NAMES, formatDelta, formatDiffValue, formatRelative } from './format';
 import { setPlayground, updateDiff, usePlayground } from './store';
 
@@ -14,14 +15,7 @@ export function DiffTable({ diff, norm }: { diff: ProfileDiff; norm: DiffNormali
   const rows = useMemo(() => computeDiffRows(diff, norm, sort), [diff, norm, sort]);
   const scroller = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
-  const [height, setHeight] = useState(300);
-  useEffect(() => {
-    const el = scroller.current;
-    if (!el) return;
-    const ro = new ResizeObserver(() => setHeight(el.clientHeight));
-    ro.observe(el);
-    return () => ro.disconnect();
-  }, []);
+  const height = useElementHeight(scroller, 300);
   const unit = diff.totals.after.unit;
   const fmt = (v: number) => formatDiffValue(v, norm, unit);
 

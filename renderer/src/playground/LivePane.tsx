@@ -12,6 +12,7 @@ import { memoizeByObjectAndKey } from '../model/memo';
 import { computeFunctionStats } from '../model/table';
 import { buildCallNodeTooltip } from '../views/tooltips';
 import { FlameCanvasView } from '../views/FlameCanvasView';
+import { ShareBarCell } from '../views/OutputText';
 import { setPlayground, usePlayground, type HostView } from './store';
 import { trimHostFrames } from './trim';
 
@@ -91,13 +92,9 @@ export function LivePane({ host }: { host: HostView }) {
         <div className="pg-top-body">
           {table.rows.length === 0 && <div className="pg-empty dim">No samples yet.</div>}
           {table.rows.map((r) => {
-            const selfPct = whole > 0 ? (r.self / whole) * 100 : 0;
             return (
               <div key={r.func} role="row" className={`pg-top-row${r.func === selectedFunc ? ' selected' : ''}`} data-testid="pg-top-row" data-func-name={r.name} onClick={() => pick(r.func)}>
-                <span className="num bar-cell">
-                  <span className="bar-track" aria-hidden><i style={{ width: `${Math.min(100, selfPct)}%` }} /></span>
-                  <span>{formatPercent(r.self, whole)}</span>
-                </span>
+                <ShareBarCell part={r.self} whole={whole} label={formatPercent(r.self, whole)} />
                 <span className="num dim">{formatPercent(r.total, whole)}</span>
                 <span className="num dim">{formatCount(r.self)}</span>
                 <span className="fname ellipsis"><i className="swatch" style={{ background: colors[r.func] }} />{r.name}</span>

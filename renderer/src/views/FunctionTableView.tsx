@@ -1,6 +1,7 @@
 // Per-function table (name, file) with self/total and % of total, sortable by header, filtered by the search box,
 // virtualized so 100k functions scroll smoothly. Enter or double-click opens the sandwich.
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
+import { useElementHeight } from './useElementHeight';
 import { computeFuncColors } from '../model/colors';
 import { formatCount, formatPercent, formatWeight } from '../model/format';
 import { computeFuncTable } from '../model/functions';
@@ -19,20 +20,12 @@ export function FunctionTableView({ compact = false }: { compact?: boolean }) {
   const selected = useStore((s) => s.selectedFunc);
   const scroller = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
-  const [height, setHeight] = useState(600);
+  const height = useElementHeight(scroller, 600);
 
   const rows = useMemo(
     () => (profile && stats ? computeFunctionRows(profile, stats, sort, search?.matches ?? null) : []),
     [profile, stats, sort, search],
   );
-
-  useEffect(() => {
-    const el = scroller.current;
-    if (!el) return;
-    const ro = new ResizeObserver(() => setHeight(el.clientHeight));
-    ro.observe(el);
-    return () => ro.disconnect();
-  }, []);
 
   if (!profile || !stats) return null;
   const colors = computeFuncColors(computeFuncTable(profile));

@@ -1,6 +1,6 @@
 // The live session: a header with the session's vital signs and controls, a py-spy-top-style table, the recorded
 // script's output, and the live flame graph (the ordinary FlameGraphView on the growing Profile).
-import { useEffect, useMemo, useRef } from 'react';
+import { useMemo } from 'react';
 import { computeFuncColors } from '../model/colors';
 import { formatCount, formatPercent } from '../model/format';
 import { computeFuncTable } from '../model/functions';
@@ -8,6 +8,7 @@ import { computeLiveTable, findLatestSampleTime } from '../model/live';
 import { openRecording, stopLive, togglePause } from '../store/live';
 import { selectFunction, setState, useStore, type LiveState } from '../store/store';
 import { FlameGraphView } from './FlameGraphView';
+import { OutputText, ShareBarCell } from './OutputText';
 
 const TABLE_ROWS = 200;
 
@@ -144,7 +145,6 @@ function LiveTable({ live }: { live: LiveState }) {
       <div className="live-table-body">
         {table.rows.length === 0 && <div className="process-empty dim">No samples yet.</div>}
         {table.rows.map((r) => {
-          const selfPct = whole > 0 ? (r.self / whole) * 100 : 0;
           return (
             <div
               key={r.func}
@@ -154,10 +154,7 @@ function LiveTable({ live }: { live: LiveState }) {
               data-func-name={r.name}
               onClick={() => selectFunction(r.func === selected ? -1 : r.func)}
             >
-              <span className="num bar-cell">
-                <span className="bar-track" aria-hidden><i style={{ width: `${Math.min(100, selfPct)}%` }} /></span>
-                <span>{formatPercent(r.self, whole)}</span>
-              </span>
+              <ShareBarCell part={r.self} whole={whole} label={formatPercent(r.self, whole)} />
               <span className="num dim">{formatPercent(r.total, whole)}</span>
               <span className="num">{formatCount(r.self)}</span>
               <span className="num dim">{formatCount(r.total)}</span>
@@ -172,33 +169,13 @@ function LiveTable({ live }: { live: LiveState }) {
 }
 
 function LiveOutput({ live }: { live: LiveState }) {
-  const box = useRef<HTMLPreElement>(null);
-  const stick = useRef(true);
-  // Follow the tail unless the user scrolled up to read something.
-  useEffect(() => {
-    const el = box.current;
-    if (el && stick.current) el.scrollTop = el.scrollHeight;
-  }, [live.output]);
   return (
     <div className="live-output-pane">
       <div className="pane-label">
         Output
         {live.outputDropped > 0 && <span className="dim num"> · first {formatCount(live.outputDropped)} characters dropped</span>}
       </div>
-      <pre
-        ref={box}
-        className="live-output"
-        data-testid="live-output"
-        onScroll={(e) => {
-          const el = e.currentTarget;
-          stick.current = el.scrollTop + el.clientHeight >= el.scrollHeight - 8;
-        }}
-      >
-        {live.output.length === 0 && <span className="dim">No output yet.</span>}
-        {live.output.map((c, i) => (
-          <span key={i} className={c.stream === 'stderr' ? 'stderr' : undefined}>{c.text}</span>
-        ))}
-      </pre>
+      <OutputText chunks={live.output} className="live-output" testId="live-output" empty="No output yet." />
     </div>
   );
 }
