@@ -35,10 +35,12 @@ HIGH_FD = 200
 SAFEPOINT_TIMEOUT = float(os.environ.get("EMBERSCOPE_SAFEPOINT_TIMEOUT", "2.0"))
 SAFEPOINT_SIGNAL = (signal.SIGRTMIN + 5) if hasattr(signal, "SIGRTMIN") else signal.SIGUSR2
 #: GIL switch interval while a reload is applied: makes it unlikely that another thread runs in the middle of an
-#: apply. Not a guarantee (a thread that began waiting for the GIL under the old interval can still ask for it), so
-#: what must be atomic is made so in the engine: each function's code, defaults and annotations are swapped in one
-#: C-level call, during which no other thread can run.
-APPLY_SWITCH_INTERVAL = 1.0
+#: apply (a few ms). Not a guarantee (a thread that began waiting for the GIL under the old interval can still ask
+#: for it), so what must be atomic is made so in the engine: each function's code, defaults and annotations are
+#: swapped in one C-level call, during which no other thread can run. Kept short: threads that start waiting for the
+#: GIL during the apply keep this interval for that wait, and with busy threads every hand-off after the apply
+#: could take that long.
+APPLY_SWITCH_INTERVAL = 0.05
 AGENT_DIR = os.path.dirname(os.path.abspath(__file__))
 _EXIT_INTERRUPTED = 130
 
