@@ -546,3 +546,22 @@ def test_local_package_with_relative_imports(agents, tmp_path):
 def test_started_by_hand_it_says_what_it_is():
     r = subprocess.run([sys.executable, AGENT_MAIN], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "control channel" in r.stderr and "emberscope vm" in r.stderr
+
+
+def test_shutdown_of_a_script_that_swallows_keyboardinterrupt(agents, tmp_path):
+    script = write(tmp_path / "stubborn.py", """
+        import time
+        print("go", flush=True)
+        while True:
+            try:
+                time.sleep(0.05)
+            except KeyboardInterrupt:
+                print("ignored", flush=True)
+        """)
+    a = agents()
+    a.run(script)
+    a.wait_output("go")
+    t = time.monotonic()
+    assert a.call("shutdown")["ok"]
+    assert a.wait() == 0 and time.monotonic() - t < 5
+    assert "ignored" in a.out_text()
