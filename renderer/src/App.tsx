@@ -20,6 +20,7 @@ import { connectPlayground } from './playground/hosts';
 
 // The playground brings the code editor (CodeMirror); it loads on first use so the viewer starts as fast as before.
 const PlaygroundView = lazy(() => import('./playground/PlaygroundView').then((m) => ({ default: m.PlaygroundView })));
+const ComparisonView = lazy(() => import('./playground/ComparisonView').then((m) => ({ default: m.ComparisonView })));
 
 export function App() {
   const profile = useStore(selectProfile);
@@ -28,6 +29,7 @@ export function App() {
   const host = useStore((s) => s.serverInfo?.host);
   const liveShown = useStore((s) => s.liveShown && s.live !== null);
   const playgroundShown = usePlayground((s) => s.shown);
+  const comparing = usePlayground((s) => s.comparing);
   const fileInput = useRef<HTMLInputElement>(null);
   const [dragging, setDragging] = useState(false);
 
@@ -87,9 +89,9 @@ export function App() {
       <Toolbar onOpen={() => setState({ home: true })} />
       <ErrorBanner />
       <div className="content">
-        {playgroundShown ? (
+        {playgroundShown || comparing ? (
           <Suspense fallback={<div className="empty-notice dim">Loading the playground…</div>}>
-            <PlaygroundView />
+            {playgroundShown ? <PlaygroundView /> : <ComparisonView />}
           </Suspense>
         ) : home || (!profile && !liveShown) ? (
           <WelcomeView onOpen={onOpen} />

@@ -3,7 +3,7 @@
 // flame graph changes and the diff shows the function faster and the new one only after. Break the code: the error
 // is marked at its line while the old code keeps running (its output keeps coming). Then each bundled example in a
 // tab of its own, with the edit its docstring suggests; then Stop. Screenshots in test/artifacts/e2e/playground-*.png.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -298,5 +298,37 @@ describe.skipIf(!haveChromium)('the playground in Chromium against emberscope se
     await waitFor('the live profile again', async () => (await topRows(page)).length > 0, 15_000);
     // The viewer did not adopt a host's sampling session as its own live tab.
     expect(await page.getByTestId('live-tab').count()).toBe(0);
+  });
+
+  it('compares two opened profiles from the viewer: the diff flame graph and table, full width', async () => {
+    // Two runs of a program as collapsed stacks (no wall time, so shares are compared): work's share fell, other's
+    // stayed (100 of 440, 32 of 142), fresh is new, old is gone.
+    const dir = mkdtempSync(path.join(tmpdir(), 'emberscope-pg-compare-'));
+    writeFileSync(path.join(dir, 'before.folded.txt'), 'main;work 300\nmain;other 100\nmain;old 40\n');
+    writeFileSync(path.join(dir, 'after.folded.txt'), 'main;work 60\nmain;other 32\nmain;fresh 50\n');
+    try {
+      for (const name of ['before.folded.txt', 'after.folded.txt']) {
+        await page.getByTestId('open-another').click();
+        await page.getByTestId('open-path-input').fill(path.join(dir, name));
+        await page.getByTestId('open-path-input').press('Enter');
+        await page.locator('[data-testid="trace-tab"]', { hasText: name }).waitFor();
+      }
+      await page.getByTestId('compare-button').click();
+      await page.getByTestId('compare-with').filter({ hasText: 'before.folded.txt' }).click();
+      await page.getByTestId('comparison').waitFor();
+      await waitFor('work faster', async () => (await diffClassOf(page, 'work')) === 'faster');
+      expect(await diffClassOf(page, 'other')).toBe('neutral');
+      expect(await diffClassOf(page, 'fresh')).toBe('only-after');
+      expect(await diffClassOf(page, 'old')).toBe('only-before');
+      await waitFor('the diff flame graph to draw', async () => (await canvasInk(page, '[data-surface="playground-diff"]')) > 0.02);
+      expect(await page.getByTestId('diff-absolute').isDisabled()).toBe(true);
+      // Widths from the before side show the stack that vanished.
+      await page.getByTestId('diff-width-before').click();
+      await screenshot(page, 'playground-8-compare');
+      await page.getByTestId('close-comparison').click();
+      await page.getByTestId('view-tab-flame-graph').waitFor();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -163,6 +163,24 @@ describe('normalization', () => {
   });
 });
 
+describe('aggregated stacks (folded, pprof)', () => {
+  it('takes a row\'s weight as its sample count, and compares shares only (no wall time)', () => {
+    const folded = (rows: [string, number][]) => {
+      const b = new TestProfileBuilder('samples', false);
+      for (const [path, n] of rows) b.sample(path.split(';'), n);
+      return b.build();
+    };
+    const diff = computeProfileDiff({ before: folded([['main;work', 300], ['main;other', 100]]), after: folded([['main;work', 60], ['main;other', 104]]) });
+    expect(diff.absoluteComparable).toBe(false);
+    expect(diff.totals.before.count).toBe(400);
+    const rows = computeDiffRows(diff, 'absolute', { key: 'name', descending: false });
+    const work = rows.find((r) => r.name === 'work')!;
+    expect(work.self.before).toBeCloseTo(0.75, 10);
+    expect(work.self.cls).toBe(DiffClass.Faster);
+    expect(rows.find((r) => r.name === 'other')!.self.cls).toBe(DiffClass.Slower); // 25% -> 63% of the profile
+  });
+});
+
 describe('profiles without sample counts (spans)', () => {
   it('uses the exact times with a relative threshold instead of the Poisson test', () => {
     const span = (work: number, other: number) => {

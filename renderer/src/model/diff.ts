@@ -97,7 +97,7 @@ export interface ProfileDiff {
   funcBefore: SideFigures;
   funcAfter: SideFigures;
   totals: { before: SideTotals; after: SideTotals };
-  /** Absolute comparison needs the same weight unit on both sides; otherwise only proportional is offered. */
+  /** Absolute comparison needs the same weight unit and a timeline on both sides; otherwise only proportional. */
   absoluteComparable: boolean;
 }
 
@@ -150,8 +150,13 @@ function matchFunctions(before: Profile, after: Profile): DiffFuncs {
   };
 }
 
-/** Per stack of one side: weight and sample count of the selected threads (spans add their self time, no count). */
+/**
+ * Per stack of one side: weight and sample count of the selected threads (spans add their self time, no count). A
+ * row is one sample, except in profiles weighed in samples, where a row may aggregate many (folded stacks, pprof):
+ * there the weight is the count.
+ */
 function accumulateStacks(profile: Profile, selection: ThreadSelection) {
+  const weighsSamples = profile.unit === 'samples';
   const funcs = computeFuncTable(profile);
   const n = profile.stacks.length;
   const weight = new Float64Array(n);
@@ -164,12 +169,13 @@ function accumulateStacks(profile: Profile, selection: ThreadSelection) {
     const { stack, weight: w, length } = t.samples;
     if (length) hasSamples = true;
     for (let i = 0; i < length; i++) {
+      const c = weighsSamples ? w[i] : 1;
       totalWeight += w[i];
-      totalCount++;
+      totalCount += c;
       const s = stack[i];
       if (s < 0) continue;
       weight[s] += w[i];
-      count[s]++;
+      count[s] += c;
     }
     if (t.spans.length) {
       const figures = computeSpanFigures(t, funcs);
@@ -271,7 +277,10 @@ function buildDiff(input: DiffInput): ProfileDiff {
     before: { unit: before.unit, weight: sides[0].acc.totalWeight, count: sides[0].acc.totalCount, seconds: sideSeconds(before) },
     after: { unit: after.unit, weight: sides[1].acc.totalWeight, count: sides[1].acc.totalCount, seconds: sideSeconds(after) },
   };
-  return { funcs, tree, funcBefore: perFunc[0], funcAfter: perFunc[1], totals, absoluteComparable: before.unit === after.unit };
+  // Per second needs the same unit and real wall time on both sides (folded stacks and pstats have no time order).
+  const timed = (p: Profile) => p.hasTimeline && p.durationNs > 0;
+  const absoluteComparable = before.unit === after.unit && timed(before) && timed(after);
+  return { funcs, tree, funcBefore: perFunc[0], funcAfter: perFunc[1], totals, absoluteComparable };
 }
 
 /** Depth-first order, children heaviest first (after, then before), weightless nodes dropped. */

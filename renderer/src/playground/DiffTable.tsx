@@ -7,7 +7,10 @@ import { CLASS_NAMES, formatDelta, formatDiffValue, formatRelative } from './for
 import { setPlayground, updateDiff, usePlayground } from './store';
 
 const ROW_PX = 22;
-const COLUMNS = 'minmax(130px,1.4fr) 70px 70px 80px 52px 70px 70px 80px minmax(70px,.7fr)';
+// Numbers keep a floor and grow on wide screens (the full-width comparison); the name and file take the rest.
+const NUM = 'minmax(66px,.42fr)';
+const DELTA = 'minmax(78px,.48fr)';
+const COLUMNS = `minmax(130px,1.6fr) ${NUM} ${NUM} ${DELTA} minmax(52px,.32fr) ${NUM} ${NUM} ${DELTA} minmax(70px,.9fr)`;
 
 export function DiffTable({ diff, norm }: { diff: ProfileDiff; norm: DiffNormalization }) {
   const sort = usePlayground((s) => s.diff.sort);

@@ -81,6 +81,12 @@ export async function setDiffRefs(before: DiffRef | null, after: DiffRef | null,
   ensureRefreshing();
 }
 
+/** The viewer's Compare menu: the diff of two opened traces, full width. */
+export function compareTraces(beforeTraceId: string, afterTraceId: string): void {
+  setPlayground({ comparing: true, shown: false });
+  void setDiffRefs({ kind: 'trace', traceId: beforeTraceId }, { kind: 'trace', traceId: afterTraceId });
+}
+
 /** History click: toggles a generation in the host's pick (two at most, oldest dropped); two picked load the diff. */
 export function pickGeneration(hostId: string, generation: number): void {
   const h = getPlayground().hosts[hostId];

@@ -41,11 +41,12 @@ export function showPlayground(): void {
     setPlayground({ docs: [doc], activeDocId: doc.docId });
   }
   useStore.setState({ home: false, liveShown: false });
-  setPlayground({ shown: true });
+  setPlayground({ shown: true, comparing: false });
 }
 
+/** Back to the viewer (the playground and a comparison both give way). */
 export function hidePlayground(): void {
-  setPlayground({ shown: false });
+  setPlayground({ shown: false, comparing: false });
 }
 
 export function selectDoc(docId: string): void {

@@ -61,8 +61,9 @@ export function connectPlayground(): void {
   if (hook) hook.playground = { getState: getPlayground };
   useStore.subscribe((s, prev) => {
     // Any navigation of the viewer (another trace, the live view, the welcome screen) hides the playground.
-    if (getPlayground().shown && (s.currentTraceId !== prev.currentTraceId || (s.liveShown && !prev.liveShown) || (s.home && !prev.home))) {
-      setPlayground({ shown: false });
+    const pg = getPlayground();
+    if ((pg.shown || pg.comparing) && (s.currentTraceId !== prev.currentTraceId || (s.liveShown && !prev.liveShown) || (s.home && !prev.home))) {
+      setPlayground({ shown: false, comparing: false });
     }
     if (s.connection === 'connected' && prev.connection !== 'connected') void refreshHosts();
     const adopted = s.live?.session.sessionId;

@@ -66,6 +66,8 @@ export type SidePane = 'live' | 'diff';
 export interface PlaygroundState {
   /** The playground is on screen instead of the viewer. */
   shown: boolean;
+  /** The comparison of two opened traces is on screen (the diff pane, full width), instead of the viewer. */
+  comparing: boolean;
   connected: boolean;
   docs: PlaygroundDoc[];
   activeDocId: string | null;
@@ -98,6 +100,7 @@ export const initialDiffState: DiffState = {
 
 export const usePlayground = create<PlaygroundState>(() => ({
   shown: false,
+  comparing: false,
   connected: false,
   docs: [],
   activeDocId: null,

@@ -9,6 +9,7 @@ import { dismissLive, openPicker, showLive } from '../store/live';
 import { selectProfile, selectSearch, selectSearchSummary, selectStats } from '../store/selectors';
 import { selectThread, selectView, setState, useStore, VIEW_KINDS, VIEW_LABELS } from '../store/store';
 import { hidePlayground, showPlayground } from '../playground/docs';
+import { compareTraces } from '../playground/diffs';
 import { usePlayground } from '../playground/store';
 
 export function Toolbar({ onOpen }: { onOpen: () => void }) {
@@ -21,7 +22,9 @@ export function Toolbar({ onOpen }: { onOpen: () => void }) {
   const home = useStore((s) => s.home);
   const live = useStore((s) => s.live);
   const liveShown = useStore((s) => s.liveShown && s.live !== null);
-  const playground = usePlayground((s) => s.shown);
+  const playgroundTab = usePlayground((s) => s.shown);
+  // The playground or a comparison is on screen instead of a trace's views.
+  const playground = usePlayground((s) => s.shown || s.comparing);
   const hostCount = usePlayground((s) => Object.values(s.hosts).filter((h) => h.info.state !== 'ended').length);
   const loaded = traces.filter((t) => profiles[t.traceId]);
   return (
@@ -45,7 +48,7 @@ export function Toolbar({ onOpen }: { onOpen: () => void }) {
               {live.session.state === 'ended' && <button type="button" className="trace-tab-close" aria-label="Dismiss the live session" onClick={dismissLive}>×</button>}
             </div>
           )}
-          <div className={`trace-tab playground-tab${playground ? ' active' : ''}`} data-testid="playground-tab">
+          <div className={`trace-tab playground-tab${playgroundTab ? ' active' : ''}`} data-testid="playground-tab">
             <button type="button" className="trace-tab-name" onClick={showPlayground} title="Edit and hot-reload a running Python script, with its live and diff flame graphs">
               <span className="pg-tab-icon" aria-hidden>{'</>'}</span> Playground{hostCount > 0 ? ` (${hostCount})` : ''}
             </button>
@@ -56,6 +59,7 @@ export function Toolbar({ onOpen }: { onOpen: () => void }) {
         <button type="button" className="live-button" onClick={() => openPicker('attach')} data-testid="live-button" title="Attach to a Python process or record a script (Ctrl+L)">
           <i className="rec-dot" /> Live <kbd>Ctrl+L</kbd>
         </button>
+        {!liveShown && !playground && loaded.length >= 2 && current && <CompareMenu current={current} others={loaded.filter((t) => t.traceId !== current)} />}
         {!liveShown && !playground && <ExportMenu />}
       </div>
       {profile && !home && !playground && (
@@ -123,6 +127,25 @@ function SearchBox() {
           }
         }}
       />
+    </div>
+  );
+}
+
+/** Compare the trace on screen against another opened one (the diff flame graph and table, full width). */
+function CompareMenu({ current, others }: { current: string; others: { traceId: string; name: string }[] }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <div className="menu">
+      <button type="button" aria-haspopup="menu" aria-expanded={open} onClick={() => setOpen(!open)} data-testid="compare-button" title="Diff this profile against another opened one">Compare ▾</button>
+      {open && (
+        <div className="menu-list" role="menu" onMouseLeave={() => setOpen(false)}>
+          {others.map((t) => (
+            <button key={t.traceId} type="button" role="menuitem" data-testid="compare-with" onClick={() => { setOpen(false); compareTraces(t.traceId, current); }}>
+              {t.name} → this one
+            </button>
+          ))}
+        </div>
+      )}
     </div>
   );
 }
