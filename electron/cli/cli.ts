@@ -8,6 +8,7 @@ import { EXPORT_FORMAT_NAMES, isExportFormat } from '../contract/api';
 import { allowAll, isLoopbackHost, refuseExec, type ExecPolicy } from '../services/exec-policy';
 import { checkInputFile, checkOutputFile, createServices, toContractError, withContext } from '../services/services';
 import { findAppRoot, NativeImport, type NativeProfile } from '../services/native';
+import { getResources } from '../services/resources';
 import { parseArgs, USAGE, UsageError } from './args';
 import { resolveElectron, runElectron } from './desktop';
 import { formatBytes, formatChoices } from '../contract/format';
@@ -155,8 +156,7 @@ async function serve(opts: { port: number; host?: string; file?: string; allowRe
       throw new CliFailure(toContractError(err).message);
     }
   }
-  const root = findAppRoot();
-  const staticDir = join(root, 'dist', 'renderer');
+  const staticDir = getResources().rendererDir;
   if (!existsSync(join(staticDir, 'index.html'))) {
     io.stderr.write('note: the renderer is not built (dist/renderer is missing): run `npm run build:js` for the UI\n');
   }

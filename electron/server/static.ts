@@ -25,7 +25,7 @@ const MIME_TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
-function mimeTypeFor(filePath: string): string {
+export function mimeTypeFor(filePath: string): string {
   return MIME_TYPES[path.extname(filePath).toLowerCase()] ?? 'application/octet-stream';
 }
 
@@ -63,7 +63,7 @@ export function sendPlain(res: ServerResponse, status: number, text: string, hea
 }
 
 /** Maps a request path to a file inside `root`, or null when it must be a 404. */
-async function resolveStaticPath(root: string, urlPath: string): Promise<string | null> {
+export async function resolveStaticPath(root: string, urlPath: string): Promise<string | null> {
   let decoded: string;
   try {
     decoded = decodeURIComponent(urlPath);

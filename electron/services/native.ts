@@ -1,14 +1,14 @@
 // Loads the napi addon (dist/native/emberscope.<platform>.node) and gives it typed, error-mapped wrappers.
 // The addon reports failures as `Error("<code>: <message>")` (napi-rs fixes `err.code` to its own status), so every
 // call goes through `callNative`, which turns that into a `NativeError` with a contract `ErrorCode`.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { ErrorCode, ExportFormat, PythonProcess, SessionStats } from '../contract/api';
 import type { Profile, ProfileSummary } from '../contract/profile';
 import { isErrorCode } from '../contract/validate';
 import type * as Addon from '../../native/crates/napi/index';
+import { getResources } from './resources';
 
 export class NativeError extends Error {
   constructor(readonly code: ErrorCode, message: string) {
@@ -58,31 +58,8 @@ export type NativeBatch = Addon.JsBatch;
 /** How a session ended (JsSessionEnd): the reason in words; a program's exit code or signal as numbers. */
 export type NativeSessionEnd = Addon.JsSessionEnd;
 
-/** The directory this module runs from: works from the TS source (vitest/tsx), the ESM CLI bundle and CJS. */
-function moduleDir(): string {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  if (typeof __dirname === 'string') return __dirname;
-  return dirname(fileURLToPath(import.meta.url));
-}
-
-/** The repository (or app) root: the nearest ancestor with package.json named "emberscope". */
-export function findAppRoot(start: string = moduleDir()): string {
-  let dir = resolve(start);
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        const name = (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name;
-        if (name === 'emberscope') return dir;
-      } catch {
-        // Unreadable package.json: keep walking up.
-      }
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`could not find the Emberscope root above ${start}`);
-    dir = parent;
-  }
-}
+// Where the app's files are is resources.ts's business; findAppRoot stays importable from here for the tests.
+export { findAppRoot } from './resources';
 
 let addon: RawAddon | undefined;
 
@@ -90,7 +67,7 @@ let addon: RawAddon | undefined;
 export function findAddonPath(): string | null {
   const override = process.env.EMBERSCOPE_NATIVE_PATH;
   if (override) return existsSync(override) ? override : null;
-  const dir = join(findAppRoot(), 'dist', 'native');
+  const dir = getResources().addonDir;
   if (!existsSync(dir)) return null;
   const own = `emberscope.${process.platform}-${process.arch}`;
   const names = readdirSync(dir).filter((n) => n.startsWith('emberscope') && n.endsWith('.node'));
@@ -255,6 +232,59 @@ export class NativeSamplingSession {
   async finish(): Promise<NativeProfile> {
     return new NativeProfile(await awaitNative(() => this.session.finish()));
   }
+}
+
+/** What the addon was built from (its `versions()` export): its own, the core's and the py-spy crate's. */
+export type NativeVersions = Addon.JsVersions;
+
+/** The addon loaded and matching the app, or why not in words a user can act on. */
+export type NativeStatus =
+  | { ok: true; path: string; versions: NativeVersions }
+  | { ok: false; path: string | null; cause: string; fix: string };
+
+const REBUILD = 'rebuild it with `npm run build:native` (from source), or reinstall Emberscope (a packaged app)';
+
+/** Names the cause of a failed dlopen/init from its message (Linux, macOS and Windows wordings). */
+function describeLoadFailure(message: string): { cause: string; fix: string } {
+  const glibc = /GLIBC_(\d+\.\d+)'? not found/.exec(message);
+  if (glibc) {
+    return { cause: `the addon needs glibc ${glibc[1]} or newer, which this system lacks`, fix: `update the system, or ${REBUILD} on this machine` };
+  }
+  if (/invalid ELF header|wrong ELF class|ELF file|Exec format error|not a valid Win32 application|wrong architecture|not a mach-o file|too short/i.test(message)) {
+    return { cause: `the addon file is not a library for this platform (${process.platform}-${process.arch})`, fix: REBUILD };
+  }
+  if (/panicked/.test(message)) return { cause: 'the addon panicked while it started', fix: `report it as a bug; meanwhile ${REBUILD}` };
+  return { cause: 'the addon could not be loaded', fix: REBUILD };
+}
+
+/**
+ * Loads the addon now (the app calls this once at start-up) and checks that it is the app's own build, so a stale
+ * or foreign addon is named at once instead of failing on the first profile opened. Never throws.
+ */
+export function checkNativeAddon(appVersion: string = getResources().appVersion): NativeStatus {
+  const path = findAddonPath();
+  if (!path) return { ok: false, path: null, cause: `the native addon is missing (no emberscope.*.node in ${getResources().addonDir})`, fix: REBUILD };
+  let native: RawAddon;
+  try {
+    native = loadAddon();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const { cause, fix } = describeLoadFailure(message);
+    return { ok: false, path, cause: `${cause}: ${message}`, fix };
+  }
+  if (typeof native.versions !== 'function') {
+    return { ok: false, path, cause: 'the addon is older than this app (it has no versions())', fix: REBUILD };
+  }
+  let versions: NativeVersions;
+  try {
+    versions = callNative(() => native.versions());
+  } catch (err) {
+    return { ok: false, path, cause: `the addon failed its version check: ${(err as Error).message}`, fix: REBUILD };
+  }
+  if (versions.addon !== appVersion) {
+    return { ok: false, path, cause: `the addon is version ${versions.addon}, the app ${appVersion}`, fix: REBUILD };
+  }
+  return { ok: true, path, versions };
 }
 
 /** True when the addon file exists (does not load it). */

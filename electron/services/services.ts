@@ -23,6 +23,7 @@ import { formatChoices } from '../contract/format';
 import { JobRegistry } from './jobs';
 import { findAppRoot, NativeError, NativeImport, readCommandLine, type NativeProfile } from './native';
 import { RecentStore } from './recent';
+import { getResources } from './resources';
 import { SampleCatalog } from './samples';
 import { allowAll, type ExecPolicy } from './exec-policy';
 import { prepareRecord, SessionManager } from './sessions';
@@ -167,7 +168,7 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
   const jobs = new JobRegistry((p) => emit('onDidProgress', p));
   const dataDir = opts.dataDir ?? defaultDataDir();
   const recent = new RecentStore(dataDir);
-  const samples = new SampleCatalog(opts.samplesDir ?? join(root, 'assets', 'samples'));
+  const samples = new SampleCatalog(opts.samplesDir ?? getResources().samplesDir);
   // An upload that ends by itself (idle time-out) must not stay registered as a running job.
   const uploads = new UploadStore(opts.uploads, (jobId) => jobs.untrack(jobId));
   const initialPath = opts.initialPath ? resolve(opts.initialPath) : undefined;

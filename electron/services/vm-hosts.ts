@@ -28,7 +28,7 @@ import type { Profile } from '../contract/profile';
 import { validateRequestArg } from '../contract/validate';
 import type { VmEvent } from '../contract/vm-protocol';
 import { VM_LIMITS, VM_PROTOCOL_VERSION } from '../contract/vm-protocol';
-import { findAppRoot } from './native';
+import { getResources } from './resources';
 import { prepareRecord } from './sessions';
 import { ATTRIBUTION_RULE } from './vm-attribution';
 import { checkInterpreter, FileWatcher, isInside, listExamples, readScript, writeScript } from './vm-files';
@@ -635,14 +635,14 @@ export function vmRequests(
  * it, for developing the agent) and bundled examples.
  */
 export function createVmHostManager(opts: Omit<VmHostManagerOptions, 'agentDir' | 'examplesDir'>): VmHostManager {
-  const root = findAppRoot();
+  const resources = getResources();
   // $EMBERSCOPE_MAX_VM_HOSTS raises or lowers the limit of hosts at once (1–256) where the caller set none.
   const fromEnv = Number(process.env.EMBERSCOPE_MAX_VM_HOSTS);
   const maxHosts = opts.maxHosts ?? (Number.isInteger(fromEnv) && fromEnv >= 1 && fromEnv <= 256 ? fromEnv : undefined);
   return new VmHostManager({
     ...opts,
     ...(maxHosts ? { maxHosts } : {}),
-    agentDir: process.env.EMBERSCOPE_AGENT_DIR || join(root, 'electron', 'agent'),
-    examplesDir: join(root, 'assets', 'playground'),
+    agentDir: resources.agentDir,
+    examplesDir: resources.playgroundDir,
   });
 }

@@ -258,6 +258,16 @@ export interface JsThreadInfo {
   name: string
 }
 
+/** What the addon was built from, for the app's start-up check (its version must equal the app's) and About box. */
+export interface JsVersions {
+  /** This addon's crate version (the workspace version, the same as the app's package.json). */
+  addon: string
+  /** The `emberscope-core` crate (importers and the sampler) it links. */
+  core: string
+  /** The `py-spy` crate the sampler is built on, from Cargo.lock. */
+  pySpy: string
+}
+
 /** Python processes on this machine (ours excluded), sorted by pid. */
 export declare function listPythonProcesses(): Array<JsPythonProcess>
 
@@ -266,3 +276,5 @@ export declare function readCommandLine(pid: number): Array<string>
 
 /** The state letter of a process ('R', 'S', 'T' stopped, 't' traced, 'Z', …), or null when it is gone. */
 export declare function readProcessState(pid: number): string | null
+
+export declare function versions(): JsVersions

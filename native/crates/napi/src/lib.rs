@@ -52,6 +52,28 @@ pub(crate) fn guard<T>(what: &str, body: impl FnOnce() -> napi::Result<T>) -> na
     }
 }
 
+/// What the addon was built from, for the app's start-up check (its version must equal the app's) and About box.
+#[napi_derive::napi(object)]
+pub struct JsVersions {
+    /// This addon's crate version (the workspace version, the same as the app's package.json).
+    pub addon: String,
+    /// The `emberscope-core` crate (importers and the sampler) it links.
+    pub core: String,
+    /// The `py-spy` crate the sampler is built on, from Cargo.lock.
+    pub py_spy: String,
+}
+
+#[napi_derive::napi]
+pub fn versions() -> napi::Result<JsVersions> {
+    guard("reading the versions", || {
+        Ok(JsVersions {
+            addon: env!("CARGO_PKG_VERSION").to_owned(),
+            core: env!("EMBERSCOPE_CORE_VERSION").to_owned(),
+            py_spy: env!("EMBERSCOPE_PY_SPY_VERSION").to_owned(),
+        })
+    })
+}
+
 /// Panics on purpose inside `guard`, on the JS thread or (with `on_worker`) on a worker thread, so that the JS tests
 /// can prove a panic becomes an `internal:` error rather than an abort. `napi` crates cannot link a `cargo test`
 /// binary (the N-API symbols live in Node), so this is where the guard is tested.
