@@ -128,7 +128,10 @@ export function Editor(props: EditorProps) {
   useEffect(() => {
     const v = view.current;
     if (!v) return;
-    v.dispatch(setDiagnostics(v.state, props.error ? [toDiagnostic(v.state, props.error)] : []));
+    const diagnostic = props.error ? toDiagnostic(v.state, props.error) : null;
+    v.dispatch(setDiagnostics(v.state, diagnostic ? [diagnostic] : []));
+    // The marked line comes into view, so a failed save shows where it failed.
+    if (diagnostic) v.dispatch({ effects: EditorView.scrollIntoView(diagnostic.from, { y: 'center' }) });
   }, [props.error, props.docId]);
 
   return <div className="pg-editor" ref={host} data-testid="pg-editor" data-doc={props.docId} />;

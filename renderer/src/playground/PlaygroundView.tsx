@@ -161,7 +161,7 @@ function HostBar({ doc, host }: { doc: PlaygroundDoc | null; host: HostView | nu
           <div className="figure"><span className="dim">generation</span><b className="num" data-testid="pg-generation" data-value={info.generation}>{info.generation}</b></div>
           <div className="figure"><span className="dim">samples</span><b className="num" data-testid="pg-samples" data-value={host!.samples}>{formatCount(host!.samples)}</b></div>
           <div className="figure"><span className="dim">rate</span><b className="num">{host!.achievedHz ? `${host!.achievedHz.toFixed(0)} Hz` : `${info.rateHz} Hz`}</b></div>
-          <div className="figure"><span className="dim">up</span><b className="num">{info.startedAt ? formatUptime((info.end?.at ?? now) - info.startedAt) : '—'}</b></div>
+          <div className="figure"><span className="dim">up</span><b className="num">{info.startedAt ? formatUptime((info.end?.at ?? Math.max(now, Date.now())) - info.startedAt) : '—'}</b></div>
           <div className="pg-status-sub dim num ellipsis" title={`${info.interpreter} · ${info.cwd}`}>
             pid {info.pid || '—'}{info.pythonVersion && ` · Python ${info.pythonVersion}`}{info.recycles ? ` · recycled ${info.recycles}×` : ''}
           </div>
