@@ -17,7 +17,6 @@ import os
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 import traceback
 

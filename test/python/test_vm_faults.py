@@ -7,13 +7,13 @@ import importlib
 import os
 import random
 import sys
-import types
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reload_cases  # noqa: E402,F401  (puts electron/agent on sys.path)
-from emberscope_agent.reload import Engine, FaultInjected, _functions_in, _callable_like  # noqa: E402
+from emberscope_agent.patch import _callable_like, _functions_in  # noqa: E402
+from emberscope_agent.reload import Engine, FaultInjected  # noqa: E402
 
 SLOTS = 8
 

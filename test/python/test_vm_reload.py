@@ -2,7 +2,6 @@
 same engine on the script's main thread; test_vm_agent.py covers that path with real processes)."""
 import os
 import sys
-import tempfile
 import textwrap
 import threading
 import time

@@ -28,8 +28,7 @@ import traceback
 import types
 
 from . import astdiff
-from .patch import (  # noqa: F401  (re-exported: tests and the fault hooks use them from here)
-    MISSING, Apply, Transaction, _callable_like, _dunder, _functions_in, _qual, set_function)
+from .patch import Apply, Transaction, _dunder, _qual
 
 _CO_GENERATORISH = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async generator
 _AGENT_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -195,11 +194,9 @@ class Engine:
             except (OSError, SyntaxError, UnicodeDecodeError):
                 return None
         try:
-            tree = ast.parse(source, file)
-            code = compile(tree, file, "exec", dont_inherit=True)
-        except (SyntaxError, ValueError):
+            st = ModuleState(name, module, file, source, ast.parse(source, file))
+        except (SyntaxError, ValueError, RecursionError):
             return None
-        st = ModuleState(name, module, file, source, tree)
         self.modules[name] = st
         self.by_file[file] = name
         return st
