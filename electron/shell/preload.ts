@@ -3,6 +3,7 @@
 // but our own validated handlers. It never hands the page an IpcRendererEvent (that would leak `sender`).
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import { CHANNEL_PREFIX } from '../contract/api';
+import { GRANT_DROP_CHANNEL } from './channels';
 
 type Listener = (payload: unknown) => void;
 type Wrapped = (event: IpcRendererEvent, payload: unknown) => void;
@@ -40,8 +41,14 @@ contextBridge.exposeInMainWorld('emberscope', {
     return () => off(channel, listener);
   },
   off,
-  /** The local path of a dropped File ('' if it has none): Electron no longer sets `File.path`. */
+  /**
+   * The local path of a dropped File ('' if it has none): Electron no longer sets `File.path`. Only a File from the
+   * OS (a drop, a file input the user filled) has one, so the path is granted to the page for openTrace here, before
+   * the page sees it, on a channel the page itself cannot send on (grants.ts).
+   */
   pathForFile(file: File): string {
-    return webUtils.getPathForFile(file);
+    const path = webUtils.getPathForFile(file);
+    if (path) ipcRenderer.send(GRANT_DROP_CHANNEL, path);
+    return path;
   },
 });

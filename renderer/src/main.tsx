@@ -7,6 +7,7 @@ import { computeFuncTable } from './model/functions';
 import { countSamples } from '../../electron/contract/live-profile';
 import { findHottestFunction } from './model/table';
 import { initialize } from './store/connect';
+import { connectShell } from './shell';
 import { getWorkingProfile } from './store/live';
 import { selectProfile, selectStats } from './store/selectors';
 import { getState } from './store/store';
@@ -49,3 +50,4 @@ window.__emberscope = {
 
 createRoot(document.getElementById('root')!).render(<App />);
 void initialize();
+connectShell();
