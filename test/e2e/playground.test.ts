@@ -39,6 +39,31 @@ if __name__ == "__main__":
     main()
 `;
 
+/** An enum the loop holds on to: adding a member replaces the class, and the old one stays alive. */
+const ENUM_SCRIPT = `import enum
+import time
+
+
+class Color(enum.Enum):
+    RED = 1
+    GREEN = 2
+
+
+def paint():
+    return [c.name for c in Color]
+
+
+def main():
+    held = Color.RED
+    while True:
+        print(held, paint(), flush=True)
+        time.sleep(0.2)
+
+
+if __name__ == "__main__":
+    main()
+`;
+
 const HOT_BODY = `    total = 0
     for i in range(n):
         total += i * i
@@ -283,6 +308,29 @@ describe.skipIf(!haveChromium)('the playground in Chromium against emberscope se
     expect(await page.locator('.pg-status-sub').textContent()).not.toBe(pidBefore);
     expect(await page.locator('.pg-status-sub').textContent()).toMatch(/recycled 1×/);
     await waitFor('output of the fresh process', async () => /generation\s+\d+\s+population/.test((await page.getByTestId('pg-console').textContent()) ?? ''), 20_000);
+  });
+
+  it('offers Recycle when a reload leaves replaced classes alive, and recycling clears it', async () => {
+    await page.getByTestId('pg-new').click();
+    await page.locator(`${EDITOR} .cm-content`).click();
+    await page.keyboard.press('Control+a');
+    await page.keyboard.insertText(ENUM_SCRIPT);
+    await page.keyboard.press('F5');
+    await waitFor('the host to run', async () => (await page.getByTestId('pg-host-state').textContent()) === 'running', 20_000);
+    await waitFor('output', async () => ((await page.getByTestId('pg-console').textContent()) ?? '').includes('Color.RED'), 20_000);
+    // New members make the enum a new class; the old one stays alive in main()'s `held`.
+    await replaceInEditor(page, '    GREEN = 2\n', '    GREEN = 2\n    BLUE = 3\n');
+    await page.locator(`${EDITOR} .cm-content`).focus();
+    await page.keyboard.press('Control+s');
+    const offer = page.getByTestId('pg-stale');
+    await offer.waitFor({ timeout: 15_000 });
+    expect(await offer.textContent()).toMatch(/1 replaced class is still alive/);
+    await screenshot(page, 'playground-9-recycle-offer');
+    await page.getByTestId('pg-stale-recycle').click();
+    await waitFor('the recycled host', async () => /recycled 1×/.test((await page.locator('.pg-status-sub').textContent()) ?? ''), 20_000);
+    await waitFor('running again', async () => (await page.getByTestId('pg-host-state').textContent()) === 'running', 20_000);
+    expect(await generation(page)).toBe(0);
+    await offer.waitFor({ state: 'detached' });
   });
 
   it('after a page reload, the hosts come back as tabs with their scripts and generations', async () => {

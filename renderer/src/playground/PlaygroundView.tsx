@@ -204,7 +204,7 @@ function HostNotices({ host }: { host: HostView }) {
       )}
       {refused && (
         <div className="pg-notice warn" data-testid="pg-refused">
-          <span className="pg-notice-text"><b>Running at save time, old code until re-entered:</b> {refused}</span>
+          <span className="pg-notice-text"><b>Not in effect as written:</b> {refused}</span>
         </div>
       )}
       {info.stuck && (
