@@ -3,7 +3,7 @@
 // flame graph changes and the diff shows the function faster and the new one only after. Break the code: the error
 // is marked at its line while the old code keeps running (its output keeps coming). Then each bundled example in a
 // tab of its own, with the edit its docstring suggests; then Stop. Screenshots in test/artifacts/e2e/playground-*.png.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -346,6 +346,26 @@ describe.skipIf(!haveChromium)('the playground in Chromium against emberscope se
     await waitFor('the live profile again', async () => (await topRows(page)).length > 0, 15_000);
     // The viewer did not adopt a host's sampling session as its own live tab.
     expect(await page.getByTestId('live-tab').count()).toBe(0);
+  });
+
+  it('opens a script on disk by path and saves an edit back to it (Ctrl+S without a host writes the file)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'emberscope-pg-file-'));
+    const file = path.join(dir, 'tool.py');
+    writeFileSync(file, 'def answer():\n    return 41\n');
+    try {
+      await page.getByTestId('pg-path').fill(file);
+      await page.getByTestId('pg-open').click();
+      await page.locator('[data-testid="pg-doc-tab"][data-name="tool.py"]').waitFor();
+      expect(await editorText(page)).toBe('def answer():\n    return 41\n');
+      await replaceInEditor(page, 'return 41', 'return 42');
+      await page.locator(`${EDITOR} .cm-content`).focus();
+      await page.keyboard.press('Control+s');
+      await waitFor('the file written', async () => readFileSync(file, 'utf8').includes('return 42'));
+      // Saved: the tab is no longer marked dirty.
+      await waitFor('the tab clean', async () => (await page.locator('[data-testid="pg-doc-tab"][data-name="tool.py"] .pg-dirty').count()) === 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('compares two opened profiles from the viewer: the diff flame graph and table, full width', async () => {
