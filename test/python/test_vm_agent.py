@@ -565,3 +565,26 @@ def test_shutdown_of_a_script_that_swallows_keyboardinterrupt(agents, tmp_path):
     assert a.call("shutdown")["ok"]
     assert a.wait() == 0 and time.monotonic() - t < 5
     assert "ignored" in a.out_text()
+
+
+def test_a_forked_child_does_not_hold_the_control_channel(agents, tmp_path):
+    script = write(tmp_path / "forker.py", """
+        import os
+        pid = os.fork()
+        if pid == 0:
+            socks = []
+            for n in os.listdir("/proc/self/fd"):
+                try:
+                    if os.readlink(f"/proc/self/fd/{n}").startswith("socket:"):
+                        socks.append(n)
+                except OSError:
+                    pass  # the fd listdir itself used
+            print("child sockets", socks, flush=True)
+            os._exit(0)
+        os.waitpid(pid, 0)
+        """)
+    a = agents()
+    a.run(script)
+    assert a.event("ended")["end"] == {"cause": "return"}
+    a.wait_output("child sockets")
+    assert "child sockets []" in a.out_text(), a.out_text()

@@ -103,6 +103,13 @@ def _kill_group_except_self():
             continue
 
 
+def _close_quietly(fd):
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
 def _kill_group_and_exit(code):
     try:
         if os.getpgid(0) == os.getpid():
@@ -534,6 +541,9 @@ def main():
         except (AttributeError, ValueError):
             pass
     agent = Agent(control)
+    # A child the script forks (multiprocessing's default on Linux) must not hold the control channel open: the
+    # main process would not see it close when the agent dies, and the child could write into it.
+    os.register_at_fork(after_in_child=lambda: _close_quietly(control))
     signal.signal(SAFEPOINT_SIGNAL, agent._on_safepoint)
     # hello is queued before the reader starts: it is the first line even when requests are already waiting.
     agent.send(protocol.event_hello(os.getpid(), sys.version.split()[0], sys.implementation.name,
