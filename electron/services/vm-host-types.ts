@@ -44,9 +44,9 @@ export interface Host {
   /** The sampling of the current process (its session, profile and generation column). */
   sampling: HostSampling;
   watcher: FileWatcher;
-  pingTimer?: NodeJS.Timeout;
   pingInFlight: boolean;
-  countsTimer?: NodeJS.Timeout;
+  /** New samples since the last tick (their counts are reported then). */
+  samplesDirty: boolean;
   /** Reloads run one at a time per host, in order. */
   reloadChain: Promise<unknown>;
   lastReportKey: string;

@@ -46,14 +46,16 @@ export type VmRequests = Pick<EmberscopeRequests, VmRequestName>;
 
 /** Time for the agent to say hello (a cold interpreter on a loaded machine takes well under a second). */
 const HELLO_TIMEOUT_MS = 15_000;
-const PING_EVERY_MS = 1000;
+/**
+ * One tick for every host (pings, sample counts): one wake-up a second for the whole manager rather than two per
+ * host, which matters on a loaded machine where every wake-up of the event loop waits for a core.
+ */
+const TICK_MS = 1000;
 /** `stop`: time for the agent's own shutdown, then for SIGTERM, before SIGKILL. */
 const SHUTDOWN_GRACE_MS = 2000;
 const TERM_GRACE_MS = 1000;
 /** A reload waits for the script's main thread to reach a safe point; longer than this, the request gives up. */
 const RELOAD_TIMEOUT_MS = 30_000;
-/** Host change events for sample counts only: at most one a second per host. */
-const COUNTS_EVENT_MS = 1000;
 const DEFAULT_RATE_HZ = 100;
 /** Generations whose full reload report stays in the host's history (older ones keep their summary). */
 const REPORTS_KEPT = 50;
@@ -70,6 +72,7 @@ export class VmHostManager {
   private readonly unsubscribe: () => void;
   private disposed = false;
   private readonly guardian = new GroupGuardian();
+  private ticker: NodeJS.Timeout | undefined;
   /** An agent started ahead for the next host (see VmHostManagerOptions.spare). */
   private readonly spare: SpareAgent;
 
@@ -127,6 +130,7 @@ export class VmHostManager {
       sampling: new HostSampling(this.opts.sessions),
       watcher: new FileWatcher((files) => void this.reloadFiles(hostId, files).catch(() => undefined)),
       pingInFlight: false,
+      samplesDirty: false,
       reloadChain: Promise.resolve(),
       lastReportKey: '',
       lastGood: new Map(),
@@ -259,6 +263,8 @@ export class VmHostManager {
   async dispose(): Promise<void> {
     this.disposed = true;
     this.unsubscribe();
+    clearInterval(this.ticker);
+    this.ticker = undefined;
     await this.spare.close();
     await Promise.all([...this.hosts.values()].map((h) => this.stopHost(h, 500)));
     for (const h of this.hosts.values()) h.watcher.close();
@@ -381,8 +387,7 @@ export class VmHostManager {
     if (proc.hasExited) return; // a script that ended at once is reported by onExit
     info.state = 'running';
     info.generations = [{ generation: 0, at: Date.now(), summary: 'start', samples: 0 }];
-    h.pingTimer = setInterval(() => this.ping(h, proc), PING_EVERY_MS);
-    h.pingTimer.unref();
+    this.startTicking();
     this.changed(h);
   }
 
@@ -391,14 +396,8 @@ export class VmHostManager {
       if (h.sampling.sessionId !== payload.sessionId) continue;
       h.sampling.apply(payload.batch);
       if (h.sampling.problem) h.info.attribution = h.sampling.problem;
-      if (!h.countsTimer) {
-        h.countsTimer = setTimeout(() => {
-          h.countsTimer = undefined;
-          this.updateCounts(h);
-          this.changed(h);
-        }, COUNTS_EVENT_MS);
-        h.countsTimer.unref();
-      }
+      // Counted and reported on the next tick (host events for sample counts: at most one a second).
+      h.samplesDirty = true;
       return;
     }
   }
@@ -493,6 +492,31 @@ export class VmHostManager {
     return next;
   }
 
+  private startTicking(): void {
+    if (this.ticker) return;
+    this.ticker = setInterval(() => this.tick(), TICK_MS);
+    this.ticker.unref();
+  }
+
+  /** Pings every running host and reports new sample counts; stops when no host runs. */
+  private tick(): void {
+    let running = 0;
+    for (const h of this.hosts.values()) {
+      if (h.info.state === 'ended' || h.info.state === 'starting' || !h.proc || h.proc.hasExited) continue;
+      running++;
+      this.ping(h, h.proc);
+      if (h.samplesDirty) {
+        h.samplesDirty = false;
+        this.updateCounts(h);
+        this.changed(h);
+      }
+    }
+    if (running === 0) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+    }
+  }
+
   private ping(h: Host, proc: AgentProcess): void {
     if (h.pingInFlight || proc.hasExited) return;
     h.pingInFlight = true;
@@ -518,9 +542,7 @@ export class VmHostManager {
 
   private onExit(h: Host, proc: AgentProcess, end: ProcessEnd): void {
     if (h.proc !== proc) return;
-    clearInterval(h.pingTimer);
-    clearTimeout(h.countsTimer);
-    h.countsTimer = undefined;
+    h.samplesDirty = false;
     h.watcher.close();
     h.watcher = new FileWatcher((files) => void this.reloadFiles(h.info.hostId, files).catch(() => undefined));
     const report: VmHostEnd = {
