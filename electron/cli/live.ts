@@ -23,8 +23,9 @@ import {
 } from '../contract/api';
 import { formatNs } from '../contract/format';
 import { checkSamplingValues, DEFAULT_SAMPLING_OPTIONS, validateRequestArg } from '../contract/validate';
-import { createServices, toContractError, type EmberscopeServices } from '../services/services';
+import { checkOutputFile, createServices, toContractError, withContext, type EmberscopeServices } from '../services/services';
 import { parseArgs, UsageError } from './args';
+import { StoppedTimeWatch } from './stopped';
 import { toSummaryJson } from './format';
 
 /** How long `record` keeps sampling after Ctrl-C while the program handles it. */
@@ -84,14 +85,24 @@ function formatSessionStats(s: SessionStats): string {
 
 /**
  * A warning when the sampler could not keep the asked rate (like py-spy's "behind in sampling"), with what to do:
- * blocking reads pause every thread of the target and cost about a millisecond each on a busy machine.
+ * blocking reads pause every thread of the target and cost about a millisecond each on a busy machine. A program
+ * that sat stopped (`stoppedNs`: SIGSTOP, Ctrl-Z, a debugger) could not be sampled at all meanwhile: that is said
+ * instead, and the blocking reads are blamed only if the rate while it ran was short too.
  */
-export function warnAboutLag(s: SessionStats, o: SamplingOptions): string | null {
+export function warnAboutLag(s: SessionStats, o: SamplingOptions, stoppedNs = 0): string | null {
   const seconds = s.elapsedNs / 1e9;
   if (seconds < 1 || s.achievedHz >= 0.9 * o.rateHz) return null;
   const pct = Math.round((100 * s.achievedHz) / o.rateHz);
+  const head = `warning: sampled at ${s.achievedHz.toFixed(0)} Hz, ${pct}% of the ${o.rateHz} Hz asked for`;
   const fix = o.nonblocking ? 'try a lower --rate' : 'try --nonblocking (no pause per read) or a lower --rate';
-  return `warning: sampled at ${s.achievedHz.toFixed(0)} Hz, ${pct}% of the ${o.rateHz} Hz asked for: ${fix}`;
+  if (stoppedNs < 0.05 * s.elapsedNs) return `${head}: ${fix}`;
+  const stopped =
+    `the program was stopped (SIGSTOP, Ctrl-Z or a debugger) for ${formatNs(stoppedNs)} of the ${formatNs(s.elapsedNs)}, ` +
+    'and a stopped program cannot be sampled';
+  const runningNs = s.elapsedNs - stoppedNs;
+  const runningHz = (s.achievedHz * s.elapsedNs) / Math.max(1, runningNs);
+  if (runningNs < 1e9 || runningHz >= 0.9 * o.rateHz) return `${head}: ${stopped}`;
+  return `${head}: ${stopped}; while it ran, ${runningHz.toFixed(0)} Hz: ${fix}`;
 }
 
 export async function runPs(argv: string[], io: LiveIo): Promise<number> {
@@ -168,6 +179,12 @@ async function runSession(
   const outFlag = flags.get('-o') ?? flags.get('--output');
   const out = typeof outFlag === 'string' ? resolve(outFlag) : undefined;
   if (out) formatForOutput(out, kind); // before starting anything: a bad name is a usage error, not a lost recording
+  try {
+    // Before starting anything too: a missing or read-only folder must not cost a whole run of the program.
+    checkOutputFile(out ?? resolve('emberscope.speedscope.json'), out ? 'choose another -o (nothing was run)' : 'run from a writable folder, or give -o (nothing was run)');
+  } catch (err) {
+    throw new LiveFailure(toContractError(err).message);
+  }
   const json = flags.has('--json');
   const tty = io.stderr.isTTY === true;
 
@@ -192,6 +209,7 @@ async function runSession(
     throw new LiveFailure(toContractError(err).message);
   }
   const { sessionId, pid } = info;
+  const stoppedWatch = new StoppedTimeWatch(pid);
   io.stderr.write(
     `${kind === 'attach' ? 'attached to' : 'recording'} pid ${pid} (Python ${info.pythonVersion}) at ${info.options.rateHz} Hz; Ctrl-C stops and saves\n`,
   );
@@ -220,6 +238,7 @@ async function runSession(
     );
   };
   process.on('SIGINT', onSigint);
+  let stoppedNs = 0;
   try {
     let trace: TraceInfo;
     try {
@@ -228,6 +247,7 @@ async function runSession(
       throw new LiveFailure(toContractError(err).message);
     } finally {
       process.off('SIGINT', onSigint);
+      stoppedNs = stoppedWatch.stop();
       for (const t of timers) clearTimeout(t);
       if (tty && status) io.stderr.write('\r\x1b[K');
     }
@@ -237,10 +257,11 @@ async function runSession(
     try {
       await services.exportTraceToFile({ traceId: trace.traceId, format, path: target });
     } catch (err) {
-      throw new LiveFailure(`could not write '${target}': ${toContractError(err).message} (the recording is kept at ${ended.recordingPath})`);
+      const message = withContext(`could not write '${target}'`, toContractError(err).message);
+      throw new LiveFailure(`${message} (the recording is kept at ${ended.recordingPath})`);
     }
     io.stderr.write(`${ended.endReason}; ${formatSessionStats(ended.stats)}\nwrote ${target} (${format})\n`);
-    const lag = warnAboutLag(ended.stats, ended.options);
+    const lag = warnAboutLag(ended.stats, ended.options, stoppedNs);
     if (lag) io.stderr.write(`${lag}\n`);
     if (json) io.stdout.write(`${JSON.stringify(toSummaryJson(trace.summary))}\n`);
     if (!existsSync(target)) throw new LiveFailure(`'${target}' was not written`);

@@ -7,9 +7,10 @@
 //     process asks the user once per exact command line, in a native dialog, and remembers the answer on disk:
 //     `confirmNewCommands`.
 // Plain Node: the desktop's dialog is passed in, so this runs (and is tested) without Electron.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ContractError } from '../contract/api';
+import { makeDirs } from './make-dirs';
 import { NativeError } from './native';
 
 export type ExecKind = 'record' | 'attach' | 'vm-host';
@@ -81,7 +82,7 @@ export function confirmNewCommands(opts: ConfirmOptions): ExecPolicy {
     return { version: 1, approved: [] };
   };
   const save = (data: ApprovedFile): void => {
-    mkdirSync(opts.dataDir, { recursive: true });
+    makeDirs(opts.dataDir);
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(data, null, 1)}\n`, { mode: 0o600 });
     renameSync(tmp, file);

@@ -14,7 +14,7 @@
 //
 // Processes: a recorded program is ours; stopping the session or disposing the services ends it (the core sends
 // SIGTERM, then SIGKILL, and SIGTERM to any children it left). An attached process is never signalled.
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { EmberscopeEvents, EventName, PythonProcess, SamplingOptions, SessionInfo, SessionTarget, TraceInfo } from '../contract/api';
 import { ContractError } from '../contract/api';
@@ -30,6 +30,7 @@ import {
   type NativeSessionOptions,
 } from './native';
 import { explainEndedBeforePython } from './exec-policy';
+import { describeFsError, makeDirs } from './make-dirs';
 import { OutputTail } from './output-tail';
 
 /** The sampler cuts a batch this often, and each becomes one event (≥ 2 a second while samples arrive). */
@@ -162,9 +163,9 @@ export class SessionManager {
   ): SessionInfo {
     const sessionId = `session-${++this.counter}`;
     try {
-      mkdirSync(this.recordingsDir, { recursive: true });
+      makeDirs(this.recordingsDir);
     } catch (err) {
-      throw new ContractError('io-error', `could not create ${this.recordingsDir} for the recording: ${(err as Error).message}`);
+      throw new ContractError('io-error', `could not create ${this.recordingsDir} for the recording: ${describeFsError(err)}`);
     }
     const stamp = timestamp();
     const nativeOpts: NativeSessionOptions = {

@@ -1,0 +1,37 @@
+// Creating folders without Node's endless loop, and file-system errors said once.
+//
+// `mkdirSync(p, { recursive: true })` (and the async `mkdir`) retry for ever when mkdir fails with ENOENT under a
+// parent that exists: inside /proc or /sys, e.g. EMBERSCOPE_HOME=/proc/x, `record` spun at 100% CPU and never
+// answered (issue 8). `makeDirs` creates each missing folder itself, once, and reports the first that fails.
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+/** `mkdir -p path`, bounded by the path's depth. Throws the failing step's error (see describeFsError). */
+export function makeDirs(path: string): void {
+  const missing: string[] = [];
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    try {
+      if (statSync(dir).isDirectory()) break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    missing.push(dir);
+    if (dirname(dir) === dir) break;
+  }
+  for (const dir of missing.reverse()) {
+    try {
+      mkdirSync(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
+/**
+ * Node's "EACCES: permission denied, mkdir '/a/b'" as "permission denied (mkdir '/a/b')" is still the path twice
+ * once a caller has named it; this gives "permission denied" for a caller that names the path itself.
+ */
+export function describeFsError(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/^E[A-Z]+: /, '').replace(/, \w+ '[^']*'( -> '[^']*')?$/, '');
+}
