@@ -61,7 +61,7 @@ export interface Resources {
   playgroundDir: string;
   /** The Python VM host agent (package `emberscope_agent`). Unpacked: Python imports it. */
   agentDir: string;
-  /** App icons (icon.png, icon.svg) for the window and the About box. */
+  /** App icons rendered from assets/icon.svg by build/icons.mjs (icon.png and NxN.png), for the window. */
   iconsDir: string;
 }
 
@@ -72,7 +72,7 @@ export const RESOURCE_PATHS = {
   samplesDir: { path: 'assets/samples', unpacked: true },
   playgroundDir: { path: 'assets/playground', unpacked: true },
   agentDir: { path: 'electron/agent', unpacked: true },
-  iconsDir: { path: 'assets/icons', unpacked: false },
+  iconsDir: { path: 'dist/icons', unpacked: false },
 } as const satisfies Record<string, { path: string; unpacked: boolean }>;
 
 type ResourceKey = keyof typeof RESOURCE_PATHS;

@@ -53,6 +53,7 @@ export function buildMenuTemplate(state: MenuState, actions: MenuActions): MenuI
     ? state.recent.slice(0, MAX_RECENT_IN_MENU).map((r) => ({ label: r.name.replace(/&/g, '&&'), sublabel: r.path, click: () => actions.openRecent(r.path) }))
     : [{ label: 'No recent files', enabled: false }];
   const themeItem = (source: ThemeSource, label: string): MenuItemConstructorOptions => ({
+    id: `theme-${source}`,
     label,
     type: 'radio',
     checked: state.themeSource === source,
