@@ -588,3 +588,13 @@ def test_a_forked_child_does_not_hold_the_control_channel(agents, tmp_path):
     assert a.event("ended")["end"] == {"cause": "return"}
     a.wait_output("child sockets")
     assert "child sockets []" in a.out_text(), a.out_text()
+
+
+def test_unreadable_script_ends_with_an_error_that_says_so(agents, tmp_path):
+    script = write(tmp_path / "latin.py", "x = 1\n")
+    script.write_bytes(b"# -*- coding: utf-8 -*-\nx = '\xff\xfe'\n")  # not UTF-8
+    a = agents()
+    assert a.call("run", script=str(script), args=[], cwd=str(tmp_path))["ok"]
+    end = a.event("ended")["end"]
+    assert end["cause"] == "exception" and "cannot read" in end["error"]["message"], end
+    assert a.wait() == 1

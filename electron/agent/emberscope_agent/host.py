@@ -404,8 +404,13 @@ class Agent:
         self.root = os.path.dirname(script)
         sys.argv = [script, *args]
         sys.path[0:1] = [self.root]
-        with open(script, "rb") as fh:
-            source = importlib.util.decode_source(fh.read())
+        try:
+            with open(script, "rb") as fh:
+                source = importlib.util.decode_source(fh.read())
+        except (OSError, UnicodeDecodeError, SyntaxError) as e:
+            print(f"cannot read {script}: {e}", file=sys.stderr)
+            err = protocol.source_error(script, 0, 0, f"cannot read {script}: {e}")
+            return self._end({"cause": "exception", "error": err}, 1)
         try:
             tree = ast.parse(source, script)
             code = compile(tree, script, "exec", dont_inherit=True)
