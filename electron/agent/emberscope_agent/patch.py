@@ -417,6 +417,8 @@ class Apply:
                             "old one")
             for f in _functions_in(ov) if _callable_like(ov) else ():
                 self.swapped.setdefault(f.__code__, self.engine.code_gen.get(f.__code__, self.engine.generation))
+                if _qual(f.__code__) in self.mp.changed_defs:
+                    self.replaced_changed.add(f.__code__)  # its running frames are old code (live-frames)
             type.__setattr__(c, key, nv)
         for key in list(c.__dict__):
             if key in n.__dict__ or key in _SKIP_CLASS_KEYS or (is_enum and (key in members or _sunder(key))):
