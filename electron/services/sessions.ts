@@ -295,14 +295,15 @@ export class SessionManager {
     const e = this.get(sessionId);
     if (!e.profile) {
       try {
-        return e.native.snapshot().toProfile();
+        // Copied to typed arrays on a worker thread: a long session's profile must not stall the other clients.
+        return await e.native.snapshot().toProfileAsync();
       } catch {
         // Finishing right now: the whole profile follows.
         await e.ended.catch(() => undefined);
       }
     }
     if (!e.profile) throw new ContractError('internal', `session '${sessionId}' ended without a profile: ${e.info.endReason ?? 'unknown reason'}`);
-    return e.profile.toProfile();
+    return e.profile.toProfileAsync();
   }
 
   /** Resolves once the session has ended by itself or was stopped; with its trace. */
