@@ -239,6 +239,16 @@ describe.skipIf(!haveChromium)('the playground in Chromium against emberscope se
     await waitFor('generation 2', async () => (await generation(page)) === 2, 15_000);
     await notice.waitFor({ state: 'detached' });
     expect(await page.locator(`${EDITOR} .cm-lintRange-error`).count()).toBe(0);
+
+    // Two generations picked in the history are diffed: the newest pick and the one before it, oldest as "before".
+    await page.locator('[data-testid="pg-gen"][data-generation="0"]').click();
+    await page.getByTestId('pg-diff').waitFor();
+    const picked = await page.$$eval('[data-testid="pg-gen"].picked', (rows) => rows.map((r) => r.getAttribute('data-generation')).sort());
+    expect(picked).toEqual(['0', '2']);
+    expect(await page.getByTestId('diff-before').inputValue()).toMatch(/:0$/);
+    expect(await page.getByTestId('diff-after').inputValue()).toMatch(/:2$/);
+    await waitFor('crunch faster from gen 0 to gen 2', async () => (await diffClassOf(page, 'crunch')) === 'faster', 15_000);
+    await page.getByTestId('pg-pane-live').click();
   });
 
   // Each bundled example with the edit its docstring suggests: the hot function before, what shows faster after.
