@@ -26,7 +26,16 @@ export interface StartServerOptions {
   initialPath?: string;
   /** Where protocol problems (refused upgrades, dropped frames) are reported. Default: silent. */
   log?: (message: string) => void;
+  /** Open connections (HTTP and WebSocket) at most; more are closed at once. Default MAX_CONNECTIONS. */
+  maxConnections?: number;
 }
+
+/**
+ * Any local process may connect, token or not, and a connection that never sends a byte is held until Node's
+ * headersTimeout (60 s). Thousands of them would take the file descriptors that opening traces and recording need
+ * (issue 8: 20,000 is the limit here), so connections are capped well below that; those already open keep working.
+ */
+export const MAX_CONNECTIONS = 1024;
 
 export interface RunningServer {
   /** `http://127.0.0.1:PORT/?token=TOKEN`: the one URL that opens a working page. */
@@ -59,6 +68,14 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       if (!res.headersSent) sendPlain(res, 500, 'internal error', headers);
       else res.destroy();
     });
+  });
+  server.maxConnections = opts.maxConnections ?? MAX_CONNECTIONS;
+  let lastDropLog = 0;
+  server.on('drop', () => {
+    // Once per 10 s: a flood of refused connections must not become a flood of log lines.
+    if (Date.now() - lastDropLog < 10_000) return;
+    lastDropLog = Date.now();
+    log(`refusing connections: ${server.maxConnections} are open, the most allowed`);
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxRequestFrameBytes });
 

@@ -3,6 +3,7 @@
 // descriptor and no temp file behind; uploads are capped per connection and in total, time out, belong to the
 // connection that started them, and temp folders of dead processes are cleared at start.
 import { spawn } from 'node:child_process';
+import { connect as connectTcp, type Socket } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,12 +39,16 @@ afterEach(async () => {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** A real server on its own temp root; returns it with the temp root it uploads into. */
-async function serve(name: string, uploads?: Partial<UploadLimits>): Promise<{ server: RunningServer; tmp: string; services: EmberscopeServices }> {
+async function serve(
+  name: string,
+  uploads?: Partial<UploadLimits>,
+  maxConnections?: number,
+): Promise<{ server: RunningServer; tmp: string; services: EmberscopeServices }> {
   const tmp = join(scratch, name);
   mkdirSync(tmp, { recursive: true });
   process.env.TMPDIR = tmp;
   const services = createServices({ host: 'serve', dataDir: join(scratch, `${name}-home`), uploads });
-  const server = await startServer({ services, staticDir: join(scratch, 'static') });
+  const server = await startServer({ services, staticDir: join(scratch, 'static'), maxConnections });
   running.push({ server, services });
   return { server, tmp, services };
 }
@@ -191,5 +196,43 @@ describe('stale temp folders', () => {
     } finally {
       live.kill('SIGKILL');
     }
+  });
+});
+
+describe('idle connections', () => {
+  it('are capped (any local process may connect, token or not); the connected client keeps being answered', async () => {
+    const { server } = await serve('conn-cap', undefined, 40);
+    const client = await WireClient.connect(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`);
+    const baseFds = countOpenFds();
+    // 200 connections that never send a byte: the server holds at most 39 more (its cap is 40, the client is one).
+    const idle: Socket[] = [];
+    let closedByServer = 0;
+    await Promise.all(
+      Array.from({ length: 200 }, () =>
+        new Promise<void>((resolve) => {
+          const socket = connectTcp(server.port, '127.0.0.1', () => resolve());
+          socket.on('close', () => closedByServer++);
+          socket.on('error', () => resolve());
+          idle.push(socket);
+        }),
+      ),
+    );
+    await expect.poll(() => closedByServer, { timeout: 5000 }).toBeGreaterThanOrEqual(200 - 39);
+    // Our 200 client sockets plus the server's accepted ones: the server side stays at the cap.
+    const held = countOpenFds() - baseFds - (200 - closedByServer);
+    expect(held).toBeLessThanOrEqual(39);
+    expect(await client.call('getServerInfo')).toMatchObject({ host: 'serve' });
+    for (const s of idle) s.destroy();
+    // Once they are gone, new clients get in again.
+    await expect.poll(async () => {
+      try {
+        const again = await WireClient.connect(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`);
+        await again.close();
+        return true;
+      } catch {
+        return false;
+      }
+    }, { timeout: 5000 }).toBe(true);
+    await client.close();
   });
 });
