@@ -177,3 +177,17 @@ def test_a_failed_reload_counts_no_stale_class(module):
     import gc
     gc.collect()
     assert write("import enum\nclass E(enum.Enum):\n    A = 1\n    B = 2\nY = 1\n")["staleClasses"] == 0
+
+
+@pytest.mark.parametrize("source,expect", [
+    ("x = 1\0\n", "null bytes"),
+    ("def f(:\n    pass\n", "SyntaxError"),
+    ("x = 1\n" + "(" * 300 + ")" * 300 + "\n", "too many nested parentheses"),
+    ("def f():\n\treturn 1\n        return 2\n", "TabError"),
+])
+def test_bad_sources_are_refused_with_a_reason(module, source, expect):
+    engine, load, write, name = module
+    mod = load("x = 0\n")
+    report = write(source)
+    assert not report["ok"] and expect in report["error"]["message"], report["error"]
+    assert mod.x == 0
