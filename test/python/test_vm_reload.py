@@ -2,6 +2,7 @@
 same engine on the script's main thread; test_vm_agent.py covers that path with real processes)."""
 import os
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -191,3 +192,42 @@ def test_bad_sources_are_refused_with_a_reason(module, source, expect):
     report = write(source)
     assert not report["ok"] and expect in report["error"]["message"], report["error"]
     assert mod.x == 0
+
+
+def _other_pythons():
+    """Interpreters ≥ 3.9 other than this one: EMBERSCOPE_TEST_PYTHONS (paths, ':'-separated), pyenv's, python3.X
+    on PATH. The agent promises Python ≥ 3.9, so the semantics cases run on each one found."""
+    import glob
+    import shutil
+    import subprocess
+    found = {}
+    candidates = [p for p in os.environ.get("EMBERSCOPE_TEST_PYTHONS", "").split(":") if p]
+    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.*/bin/python3")))
+    candidates += [shutil.which(f"python3.{minor}") for minor in range(9, 15)]
+    for path in filter(None, candidates):
+        try:
+            r = subprocess.run([path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True,
+                               text=True, timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        version = r.stdout.strip()
+        if r.returncode == 0 and version and tuple(map(int, version.split("."))) >= (3, 9) \
+                and version != "%d.%d" % sys.version_info[:2]:
+            found.setdefault(version, path)
+    return found
+
+
+OTHER_PYTHONS = _other_pythons()
+
+
+@pytest.mark.skipif(not OTHER_PYTHONS, reason="no other Python >= 3.9 found (set EMBERSCOPE_TEST_PYTHONS to paths)")
+@pytest.mark.parametrize("version", sorted(OTHER_PYTHONS) or ["none"])
+def test_cases_on_other_python_versions(version):
+    import subprocess
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = ("import sys; sys.path.insert(0, %r)\nimport reload_cases as rc\na = rc.EmberscopeAdapter()\n"
+            "bad = [(c.name, r.detail) for c in rc.CASES for r in [rc.run_case(c, a)] if not r.passed]\n"
+            "print(len(rc.CASES), bad)\nsys.exit(1 if bad else 0)\n") % here
+    r = subprocess.run([OTHER_PYTHONS[version], "-c", code], capture_output=True, text=True, timeout=300,
+                       cwd=tempfile.gettempdir())
+    assert r.returncode == 0, f"Python {version}: {r.stdout[-2000:]} {r.stderr[-2000:]}"
