@@ -1,20 +1,18 @@
-// The diff model (renderer/src/model/diff.ts) without React: matching, the merged tree, normalization, the Poisson
+// The diff model (renderer/src/model/diff.ts, diffcolors.ts) without React: matching, the merged tree, normalization, the Poisson
 // test, the one-side flame layout and its colours, and the sortable function rows.
 import { describe, expect, it } from 'vitest';
 import type { Profile } from '../../electron/contract/profile';
 import {
-  changeStep,
   computeDiffFlame,
-  computeDiffPaint,
   computeDiffRows,
   computeNodeChanges,
   computeProfileDiff,
-  DIFF_PALETTE,
   DiffClass,
   poissonZ,
   summarizeDiff,
   type ProfileDiff,
 } from '../../renderer/src/model/diff';
+import { changeStep, computeDiffPaint, DIFF_PALETTE } from '../../renderer/src/model/diffcolors';
 import { TestProfileBuilder } from './renderer-profile-builder';
 
 /** `counts` maps a ';'-joined path to a number of 1-weight samples; the profile lasts `seconds`. */

@@ -4,17 +4,15 @@ import { useCallback, useMemo } from 'react';
 import type { RectPaint } from '../canvas/renderer';
 import { KIND_LABELS } from '../model/colors';
 import {
+  compareFigure,
   computeDiffFlame,
-  computeDiffPaint,
   computeNodeChanges,
   computeProfileDiff,
-  compareFigure,
-  DIFF_PALETTE,
-  DIFF_CLASS_LABELS,
   nodeSide,
   summarizeDiff,
   type ProfileDiff,
 } from '../model/diff';
+import { computeDiffPaint, DIFF_CLASS_LABELS, DIFF_PALETTE } from '../model/diffcolors';
 import { formatCount } from '../model/format';
 import { useStore } from '../store/store';
 import { FlameCanvasView } from '../views/FlameCanvasView';

@@ -1,7 +1,8 @@
 // The Functions table in diff mode: before / after / Δ for self and total, sortable by every column (the Δ columns
 // by signed change, "Change" by its size), virtualized like the viewer's table and styled by the same classes.
 import { useMemo, useRef, useState } from 'react';
-import { computeDiffPaint, computeDiffRows, type DiffNormalization, type DiffSortKey, type ProfileDiff } from '../model/diff';
+import { computeDiffRows, type DiffNormalization, type DiffSortKey, type ProfileDiff } from '../model/diff';
+import { computeDiffPaint } from '../model/diffcolors';
 import { useElementHeight } from '../views/useElementHeight';
 import { CLASS_NAMES, formatDelta, formatDiffValue, formatRelative } from './format';
 import { setPlayground, updateDiff, usePlayground } from './store';
