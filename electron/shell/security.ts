@@ -4,7 +4,7 @@
 // - only the main frame of our own window, showing our page, may call the services (isTrustedSender);
 // - no navigation, no new windows, no <webview>, no permission is ever granted, no request leaves the machine;
 // - links open in the user's browser only when they are https and the app itself put them there (APP_LINKS).
-import type { Session, WebContents, WebFrameMain, WebPreferences } from './electron-api';
+import type { Session, WebContents, WebPreferences } from './electron-api';
 
 export const APP_SCHEME = 'emberscope';
 export const APP_HOST = 'app';
@@ -91,7 +91,7 @@ export function isAppUrl(url: string, origin: PageOrigin = {}): boolean {
  * `file:` URL (even of our own index.html), `about:blank` or a destroyed frame are all refused.
  */
 export function isTrustedSender(
-  frame: Pick<WebFrameMain, 'url' | 'parent'> | null | undefined,
+  frame: { readonly url: string; readonly parent: unknown } | null | undefined,
   ownsSender: boolean,
   origin: PageOrigin = {},
 ): boolean {
