@@ -212,12 +212,27 @@ export class FileWatcher {
   async changed(files: Iterable<string> = this.files): Promise<string[]> {
     const out: string[] = [];
     for (const f of files) {
-      const text = await readFile(f, 'utf8').catch(() => undefined);
+      const text = await this.readWhole(f);
       if (text === undefined || text === this.known.get(f)) continue;
       this.known.set(f, text);
       out.push(f);
     }
     return out;
+  }
+
+  /**
+   * The file's text once it has stopped growing: a slow writer (a network file system, a big file) may still be
+   * appending after the debounce, and half a module can be valid Python that "removes" the other half.
+   */
+  private async readWhole(file: string): Promise<string | undefined> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const text = await readFile(file, 'utf8').catch(() => undefined);
+      if (text === undefined) return undefined;
+      const size = await stat(file).then((st) => st.size, () => -1);
+      if (size === Buffer.byteLength(text, 'utf8')) return text;
+      await new Promise((r) => setTimeout(r, this.debounceMs));
+    }
+    return undefined;
   }
 
   close(): void {
