@@ -598,3 +598,24 @@ def test_unreadable_script_ends_with_an_error_that_says_so(agents, tmp_path):
     end = a.event("ended")["end"]
     assert end["cause"] == "exception" and "cannot read" in end["error"]["message"], end
     assert a.wait() == 1
+
+
+def _other_pythons():
+    from test_vm_reload import OTHER_PYTHONS
+    return OTHER_PYTHONS
+
+
+@pytest.mark.skipif(not _other_pythons(), reason="no other Python >= 3.9 found (set EMBERSCOPE_TEST_PYTHONS)")
+@pytest.mark.parametrize("version", sorted(_other_pythons()) or ["none"])
+def test_agent_on_other_python_versions(agents, tmp_path, version):
+    script = write(tmp_path / "sim.py", LOOP)
+    a = agents(python=_other_pythons()[version])
+    assert a.event("hello")["python"].startswith(version + ".")
+    a.run(script)
+    a.wait_output("value 1")
+    report = a.call("reload", files=[str(script)], source=textwrap.dedent(LOOP).lstrip("\n").replace("return 1",
+                                                                                                     "return 2"))
+    assert report["report"]["ok"] and report["report"]["patched"] == ["step"], report
+    a.wait_output("value 2")
+    os.kill(a.pid, signal.SIGINT)
+    assert a.event("ended")["end"] == {"cause": "interrupted"} and a.wait() == 130
