@@ -62,6 +62,7 @@ describe.skipIf(noElectron)(titled('the desktop app in Electron', noElectron), (
     await page.evaluate(() => {
       window.location.href = 'https://example.com/';
     });
+    // A negative (nothing may happen) cannot be waited for as a condition: give a refused navigation time to show.
     await page.waitForTimeout(300);
     expect(page.url()).toMatch(/^emberscope:\/\/app\//);
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toMatch(/^(light|dark)$/);

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SHELL_CHANNEL } from '../../electron/contract/shell-messages';
 import { checkNativeAddon, findAddonPath } from '../../electron/services/native';
 import { findMenuItem } from './shell-fakes';
-import { startTestShell } from './shell-harness';
+import { startTestShell, until } from './shell-harness';
 import { missingNative, titled } from './skips';
 
 const skip = missingNative();
@@ -79,7 +79,7 @@ describe.skipIf(skip)(titled('a broken native addon', skip), () => {
       expect(open).toMatchObject({ ok: false, error: { message: expect.stringMatching(/could not be loaded.*npm run build:native/s) } });
       expect(await t.request('listTraces')).toMatchObject({ ok: true, value: [] });
       findMenuItem(t.fake.menus.current, 'about').click();
-      await new Promise((r) => setTimeout(r, 50));
+      await until(() => t.fake.dialogLog.some((d) => d.options.title === 'About Emberscope'), 2000, 'the About dialog');
       const about = t.fake.dialogLog.find((d) => d.options.title === 'About Emberscope')!.options.detail as string;
       expect(about).toMatch(/Native addon: not loaded \(the addon file is not a library/);
     } finally {
