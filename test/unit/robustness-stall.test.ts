@@ -13,8 +13,14 @@ import { findAppRoot } from '../../electron/services/native';
 import { buildCli, startServeCli, WireClient, type ServeCli } from './robustness-client';
 
 const EVENTS = 1_000_000;
-/** The worst ping a phase may cause. Before the fix an export of this trace held the event loop for ~1.2 s. */
-const MAX_STALL_MS = 400;
+/**
+ * Not a timing threshold (speed is for benchmarks): the check is that the server keeps answering DURING a long
+ * phase. A phase that held the event loop (before the fix, an export of this trace held it for ~1.2 s) lets at most
+ * the one ping already in flight complete inside it; a phase that runs off the loop lets the pinger go on.
+ */
+const MIN_PINGS_INSIDE = 3;
+/** Phases shorter than this say nothing either way: too few pings could fit. */
+const MIN_PHASE_MS = 150;
 
 let tmp: string;
 let trace: string;
@@ -53,7 +59,7 @@ async function connectLean(url: string): Promise<(method: string, arg: unknown) 
 }
 
 describe('a big request and the other clients', () => {
-  it('open, getProfile and export of a 1M-event trace leave another client answered within a fraction of a second', async () => {
+  it('open, getProfile and export of a 1M-event trace leave another client answered while they run', async () => {
     const pinger = await WireClient.connect(serve.socketUrl);
     const call = await connectLean(serve.socketUrl);
     const pings: { sent: number; ms: number }[] = [];
@@ -86,15 +92,18 @@ describe('a big request and the other clients', () => {
       // Pings that overlapped the phase, including one sent before it that waited through it.
       const overlapping = pings.filter((q) => q.sent < p.to && q.sent + q.ms > p.from).map((q) => q.ms);
       const worst = Math.max(0, ...overlapping);
-      return { ...p, worst, count: overlapping.length };
+      const inside = pings.filter((q) => q.sent > p.from && q.sent + q.ms < p.to).length;
+      return { ...p, worst, count: overlapping.length, inside };
     });
     for (const l of lines) {
       console.log(
         `${l.name}: ${(l.to - l.from).toFixed(0)} ms, answer ${(l.bytes / 1e6).toFixed(1)} MB; ` +
-          `${l.count} pings meanwhile, worst ${l.worst.toFixed(0)} ms`,
+          `${l.count} pings meanwhile (${l.inside} answered inside it), worst ${l.worst.toFixed(0)} ms`,
       );
     }
-    for (const l of lines) expect(l.worst, l.name).toBeLessThan(MAX_STALL_MS);
+    for (const l of lines) {
+      if (l.to - l.from >= MIN_PHASE_MS) expect(l.inside, `${l.name}: pings answered while it ran`).toBeGreaterThanOrEqual(MIN_PINGS_INSIDE);
+    }
     // The big answers (sent as fragments) arrive whole.
     const profile = (decodeFrame(profileFrame) as { value: { threads: { spans: { length: number } }[] } }).value;
     expect(profile.threads.reduce((n, t) => n + t.spans.length, 0)).toBe(EVENTS);
