@@ -138,7 +138,7 @@ export function hardenWebContents(contents: WebContents, openExternal: (url: str
 }
 
 /** URL patterns the session refuses outright: everything that would reach a network or another local file. */
-export const BLOCKED_URL_PATTERNS = ['http://*/*', 'https://*/*', 'ws://*/*', 'wss://*/*', 'ftp://*/*', 'file://*/*'];
+export const BLOCKED_URL_PATTERNS = ['http://*/*', 'https://*/*', 'ws://*/*', 'wss://*/*', 'ftp://*/*', 'file:///*'];
 
 /**
  * The session side: every permission request and check is denied, and no request leaves our scheme (remote

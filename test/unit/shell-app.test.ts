@@ -143,7 +143,7 @@ describe.skipIf(skip)(titled('the shell with a stand-in electron', skip), () => 
     expect(answers).toEqual([false, false]);
     expect(fake.sessionState.permissionCheck!(contents, 'clipboard-read')).toBe(false);
     const { filter, fn } = fake.sessionState.beforeRequest!;
-    expect(filter.urls).toEqual(expect.arrayContaining(['http://*/*', 'https://*/*', 'ws://*/*', 'wss://*/*', 'file://*/*']));
+    expect(filter.urls).toEqual(expect.arrayContaining(['http://*/*', 'https://*/*', 'ws://*/*', 'wss://*/*', 'file:///*']));
     const cancelled: boolean[] = [];
     fn({ url: 'https://cdn.example/x.js' }, (r: { cancel: boolean }) => cancelled.push(r.cancel));
     fn({ url: 'file:///etc/passwd' }, (r: { cancel: boolean }) => cancelled.push(r.cancel));

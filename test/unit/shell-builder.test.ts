@@ -127,7 +127,7 @@ describe.skipIf(skipPack)(titled('the packed app (electron-builder --dir around 
         `-c.electronDist=${fakeDist}`,
         `-c.directories.output=${out}`,
       ],
-      { cwd: root, stdio: 'pipe', env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1', CI: 'true' } },
+      { cwd: root, stdio: 'pipe', env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' } },
     );
     appDir = join(out, 'linux-unpacked');
     inAsar = (asar.listPackage(join(appDir, 'resources', 'app.asar')) as string[]).map((p) => p.replace(/\\/g, '/').replace(/^\//, ''));
