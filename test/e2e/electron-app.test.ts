@@ -3,7 +3,7 @@
 // CSP header, no Node, and no way out (window.open, navigation). Electron's binary comes from GitHub, out of reach in
 // some places: this runs only when ELECTRON_OVERRIDE_DIST_PATH points at an Electron build, and otherwise is reported
 // as skipped with that reason. The shell's logic is also tested without Electron (test/unit/shell-*.test.ts).
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { _electron, type ElectronApplication, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,5 +81,35 @@ describe.skipIf(noElectron)(titled('the desktop app in Electron', noElectron), (
       for (const type of ['dragenter', 'dragover', 'drop']) window.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
     }, text);
     await page.getByTestId('trace-tab').filter({ hasText: 'dropped.txt' }).waitFor(WAIT);
+  });
+});
+
+describe.skipIf(noElectron)(titled('the desktop app in Electron with a broken native addon', noElectron), () => {
+  let app: ElectronApplication;
+  let page: Page;
+
+  beforeAll(async () => {
+    const home = path.join(repoRoot, 'test', 'artifacts', 'electron-app-broken-home');
+    mkdirSync(home, { recursive: true });
+    const broken = path.join(home, 'emberscope.broken.node');
+    writeFileSync(broken, 'this is not a shared library\n');
+    app = await _electron.launch({
+      executablePath: electronBinary(electronDist!),
+      args: [path.join(repoRoot, 'dist', 'electron', 'main.cjs')],
+      cwd: repoRoot,
+      env: { ...process.env, EMBERSCOPE_HOME: home, EMBERSCOPE_NATIVE_PATH: broken } as Record<string, string>,
+    });
+    page = await app.firstWindow();
+    await page.waitForLoadState('domcontentloaded');
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('names the cause and the fix, and the welcome screen with the samples still shows', async () => {
+    const notice = page.getByTestId('native-failure');
+    await notice.waitFor(WAIT);
+    expect(await notice.textContent()).toMatch(/Cause: the addon file is not a library for this platform.*Fix: .*npm run build:native/s);
+    await page.getByTestId('sample-card').first().waitFor(WAIT);
   });
 });
