@@ -32,7 +32,10 @@ main()
 const WORK_A = '    s = 0\n    for i in range(3000):\n        s += i\n    return s';
 const WORK_B = '    s = 0\n    for i in range(3000):\n        s += i * 2\n    return s';
 
-/** Generation of each sample taken after the reload, from the host's own profile and columns. */
+/**
+ * Generation of each sample of the script's main thread taken after the reload, from the host's own profile and
+ * columns. (The agent's own threads, busy a moment with the reload and pings, run no old code of the script.)
+ */
 async function generationsAfterReload(hostId: string): Promise<number[]> {
   const info = h.vm.info(hostId);
   const at = info.generations[1]!.at * 1e6;
@@ -40,6 +43,7 @@ async function generationsAfterReload(hostId: string): Promise<number[]> {
   const columns = h.vm.generationColumns(hostId);
   const out: number[] = [];
   profile.threads.forEach((t, ti) => {
+    if (t.tid !== info.pid) return;
     for (let i = 0; i < t.samples.length; i++) {
       // 20 ms after the reply: the apply itself is done by then.
       if (profile.startNs + t.samples.time[i]! > at + 20e6) out.push(columns[ti]![i]!);
