@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { VmHostInfo } from '../../electron/contract/api';
 import { DiffClass, type DiffValue } from '../../renderer/src/model/diff';
 import { toDiagnostic } from '../../renderer/src/playground/diagnostic';
-import { generationSpanNs } from '../../renderer/src/playground/diffs';
+import { generationSpanNs, sampleSpanNs } from '../../renderer/src/playground/diffs';
 import { formatDelta, formatDiffValue, formatRelative } from '../../renderer/src/playground/format';
 import { appendBounded } from '../../renderer/src/playground/hosts';
 import { isHostFile, trimHostFrames } from '../../renderer/src/playground/trim';
@@ -43,6 +43,14 @@ describe('generation wall time', () => {
     expect(generationSpanNs(info, 2, 6_000)).toBe(1_500e6);
     expect(generationSpanNs({ ...info, end: { at: 5_000 } } as VmHostInfo, 2, 9_000)).toBe(500e6);
     expect(generationSpanNs(info, 7)).toBe(0);
+  });
+});
+
+describe("a generation's sampled time", () => {
+  it('runs from its first sample to its last, plus one interval, over all threads', () => {
+    const p = new TestProfileBuilder().sample(['a'], 1, 1e9, 0).sample(['a'], 1, 2e9, 0).sample(['b'], 1, 3e9, 1).build();
+    expect(sampleSpanNs(p)).toBeCloseTo(2e9 * 1.5, 0);
+    expect(sampleSpanNs(new TestProfileBuilder().sample(['a'], 1, 5, 0).build())).toBe(0);
   });
 });
 

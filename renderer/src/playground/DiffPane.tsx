@@ -79,6 +79,13 @@ function Legend() {
   );
 }
 
+/** "3.7 s, 1,174 → 8.0 s, 767 samples": the base of each side's figures. */
+function describeExposure(diff: ProfileDiff, norm: 'absolute' | 'proportional'): string {
+  const side = (t: ProfileDiff['totals']['before']) =>
+    `${norm === 'absolute' ? `${t.seconds.toFixed(1)} s, ` : ''}${Number.isNaN(t.count) ? 'traced' : formatCount(Math.round(t.count))}`;
+  return `${side(diff.totals.before)} → ${side(diff.totals.after)}${Number.isNaN(diff.totals.after.count) ? '' : ' samples'}`;
+}
+
 function describeDiffNode(diff: ProfileDiff, norm: 'absolute' | 'proportional', node: number): TooltipContent {
   const t = diff.tree;
   const f = t.func[node];
@@ -129,6 +136,12 @@ export function DiffPane() {
         <span className="dim" aria-hidden>→</span>
         <SourcePicker label="After" value={d.after} onChange={(r) => void setDiffRefs(d.before, r)} testId="diff-after" />
         {d.loading && <span className="dim pg-loading">loading…</span>}
+        <span className="spacer" />
+        {diff && (
+          <span className="dim num pg-exposure" data-testid="diff-exposure" title="What each side's figures are divided by: the wall time its samples cover (per second), and its samples">
+            {describeExposure(diff, norm)}
+          </span>
+        )}
       </div>
       {d.error && <div className="notice-strip" role="alert">{d.error}</div>}
       {!diff || !flame || !source ? (

@@ -40,14 +40,35 @@ export function generationSpanNs(info: VmHostInfo, generation: number, now = Dat
   return Math.max(0, end - gens[i].at) * 1e6;
 }
 
+/**
+ * The wall time a generation's samples cover, ns: from its first sample to its last (plus one interval), over all
+ * threads. Samples are attributed to the generation whose code they ran, so a loop that keeps running old code
+ * after a reload extends its generation's time as it extends its samples; numerator and denominator agree. 0 with
+ * fewer than two samples.
+ */
+export function sampleSpanNs(profile: Profile): number {
+  let first = Infinity;
+  let last = -Infinity;
+  let count = 0;
+  for (const t of profile.threads) {
+    const n = t.samples.length;
+    if (!n) continue;
+    first = Math.min(first, t.samples.time[0]);
+    last = Math.max(last, t.samples.time[n - 1]);
+    count += n;
+  }
+  if (count < 2 || !(last > first)) return 0;
+  return (last - first) * (count / (count - 1));
+}
+
 async function fetchRef(ref: DiffRef): Promise<Profile> {
   if (ref.kind === 'trace') return getState().profiles[ref.traceId] ?? requireClient().getProfile({ traceId: ref.traceId });
   const profile = trimHostFrames(await requireClient().getVmProfile({ hostId: ref.hostId, generation: ref.generation }));
   const info = getPlayground().hosts[ref.hostId]?.info;
-  // The running generation ends at its newest sample, not at now: samples reach us up to a batch interval late, and
-  // dividing by the time they have not covered yet would make the current generation look faster than it is.
+  // The time the generation's own samples cover; without samples, the time it was current (to its newest sample,
+  // not to now: samples reach us up to a batch interval late).
   const newest = profile.startNs > 0 ? (profile.startNs + findLatestSampleTime(profile)) / 1e6 : Date.now();
-  const span = info ? generationSpanNs(info, ref.generation, Math.min(Date.now(), newest)) : 0;
+  const span = sampleSpanNs(profile) || (info ? generationSpanNs(info, ref.generation, Math.min(Date.now(), newest)) : 0);
   return span > 0 ? { ...profile, durationNs: span } : profile;
 }
 
