@@ -259,6 +259,59 @@ fn gen_pprof(r: &mut Rng) -> Vec<u8> {
     p
 }
 
+/// A cProfile dump (`marshal` of `{(file, line, func): (cc, nc, tt, ct, {caller: (nc, cc, tt, ct)})}`), with
+/// callers that may be missing, recursive or cyclic, extreme floats and the odd back-reference to any index.
+fn gen_pstats(r: &mut Rng) -> Vec<u8> {
+    fn text(out: &mut Vec<u8>, t: &str) {
+        out.extend([b'z', t.len() as u8]);
+        out.extend(t.as_bytes());
+    }
+    /// A key tuple; flagged ones enter marshal's reference table, so an `r` may point at them.
+    fn key(out: &mut Vec<u8>, k: i64, flagged: bool) {
+        out.extend([if flagged { b')' | 0x80 } else { b')' }, 3]);
+        text(out, &format!("m{k}.py"));
+        out.push(b'i');
+        out.extend((k as i32).to_le_bytes());
+        text(out, &format!("f{k}"));
+    }
+    fn float(out: &mut Vec<u8>, r: &mut Rng) {
+        let x = if r.chance(10) { *r.pick(&[-1.0, 1e308, f64::MAX, 5e-324]) } else { *r.pick(&[0.0, 0.001, 1.5]) };
+        out.push(b'g');
+        out.extend(x.to_le_bytes());
+    }
+    let n = r.int(1, 6);
+    let mut out = vec![b'{'];
+    for k in 0..n {
+        key(&mut out, k, r.chance(2));
+        out.extend([b')', 5]);
+        for _ in 0..2 {
+            out.push(b'i');
+            out.extend((r.int(0, 5) as i32).to_le_bytes());
+        }
+        float(&mut out, r);
+        float(&mut out, r);
+        out.push(b'{');
+        for _ in 0..r.int(0, 3) {
+            if r.chance(40) {
+                out.push(b'r');
+                out.extend((r.int(0, 8) as u32).to_le_bytes());
+            } else {
+                key(&mut out, r.int(0, n), false); // n itself names no function
+            }
+            out.extend([b')', 4]);
+            for _ in 0..2 {
+                out.push(b'i');
+                out.extend((r.int(0, 5) as i32).to_le_bytes());
+            }
+            float(&mut out, r);
+            float(&mut out, r);
+        }
+        out.push(b'0');
+    }
+    out.push(b'0');
+    out
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Mutators.
 
@@ -473,6 +526,7 @@ const GENERATORS: &[(&str, &str, Generator)] = &[
     ("recording", "gen.jsonl", gen_recording),
     ("folded", "gen.txt", gen_folded),
     ("pprof", "gen.pb", gen_pprof),
+    ("pstats", "gen.pstats", gen_pstats),
 ];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -501,11 +555,22 @@ fn exercise(name: &str, bytes: &[u8], job: &Job) -> bool {
 
 static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
 
+const WORKER: &str = "fuzz-input";
+
+/// Panics of fuzz workers are recorded, not printed (there may be thousands); any other panic (a test's own
+/// assertion) prints as usual.
 fn quiet_panics() {
-    std::panic::set_hook(Box::new(|info| {
-        let msg = format!("{info}");
-        *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg);
-    }));
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().name() == Some(WORKER) {
+                *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!("{info}"));
+            } else {
+                default(info);
+            }
+        }));
+    });
 }
 
 /// Runs one input on its own thread; a hang leaves that thread behind (cancelled, but it may never look).
@@ -513,7 +578,7 @@ fn run_one(name: &str, bytes: Vec<u8>) -> Outcome {
     let (tx, rx) = mpsc::channel();
     let job = Arc::new(Job::new());
     let (name2, job2) = (name.to_owned(), job.clone());
-    let spawned = std::thread::Builder::new().stack_size(64 << 20).spawn(move || {
+    let spawned = std::thread::Builder::new().name(WORKER.to_owned()).stack_size(64 << 20).spawn(move || {
         let r = catch_unwind(AssertUnwindSafe(|| exercise(&name2, &bytes, &job2)));
         let outcome = match r {
             Ok(true) => Outcome::Ok,
@@ -652,4 +717,27 @@ fn every_kept_regression_input_imports_cleanly() {
 
 fn display(p: &Path) -> String {
     p.strip_prefix(repo()).unwrap_or(p).display().to_string()
+}
+
+/// The generators must make documents the importers accept most of the time, or the structural mutants would only
+/// ever test the first syntax check.
+#[test]
+fn generated_documents_mostly_import() {
+    let mut r = Rng(7);
+    for (format, name, generate) in GENERATORS {
+        let mut ok = 0;
+        let mut last_error = String::new();
+        for _ in 0..50 {
+            match import_bytes(name, &generate(&mut r), &Job::new()) {
+                Ok(_) => ok += 1,
+                Err(e) => {
+                    last_error = e.to_string();
+                    if std::env::var_os("SHOW_GEN_ERRORS").is_some() {
+                        eprintln!("{format}: {last_error}");
+                    }
+                }
+            }
+        }
+        assert!(ok >= 25, "{format}: only {ok} of 50 generated documents imported; last error: {last_error}");
+    }
 }

@@ -248,8 +248,12 @@ fn split_austin_prefix(stack: &str) -> (Option<ThreadKey>, &str) {
     let p = parts.next().unwrap_or("");
     let t = parts.next().unwrap_or("");
     let rest = parts.next().unwrap_or("");
-    let pid = p[1..].parse().unwrap_or(0);
-    let id = t[1..].rsplit(':').next().unwrap_or("");
+    // Past the letter (`P`, `T`): by chars, since a broken line can start with anything or be empty.
+    fn past_letter(s: &str) -> &str {
+        s.char_indices().nth(1).map_or("", |(i, _)| &s[i..])
+    }
+    let pid = past_letter(p).parse().unwrap_or(0);
+    let id = past_letter(t).rsplit(':').next().unwrap_or("");
     let tid = parse_thread_id(id);
     (Some(ThreadKey { pid, tid, name: format!("thread {id} [pid {pid}]") }), rest)
 }

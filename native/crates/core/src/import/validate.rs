@@ -176,7 +176,7 @@ fn finite(what: &str, x: f64) -> Result<(), String> {
     if x.is_finite() {
         Ok(())
     } else {
-        Err(format!("{what} is {x}, not a finite number"))
+        Err(format!("{what} is {x}, not a finite number: the file holds times too large to add up (is it corrupt?)"))
     }
 }
 
