@@ -1,7 +1,7 @@
 // VM hosts on a real SessionManager and the real addon (createStandaloneVmHosts, as the CLI uses them), for tests
 // that drive hosts directly; the contract path is covered through createServices in vm-contract.test.ts.
 // Records every event; `dispose` ends every host it started.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EmberscopeEvents, EventName } from '../../electron/contract/api';
@@ -11,6 +11,16 @@ import type { VmHostManager } from '../../electron/services/vm-hosts';
 import { createStandaloneVmHosts } from '../../electron/services/vm-standalone';
 
 export const root = findAppRoot();
+
+/** True while `pid` exists and is not a zombie (a zombie runs nothing; its parent has not reaped it yet). */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
 
 export interface VmHarness {
   vm: VmHostManager;

@@ -6,7 +6,7 @@ import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ContractError, type VmHostInfo } from '../../electron/contract/api';
-import { createVmHarness, type VmHarness } from './vm-harness';
+import { createVmHarness, isAlive, type VmHarness } from './vm-harness';
 import { rejection } from './rejection';
 
 let h: VmHarness;
@@ -205,15 +205,7 @@ describe('recycle, local modules, dispose', () => {
     const loop = h.script('l.py', 'import time\nwhile True:\n    time.sleep(0.05)\n');
     const pids = (await Promise.all([h.vm.start({ script: loop }), h.vm.start({ script: loop })])).map((i) => i.pid);
     await h.vm.dispose();
-    const alive = (pid: number) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-      } catch {
-        return false;
-      }
-    };
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter(isAlive)).toEqual([]);
     expect(h.vm.list().every((i) => i.state === 'ended' && i.end!.cause === 'stopped')).toBe(true);
     // No agent of ours is left either (the spare started ahead for the next host).
     const agents = readdirSync('/proc')

@@ -3,21 +3,11 @@
 // children must be gone within 2 s. The agents notice EOF on their control channel and kill their process group,
 // PR_SET_PDEATHSIG ends an agent that cannot, and the guardian (vm-guardian.ts) kills the groups that remain.
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { root } from './vm-harness';
-
-/** True while `pid` exists and is not a zombie (a reaped-later zombie runs nothing). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return false;
-  }
-}
+import { isAlive as alive, root } from './vm-harness';
 
 describe('no orphans', () => {
   it('hosts and their children are gone within 2 s after the main process is SIGKILLed', async () => {
