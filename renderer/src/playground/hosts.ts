@@ -1,7 +1,8 @@
 // VM hosts as this window follows them: the contract's host events folded into the playground store, each host's
 // samples grown into a Profile (applyLiveBatch, republished at most every PUBLISH_MS like the live view), output kept
 // per stream and bounded, reload reports turned into editor markers. Also the host requests (run, stop, interrupt,
-// recycle, reload) the toolbar and shortcuts call. Only this file and docs.ts call the client.
+// recycle, reload) the toolbar and shortcuts call. In the playground only this file, docs.ts and diffs.ts call the
+// client.
 import type { EmberscopeEvents, VmHostInfo, VmReloadReport } from '../../../electron/contract/api';
 import { applyLiveBatch, createLiveProfile } from '../../../electron/contract/live-profile';
 import type { Profile } from '../../../electron/contract/profile';
