@@ -123,7 +123,9 @@ mod tests {
         let me = std::process::id() as i64;
         assert!(list_pids().contains(&me));
         assert!(is_running(me));
-        assert_eq!(read_state(me), Some('R'));
+        // /proc/PID/stat describes the main thread, which in the test harness waits ('S') while a worker thread
+        // runs this test; either way it is alive and not stopped.
+        assert!(matches!(read_state(me), Some('R' | 'S')), "{:?}", read_state(me));
         assert_eq!(read_zombie_exit(me), None);
         let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
         let pid = child.id() as i64;
