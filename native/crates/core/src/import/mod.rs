@@ -11,6 +11,7 @@ use crate::model::Profile;
 
 pub mod chrome;
 pub mod cpuprofile;
+pub mod exact;
 pub mod folded;
 pub mod json_util;
 mod marshal;
@@ -153,6 +154,13 @@ pub fn import_file(path: &Path, job: &Job) -> Result<Profile, ImportError> {
 
 /// Opens a file by path: reads it into memory, undoes gzip/UTF-16, sniffs and imports.
 pub fn import_file_with(path: &Path, job: &Job, options: &ImportOptions) -> Result<Profile, ImportError> {
+    // An exact-mode recording is a directory of per-process files (or its manifest), not one file.
+    if exact::is_trace_path(path) {
+        let mut profile = exact::import_path(path, job)?;
+        validate::check_profile(&profile).map_err(|m| ImportError::parse(validate::format_name(&profile), m, Location::Unknown))?;
+        validate::clamp_ids(&mut profile);
+        return Ok(profile);
+    }
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let raw = read_whole_file(path, job)?;
     import_bytes_with(&name, &raw, job, options)
@@ -244,6 +252,16 @@ fn dispatch(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     }
     if pstats::detect(head) {
         return pstats::import(input, job);
+    }
+    if exact::detect(head) {
+        return exact::import(input, job);
+    }
+    if exact::detect_manifest(head) {
+        return Err(ImportError::Unknown {
+            hint: "This is the manifest of an Emberscope exact recording: open its directory (or the manifest by its \
+                   path) so the per-process .embx files next to it can be read."
+                .to_owned(),
+        });
     }
     // A live session's recording (JSON lines), e.g. one a crashed session left behind.
     #[cfg(feature = "sampler")]

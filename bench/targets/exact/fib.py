@@ -1,0 +1,5 @@
+"""Recursive fib: the call-heaviest program there is (one tiny Python call per call)."""
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+print(fib(25))

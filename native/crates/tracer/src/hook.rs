@@ -1,0 +1,237 @@
+//! The profile callback and the per-thread state it writes through. The hot path (one Python call and its return)
+//! reads the clock once per event, looks the code object up in its co_extra slot (no hash, no lock), pushes or pops
+//! a small stack and, on return, stores one 16-byte record straight into the thread's chunk of the memory map.
+
+use std::cell::UnsafeCell;
+use std::ffi::{c_int, c_void};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use emberscope_core::import::exact::{encode_duration, RECORD_LEN};
+use pyo3::ffi;
+
+use crate::tracer;
+
+/// False when not recording (before start, after stop or the size cap, and in a fork child until it has its own
+/// file). Checked first on every event.
+pub static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Settings the hot path reads; written only while no callback can run (with the GIL, between events).
+pub struct Hot {
+    /// Bumped whenever the output file changes (start, fork): a thread whose `gen` differs drops its chunk.
+    pub generation: u32,
+    pub start_mono: u64,
+    pub min_duration_ns: u64,
+    pub max_depth: usize,
+    pub c_calls: bool,
+    pub extra_index: ffi::Py_ssize_t,
+}
+
+pub struct GilCell<T>(pub UnsafeCell<T>);
+// Safety: only touched with the GIL held; free-threaded builds are refused at build time and at import.
+unsafe impl<T> Sync for GilCell<T> {}
+impl<T> GilCell<T> {
+    /// Safety: the caller holds the GIL and keeps the reference for the current event only.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn get(&self) -> &mut T {
+        &mut *self.0.get()
+    }
+}
+
+pub static HOT: GilCell<Hot> = GilCell(UnsafeCell::new(Hot {
+    generation: 0,
+    start_mono: 0,
+    min_duration_ns: 0,
+    max_depth: usize::MAX,
+    c_calls: false,
+    extra_index: -1,
+}));
+
+/// Chunks whose thread ended: handed back to the writer (ring mode reuses them) at the next allocation.
+/// A Mutex because thread-local destructors run without the GIL; never taken on the hot path.
+pub static ORPHANS: Mutex<Vec<(u32, usize, u64)>> = Mutex::new(Vec::new());
+
+/// Bit 0 of a resolved code's value: its calls are filtered out (include/exclude paths).
+pub const SKIP: usize = 1;
+/// Bit 1: set on every resolved value, so a resolved value is never 0 (0 is "not resolved yet").
+pub const RESOLVED: usize = 2;
+
+struct Open {
+    start: u64,
+    value: usize,
+    c_call: bool,
+}
+
+pub struct ThreadState {
+    generation: u32,
+    pub tid: u64,
+    stack: Vec<Open>,
+    chunk_offset: usize,
+    payload: *mut u8,
+    len: *mut u32,
+    pos: u32,
+    cap: u32,
+    last_end: u64,
+}
+
+impl Drop for ThreadState {
+    fn drop(&mut self) {
+        if self.cap > 0 {
+            if let Ok(mut o) = ORPHANS.lock() {
+                o.push((self.generation, self.chunk_offset, self.last_end));
+            }
+        }
+    }
+}
+
+thread_local! {
+    static TS: UnsafeCell<ThreadState> = const { UnsafeCell::new(ThreadState {
+        generation: 0,
+        tid: 0,
+        stack: Vec::new(),
+        chunk_offset: 0,
+        payload: ptr::null_mut(),
+        len: ptr::null_mut(),
+        pos: 0,
+        cap: 0,
+        last_end: 0,
+    }) };
+}
+
+#[inline(always)]
+pub fn mono_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+pub fn gettid() -> u64 {
+    unsafe { libc::syscall(libc::SYS_gettid) as u64 }
+}
+
+/// The callback given to `PyEval_SetProfile` for every traced thread.
+pub unsafe extern "C" fn profile(_obj: *mut ffi::PyObject, frame: *mut ffi::PyFrameObject, what: c_int, arg: *mut ffi::PyObject) -> c_int {
+    if !ACTIVE.load(Ordering::Relaxed) {
+        return 0;
+    }
+    let now = mono_ns();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        TS.with(|cell| on_event(&mut *cell.get(), frame, what, arg, now));
+    }));
+    if r.is_err() {
+        tracer::fail("a panic in the profile callback");
+    }
+    0
+}
+
+/// The current thread's state, for the Python-level entry points (thread start).
+pub fn with_thread<R>(f: impl FnOnce(&mut ThreadState) -> R) -> R {
+    TS.with(|cell| f(unsafe { &mut *cell.get() }))
+}
+
+#[inline(always)]
+unsafe fn on_event(ts: &mut ThreadState, frame: *mut ffi::PyFrameObject, what: c_int, arg: *mut ffi::PyObject, now: u64) {
+    let hot = HOT.get();
+    match what {
+        ffi::PyTrace_CALL => {
+            let code = ffi::PyFrame_GetCode(frame);
+            let value = code_value(code, hot.extra_index);
+            ffi::Py_DECREF(code as *mut ffi::PyObject);
+            ts.stack.push(Open { start: now, value, c_call: false });
+        }
+        ffi::PyTrace_RETURN => {
+            // Pop to the Python call that returns; a C call left open (never seen to return) goes with it.
+            while let Some(open) = ts.stack.pop() {
+                if !open.c_call {
+                    finish(ts, hot, open, now);
+                    break;
+                }
+            }
+        }
+        ffi::PyTrace_C_CALL if hot.c_calls => {
+            let value = tracer::c_function_value(arg);
+            ts.stack.push(Open { start: now, value, c_call: true });
+        }
+        ffi::PyTrace_C_RETURN | ffi::PyTrace_C_EXCEPTION if hot.c_calls => {
+            if ts.stack.last().is_some_and(|o| o.c_call) {
+                let open = ts.stack.pop().unwrap();
+                finish(ts, hot, open, now);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The code's id and flags from its co_extra slot, resolving it (once per code object) on a miss.
+#[inline(always)]
+unsafe fn code_value(code: *mut ffi::PyCodeObject, index: ffi::Py_ssize_t) -> usize {
+    let mut extra: *mut c_void = ptr::null_mut();
+    ffi::_PyCode_GetExtra(code as *mut ffi::PyObject, index, &mut extra as *mut *mut c_void as *const *mut c_void);
+    if !extra.is_null() {
+        return extra as usize;
+    }
+    let value = tracer::resolve_code(code);
+    ffi::_PyCode_SetExtra(code as *mut ffi::PyObject, index, value as *mut c_void);
+    value
+}
+
+/// Called by the thread-start hook for the call whose event it received before the C callback was installed.
+pub unsafe fn enter_frame(frame: *mut ffi::PyFrameObject) {
+    let hot = HOT.get();
+    let now = mono_ns();
+    let code = ffi::PyFrame_GetCode(frame);
+    let value = code_value(code, hot.extra_index);
+    ffi::Py_DECREF(code as *mut ffi::PyObject);
+    with_thread(|ts| ts.stack.push(Open { start: now, value, c_call: false }));
+}
+
+#[inline(always)]
+unsafe fn finish(ts: &mut ThreadState, hot: &Hot, open: Open, now: u64) {
+    let depth = ts.stack.len();
+    let duration = now.saturating_sub(open.start);
+    if open.value & SKIP != 0 || depth >= hot.max_depth || duration < hot.min_duration_ns {
+        return;
+    }
+    if ts.generation != hot.generation || ts.pos as usize + RECORD_LEN > ts.cap as usize {
+        if !next_chunk(ts, hot, now) {
+            return;
+        }
+    }
+    let start = open.start.saturating_sub(hot.start_mono);
+    let a = start << 16 | depth.min(u16::MAX as usize) as u64;
+    let b = ((open.value >> 2) as u64) << 32 | encode_duration(duration) as u64;
+    let p = ts.payload.add(ts.pos as usize) as *mut u64;
+    p.write(a.to_le());
+    p.add(1).write(b.to_le());
+    ts.pos += RECORD_LEN as u32;
+    // The record is whole before the length that makes it visible to a reader of the file.
+    ts.len.write_volatile(ts.pos);
+    ts.last_end = start + duration;
+}
+
+#[cold]
+unsafe fn next_chunk(ts: &mut ThreadState, hot: &Hot, now: u64) -> bool {
+    let Some(t) = tracer::state() else { return false };
+    if ts.generation == hot.generation && ts.cap > 0 {
+        t.retire(ts.chunk_offset, ts.last_end);
+    }
+    if ts.generation != hot.generation {
+        // A new file (start, or the first event in a fork child): the old chunk belongs to the old file, and a
+        // fork child's thread id is its own.
+        ts.tid = gettid();
+        ts.generation = hot.generation;
+    }
+    ts.cap = 0;
+    match t.records_chunk(ts.tid, now.saturating_sub(hot.start_mono)) {
+        Some(c) => {
+            ts.chunk_offset = c.offset;
+            ts.payload = c.payload;
+            ts.len = c.len;
+            ts.cap = c.cap;
+            ts.pos = 0;
+            true
+        }
+        None => false,
+    }
+}

@@ -1,0 +1,106 @@
+"""Bounded cost and clear refusals: the size cap stops recording cleanly (the program goes on), the ring keeps the
+last seconds only, and an interpreter the tracer does not support gets an ImportError that says why.
+"""
+import os
+import struct
+import subprocess
+import sys
+
+from exact_support import TRACER_DIR, counts, load, require_tracer, run_traced, traced_env
+
+HEADER_ALLOCATED = 40  # emberscope_core::import::exact::off::ALLOCATED
+HEADER_RECYCLED = 64
+
+
+def test_size_cap_stops_recording_and_the_program_goes_on(tmp_path):
+    source = """
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+print(fib(24))
+"""
+    proc, out = run_traced(tmp_path, source, options={"max_bytes": 1 << 20})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "46368"  # the program finished, untraced past the cap
+    assert "reached its size cap of 1 MiB" in proc.stderr
+    [f] = out.glob("*.embx")
+    assert f.stat().st_size <= 1 << 20
+    threads, _ = load(out, tmp_path)
+    [events] = threads.values()
+    n = counts(events)["fib"]
+    # fib(24) makes 150,049 calls; a 1 MiB file holds 16 records of 64 KiB chunks' worth: about 60,000.
+    assert 40_000 < n < 150_049
+
+
+def test_ring_keeps_the_last_seconds(tmp_path):
+    source = """
+import time
+def old():
+    pass
+def new():
+    pass
+for _ in range(50_000):
+    old()
+time.sleep(1.0)
+for _ in range(50_000):
+    new()
+"""
+    proc, out = run_traced(tmp_path, source, options={"ring_seconds": 0.5})
+    assert proc.returncode == 0, proc.stderr
+    [f] = out.glob("*.embx")
+    head = f.read_bytes()[:128]
+    assert struct.unpack_from("<Q", head, HEADER_RECYCLED)[0] > 0  # the old calls' chunks were reused
+    threads, _ = load(out, tmp_path)
+    [events] = threads.values()
+    c = counts(events)
+    assert c["new"] == 50_000
+    assert c["old"] == 0
+
+
+def test_ring_and_cap_together_keep_recording(tmp_path):
+    source = """
+def f():
+    pass
+for _ in range(400_000):
+    f()
+print("done")
+"""
+    proc, out = run_traced(tmp_path, source, options={"ring_seconds": 60, "max_bytes": 1 << 20})
+    assert proc.returncode == 0, proc.stderr
+    assert "keeps less than the window" in proc.stderr
+    threads, _ = load(out, tmp_path)
+    [events] = threads.values()
+    n = counts(events)["f"]
+    assert 30_000 < n < 400_000  # the latest calls, as many as fit in the cap
+
+
+def import_with(simulate):
+    require_tracer()
+    env = dict(os.environ, EMBERSCOPE_TRACER_SIMULATE=simulate)
+    code = f"import sys; sys.path.insert(0, {str(TRACER_DIR)!r}); import _emberscope_tracer"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=30)
+
+
+def test_free_threaded_interpreter_is_refused_at_import():
+    r = import_with("free-threaded")
+    assert r.returncode != 0
+    assert "ImportError: emberscope exact mode does not support free-threaded CPython (Py_GIL_DISABLED" in r.stderr
+
+
+def test_wrong_version_is_refused_at_import():
+    r = import_with("version")
+    assert r.returncode != 0
+    assert "ImportError: emberscope exact mode: this tracer was built for CPython 3." in r.stderr
+    assert "Rebuild it for this interpreter" in r.stderr
+
+
+def test_unsupported_interpreter_runs_the_program_untraced(tmp_path):
+    proc, out = run_traced(tmp_path, "print('still runs')\n", env_extra={"EMBERSCOPE_TRACER_SIMULATE": "free-threaded"})
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == "still runs"
+    assert "exact mode is off in this process" in proc.stderr and "free-threaded" in proc.stderr
+    assert not list(out.glob("*.embx"))
+
+
+def test_the_supported_interpreter_imports_cleanly():
+    r = import_with("")
+    assert r.returncode == 0, r.stderr

@@ -1,0 +1,177 @@
+"""Exact mode counts every call: known programs traced by the real tracer, read back through the real importer,
+must show exactly the calls they make, nested as they were made.
+"""
+from exact_support import counts, load, parent_pairs, run_traced
+
+FIB = """
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+def main():
+    print(fib(15))
+
+main()
+"""
+
+
+def test_fib_counts_every_call_and_nests_them(tmp_path):
+    proc, out = run_traced(tmp_path, FIB)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "610"
+    threads, names = load(out, tmp_path)
+    assert len(threads) == 1
+    [(key, events)] = threads.items()
+    assert names[key] == "MainThread"
+    c = counts(events)
+    # fib(n) makes 2*F(n+1) - 1 calls: 1973 for n = 15.
+    assert c["fib"] == 1973
+    assert c["main"] == 1
+    pairs = parent_pairs(events)
+    assert pairs[("main", "fib")] == 1
+    assert pairs[("fib", "fib")] == 1972
+    assert pairs[("<module>", "main")] == 1
+
+
+CLASSES = """
+class Shape:
+    def area(self):
+        return 0
+    def describe(self):
+        return f"{type(self).__name__}:{self.area()}"
+
+class Rect(Shape):
+    def __init__(self, w, h):
+        self.w, self.h = w, h
+    def area(self):
+        return self.w * self.h + super().area()
+
+class Square(Rect):
+    def __init__(self, s):
+        super().__init__(s, s)
+    def area(self):
+        return super().area()
+
+shapes = [Square(i) for i in range(30)] + [Rect(i, 2) for i in range(20)]
+total = sum(len(s.describe()) for s in shapes)
+print(total)
+"""
+
+
+def test_class_hierarchy_counts_each_override(tmp_path):
+    proc, out = run_traced(tmp_path, CLASSES)
+    assert proc.returncode == 0, proc.stderr
+    threads, _ = load(out, tmp_path)
+    [events] = threads.values()
+    c = counts(events)
+    assert c["Square.__init__"] == 30
+    assert c["Rect.__init__"] == 50  # 20 direct + 30 through super() from Square
+    assert c["Shape.describe"] == 50
+    assert c["Square.area"] == 30
+    assert c["Rect.area"] == 50
+    assert c["Shape.area"] == 50
+    pairs = parent_pairs(events)
+    assert pairs[("Square.__init__", "Rect.__init__")] == 30
+    assert pairs[("Square.area", "Rect.area")] == 30
+    assert pairs[("Shape.describe", "Rect.area")] == 20
+    assert pairs[("Rect.area", "Shape.area")] == 50
+
+
+RECURSION = """
+import sys
+sys.setrecursionlimit(5000)
+
+def depth(n):
+    return 0 if n == 0 else 1 + depth(n - 1)
+
+def is_even(n):
+    return True if n == 0 else is_odd(n - 1)
+
+def is_odd(n):
+    return False if n == 0 else is_even(n - 1)
+
+print(depth(2000), is_even(101))
+"""
+
+
+def test_deep_and_mutual_recursion(tmp_path):
+    proc, out = run_traced(tmp_path, RECURSION)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["2000", "False"]
+    threads, _ = load(out, tmp_path)
+    [events] = threads.values()
+    c = counts(events)
+    assert c["depth"] == 2001
+    assert c["is_even"] == 51 and c["is_odd"] == 51
+    pairs = parent_pairs(events)
+    assert pairs[("depth", "depth")] == 2000
+    assert pairs[("is_even", "is_odd")] == 51
+    assert pairs[("is_odd", "is_even")] == 50
+    # The deepest call is 2001 levels into depth(): nesting survives 2,000 levels.
+    d = [e for e in events if e["name"] == "depth"]
+    assert max(e["ts"] for e in d) >= min(e["ts"] for e in d)
+
+
+THREADS = """
+import threading
+
+def leaf(i):
+    return i * 2
+
+def work(n):
+    return sum(leaf(i) for i in range(n))
+
+threads = [threading.Thread(target=work, args=(1000 * (k + 1),), name=f"worker-{k}") for k in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print("ok")
+"""
+
+
+def test_threads_each_get_their_own_exact_timeline(tmp_path):
+    proc, out = run_traced(tmp_path, THREADS)
+    assert proc.returncode == 0, proc.stderr
+    threads, names = load(out, tmp_path)
+    by_name = {names[k]: v for k, v in threads.items()}
+    for k in range(4):
+        c = counts(by_name[f"worker-{k}"])
+        assert c["leaf"] == 1000 * (k + 1), (k, c)
+        assert c["work"] == 1
+        # The thread's first call (Thread.run) reached the thread-start hook, not the C callback: still counted.
+        assert c["Thread.run"] == 1
+        pairs = parent_pairs(by_name[f"worker-{k}"])
+        assert pairs[("Thread.run", "work")] == 1
+    assert counts(by_name["MainThread"])["leaf"] == 0
+
+
+ASYNC = """
+import asyncio
+
+async def leaf(i):
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    return i
+
+async def main():
+    return sum(await asyncio.gather(*(leaf(i) for i in range(10))))
+
+print(asyncio.run(main()))
+"""
+
+
+def test_async_tasks_count_each_run_of_a_coroutine(tmp_path):
+    proc, out = run_traced(tmp_path, ASYNC)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "45"
+    threads, _ = load(out, tmp_path)
+    [events] = threads.values()
+    c = counts(events)
+    # As with every profile hook (cProfile, VizTracer): a coroutine shows one span per run between suspensions.
+    # Each leaf runs three times (start, after the first sleep, after the second).
+    assert c["leaf"] == 30
+    assert c["main"] == 2  # starts, suspends in gather, resumes when the tasks are done
+    # asyncio.sleep(0) is a coroutine too, suspended once inside: 20 calls, 40 runs; and so is the generator it
+    # awaits (__sleep0, which yields once).
+    assert c["sleep"] == 40
+    assert c["__sleep0"] == 40
