@@ -69,7 +69,9 @@ def test_permission_message_as_nobody_names_ptrace():
     os.chmod(home, 0o777)
     try:
         env = {**os.environ, "EMBERSCOPE_HOME": home}
-        r = run_cli(["attach", str(target.pid), "--duration", "1"], env=env, prefix=AS_NOBODY)
+        # -o into the writable folder: the CLI checks its output path before anything else.
+        out = os.path.join(home, "out.speedscope.json")
+        r = run_cli(["attach", str(target.pid), "--duration", "1", "-o", out], env=env, prefix=AS_NOBODY)
         assert r.returncode == 1, r.stderr
         assert r.stdout == ""
         assert "permission denied" in r.stderr.lower()
