@@ -5,7 +5,8 @@
 //
 // The main and preload bundles have no npm dependency at run time (esbuild inlines everything but `electron`), so the
 // package carries no node_modules. What a program other than Node's patched fs reads is unpacked from the asar: the
-// addon (dlopen), the samples (read by the Rust core), the VM host agent and the playground examples (run by Python).
+// addon (dlopen), the samples (read by the Rust core), the VM host agent, the playground examples and exact mode's
+// tracer (run or imported by Python).
 
 /** MIME types of the formats Emberscope opens (x- types where no registered one exists). */
 const fileAssociations = [
@@ -35,13 +36,14 @@ module.exports = {
     'dist/native/*.node',
     'dist/icons/icon.png',
     'dist/icons/*x*.png',
+    'dist/tracer/*',
     'electron/agent/**/*.py',
     '!**/__pycache__/**',
     'assets/samples/**/*',
     'assets/playground/**/*',
   ],
   asar: true,
-  asarUnpack: ['dist/native/*.node', 'electron/agent/**', 'assets/samples/**', 'assets/playground/**'],
+  asarUnpack: ['dist/native/*.node', 'dist/tracer/**', 'electron/agent/**', 'assets/samples/**', 'assets/playground/**'],
   // The addon is N-API (ABI-stable across Node and Electron) and built by `npm run build:native`: nothing to rebuild.
   npmRebuild: false,
   nodeGypRebuild: false,

@@ -63,6 +63,8 @@ export interface Resources {
   agentDir: string;
   /** App icons rendered from assets/icon.svg by build/icons.mjs (icon.png and NxN.png), for the window. */
   iconsDir: string;
+  /** Exact mode's tracer (build/build-tracer.mjs: the extension and its bootstrap). Unpacked: Python imports it. */
+  tracerDir: string;
 }
 
 /** Each resource's path relative to the app root, and whether it must be outside the asar archive. */
@@ -73,6 +75,7 @@ export const RESOURCE_PATHS = {
   playgroundDir: { path: 'assets/playground', unpacked: true },
   agentDir: { path: 'electron/agent', unpacked: true },
   iconsDir: { path: 'dist/icons', unpacked: false },
+  tracerDir: { path: 'dist/tracer', unpacked: true },
 } as const satisfies Record<string, { path: string; unpacked: boolean }>;
 
 type ResourceKey = keyof typeof RESOURCE_PATHS;
@@ -106,6 +109,7 @@ export function resolveResources(opts: { start?: string; env?: NodeJS.ProcessEnv
     playgroundDir: at('playgroundDir'),
     agentDir: env.EMBERSCOPE_AGENT_DIR || at('agentDir'),
     iconsDir: at('iconsDir'),
+    tracerDir: at('tracerDir'),
   };
 }
 

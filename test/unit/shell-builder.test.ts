@@ -96,9 +96,9 @@ describe('icons', () => {
   });
 });
 
-const built = ['dist/electron/main.cjs', 'dist/electron/preload.cjs', 'dist/renderer/index.html', 'dist/icons/icon.png'].every((f) => existsSync(join(root, f)));
+const built = ['dist/electron/main.cjs', 'dist/electron/preload.cjs', 'dist/renderer/index.html', 'dist/icons/icon.png', 'dist/tracer/sitecustomize.py'].every((f) => existsSync(join(root, f)));
 const addonBuilt = existsSync(join(root, 'dist', 'native')) && readdirSync(join(root, 'dist', 'native')).some((f) => f.endsWith('.node'));
-const skipPack = missingPrerequisite('the built app (dist/electron, dist/renderer, dist/icons, dist/native)', built && addonBuilt, 'run `npm run build`');
+const skipPack = missingPrerequisite('the built app (dist/electron, dist/renderer, dist/icons, dist/tracer, dist/native)', built && addonBuilt, 'run `npm run build`');
 
 describe.skipIf(skipPack)(titled('the packed app (electron-builder --dir around a stand-in Electron)', skipPack), () => {
   const work = mkdtempSync(join(tmpdir(), 'emberscope-pack-'));
@@ -135,7 +135,7 @@ describe.skipIf(skipPack)(titled('the packed app (electron-builder --dir around 
     expect(existsSync(join(appDir, 'emberscope'))).toBe(true);
   });
 
-  it('unpacks the addon, the VM host agent, the samples and the playground examples', () => {
+  it('unpacks the addon, the VM host agent, the samples, the playground examples and the exact-mode tracer', () => {
     for (const f of readdirSync(join(root, 'dist', 'native')).filter((f) => f.endsWith('.node'))) expect(unpacked).toContain(`dist/native/${f}`);
     const agent = listFiles(join(root, 'electron', 'agent')).filter((f) => f.endsWith('.py') && !f.includes('__pycache__'));
     expect(agent.length).toBeGreaterThan(3);
@@ -144,6 +144,7 @@ describe.skipIf(skipPack)(titled('the packed app (electron-builder --dir around 
     for (const s of manifest.samples) expect(unpacked, s.file).toContain(`assets/samples/${s.file}`);
     expect(unpacked).toContain('assets/samples/manifest.json');
     for (const f of readdirSync(join(root, 'assets', 'playground')).filter((f) => f.endsWith('.py'))) expect(unpacked).toContain(`assets/playground/${f}`);
+    for (const f of readdirSync(join(root, 'dist', 'tracer'))) expect(unpacked).toContain(`dist/tracer/${f}`);
   });
 
   it('has every resource where resources.ts looks for it, and nothing that is not needed', () => {

@@ -21,6 +21,7 @@ describe('resources', () => {
       playgroundDir: join(root, 'assets', 'playground'),
       agentDir: join(root, 'electron', 'agent'),
       iconsDir: join(root, 'dist', 'icons'),
+      tracerDir: join(root, 'dist', 'tracer'),
     });
     // dist/cli.mjs (serve) and dist/electron/main.cjs find the same root.
     expect(resolveResources({ start: join(root, 'dist'), env: {} })).toEqual(fromSource);
@@ -47,6 +48,7 @@ describe('resources', () => {
       playgroundDir: join(unpacked, 'assets', 'playground'),
       agentDir: join(unpacked, 'electron', 'agent'),
       iconsDir: join(asar, 'dist', 'icons'),
+      tracerDir: join(unpacked, 'dist', 'tracer'),
     });
   });
 
