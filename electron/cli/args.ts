@@ -118,7 +118,19 @@ exit code (128+N when a signal N ended it). Ctrl-C interrupts CMD as well; sampl
 handles the KeyboardInterrupt, then CMD is ended and the profile saved (a second Ctrl-C ends it at once).
 --duration ends CMD when the time is up.
 ${SESSION_OPTIONS}
-  --no-subprocesses  sample CMD's own process only`,
+  --no-subprocesses  sample CMD's own process only
+
+  emberscope record --exact [--min-duration US] [--max-depth N] [--include P]… [--exclude P]… [--c-calls]
+                            [--ring S] [--max-size MB] [-o OUT] [--json] -- CMD ARGS…
+Exact mode: records every Python call of CMD and of the Python processes it starts (fork, spawn, forkserver,
+subprocess), each in its own crash-safe file: nothing that finished is lost, however CMD ends. The recording stays
+in $EMBERSCOPE_HOME/recordings/exact-*/ (open its manifest.json); OUT is written as for record.
+  --min-duration US  keep only calls of at least US microseconds
+  --max-depth N      keep only calls less than N levels deep
+  --include P        keep only code under the path prefix P (repeatable); --exclude P leaves it out
+  --c-calls          also record calls of C functions (builtins)
+  --ring S           keep only the last S seconds (long-running programs)
+  --max-size MB      stop recording (the program goes on) when a process's file reaches MB (default 2048)`,
   vm: `Usage: emberscope vm [--watch] [--json] [--python PATH] [--rate HZ] [-o PROFILE] SCRIPT [ARGS…]
 
 Runs SCRIPT (with ARGS) in a VM host: a Python process Emberscope supervises and samples from its first line. Its

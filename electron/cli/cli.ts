@@ -15,6 +15,7 @@ import { formatBytes, formatChoices } from '../contract/format';
 import { formatSummary, toSummaryJson } from './format';
 import { LiveFailure, runAttach, runPs, runRecord } from './live';
 import { runVm, VmFailure } from './vm';
+import { ExactFailure } from './exact';
 
 
 export interface CliIo {
@@ -267,7 +268,7 @@ export async function main(argv: string[], io: CliIo = process): Promise<number>
       io.stderr.write(`emberscope: ${err.message}\n\n${USAGE[err.command ?? 'main'] ?? USAGE.main}\n`);
       return 2;
     }
-    const message = err instanceof CliFailure || err instanceof LiveFailure || err instanceof VmFailure ? err.message : toContractError(err).message;
+    const message = err instanceof CliFailure || err instanceof LiveFailure || err instanceof VmFailure || err instanceof ExactFailure ? err.message : toContractError(err).message;
     io.stderr.write(`emberscope: ${message}\n`);
     return 1;
   }

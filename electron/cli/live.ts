@@ -27,6 +27,7 @@ import { checkOutputFile, createServices, toContractError, withContext, type Emb
 import { parseArgs, UsageError } from './args';
 import { StoppedTimeWatch } from './stopped';
 import { toSummaryJson } from './format';
+import { runExactRecord } from './exact';
 
 /** How long `record` keeps sampling after Ctrl-C while the program handles it. */
 const RECORD_GRACE_MS = 2000;
@@ -155,6 +156,9 @@ export async function runAttach(argv: string[], io: LiveIo): Promise<number> {
 export async function runRecord(argv: string[], io: LiveIo): Promise<number> {
   const dashes = argv.indexOf('--');
   const own = dashes < 0 ? argv : argv.slice(0, dashes);
+  if (own.includes('--exact') && dashes >= 0 && argv.length > dashes + 1 && !own.includes('--help') && !own.includes('-h')) {
+    return runExactRecord(own, argv.slice(dashes + 1), io);
+  }
   const { positionals, flags } = parseArgs(own, VALUED, [...SESSION_FLAGS, '--no-subprocesses'], 'record');
   if (flags.has('--help') || flags.has('-h')) return -1;
   if (dashes < 0 || positionals.length > 0) {
