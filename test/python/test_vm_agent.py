@@ -103,7 +103,16 @@ class AgentProcess:
                 if rid in self.replies:
                     return self.replies[rid]
             time.sleep(0.002)
-        raise AssertionError(f"no reply to {cmd} within {timeout} s; stderr: {bytes(self.stderr)[-2000:]!r}")
+        raise AssertionError(f"no reply to {cmd} within {timeout} s; stderr: {bytes(self.stderr)[-2000:]!r}; "
+                             f"agent stacks:\n{self.stacks()}")
+
+    def stacks(self):
+        """Where the agent's threads are (py-spy, when installed): for a test that timed out."""
+        import shutil
+        if shutil.which("py-spy") is None:
+            return "(py-spy not installed)"
+        r = subprocess.run(["py-spy", "dump", "--pid", str(self.pid)], capture_output=True, text=True, timeout=30)
+        return (r.stdout or r.stderr)[-6000:]
 
     def event(self, name, timeout=10, where=lambda m: True):
         """The next event `name` matching `where` (earlier ones included: it scans what arrived)."""
