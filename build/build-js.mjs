@@ -28,7 +28,9 @@ const entries = [
     ? []
     : [
         { src: 'electron/shell/main.ts', out: 'dist/electron/main.cjs', format: 'cjs', external: ['electron'] },
-        { src: 'electron/shell/preload.ts', out: 'dist/electron/preload.cjs', format: 'cjs', external: ['electron'] },
+        // A sandboxed preload may require only electron, events, timers and url (no `node:` prefix documented): no
+        // import.meta shim, which would require node:url.
+        { src: 'electron/shell/preload.ts', out: 'dist/electron/preload.cjs', format: 'cjs', external: ['electron'], noShim: true },
       ]),
 ];
 
@@ -44,11 +46,12 @@ for (const entry of entries) {
     format: entry.format,
     external: entry.external ?? [],
     // ESM has no `require` and CJS has no `import.meta.url`; shared modules may use either, so each bundle gets a shim.
-    banner:
-      entry.format === 'esm'
+    banner: entry.noShim
+      ? undefined
+      : entry.format === 'esm'
         ? { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }
         : { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-    define: entry.format === 'cjs' ? { 'import.meta.url': '__importMetaUrl' } : undefined,
+    define: entry.format === 'cjs' && !entry.noShim ? { 'import.meta.url': '__importMetaUrl' } : undefined,
   });
   console.error(`build-js: ${entry.src} -> ${entry.out}`);
 }

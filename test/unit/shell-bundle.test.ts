@@ -102,8 +102,8 @@ describe.skipIf(skip)(titled('the built main and preload bundles with a stand-in
 
   it('preload.cjs requires only what a sandboxed preload may load', () => {
     const requires = [...readFileSync(preloadBundle, 'utf8').matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]);
-    // Electron's sandboxed preloads get `electron` (renderer side), `events`, `timers` and `url` (also as node:…).
-    const allowed = new Set(['electron', 'events', 'timers', 'url', 'node:events', 'node:timers', 'node:url']);
+    // Electron's sandboxed preloads get `electron` (renderer side), `events`, `timers` and `url`: nothing else.
+    const allowed = new Set(['electron', 'events', 'timers', 'url']);
     expect(requires.filter((r) => !allowed.has(r!))).toEqual([]);
   });
 });
