@@ -284,7 +284,12 @@ export function startShell(opts: ShellOptions): Shell | null {
     hardenSession(session.defaultSession, origin);
     protocol.handle(APP_SCHEME, createAppProtocolHandler(resources.rendererDir));
     ipcMain.handle(IPC_REQUEST_CHANNEL, createRequestHandler(host, isTrusted) as (event: IpcMainInvokeEvent, raw: unknown) => Promise<unknown>);
-    ipcMain.on(GRANT_DROP_CHANNEL, createDropGrantHandler(grants, isTrusted));
+    // Synchronous (the preload's sendSync): the grant is in place before the page can ask to open the path, whatever
+    // the order of Electron's IPC pipes. Every call gets a returnValue, or the page would hang.
+    const grantDrop = createDropGrantHandler(grants, isTrusted);
+    ipcMain.on(GRANT_DROP_CHANNEL, (event, path: unknown) => {
+      event.returnValue = grantDrop(event, path);
+    });
     services.onEvent((event, payload) => {
       for (const win of windows) {
         if (!win.isDestroyed()) win.webContents.send(IPC_EVENT_CHANNEL, { t: 'evt', event, payload });

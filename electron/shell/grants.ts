@@ -6,7 +6,7 @@
 // Drops: Chromium knows a dropped File's real path; the page does not (Electron dropped File.path). The preload's
 // `pathForFile(file)` asks webUtils.getPathForFile, which returns a path only for a File that came from the OS (a
 // drop or a file input the user filled; a File the page builds has none), and sends that path to main on
-// GRANT_DROP_CHANNEL before handing it to the page. That channel lacks the `emberscope:` prefix, so the page's
+// GRANT_DROP_CHANNEL, synchronously, before handing it to the page. That channel lacks the `emberscope:` prefix, so the page's
 // `invoke/on` cannot reach it: only the preload's own code sends on it, and main still checks the sending frame.
 import { isAbsolute, resolve } from 'node:path';
 

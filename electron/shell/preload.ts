@@ -48,7 +48,8 @@ contextBridge.exposeInMainWorld('emberscope', {
    */
   pathForFile(file: File): string {
     const path = webUtils.getPathForFile(file);
-    if (path) ipcRenderer.send(GRANT_DROP_CHANNEL, path);
+    // sendSync, not send: Electron does not order `send` with the page's later `invoke`; this returns once granted.
+    if (path) ipcRenderer.sendSync(GRANT_DROP_CHANNEL, path);
     return path;
   },
 });

@@ -79,7 +79,11 @@ describe.skipIf(skip)(titled('the built main and preload bundles with a stand-in
       contextBridge: { exposeInMainWorld: (name: string, api: unknown) => exposed.set(name, api) },
       ipcRenderer: {
         invoke: async (channel: string, arg: unknown) => void invoked.push([channel, arg]),
-        send: (channel: string, arg: unknown) => void sent.push([channel, arg]),
+        send: (channel: string, arg: unknown) => void sent.push([`async:${channel}`, arg]),
+        sendSync: (channel: string, arg: unknown) => {
+          sent.push([channel, arg]);
+          return true;
+        },
         on: () => undefined,
         removeListener: () => undefined,
       },

@@ -117,7 +117,13 @@ describe.skipIf(skip)(titled('hostile messages to the shell\'s IPC handlers', sk
 
   it('takes a drop grant only from the preload of our own page, for one absolute path', async () => {
     const t = await start();
-    const grant = t.fake.ipcListeners.get(GRANT_DROP_CHANNEL)!;
+    const listener = t.fake.ipcListeners.get(GRANT_DROP_CHANNEL)!;
+    // What the preload's sendSync returns: the listener's returnValue.
+    const grant = (event: object, path: unknown) => {
+      const e: Record<string, unknown> = { ...event };
+      listener(e, path);
+      return e.returnValue;
+    };
     const fromPage = { sender: t.win.webContents, senderFrame: t.win.webContents.mainFrame };
     const dropped = sample('wordfreq-viztracer.json');
     // From a subframe, another web contents, or a page that is not ours: ignored.
@@ -133,6 +139,8 @@ describe.skipIf(skip)(titled('hostile messages to the shell\'s IPC handlers', sk
     expect(await t.request('openTrace', { path: dropped, jobId: 'd1' })).toMatchObject({ ok: true, value: { name: 'wordfreq-viztracer.json' } });
     // The page cannot send the grant itself: the preload's invoke/on refuse channels without the `emberscope:` prefix.
     expect(GRANT_DROP_CHANNEL.startsWith('emberscope:')).toBe(false);
+    // The preload asks synchronously: every answer, a refusal too, sets returnValue (checked above through `grant`:
+    // `false` and `true`, never undefined), or the page would hang.
   });
 
   it('runs no program the page asks for unless the user confirms it in a native dialog', async () => {
