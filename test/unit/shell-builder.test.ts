@@ -144,7 +144,7 @@ describe.skipIf(skipPack)(titled('the packed app (electron-builder --dir around 
     for (const s of manifest.samples) expect(unpacked, s.file).toContain(`assets/samples/${s.file}`);
     expect(unpacked).toContain('assets/samples/manifest.json');
     for (const f of readdirSync(join(root, 'assets', 'playground')).filter((f) => f.endsWith('.py'))) expect(unpacked).toContain(`assets/playground/${f}`);
-    for (const f of readdirSync(join(root, 'dist', 'tracer'))) expect(unpacked).toContain(`dist/tracer/${f}`);
+    for (const f of listFiles(join(root, 'dist', 'tracer')).filter((f) => !f.includes('__pycache__'))) expect(unpacked).toContain(`dist/tracer/${f}`);
   });
 
   it('has every resource where resources.ts looks for it, and nothing that is not needed', () => {
