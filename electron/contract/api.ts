@@ -3,6 +3,7 @@
 // Pure TypeScript: imports nothing from Node, Electron or React.
 import type { Profile, ProfileSummary } from './profile';
 import type { VmReloadReport, VmSourceError } from './vm-protocol';
+import type { ExactOptions } from './exact';
 
 /**
  * The formats `exportTrace` (and the CLI's `convert`, `-o`) write: the one list. Each with the suffix an exported
@@ -346,6 +347,11 @@ export interface EmberscopeRequests {
   listProcesses(): Promise<PythonProcess[]>;
   /** Attaches to a pid or starts a script, and starts sampling. Setup errors reject with a sampler code. */
   startSession(args: { target: SessionTarget; options: SamplingOptions }): Promise<SessionInfo>;
+  /**
+   * Runs a script under exact mode (every Python call, recorded inside each interpreter of the run) until it ends,
+   * then opens the recording. cancelJob(jobId) interrupts the program; what it recorded is kept (recent list).
+   */
+  recordExact(args: { target: Extract<SessionTarget, { kind: 'record' }>; exact: ExactOptions; jobId: string }): Promise<TraceInfo>;
   pauseSession(args: { sessionId: string }): Promise<SessionInfo>;
   resumeSession(args: { sessionId: string }): Promise<SessionInfo>;
   /** Stops sampling (a recorded script keeps running unless it already ended) and opens the recording as a trace. */
@@ -419,6 +425,7 @@ export const REQUEST_NAMES: readonly RequestName[] = [
   'showOpenDialog',
   'listProcesses',
   'startSession',
+  'recordExact',
   'pauseSession',
   'resumeSession',
   'stopSession',

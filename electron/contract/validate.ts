@@ -4,6 +4,7 @@
 // values are refused with 'bad-request' before any service code runs.
 // Pure TypeScript: imports nothing from Node, Electron or React.
 import { formatChoices } from './format';
+import { checkExactOptions } from './exact';
 import { ERROR_CODES, EXPORT_FORMAT_NAMES, isExportFormat, REQUEST_NAMES, type ErrorCode, type RequestName, type SamplingOptions } from './api';
 
 export const LIMITS = {
@@ -305,6 +306,13 @@ const ARG_VALIDATORS: Record<RequestName, ArgValidator> = {
   },
   showOpenDialog: validateNoArg,
   listProcesses: validateNoArg,
+  recordExact: (arg) => {
+    const err = checkKeys(arg, 'argument', ['target', 'exact', 'jobId']);
+    if (err) return err;
+    const a = arg as Record<string, unknown>;
+    if (!isPlainObject(a.target) || a.target.kind !== 'record') return 'target: exact mode records a script ({kind: "record", ...})';
+    return checkTarget(a.target) ?? checkExactOptions(a.exact) ?? checkId(a.jobId, 'jobId');
+  },
   startSession: (arg) => {
     const err = checkKeys(arg, 'argument', ['target', 'options']);
     if (err) return err;
