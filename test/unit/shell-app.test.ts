@@ -3,7 +3,7 @@
 // navigation/new-window/permission/remote-request denial, the menu built from its template, argv and second-instance
 // forwarding, window state and theme. Electron itself cannot run here (its binary comes from GitHub); the real app is
 // driven by test/e2e/electron-app.test.ts where one is available.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IPC_EVENT_CHANNEL } from '../../electron/contract/channel';
@@ -82,6 +82,17 @@ describe.skipIf(skip)(titled('the shell with a stand-in electron', skip), () => 
       expect(res.headers.get('content-security-policy')).toBe(APP_CSP);
     }
     expect((await handle(new Request('emberscope://app/index.html', { method: 'POST', body: 'x' }))).status).toBe(405);
+    // Every file of the built page, with the type a browser insists on (module scripts need a JavaScript type).
+    const rendererDir = getResources().rendererDir;
+    const assets = existsSync(rendererDir) ? readdirSync(join(rendererDir, 'assets')).filter((f) => !f.endsWith('.map')) : [];
+    for (const f of assets) {
+      const res = await handle(new Request(`emberscope://app/assets/${f}`));
+      expect(res.status, f).toBe(200);
+      const type = res.headers.get('content-type')!;
+      if (f.endsWith('.js')) expect(type, f).toMatch(/^text\/javascript/);
+      if (f.endsWith('.css')) expect(type, f).toMatch(/^text\/css/);
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    }
   });
 
   it('takes requests only from the main frame of its own window showing its page', async () => {
