@@ -3,13 +3,10 @@
 // of CMD's PYTHONPATH (dist/tracer: sitecustomize.py + the extension); each process writes its own crash-safe file
 // into one recording directory under $EMBERSCOPE_HOME/recordings, opened afterwards through the normal importer
 // (its manifest.json), added to the recent list and exported to -o like any `record`.
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { constants } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { EXPORT_FORMATS, exportFormatForFileName, EXPORT_FORMAT_NAMES, type ExportFormat } from '../contract/api';
-import { makeDirs } from '../services/make-dirs';
-import { getResources } from '../services/resources';
+import { checkExactOptions, type ExactOptions } from '../contract/exact';
+import { checkTracerBuilt, explainEmptyRun, newExactDir, startExactRun } from '../services/exact';
 import { checkOutputFile, createServices, defaultDataDir, toContractError, withContext } from '../services/services';
 import { parseArgs, UsageError } from './args';
 import { toSummaryJson } from './format';
@@ -21,34 +18,15 @@ interface ExactIo {
   stderr: NodeJS.WritableStream;
 }
 
-/** Keyword arguments of `_emberscope_tracer.start`, passed through EMBERSCOPE_EXACT_OPTIONS. */
-export interface ExactOptions {
-  min_duration_ns?: number;
-  max_depth?: number;
-  include?: string[];
-  exclude?: string[];
-  c_calls?: boolean;
-  ring_seconds?: number;
-  max_bytes?: number;
-}
-
 const VALUED = ['--min-duration', '--max-depth', '--include', '--exclude', '--ring', '--max-size', '-o', '--output'];
 const FLAGS = [...VALUED, '--exact', '--c-calls', '--json', '--help', '-h'];
-
-/** The folder `build/build-tracer.mjs` lays out: the extension and its bootstrap. */
-export function tracerDir(): string {
-  return getResources().tracerDir;
-}
-
-function number(flags: Map<string, string | true>, name: string, min: number, max: number, what: string): number | undefined {
-  const v = flags.get(name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (typeof v !== 'string' || !Number.isFinite(n) || n < min || n > max) {
-    throw new UsageError(`${name} takes ${what} from ${min} to ${max}, not '${String(v)}'`, 'record');
-  }
-  return n;
-}
+/** Flag -> option, each checked by the contract's one check (checkExactOptions). */
+const NUMERIC: [string, 'minDurationUs' | 'maxDepth' | 'ringSeconds' | 'maxSizeMb'][] = [
+  ['--min-duration', 'minDurationUs'],
+  ['--max-depth', 'maxDepth'],
+  ['--ring', 'ringSeconds'],
+  ['--max-size', 'maxSizeMb'],
+];
 
 /** Every value of a repeatable option (parseArgs keeps only the last). */
 function repeated(argv: string[], name: string): string[] {
@@ -63,30 +41,16 @@ function repeated(argv: string[], name: string): string[] {
 export function readExactOptions(own: string[]): { options: ExactOptions; flags: Map<string, string | true> } {
   const { positionals, flags } = parseArgs(own, VALUED, FLAGS, 'record');
   if (positionals.length > 0) throw new UsageError(`unexpected '${positionals[0]}': put the command after --`, 'record');
-  const minUs = number(flags, '--min-duration', 0, 3.6e9, 'microseconds');
-  const maxDepth = number(flags, '--max-depth', 1, 100_000, 'a depth');
-  const ring = number(flags, '--ring', 0.1, 1e7, 'seconds');
-  const maxMb = number(flags, '--max-size', 1, 1 << 20, 'MiB');
-  const options: ExactOptions = {
-    ...(minUs !== undefined ? { min_duration_ns: Math.round(minUs * 1000) } : {}),
-    ...(maxDepth !== undefined ? { max_depth: Math.floor(maxDepth) } : {}),
-    include: repeated(own, '--include'),
-    exclude: repeated(own, '--exclude'),
-    c_calls: flags.has('--c-calls'),
-    ...(ring !== undefined ? { ring_seconds: ring } : {}),
-    ...(maxMb !== undefined ? { max_bytes: Math.floor(maxMb) * (1 << 20) } : {}),
-  };
+  const options: ExactOptions = { include: repeated(own, '--include'), exclude: repeated(own, '--exclude'), cCalls: flags.has('--c-calls') };
+  for (const [flag, key] of NUMERIC) {
+    const v = flags.get(flag);
+    if (typeof v !== 'string') continue;
+    const n = Number(v);
+    const problem = v.trim() === '' || !Number.isFinite(n) ? `expected a number, got '${v}'` : checkExactOptions({ [key]: n }, '')?.replace(/^\.\w+: /, '');
+    if (problem) throw new UsageError(`${flag}: ${problem}`, 'record');
+    options[key] = n;
+  }
   return { options, flags };
-}
-
-/** Environment that makes every Python process of CMD trace itself into `dir`. */
-export function exactEnv(base: NodeJS.ProcessEnv, dir: string, options: ExactOptions): NodeJS.ProcessEnv {
-  const path = [tracerDir(), base.PYTHONPATH].filter((p) => p).join(':');
-  return { ...base, PYTHONPATH: path, EMBERSCOPE_EXACT_DIR: dir, EMBERSCOPE_EXACT_OPTIONS: JSON.stringify(options) };
-}
-
-function stamp(): string {
-  return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
 
 function formatFor(path: string): ExportFormat {
@@ -102,72 +66,52 @@ export async function runExactRecord(own: string[], command: string[], io: Exact
   const outFlag = flags.get('-o') ?? flags.get('--output');
   const out = typeof outFlag === 'string' ? resolve(outFlag) : undefined;
   if (out) formatFor(out);
-  const lib = tracerDir();
-  if (!existsSync(join(lib, 'sitecustomize.py')) || !readdirSync(lib).some((f) => f.startsWith('_emberscope_tracer'))) {
-    throw new ExactFailure(`exact mode is not built (${lib} has no tracer): run \`npm run build:tracer\` (nothing was run)`);
-  }
+  let dir: string;
   try {
+    checkTracerBuilt();
     checkOutputFile(out ?? resolve('emberscope.speedscope.json'), out ? 'choose another -o (nothing was run)' : 'run from a writable folder, or give -o (nothing was run)');
+    dir = newExactDir(defaultDataDir());
   } catch (err) {
     throw new ExactFailure(toContractError(err).message);
   }
-  const dataDir = defaultDataDir();
-  const dir = join(dataDir, 'recordings', `exact-${stamp()}-${process.pid}`);
-  try {
-    makeDirs(dir);
-  } catch (err) {
-    throw new ExactFailure(`could not create ${dir} for the recording: ${(err as Error).message}`);
-  }
-
   io.stderr.write(`recording every call of ${command[0]} exactly into ${dir}\n`);
-  const child = spawn(command[0]!, command.slice(1), { stdio: ['inherit', flags.has('--json') ? 2 : 'inherit', 'inherit'], env: exactEnv(process.env, dir, options) });
   // Ctrl-C reaches CMD from the terminal; we wait for it to end and save what it did.
   const onSigint = () => undefined;
   process.on('SIGINT', onSigint);
-  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((done) => {
-    child.once('error', (error) => done({ code: null, signal: null, error }));
-    child.once('exit', (code, signal) => done({ code, signal }));
-  }).finally(() => process.off('SIGINT', onSigint));
-  if (exit.error) throw new ExactFailure(`could not run ${command[0]}: ${exit.error.message}`);
-  const code = exit.code ?? 128 + (exit.signal ? signalNumber(exit.signal) : 0);
-
-  if (!readdirSync(dir).some((f) => f.endsWith('.embx'))) {
-    throw new ExactFailure(
-      `${command[0]} started no traced Python process: exact mode traces CPython ${pythonTag(lib)} programs started ` +
-        'through PYTHONPATH (not python -I / -E, and not other Python versions); the program exited with ' + code,
-    );
+  let run;
+  let exit;
+  try {
+    run = await startExactRun(command, process.cwd(), dir, options, ['inherit', flags.has('--json') ? 2 : 'inherit', 'inherit']);
+    exit = await run.exited;
+  } catch (err) {
+    throw new ExactFailure(toContractError(err).message);
+  } finally {
+    process.off('SIGINT', onSigint);
   }
+  const empty = explainEmptyRun(dir, command[0]!, exit);
+  if (empty) throw new ExactFailure(empty);
   const services = createServices({ host: 'cli' });
   try {
-    const manifest = join(dir, 'manifest.json');
     let trace;
     try {
-      trace = await services.openTrace({ path: manifest, jobId: `exact-${process.pid}` });
+      trace = await services.openTrace({ path: run.manifest, jobId: `exact-${process.pid}` });
     } catch (err) {
-      throw new ExactFailure(withContext(`could not read the recording ${manifest}`, toContractError(err).message));
+      throw new ExactFailure(withContext(`could not read the recording ${run.manifest}`, toContractError(err).message));
     }
-    const target = out ?? resolve(`emberscope-exact-${child.pid ?? 0}-${stamp()}${EXPORT_FORMATS.speedscope.suffix}`);
+    const target = out ?? resolve(`emberscope-exact-${run.pid}-${basename(dir).slice(6, 21)}${EXPORT_FORMATS.speedscope.suffix}`);
     const format = formatFor(target);
     try {
       await services.exportTraceToFile({ traceId: trace.traceId, format, path: target });
     } catch (err) {
-      throw new ExactFailure(`${withContext(`could not write '${target}'`, toContractError(err).message)} (the recording is kept at ${manifest})`);
+      throw new ExactFailure(`${withContext(`could not write '${target}'`, toContractError(err).message)} (the recording is kept at ${run.manifest})`);
     }
     const calls = trace.summary.threads.reduce((n, t) => n + t.spans, 0);
     const processes = new Set(trace.summary.threads.map((t) => t.pid)).size;
-    io.stderr.write(`${command[0]} exited with ${code}; ${calls} calls in ${processes} process${processes === 1 ? '' : 'es'}\nwrote ${target} (${format}); the recording opens as ${manifest}\n`);
+    io.stderr.write(`${command[0]} exited with ${exit.code}; ${calls} calls in ${processes} process${processes === 1 ? '' : 'es'}\n`);
+    io.stderr.write(`wrote ${target} (${format}); the recording opens as ${run.manifest}\n`);
     if (flags.has('--json')) io.stdout.write(`${JSON.stringify(toSummaryJson(trace.summary))}\n`);
-    return code;
+    return exit.code;
   } finally {
     await services.dispose();
   }
-}
-
-function pythonTag(lib: string): string {
-  const m = readdirSync(lib).find((f) => f.startsWith('_emberscope_tracer'))?.match(/cpython-(\d)(\d+)/);
-  return m ? `${m[1]}.${m[2]}` : '';
-}
-
-function signalNumber(signal: NodeJS.Signals): number {
-  return constants.signals[signal] ?? 0;
 }

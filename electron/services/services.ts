@@ -1,7 +1,7 @@
 // The main-process implementation of the contract (`EmberscopeServiceHost`), shared by the desktop app, `serve`
 // and unit tests ('memory'). Transports only call these methods and fan out `onEvent`.
 // Every failure rejects with a ContractError whose message says what was tried and what to do.
-import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, openSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type {
@@ -31,6 +31,8 @@ import { TraceRegistry } from './traces';
 import { UploadStore, type UploadChunk, type UploadLimits } from './uploads';
 import type { RequestContext } from '../contract/channel';
 import { createVmHostManager, vmRequests } from './vm-hosts';
+import { checkTracerBuilt, explainEmptyRun, newExactDir, startExactRun } from './exact';
+import type { ExactOptions } from '../contract/exact';
 
 export interface ServicesOptions {
   host: ServerInfo['host'];
@@ -201,7 +203,7 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
     authorize: (request) => execPolicy.authorize(request),
   });
   /** Direct callers (the CLI, tests) get the same argument checks as the transports apply. */
-  const checkArg = (method: 'startSession', arg: unknown) => {
+  const checkArg = (method: 'startSession' | 'recordExact', arg: unknown) => {
     const problem = validateRequestArg(method, arg);
     if (problem) throw new ContractError('bad-request', problem);
   };
@@ -331,6 +333,29 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
           : { kind: 'attach', argv: readCommandLine(target.pid), cwd: '', pid: target.pid },
       );
       return sessions.start(target, args.options);
+    }),
+
+    recordExact: guard(async (args: { target: Extract<SessionTarget, { kind: 'record' }>; exact: ExactOptions; jobId: string }) => {
+      checkArg('recordExact', args);
+      jobs.checkFree(args.jobId);
+      checkTracerBuilt();
+      const { argv, cwd } = prepareRecord(args.target);
+      await execPolicy.authorize({ kind: 'record', argv, cwd });
+      const dir = newExactDir(dataDir);
+      // The program's output goes to files in the recording folder: the app shows the trace, not a console.
+      const output = openSync(join(dir, 'output.txt'), 'w');
+      let run;
+      try {
+        run = await startExactRun(argv, cwd, dir, args.exact, ['ignore', output, output]);
+      } finally {
+        closeSync(output);
+      }
+      jobs.track(args.jobId, () => run.stop());
+      const exit = await run.exited.finally(() => jobs.untrack(args.jobId));
+      const empty = explainEmptyRun(dir, basename(argv[0]!), exit);
+      if (empty) throw new ContractError('bad-request', `${empty} (its output: ${join(dir, 'output.txt')})`);
+      const name = `exact ${basename(args.target.script || args.target.module || 'recording')}`;
+      return importPath(run.manifest, args.jobId, { name, shownPath: run.manifest, recent: true });
     }),
 
     pauseSession: guard(async ({ sessionId }: { sessionId: string }) => sessions.pause(sessionId)),

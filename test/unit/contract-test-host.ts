@@ -237,6 +237,11 @@ export function createTestHost(): TestHost {
       setTimeout(() => emit('onDidSessionBatch', { sessionId, batch: makeLiveBatch(nextSession), stats }), 0);
       return session;
     },
+    // Exact mode: the mechanics host runs no Python; a finished recording of 7 spans (the real services run the
+    // tracer: test/unit/exact-services.test.ts).
+    async recordExact({ target }) {
+      return addTrace(makeProfile(`exact ${target.script}`, 7), '', 0);
+    },
     async pauseSession({ sessionId }) {
       return updateSession(sessionId, 'paused');
     },

@@ -1,7 +1,8 @@
 // Opening, switching, closing and exporting traces, via the one EmberscopeClient. Opens are jobs: progress comes from
 // onDidProgress for that jobId (connect.ts routes it), Cancel/Esc cancel it, and a failed or cancelled open leaves the
 // current trace open. Live sessions are in live.ts, which opens a stopped session's recording through here.
-import type { ExportFormat, TraceInfo } from '../../../electron/contract/api';
+import type { ExportFormat, SessionTarget, TraceInfo } from '../../../electron/contract/api';
+import type { ExactOptions } from '../../../electron/contract/exact';
 import { getPathForFile } from '../transport';
 import { unpackError, requireClient, useClient } from './client';
 import { getState, resetViewState, setState } from './store';
@@ -44,6 +45,15 @@ async function runOpenJob(label: string, start: (jobId: string) => Promise<Trace
 
 export function openPath(path: string): Promise<void> {
   return runOpenJob(path, (jobId) => requireClient().openTrace({ path, jobId }));
+}
+
+/**
+ * Runs a script under exact mode until it ends, then shows the recording, as an open job: Cancel interrupts the
+ * program (what it recorded stays in the recent list).
+ */
+export function recordExactly(target: Extract<SessionTarget, { kind: 'record' }>, exact: ExactOptions = {}): Promise<void> {
+  const label = `every call of ${baseName(target.script || target.module || 'the script')}`;
+  return runOpenJob(label, (jobId) => requireClient().recordExact({ target, exact, jobId }));
 }
 
 /** Loads and shows a trace the services already hold (a live session's recording). */

@@ -5,6 +5,7 @@ import type { PythonProcess } from '../../../electron/contract/api';
 import { LIMITS } from '../../../electron/contract/validate';
 import { splitArgs, validateSamplingOptions } from '../model/liveform';
 import { closePicker, openPicker, refreshProcesses, setSamplingOptions, startLive } from '../store/live';
+import { recordExactly } from '../store/actions';
 import { useStore } from '../store/store';
 
 const REFRESH_MS = 2000;
@@ -161,6 +162,7 @@ function RecordForm() {
   const [script, setScript] = useState('');
   const [argLine, setArgLine] = useState('');
   const [cwd, setCwd] = useState('');
+  const [exact, setExact] = useState(false);
   const split = splitArgs(argLine);
   const canStart = script.trim() !== '' && !split.error && !busy;
   return (
@@ -170,13 +172,16 @@ function RecordForm() {
       onSubmit={(e) => {
         e.preventDefault();
         if (!canStart) return;
-        void startLive({
-          kind: 'record',
+        const target = {
+          kind: 'record' as const,
           script: script.trim(),
           args: split.args,
           ...(interpreter.trim() ? { interpreter: interpreter.trim() } : {}),
           ...(cwd.trim() ? { cwd: cwd.trim() } : {}),
-        });
+        };
+        if (!exact) return void startLive(target);
+        closePicker();
+        void recordExactly(target);
       }}
     >
       <label>
@@ -199,7 +204,10 @@ function RecordForm() {
         <input value={cwd} onChange={(e) => setCwd(e.target.value)} placeholder="the script's folder" data-testid="record-cwd" spellCheck={false} />
       </label>
       <div className="dialog-foot">
-        <span className="dim">The script runs under the sampler; its output streams into the live view.</span>
+        <label className="opt-check" title="Record every Python call inside the interpreter (exact mode) instead of sampling">
+          <input type="checkbox" checked={exact} onChange={(e) => setExact(e.target.checked)} data-testid="record-exact" /> Record exactly
+        </label>
+        <span className="dim">{exact ? 'Every call is recorded; the trace opens when the script ends.' : 'The script runs under the sampler; its output streams into the live view.'}</span>
         <span className="spacer" />
         <button type="submit" className="primary" disabled={!canStart} data-testid="record-start">{busy ? 'Starting…' : 'Start recording'}</button>
       </div>
