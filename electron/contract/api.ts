@@ -134,9 +134,12 @@ export type SessionTarget =
       kind: 'record';
       /** Default: the `python3` on PATH. */
       interpreter?: string;
+      /** The script to run; '' when `module` is set. */
       script: string;
+      /** Run `python -m MODULE ARGS` (pytest, uvicorn) instead of a script: a dotted Python module name. */
+      module?: string;
       args: string[];
-      /** Default: the script's folder. */
+      /** Default: the script's folder (for a module: the services' working folder). */
       cwd?: string;
     };
 

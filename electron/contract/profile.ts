@@ -167,4 +167,10 @@ export interface ProfileSummary {
   durationNs: number;
   totalWeight: number;
   top: { name: string; file: string; line: number; self: number; total: number }[];
+  /**
+   * What the file itself says went wrong while it was recorded, one sentence each, e.g. VizTracer's
+   * `viztracer_metadata.overflow: true` (its ring buffer overflowed, so the oldest events are missing). Absent or
+   * empty when there is nothing to say. The app shows each above the views.
+   */
+  warnings?: string[];
 }

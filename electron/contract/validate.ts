@@ -143,6 +143,13 @@ const validateUploadChunk: ArgValidator = (arg) => {
 const validateSessionArg: ArgValidator = (arg) =>
   checkKeys(arg, 'argument', ['sessionId']) ?? checkId((arg as Record<string, unknown>).sessionId, 'sessionId');
 
+/** A dotted Python module name (`pytest`, `http.server`): what `python -m` accepts, and never an option. */
+export const MODULE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+
+function checkModule(value: unknown): string | null {
+  return checkString(value, 'target.module', 200) ?? (MODULE_NAME.test(value as string) ? null : `target.module: expected a Python module name such as pytest or http.server, got ${summarizeValue(value)}`);
+}
+
 function checkTarget(target: unknown): string | null {
   if (!isPlainObject(target)) return `target: expected an object, got ${summarizeValue(target)}`;
   if (target.kind === 'attach') {
@@ -154,8 +161,10 @@ function checkTarget(target: unknown): string | null {
   }
   if (target.kind !== 'record') return `target.kind: expected "attach" or "record", got ${summarizeValue(target.kind)}`;
   const err =
-    checkKeys(target, 'target', ['kind', 'script', 'args'], ['interpreter', 'cwd']) ??
-    checkString(target.script, 'target.script', LIMITS.maxPathLength) ??
+    checkKeys(target, 'target', ['kind', 'script', 'args'], ['interpreter', 'cwd', 'module']) ??
+    (target.module === undefined
+      ? checkString(target.script, 'target.script', LIMITS.maxPathLength)
+      : checkModule(target.module) ?? (target.script === '' ? null : `target.script: must be "" when target.module is set, got ${summarizeValue(target.script)}`)) ??
     (target.interpreter === undefined ? null : checkString(target.interpreter, 'target.interpreter', LIMITS.maxPathLength)) ??
     (target.cwd === undefined ? null : checkString(target.cwd, 'target.cwd', LIMITS.maxPathLength));
   return err ?? checkScriptArgs(target.args, 'target.args');

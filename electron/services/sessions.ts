@@ -92,6 +92,14 @@ function findInterpreter(name: string, cwd: string): string {
 
 /** Checks a record target and turns it into argv + cwd (what the exec policy is asked about, and what runs). */
 export function prepareRecord(target: Extract<SessionTarget, { kind: 'record' }>): { argv: string[]; cwd: string } {
+  if (target.module) {
+    // `python -m MODULE`: the module is found by the interpreter from the working folder, as on a command line.
+    const cwd = resolve(target.cwd || process.cwd());
+    if (!existsSync(cwd) || !statSync(cwd).isDirectory()) {
+      throw new ContractError('bad-request', `the working folder '${cwd}' does not exist`);
+    }
+    return { argv: [findInterpreter(target.interpreter || 'python3', cwd), '-m', target.module, ...target.args], cwd };
+  }
   const script = resolve(target.script);
   let st;
   try {
@@ -140,7 +148,7 @@ export class SessionManager {
   start(target: SessionTarget, options: SamplingOptions): SessionInfo {
     if (target.kind === 'record') {
       const { argv, cwd } = prepareRecord(target);
-      return this.launch(target, options, { argv, cwd, name: basename(target.script) });
+      return this.launch(target, options, { argv, cwd, name: target.module ?? basename(target.script) });
     }
     return this.launch(target, options);
   }

@@ -11,6 +11,7 @@ import { FunctionTableView } from './views/FunctionTableView';
 import { LivePicker } from './views/LivePicker';
 import { LiveView } from './views/LiveView';
 import { ErrorBanner, ProgressOverlay } from './views/Overlays';
+import { ProfileWarnings } from './views/ProfileWarnings';
 import { SandwichView } from './views/SandwichView';
 import { StatusBar } from './views/StatusBar';
 import { Toolbar } from './views/Toolbar';
@@ -88,6 +89,7 @@ export function App() {
     <div className="app">
       <Toolbar onOpen={() => setState({ home: true })} />
       <ErrorBanner />
+      {!playgroundShown && !comparing && <ProfileWarnings />}
       <div className="content">
         {playgroundShown || comparing ? (
           <Suspense fallback={<div className="empty-notice dim">Loading the playground…</div>}>

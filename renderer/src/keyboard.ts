@@ -84,8 +84,10 @@ export function handleGlobalKey(e: KeyboardEvent): void {
   else if (key === 'a') updateSurface(surface, (vp, ext) => panViewport(vp, -0.1, 0, ext));
   else if (key === 'd') updateSurface(surface, (vp, ext) => panViewport(vp, 0.1, 0, ext));
   else if (key === '0') {
+    // Unfocusing clears the viewport, and the whole profile is drawn at the next render. The mounted canvas still
+    // knows only the focused layout's extent, which would be stored as the "whole" one.
     if (surface === 'flame-graph' && s.focusedNode >= 0) focusCallNode(-1);
-    updateSurface(surface, (_vp, ext) => ({ x0: ext.x0, x1: ext.x1, scrollY: 0 }));
+    else updateSurface(surface, (_vp, ext) => ({ x0: ext.x0, x1: ext.x1, scrollY: 0 }));
   } else return;
   e.preventDefault();
 }

@@ -16,9 +16,15 @@ export interface Served {
   stop(): Promise<void>;
 }
 
+/**
+ * The built app `serve` runs from: this checkout, or $EMBERSCOPE_E2E_APP_ROOT (a copy built from an older commit,
+ * to show that a test fails before its fix).
+ */
+export const appRoot = process.env.EMBERSCOPE_E2E_APP_ROOT || repoRoot;
+
 /** Runs `node bin/emberscope.mjs serve --port 0 [extra]` and resolves once it prints its URL. */
 export function startServe(extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Served> {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'bin/emberscope.mjs'), 'serve', '--port', '0', ...extra], {
+  const child = spawn(process.execPath, [path.join(appRoot, 'bin/emberscope.mjs'), 'serve', '--port', '0', ...extra], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -45,3 +45,36 @@ export function fitViewport(start: number, end: number, scrollY: number, ext: Ex
   const [x0, x1] = clampX(start - margin, span, ext);
   return { x0, x1, scrollY };
 }
+
+/** What a wheel event asks for: a zoom factor (1 = none), or a pan of dx/dy px. */
+export interface WheelAction {
+  zoom: number;
+  dx: number;
+  dy: number;
+}
+
+/** The subset of WheelEvent the decision needs (so it is testable without a DOM). */
+export interface WheelInput {
+  deltaX: number;
+  deltaY: number;
+  deltaMode: number;
+  ctrlKey: boolean;
+  metaKey: boolean;
+  shiftKey: boolean;
+}
+
+const LINE_PX = 16;
+const PAGE_PX = 400;
+
+/**
+ * speedscope's and Perfetto's wheel: Ctrl/⌘ (and a trackpad pinch, which arrives as a wheel with ctrlKey) zooms;
+ * otherwise the wheel scrolls vertically and pans horizontally, Shift turning a vertical wheel into a pan.
+ */
+export function classifyWheel(e: WheelInput): WheelAction {
+  const unit = e.deltaMode === 1 ? LINE_PX : e.deltaMode === 2 ? PAGE_PX : 1;
+  const dx = e.deltaX * unit;
+  const dy = e.deltaY * unit;
+  if (e.ctrlKey || e.metaKey) return { zoom: Math.exp(Math.max(-1, Math.min(1, dy * 0.0025))), dx: 0, dy: 0 };
+  if (e.shiftKey && dx === 0) return { zoom: 1, dx: dy, dy: 0 };
+  return { zoom: 1, dx, dy };
+}

@@ -1,7 +1,7 @@
 // The attach/record form's pure parts: a shell-like argument splitter and the sampling options' validation, so the
 // form can say exactly what is wrong before anything is sent. The defaults and limits are the contract's.
 import type { SamplingOptions } from '../../../electron/contract/api';
-import { checkSamplingValues } from '../../../electron/contract/validate';
+import { checkSamplingValues, MODULE_NAME } from '../../../electron/contract/validate';
 
 export { DEFAULT_SAMPLING_OPTIONS } from '../../../electron/contract/validate';
 
@@ -49,4 +49,14 @@ export function splitArgs(line: string): { args: string[]; error: string | null 
 /** What is wrong with the options, in words for the form, or null. */
 export function validateSamplingOptions(o: SamplingOptions): string | null {
   return checkSamplingValues(o, { rate: 'Rate', duration: 'Duration limit' });
+}
+
+/** `python -m` takes a dotted module name; anything else (a path, an option) is refused before it is sent. */
+export function checkModuleName(text: string): string | null {
+  const name = text.trim();
+  if (!name) return 'Give a module to run, e.g. pytest';
+  if (/^-/.test(name)) return `'${name}' is an option, not a module: put options under Arguments`;
+  if (/[\\/]|\.py$/.test(name)) return `'${name}' looks like a file: choose "python script.py" to run a file`;
+  if (!MODULE_NAME.test(name)) return `'${name}' is not a Python module name (letters, digits, _ and dots)`;
+  return null;
 }

@@ -3,6 +3,7 @@
 // Batches are applied as they come to a working Profile kept here, outside the store; the store's copy (which every
 // derived table and layout keys on) is republished at most every PUBLISH_MS, so a 2000 Hz session costs at most four
 // call-tree + layout rebuilds a second however often batches arrive. Stats and output go to the store at once.
+import { baseName, composeFailure } from '../model/errors';
 import type {
   EmberscopeClient,
   EmberscopeEvents,
@@ -267,9 +268,9 @@ export async function startLive(target: SessionTarget): Promise<void> {
     setState({ picker: null, pickerBusy: false });
     trackNewSession(info, true);
   } catch (err) {
-    const e = err as { code?: string };
-    const what = target.kind === 'attach' ? `attach to process ${target.pid}` : `record ${target.script}`;
-    setState({ pickerBusy: false, pickerError: `Could not ${what}${e?.code ? ` (${e.code})` : ''}: ${unpackError(err).message}` });
+    const subject = target.kind === 'attach' ? `process ${target.pid}` : target.module ? `-m ${target.module}` : target.script;
+    const what = target.kind === 'attach' ? `attach to ${subject}` : `record ${subject}`;
+    setState({ pickerBusy: false, pickerError: composeFailure(`Could not ${what}`, target.kind === 'record' && !target.module ? [subject, baseName(subject)] : [subject], unpackError(err).message) });
   } finally {
     starting = false;
   }

@@ -1,9 +1,10 @@
-// One interactive flame surface: wheel zoom around the cursor, drag to pan, click to select/focus, double-click to
+// One interactive flame surface: wheel scrolls and pans, Ctrl/⌘+wheel or pinch zooms around the cursor, drag to pan, click to select/focus, double-click to
 // reset, hover tooltip. Drawing is delegated to FlameRenderer; the viewport lives in the store per surface.
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { drawStats, FlameRenderer, type RectPaint } from '../canvas/renderer';
 import type { Viewport } from '../canvas/drawlist';
-import { panViewport, zoomViewport, type Extent } from '../canvas/viewport';
+import { classifyWheel, panViewport, zoomViewport, type Extent } from '../canvas/viewport';
+import { ScrollBar } from './ScrollBar';
 import { findRectAt, type FlameLayout } from '../model/layout';
 import { selectFuncColors, selectProfile, selectSearch } from '../store/selectors';
 import { setViewport, useStore, type SurfaceKey } from '../store/store';
@@ -22,7 +23,8 @@ export interface FlameCanvasProps {
   surface: SurfaceKey;
   layout: FlameLayout;
   inverted?: boolean;
-  describe: (row: number, index: number) => TooltipContent;
+  /** Tooltip of a rectangle; `viewport` and `widthPx` give the zoom (what one pixel spans). */
+  describe: (row: number, index: number, viewport: Viewport, widthPx: number) => TooltipContent;
   onSelect?: (row: number, index: number, viewport: Viewport, extent: Extent) => void;
   onReset?: () => void;
   /** Rendered above the canvas with the current viewport (time axis, minimap). */
@@ -154,22 +156,21 @@ export function FlameCanvasView(props: FlameCanvasProps) {
     return { mx, my, x, row, index: findRectAt(layout, row, x), width: rect.width };
   }, [layout, inverted]);
 
-  // Wheel needs a non-passive listener to stop the page from scrolling.
+  // Wheel needs a non-passive listener to stop the page from scrolling. speedscope's and Perfetto's conventions: the
+  // wheel and a trackpad's two-finger swipe scroll (vertical) and pan (horizontal, or Shift+wheel); Ctrl/⌘+wheel and
+  // a pinch (which Chromium delivers as a wheel with ctrlKey) zoom around the cursor.
   useEffect(() => {
     const canvas = canvasRef.current!;
     const onWheel = (e: WheelEvent) => {
       e.preventDefault();
+      const action = classifyWheel(e);
       const vp = vpRef.current;
       const ext = extent();
       const rect = canvas.getBoundingClientRect();
-      if (e.shiftKey) {
-        setViewport(surface, panViewport(vp, 0, inverted ? -e.deltaY : e.deltaY, ext));
-      } else if (Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
-        setViewport(surface, panViewport(vp, e.deltaX / rect.width, 0, ext));
+      if (action.zoom !== 1) {
+        setViewport(surface, zoomViewport(vp, action.zoom, (e.clientX - rect.left) / rect.width, ext));
       } else {
-        const unit = e.deltaMode === 1 ? 16 : 1; // lines vs pixels
-        const factor = Math.exp(e.deltaY * unit * 0.0025);
-        setViewport(surface, zoomViewport(vp, factor, (e.clientX - rect.left) / rect.width, ext));
+        setViewport(surface, panViewport(vp, action.dx / (rect.width || 1), inverted ? -action.dy : action.dy, ext));
       }
     };
     canvas.addEventListener('wheel', onWheel, { passive: false });
@@ -216,7 +217,7 @@ export function FlameCanvasView(props: FlameCanvasProps) {
   };
 
   const setVp = useCallback((vp: Viewport) => setViewport(surface, vp), [surface]);
-  const hoverContent = hover && hover.row < layout.rows.length && hover.index < layout.rows[hover.row].length ? props.describe(hover.row, hover.index) : null;
+  const hoverContent = hover && hover.row < layout.rows.length && hover.index < layout.rows[hover.row].length ? props.describe(hover.row, hover.index, viewport, size.width) : null;
 
   return (
     <div className="flame-surface">
@@ -233,6 +234,13 @@ export function FlameCanvasView(props: FlameCanvasProps) {
           onDoubleClick={() => props.onReset?.()}
           onMouseMove={onMouseMove}
           onMouseLeave={() => setHover(null)}
+        />
+        <ScrollBar
+          contentPx={layout.rows.length * ROW_HEIGHT + 40}
+          viewPx={size.height}
+          scrollY={viewport.scrollY}
+          inverted={inverted}
+          onScroll={(scrollY) => setViewport(surface, panViewport(vpRef.current, 0, scrollY - vpRef.current.scrollY, extent()))}
         />
         {hoverContent && hover && <Tooltip content={hoverContent} x={hover.x} y={hover.y} bounds={size} />}
       </div>

@@ -31,7 +31,7 @@ export function FlameChartView() {
       <FlameCanvasView
         surface="flame-chart"
         layout={layout}
-        describe={(row, index) => buildChartRectTooltip(profile, layout, stats, row, index)}
+        describe={(row, index, vp, width) => buildChartRectTooltip(profile, layout, stats, row, index, width > 0 ? (vp.x1 - vp.x0) / width : 0)}
         onSelect={(row, index, vp, ext) => {
           const r = layout.rows[row];
           selectFunction(r.func[index]);

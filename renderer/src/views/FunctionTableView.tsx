@@ -82,10 +82,12 @@ export function FunctionTableView({ compact = false }: { compact?: boolean }) {
           </>
         )}
       </div>
-      {rows.length === 0 ? (
-        <EmptyNotice title={search ? 'No function matches the search' : 'No functions'} detail={search ? 'Press Esc to clear the search.' : ''} />
-      ) : (
-        <div className="ftable-body" ref={scroller} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}>
+      {/* The scroller stays mounted when nothing matches: its height is measured once, by a ResizeObserver bound to
+          this element, so an unmounted one would leave the table 5 rows tall when matches come back. */}
+      <div className="ftable-body" ref={scroller} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}>
+        {rows.length === 0 ? (
+          <EmptyNotice title={search ? 'No function matches the search' : 'No functions'} detail={search ? 'Press Esc to clear the search.' : ''} />
+        ) : (
           <div style={{ height: rows.length * ROW_PX, position: 'relative' }}>
             {rows.slice(first, last).map((r, k) => (
               <div
@@ -123,8 +125,8 @@ export function FunctionTableView({ compact = false }: { compact?: boolean }) {
               </div>
             ))}
           </div>
-        </div>
-      )}
+        )}
+      </div>
     </div>
   );
 }

@@ -3,7 +3,7 @@
 import { useEffect, useRef } from 'react';
 import { computeDrawList, type Viewport } from '../canvas/drawlist';
 import { MERGED_COLOR, type FuncColors } from '../model/colors';
-import { formatNs } from '../model/format';
+import { formatNsAt } from '../model/timefmt';
 import type { FlameLayout } from '../model/layout';
 
 const MINIMAP_HEIGHT = 44;
@@ -100,13 +100,21 @@ export function Overview({ layout, viewport, colors, hasTimeline, onChange }: Pr
       ctx.textBaseline = 'middle';
       // Enough decimals that neighbouring percent ticks differ.
       const pctDecimals = Math.max(0, Math.min(6, -Math.floor(Math.log10((step / full) * 100))));
-      for (let t = Math.ceil(viewport.x0 / step) * step; t < viewport.x1; t += step) {
+      const labels: string[] = [];
+      // Ticks by index, not by adding up steps: at deep zoom the sum drifts off the step's grid.
+      const firstTick = Math.ceil(viewport.x0 / step);
+      for (let k = firstTick; k * step < viewport.x1; k++) {
+        const t = k * step;
         const x = ((t - viewport.x0) / span) * width;
         ctx.fillStyle = '#3a3f4b';
         ctx.fillRect(x, MINIMAP_HEIGHT, 1, AXIS_HEIGHT);
         ctx.fillStyle = '#9aa3b2';
-        ctx.fillText(hasTimeline ? formatNs(t) : `${((t / full) * 100).toFixed(pctDecimals)}%`, x + 3, MINIMAP_HEIGHT + AXIS_HEIGHT / 2);
+        const label = hasTimeline ? formatNsAt(t, step) : `${((t / full) * 100).toFixed(pctDecimals)}%`;
+        labels.push(label);
+        ctx.fillText(label, x + 3, MINIMAP_HEIGHT + AXIS_HEIGHT / 2);
       }
+      // The labels are pixels only; tests and assistive tools read them here.
+      canvas.dataset.ticks = labels.join('|');
     };
     raf = requestAnimationFrame(paint);
     const ro = new ResizeObserver(() => { if (!raf) raf = requestAnimationFrame(paint); });

@@ -53,8 +53,9 @@ export function Toolbar({ onOpen }: { onOpen: () => void }) {
               <span className="pg-tab-icon" aria-hidden>{'</>'}</span> Playground{hostCount > 0 ? ` (${hostCount})` : ''}
             </button>
           </div>
-          <button type="button" className="ghost" onClick={() => { hidePlayground(); onOpen(); }} aria-label="Open another trace" data-testid="open-another">+ Open</button>
         </nav>
+        {/* Outside the tabs' scroller: with many tabs it stays on screen. */}
+        <button type="button" className="ghost" onClick={() => { hidePlayground(); onOpen(); }} aria-label="Open another trace" data-testid="open-another">+ Open</button>
         <div className="spacer" />
         <button type="button" className="live-button" onClick={() => openPicker('attach')} data-testid="live-button" title="Attach to a Python process or record a script (Ctrl+L)">
           <i className="rec-dot" /> Live <kbd>Ctrl+L</kbd>
@@ -94,8 +95,12 @@ function SearchBox() {
   const stats = useStore(selectStats);
   const profile = useStore(selectProfile);
   const input = useRef<HTMLInputElement>(null);
+  // Only a `/` or Ctrl+F pressed while this box is mounted focuses it: the box remounts when another file opens, and
+  // an old request must not take the keys (1-4, w, s) from the views then.
+  const seenTick = useRef(tick);
   useEffect(() => {
-    if (tick) {
+    if (tick !== seenTick.current) {
+      seenTick.current = tick;
       input.current?.focus();
       input.current?.select();
     }

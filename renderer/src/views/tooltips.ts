@@ -4,6 +4,7 @@ import type { CallTree } from '../model/calltree';
 import { computeFuncColors, KIND_LABELS } from '../model/colors';
 import { formatNs, formatPercent, formatWeight } from '../model/format';
 import { computeFuncTable } from '../model/functions';
+import { formatNsAt } from '../model/timefmt';
 import type { FlameLayout } from '../model/layout';
 import type { FunctionStats } from '../model/table';
 import type { TooltipContent } from './Tooltip';
@@ -41,13 +42,17 @@ export function buildCallNodeTooltip(profile: Profile, tree: CallTree, stats: Fu
   };
 }
 
-/** A rectangle of the time-ordered flame chart. */
-export function buildChartRectTooltip(profile: Profile, layout: FlameLayout, stats: FunctionStats, row: number, index: number): TooltipContent {
+/**
+ * A rectangle of the time-ordered flame chart. `resolutionNs` is what one pixel spans at the current zoom: the start
+ * time is given to that precision, so two neighbouring frames never read the same.
+ */
+export function buildChartRectTooltip(profile: Profile, layout: FlameLayout, stats: FunctionStats, row: number, index: number, resolutionNs = 0): TooltipContent {
   const r = layout.rows[row];
   const func = r.func[index];
   const dur = r.end[index] - r.start[index];
+  const start = resolutionNs > 0 ? formatNsAt(r.start[index], resolutionNs) : formatNs(r.start[index]);
   const timeRows: [string, string][] = profile.hasTimeline
-    ? [['Duration', `${formatNs(dur)}  ${formatPercent(dur, layout.x1 - layout.x0)}`], ['Starts at', formatNs(r.start[index])]]
+    ? [['Duration', `${formatNs(dur)}  ${formatPercent(dur, layout.x1 - layout.x0)}`], ['Starts at', start]]
     : [['Weight', `${formatWeight(dur, profile.unit)}  ${formatPercent(dur, layout.x1 - layout.x0)}`]];
   return { ...base(profile, func), rows: [...timeRows, ...functionRows(profile, stats, func)] };
 }

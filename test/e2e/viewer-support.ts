@@ -1,0 +1,66 @@
+// Shared steps of the viewer-*.test.ts files: open a sample or a path, wait for a view, read a surface's viewport,
+// write a profile with deep stacks. Everything drives the real page; nothing is mocked.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { canvasInk, repoRoot } from './harness';
+
+/** How long a condition may take to hold before the test fails (the machine is shared; the UI answers in ms). */
+export const WAIT = { timeout: 15_000 };
+
+export const scratchDir = path.join(repoRoot, 'test/artifacts/e2e-viewer');
+
+export interface Viewport { x0: number; x1: number; scrollY: number }
+
+export async function openPage(browser: Browser, url: string, width = 1400, height = 900, colorScheme: 'light' | 'dark' = 'dark'): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: 1, colorScheme });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('[page error]', e.message));
+  await page.goto(url);
+  await page.getByTestId('welcome').waitFor(WAIT);
+  return page;
+}
+
+/** Opens a bundled sample from the welcome screen (or "+ Open") and waits for a drawn picture. */
+export async function openSample(page: Page, title: RegExp): Promise<void> {
+  if (!(await page.getByTestId('welcome').isVisible())) await page.getByTestId('open-another').click();
+  await page.getByTestId('sample-card').filter({ hasText: title }).first().click();
+  await page.getByTestId('welcome').waitFor({ state: 'detached', ...WAIT });
+}
+
+/** Opens a file by path from the welcome screen (or "+ Open"). */
+export async function openPath(page: Page, file: string): Promise<void> {
+  if (!(await page.getByTestId('welcome').isVisible())) await page.getByTestId('open-another').click();
+  await page.getByTestId('open-path-input').fill(file);
+  await page.getByTestId('open-path-input').press('Enter');
+}
+
+/** Resolves once the view's tab is selected and, for the flame views, its canvas has drawn something. */
+export async function showView(page: Page, kind: 'flame-graph' | 'flame-chart' | 'sandwich' | 'table'): Promise<void> {
+  const tab = page.locator(`[data-testid="view-tab-${kind}"]`);
+  if ((await tab.getAttribute('aria-selected')) !== 'true') await tab.click();
+  await page.locator(`[data-testid="view-tab-${kind}"][aria-selected="true"]`).waitFor(WAIT);
+  if (kind === 'flame-graph' || kind === 'flame-chart') await expect.poll(() => canvasInk(page), WAIT).toBeGreaterThan(0.005);
+}
+
+export function readViewport(page: Page, surface: string): Promise<Viewport | null> {
+  return page.evaluate((s) => (window as any).__emberscope.getState().viewports[s] ?? null, surface);
+}
+
+export function readState<T>(page: Page, key: string): Promise<T> {
+  return page.evaluate((k) => (window as any).__emberscope.getState()[k], key);
+}
+
+/** A folded-stacks file whose stacks are `depth` frames deep: taller than any window, so it must scroll. */
+export function writeDeepProfile(depth: number): string {
+  mkdirSync(scratchDir, { recursive: true });
+  const file = path.join(scratchDir, `deep-${depth}.folded`);
+  const lines: string[] = [];
+  for (let branch = 0; branch < 3; branch++) {
+    const frames = Array.from({ length: depth }, (_, i) => `level_${i}${i > depth / 2 ? `_b${branch}` : ''}`);
+    lines.push(`${frames.join(';')} ${10 * (branch + 1)}`);
+  }
+  writeFileSync(file, lines.join('\n') + '\n');
+  return file;
+}
