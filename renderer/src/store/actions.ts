@@ -1,6 +1,7 @@
 // Opening, switching, closing and exporting traces, via the one EmberscopeClient. Opens are jobs: progress comes from
 // onDidProgress for that jobId (connect.ts routes it), Cancel/Esc cancel it, and a failed or cancelled open leaves the
 // current trace open. Live sessions are in live.ts, which opens a stopped session's recording through here.
+import { baseName, composeFailure } from '../model/errors';
 import type { ExportFormat, SessionTarget, TraceInfo } from '../../../electron/contract/api';
 import type { ExactOptions } from '../../../electron/contract/exact';
 import { getPathForFile } from '../transport';
@@ -37,7 +38,7 @@ async function runOpenJob(label: string, start: (jobId: string) => Promise<Trace
     }));
   } catch (err) {
     const { cancelled, message } = unpackError(err);
-    if (!cancelled) setState({ error: `Could not open ${label}: ${message}` });
+    if (!cancelled) setState({ error: composeFailure(`Could not open ${label}`, [label, baseName(label)], message) });
   } finally {
     if (getState().progress?.jobId === jobId) setState({ progress: null });
   }

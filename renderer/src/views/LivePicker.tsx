@@ -3,7 +3,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { PythonProcess } from '../../../electron/contract/api';
 import { LIMITS } from '../../../electron/contract/validate';
-import { splitArgs, validateSamplingOptions } from '../model/liveform';
+import { checkModuleName, splitArgs, validateSamplingOptions } from '../model/liveform';
 import { closePicker, openPicker, refreshProcesses, setSamplingOptions, startLive } from '../store/live';
 import { recordExactly } from '../store/actions';
 import { useStore } from '../store/store';
@@ -74,6 +74,12 @@ function ProcessTable() {
 
   const rows = useMemo(() => (processes ?? []).filter((p) => matchesFilter(p, filter.trim())), [processes, filter]);
   const current = rows.find((p) => p.pid === selected) ?? null;
+  // A pid typed in the filter that is not listed: the services say why when asked to attach (not Python, no such
+  // process, no permission), as the CLI's `attach PID` does; "no match" alone left the user guessing.
+  const unlistedPid = processes && rows.length === 0 && /^\d{1,9}$/.test(filter.trim()) ? Number(filter.trim()) : null;
+  const tryUnlisted = () => {
+    if (unlistedPid !== null && unlistedPid > 0 && !busy) void startLive({ kind: 'attach', pid: unlistedPid });
+  };
   const attach = (p: PythonProcess | null) => {
     if (p && p.canAttach && !busy) void startLive({ kind: 'attach', pid: p.pid });
   };
@@ -85,7 +91,8 @@ function ProcessTable() {
       if (next) setSelected(next.pid);
     } else if (e.key === 'Enter') {
       e.preventDefault();
-      attach(current ?? (rows.length === 1 ? rows[0] : null));
+      if (unlistedPid !== null) tryUnlisted();
+      else attach(current ?? (rows.length === 1 ? rows[0] : null));
     }
   };
 
@@ -115,7 +122,13 @@ function ProcessTable() {
           <span>Attach</span>
         </div>
         <div className="process-body">
-          {processes && rows.length === 0 && (
+          {processes && rows.length === 0 && unlistedPid !== null && (
+            <div className="process-empty" data-testid="process-unlisted">
+              <span className="dim">Process {unlistedPid} is not among the Python processes found. </span>
+              <button type="button" onClick={tryUnlisted} disabled={busy} data-testid="process-try-pid">Attach to {unlistedPid} anyway (Enter) to see why</button>
+            </div>
+          )}
+          {processes && rows.length === 0 && unlistedPid === null && (
             <div className="process-empty dim">{processes.length ? 'No process matches the filter.' : 'No Python processes found. Start one, or record a script instead.'}</div>
           )}
           {rows.map((p) => (
@@ -159,12 +172,16 @@ function ProcessTable() {
 function RecordForm() {
   const busy = useStore((s) => s.pickerBusy);
   const [interpreter, setInterpreter] = useState('');
+  // Script (`python file.py`) or module (`python -m pytest`): what a user types after `python`.
+  const [mode, setMode] = useState<'script' | 'module'>('script');
   const [script, setScript] = useState('');
+  const [module, setModule] = useState('');
   const [argLine, setArgLine] = useState('');
   const [cwd, setCwd] = useState('');
   const [exact, setExact] = useState(false);
   const split = splitArgs(argLine);
-  const canStart = script.trim() !== '' && !split.error && !busy;
+  const moduleProblem = mode === 'module' ? checkModuleName(module) : null;
+  const canStart = (mode === 'script' ? script.trim() !== '' : !moduleProblem) && !split.error && !busy;
   return (
     <form
       className="record-form"
@@ -174,7 +191,7 @@ function RecordForm() {
         if (!canStart) return;
         const target = {
           kind: 'record' as const,
-          script: script.trim(),
+          ...(mode === 'module' ? { script: '', module: module.trim() } : { script: script.trim() }),
           args: split.args,
           ...(interpreter.trim() ? { interpreter: interpreter.trim() } : {}),
           ...(cwd.trim() ? { cwd: cwd.trim() } : {}),
@@ -188,10 +205,25 @@ function RecordForm() {
         <span>Interpreter</span>
         <input value={interpreter} onChange={(e) => setInterpreter(e.target.value)} placeholder="python3 (on PATH)" data-testid="record-interpreter" spellCheck={false} />
       </label>
-      <label>
-        <span>Script</span>
-        <input value={script} onChange={(e) => setScript(e.target.value)} placeholder="/path/to/script.py on the services' machine" data-testid="record-script" spellCheck={false} autoFocus />
-      </label>
+      <div className="record-mode">
+        <span className="dim">Run</span>
+        <div className="seg" role="radiogroup" aria-label="Run a script or a module">
+          <button type="button" role="radio" aria-checked={mode === 'script'} className={mode === 'script' ? 'active' : ''} onClick={() => setMode('script')} data-testid="record-mode-script">python script.py</button>
+          <button type="button" role="radio" aria-checked={mode === 'module'} className={mode === 'module' ? 'active' : ''} onClick={() => setMode('module')} data-testid="record-mode-module">python -m module</button>
+        </div>
+      </div>
+      {mode === 'script' ? (
+        <label>
+          <span>Script</span>
+          <input value={script} onChange={(e) => setScript(e.target.value)} placeholder="/path/to/script.py on the services' machine" data-testid="record-script" spellCheck={false} autoFocus />
+        </label>
+      ) : (
+        <label>
+          <span>Module</span>
+          <input value={module} onChange={(e) => setModule(e.target.value)} placeholder="pytest, uvicorn, http.server …" data-testid="record-module" spellCheck={false} autoFocus />
+        </label>
+      )}
+      {mode === 'module' && module.trim() !== '' && moduleProblem && <div className="args-preview error" data-testid="record-module-problem">{moduleProblem}</div>}
       <label>
         <span>Arguments</span>
         <input value={argLine} onChange={(e) => setArgLine(e.target.value)} placeholder={`--epochs 3 "a b"  (quotes group, no shell expansion)`} data-testid="record-args" spellCheck={false} />
@@ -201,7 +233,7 @@ function RecordForm() {
       </div>
       <label>
         <span>Working dir</span>
-        <input value={cwd} onChange={(e) => setCwd(e.target.value)} placeholder="the script's folder" data-testid="record-cwd" spellCheck={false} />
+        <input value={cwd} onChange={(e) => setCwd(e.target.value)} placeholder={mode === 'script' ? "the script's folder" : "the services' working folder"} data-testid="record-cwd" spellCheck={false} />
       </label>
       <div className="dialog-foot">
         <label className="opt-check" title="Record every Python call inside the interpreter (exact mode) instead of sampling">
