@@ -116,6 +116,14 @@ describe('function table = ProfileSummary semantics', () => {
     expect(get('f')).toEqual([50 + 30, 100]);
     expect(get('g')).toEqual([20, 50]);
     expect(stats.totalWeight).toBe(100);
+    // Spans are calls: every one counts, the recursive one too (exact mode's call counts).
+    const calls = (n: string) => stats.calls![funcs.name.indexOf(n)];
+    expect([calls('f'), calls('g')]).toEqual([2, 1]);
+  });
+
+  it('has no call counts for sampled profiles', () => {
+    const p = new TestProfileBuilder().sample(['main', 'work'], 1).build();
+    expect(computeFunctionStats(p, 'all').calls).toBeNull();
   });
 
   it('agrees with the call tree on a bigger synthetic profile', () => {

@@ -9,7 +9,10 @@ export interface FunctionStats {
   /** Indexed by FuncIndex, in Profile.unit. */
   self: Float64Array;
   total: Float64Array;
-  /** pstats only: total calls and primitive calls per function; null otherwise. */
+  /**
+   * Calls per function: pstats' total calls (with `primitiveCalls`), or one per span where the threads have spans
+   * (traces record every call: exact mode, VizTracer, Chrome); null for sampled profiles, which cannot count calls.
+   */
   calls: Float64Array | null;
   primitiveCalls: Float64Array | null;
   /** Sum of sample weights + root span durations (or pstats total time), in unit. */
@@ -61,18 +64,21 @@ function buildFunctionStats(profile: Profile, selection: ThreadSelection): Funct
     }
   }
   addStackWeights(profile, stackWeight, self, total);
+  let calls: Float64Array | null = null;
   for (const t of threads) {
     const spans = t.spans;
     if (!spans.length) continue;
+    calls ??= new Float64Array(funcs.length);
     const { selfNs, outermost, rootNs } = computeSpanFigures(t, funcs);
     totalWeight += rootNs * toUnit;
     for (let i = 0; i < spans.length; i++) {
       const f = funcs.funcOfFrame[spans.frame[i]];
       self[f] += selfNs[i] * toUnit;
+      calls[f] += 1;
       if (outermost[i]) total[f] += Math.max(0, spans.end[i] - spans.start[i]) * toUnit;
     }
   }
-  return { self, total, calls: null, primitiveCalls: null, totalWeight, exact: false };
+  return { self, total, calls, primitiveCalls: null, totalWeight, exact: false };
 }
 
 function statsFromCallGraph(profile: Profile, self: Float64Array, total: Float64Array): FunctionStats {
