@@ -104,3 +104,18 @@ def test_unsupported_interpreter_runs_the_program_untraced(tmp_path):
 def test_the_supported_interpreter_imports_cleanly():
     r = import_with("")
     assert r.returncode == 0, r.stderr
+
+
+def test_a_panic_in_the_tracer_stops_recording_and_the_program_goes_on(tmp_path):
+    source = """
+def f():
+    return 1
+print(sum(f() for _ in range(10)))
+"""
+    proc, out = run_traced(tmp_path, source, env_extra={"EMBERSCOPE_TRACER_SIMULATE": "panic", "RUST_BACKTRACE": "0"})
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == "10"
+    # Reported through sys.unraisablehook, never raised into the program.
+    assert "RuntimeError: emberscope tracer: internal error (a panic in the profile callback)" in proc.stderr
+    [f] = out.glob("*.embx")
+    assert struct.unpack_from("<I", f.read_bytes(), 48)[0] == 3  # STATE_ERROR: the file says it stopped on an error

@@ -26,6 +26,9 @@ pub struct Hot {
     pub max_depth: usize,
     pub c_calls: bool,
     pub extra_index: ffi::Py_ssize_t,
+    /// Test hook (EMBERSCOPE_TRACER_SIMULATE=panic): the callback panics at the first call, to show that a panic
+    /// stops recording and the program goes on.
+    pub simulate_panic: bool,
 }
 
 pub struct GilCell<T>(pub UnsafeCell<T>);
@@ -46,6 +49,7 @@ pub static HOT: GilCell<Hot> = GilCell(UnsafeCell::new(Hot {
     max_depth: usize::MAX,
     c_calls: false,
     extra_index: -1,
+    simulate_panic: false,
 }));
 
 /// Chunks whose thread ended: handed back to the writer (ring mode reuses them) at the next allocation.
@@ -135,6 +139,9 @@ unsafe fn on_event(ts: &mut ThreadState, frame: *mut ffi::PyFrameObject, what: c
     let hot = HOT.get();
     match what {
         ffi::PyTrace_CALL => {
+            if hot.simulate_panic {
+                panic!("simulated panic (EMBERSCOPE_TRACER_SIMULATE=panic)");
+            }
             let code = ffi::PyFrame_GetCode(frame);
             let value = code_value(code, hot.extra_index);
             ffi::Py_DECREF(code as *mut ffi::PyObject);

@@ -25,7 +25,8 @@ use crate::tracer::{Settings, Tracer};
 /// it, this says why when someone renames the file.
 const BUILT_FOR: &str = env!("EMBERSCOPE_PY_BUILD");
 /// Test hook: `EMBERSCOPE_TRACER_SIMULATE=free-threaded|version|implementation` makes import fail as it would on
-/// such an interpreter (test/python/test_exact_import.py); nothing else reads it.
+/// such an interpreter, `panic` makes the profile callback panic at the first call (test/python/test_exact_bounds.py);
+/// nothing else reads it.
 const SIMULATE_ENV: &str = "EMBERSCOPE_TRACER_SIMULATE";
 /// Default size cap of one process's file.
 const DEFAULT_MAX_BYTES: usize = 2 << 30;
@@ -262,7 +263,10 @@ fn _emberscope_tracer(m: &Bound<'_, PyModule>) -> PyResult<()> {
              failed); another tool (a JIT or debugger) took them all",
         ));
     }
-    unsafe { HOT.get().extra_index = index as ffi::Py_ssize_t };
+    unsafe {
+        HOT.get().extra_index = index as ffi::Py_ssize_t;
+        HOT.get().simulate_panic = std::env::var(SIMULATE_ENV).is_ok_and(|v| v == "panic");
+    }
     if unsafe { libc::pthread_atfork(None, None, Some(after_fork_child)) } != 0 {
         return Err(PyImportError::new_err("emberscope exact mode: pthread_atfork failed; fork children could not be traced safely"));
     }

@@ -215,6 +215,8 @@ pub fn fail(what: &str) {
         if let Some(t) = state() {
             t.note(&text);
             t.close(fmt::STATE_ERROR);
+            // Keeps stop() (atexit) from marking the file as closed cleanly.
+            t.message = Some(text.clone());
         }
         let c = std::ffi::CString::new(text).unwrap_or_default();
         let mut saved = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
