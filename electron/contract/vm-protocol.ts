@@ -106,6 +106,13 @@ export type VmEvent =
    * main thread's is the pid); `depth` counts from the thread's outermost Python frame (0), the agent's included.
    */
   | { event: 'live-frames'; generation: number; threads: { tid: number; frames: { name: string; file: string; depth: number; oldGeneration: number }[] }[] }
+  /**
+   * Frames a `live-frames` event listed (the one for reload `generation`) that are no longer on their thread's stack:
+   * they returned (or their thread ended) and a re-entry runs the new code. `t` is the agent's time.monotonic_ns()
+   * when it saw them gone (it checks every few ms, see the agent's README), so the old code ran until shortly before
+   * `t`. Each listed frame is reported once; frames a later `live-frames` lists again are watched under that one.
+   */
+  | { event: 'frames-returned'; generation: number; t: number; frames: { tid: number; name: string; file: string; depth: number }[] }
   /** Local modules the script imported (files to watch). */
   | { event: 'modules'; files: string[] }
   /** The script's run ended; the agent then exits (0 after return, 1 after an exception, the code of sys.exit). */

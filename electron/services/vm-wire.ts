@@ -160,6 +160,19 @@ function checkEvent(m: Record<string, unknown>): VmEvent {
       });
       break;
     }
+    case 'frames-returned': {
+      const e = obj(m, 'frames-returned', ['event', 'generation', 't', 'frames']);
+      int(e.generation, 'frames-returned.generation');
+      num(e.t, 'frames-returned.t');
+      list(e.frames, 'frames-returned.frames', (f, w) => {
+        const fr = obj(f, w, ['tid', 'name', 'file', 'depth']);
+        int(fr.tid, `${w}.tid`);
+        str(fr.name, `${w}.name`, false);
+        str(fr.file, `${w}.file`);
+        int(fr.depth, `${w}.depth`);
+      });
+      break;
+    }
     case 'modules':
       list(obj(m, 'modules', ['event', 'files']).files, 'modules.files', (v, w) => str(v, w, false));
       break;

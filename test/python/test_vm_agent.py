@@ -47,6 +47,7 @@ class AgentProcess:
         self.replies = {}
         self.lock = threading.Lock()
         self.arrival = {}
+        self.arrival_ns = {}  # id(message) -> time.monotonic_ns() it was read
         for fd, buf in ((out_r, self.stdout), (err_r, self.stderr), (fault_r, self.fault)):
             threading.Thread(target=self._drain, args=(fd, buf), daemon=True).start()
         threading.Thread(target=self._read_control, daemon=True).start()
@@ -86,6 +87,7 @@ class AgentProcess:
                     with self.lock:
                         self.replies[msg["reply"]] = msg
                 self.arrival.setdefault(msg.get("event"), now)
+                self.arrival_ns[id(msg)] = time.monotonic_ns()
                 self.messages.put(msg)
 
     def request(self, cmd, **fields):
@@ -126,6 +128,9 @@ class AgentProcess:
             time.sleep(0.002)
         raise AssertionError(f"no {name} event within {timeout} s; got {[m.get('event') for m in self.all]}; "
                              f"stderr: {bytes(self.stderr)[-2000:]!r}")
+
+    def arrival_of(self, msg):
+        return self.arrival_ns[id(msg)]
 
     def run(self, script, args=(), cwd=None):
         reply = self.call("run", script=str(script), args=list(args), cwd=str(cwd or os.path.dirname(script)))
@@ -522,6 +527,56 @@ def test_live_frames_attribute_a_running_loop_to_its_old_generation(agents, tmp_
     frames = a.event("live-frames", where=lambda m: m["generation"] == 2)["threads"]
     names = [(f["name"], f["oldGeneration"]) for t in frames if t["tid"] == a.pid for f in t["frames"]]
     assert names == [("main", 0)], names
+    # main() never returns: nobody says it did (the watcher looks every few ms).
+    time.sleep(0.4)
+    assert not [m for m in a.all if m.get("event") == "frames-returned"], a.all
+
+
+def test_frames_returned_when_a_short_function_caught_mid_call_returns(agents, tmp_path):
+    # crunch() takes ~50 ms and is called back to back: the reload lands inside it (its frame is listed), and the
+    # agent says when that very frame returned, though the loop re-enters crunch (new code) at once.
+    src = textwrap.dedent("""
+        def crunch():
+            s = 0
+            for i in range(N):
+                s += i
+            return s
+        def main():
+            print("in main", flush=True)
+            while True:
+                crunch()
+        N = 1
+        import time
+        t0 = time.perf_counter(); crunch(); N = max(1, int(0.05 / max(time.perf_counter() - t0, 1e-7)))
+        main()
+        """).lstrip("\n")
+    script = tmp_path / "short.py"
+    script.write_text(src)
+    a = agents()
+    a.run(script)
+    a.wait_output("in main")
+    for attempt in range(1, 6):  # the reload may land between two calls (rarely): then try again
+        before = time.monotonic_ns()
+        edited = src.replace("s += i\n", f"s += i * {attempt + 1}\n")
+        report = a.call("reload", files=[str(script)], source=edited)["report"]
+        assert report["ok"] and report["patched"] == ["crunch"], report
+        gen = report["generation"]
+        listed = a.event("live-frames", where=lambda m, g=gen: m["generation"] == g)["threads"]
+        mine = [f for t in listed if t["tid"] == a.pid for f in t["frames"]]
+        if mine:
+            break
+    assert [f["name"] for f in mine] == ["crunch"], listed
+    ev = a.event("frames-returned", where=lambda m, g=gen: m["generation"] == g, timeout=5)
+    arrived = a.arrival_of(ev)
+    assert ev["frames"] == [{"tid": a.pid, "name": "crunch", "file": str(script), "depth": mine[0]["depth"]}], ev
+    # Same clock as ours (CLOCK_MONOTONIC): after the reload was asked for, before the event arrived, and within
+    # one call of crunch (~50 ms, more on a loaded machine) of the apply.
+    assert before < ev["t"] <= arrived, (before, ev["t"], arrived)
+    print(f"returned {(ev['t'] - before) / 1e6:.2f} ms after the request, seen {(arrived - ev['t']) / 1e6:.2f} ms before arrival")
+    assert ev["t"] - before < 2_000_000_000
+    # Once: the frame is let go.
+    time.sleep(0.2)
+    assert len([m for m in a.all if m.get("event") == "frames-returned" and m["generation"] == gen]) == 1
 
 
 def test_local_package_with_relative_imports(agents, tmp_path):

@@ -14,7 +14,7 @@ const requestFiles = files.filter((f) => f.startsWith('request-'));
 describe('parseAgentLine: the shared examples', () => {
   it('has examples of every agent message kind', () => {
     expect(agentFiles.sort()).toEqual(
-      ['event-ended.json', 'event-hello.json', 'event-live-frames.json', 'event-modules.json', 'event-reload.json', 'event-started.json', 'reply.json'].sort(),
+      ['event-ended.json', 'event-frames-returned.json', 'event-hello.json', 'event-live-frames.json', 'event-modules.json', 'event-reload.json', 'event-started.json', 'reply.json'].sort(),
     );
   });
 

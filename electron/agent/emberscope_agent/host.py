@@ -41,6 +41,16 @@ SAFEPOINT_SIGNAL = (signal.SIGRTMIN + 5) if hasattr(signal, "SIGRTMIN") else sig
 #: GIL during the apply keep this interval for that wait, and with busy threads every hand-off after the apply
 #: could take that long.
 APPLY_SWITCH_INTERVAL = 0.05
+#: The frame watcher (`frames-returned`) checks often at first, since a short function caught mid-call returns soon
+#: and until then the main process counts its thread's samples for the old generation, then less often (a loop that
+#: runs for good costs one look at the stacks per SLOW interval).
+FRAME_POLL_FAST = 0.002
+FRAME_POLL_FAST_FOR = 0.25
+FRAME_POLL_SLOW = 0.025
+#: For this long after an apply, a profile hook on the main thread notes the exact time a listed frame returns (a
+#: watcher thread waits for the GIL up to a switch interval, 5 ms, while the script keeps it); then it is removed
+#: (it is called on every call and return of the main thread).
+RETURN_HOOK_FOR_NS = 50_000_000
 AGENT_DIR = os.path.dirname(os.path.abspath(__file__))
 _EXIT_INTERRUPTED = 130
 
@@ -126,6 +136,106 @@ class _Job:
         self.done = threading.Event()
         self.report = None
         self.frames = None
+        self.refs = []
+
+
+class _FrameWatcher:
+    """Watches the frames the last `live-frames` event listed (references to those frame objects only, released as
+    soon as they are seen gone) and sends `frames-returned` when they are no longer on their thread's stack: found
+    by identity along the f_back chains of sys._current_frames(). Its thread starts with the first watch."""
+
+    def __init__(self, send, main_ident):
+        self.send = send
+        self.main_ident = main_ident
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.watched = []   # (ident, tid, frame, entry)
+        self.exact = {}     # id(frame) -> monotonic ns of its return, where the main thread's hook saw it
+        self.generation = 0
+        self.since = 0.0
+        self.hook_until = 0
+        self.thread = None
+
+    def watch(self, generation, refs):
+        """A newer list replaces the older one: it lists again every frame still running replaced code."""
+        with self.lock:
+            self.watched = list(refs)
+            ids = {id(w[2]) for w in self.watched}
+            for k in list(self.exact):  # pruned in place: the main thread's hook may be storing meanwhile
+                if k not in ids:
+                    self.exact.pop(k, None)
+            self.generation = generation
+            self.since = time.monotonic()
+            if self.thread is None and self.watched:
+                self.thread = threading.Thread(target=self._run, name="emberscope-frames", daemon=True)
+                self.thread.start()
+        self.wake.set()
+
+    def hook_main_thread(self, refs):
+        """Main thread, right after an apply: a profile hook notes when a listed frame of this thread returns, for
+        RETURN_HOOK_FOR_NS (not when the script has a profile function of its own: that one stays)."""
+        mine = {id(frame) for ident, _, frame, _ in refs if ident == self.main_ident}
+        if not mine or sys.getprofile() is not None:
+            return
+        self.hook_until = time.monotonic_ns() + RETURN_HOOK_FOR_NS
+
+        def hook(frame, event, arg):
+            if event != "return":
+                return
+            now = time.monotonic_ns()
+            if id(frame) in mine:
+                self.exact[id(frame)] = now  # one dict store: atomic, no lock on the script's thread
+                mine.discard(id(frame))
+            if not mine or now > self.hook_until:
+                sys.setprofile(None)
+
+        sys.setprofile(hook)
+
+    def _run(self):
+        while True:
+            with self.lock:
+                idle = not self.watched
+                fast = time.monotonic() - self.since < FRAME_POLL_FAST_FOR
+            if idle:
+                self.wake.wait()
+                self.wake.clear()
+                continue
+            self.wake.wait(FRAME_POLL_FAST if fast else FRAME_POLL_SLOW)
+            self.wake.clear()
+            try:
+                self.check()
+            except Exception:  # never let the watcher die: the main process falls back on the stacks it samples
+                pass
+
+    def check(self):
+        current = sys._current_frames()
+        seen = time.monotonic_ns()
+        on_stack = {}
+        with self.lock:
+            keep, gone = [], []
+            for w in self.watched:
+                ids = on_stack.get(w[0])
+                if ids is None:
+                    ids = on_stack[w[0]] = set()
+                    f = current.get(w[0])
+                    while f is not None:
+                        ids.add(id(f))
+                        f = f.f_back
+                (keep if id(w[2]) in ids else gone).append(w)
+            if not gone:
+                return
+            self.watched = keep
+            generation = self.generation
+        del current, on_stack
+        # The hook's exact time where it saw the return; else when the watcher saw the frame gone.
+        by_t = {}
+        for _, tid, frame, entry in gone:
+            t = self.exact.pop(id(frame), seen)
+            by_t.setdefault(t, []).append({"tid": tid, "name": entry["name"], "file": entry["file"],
+                                           "depth": entry["depth"]})
+        gone.clear()  # the frame objects go now
+        for t, frames in sorted(by_t.items()):
+            self.send(protocol.event_frames_returned(generation, t, frames))
 
 
 class Agent:
@@ -145,6 +255,7 @@ class Agent:
         self.files = []       # files announced in `modules` events
         self.pending = None   # the _Job the main thread should apply
         self.finder = _LocalModuleFinder(self)
+        self.frames = _FrameWatcher(self.send, self.main_ident)
         self.flushed = threading.Event()
         self.shutdown_rid = None
         self.shutdown_lock = threading.Lock()
@@ -307,6 +418,9 @@ class Agent:
         self._send_report(rid, report)
         if report["ok"] and job.frames is not None:
             self.send(protocol.event_live_frames(report["generation"], job.frames))
+            # After live-frames on the same queue: frames-returned never arrives before the list it refers to.
+            self.frames.watch(report["generation"], job.refs)
+        job.refs = []
 
     def _send_report(self, rid, report):
         if report.get("error") is not None:
@@ -338,7 +452,8 @@ class Agent:
         try:
             job.report = self.engine.apply(job.plan)
             if job.report["ok"]:
-                job.frames = self.engine.live_frames()
+                job.frames = self.engine.live_frames(job.refs)
+                self.frames.hook_main_thread(job.refs)
         except BaseException:
             job.report = self.engine.last_report
             raise  # KeyboardInterrupt during an apply: rolled back, now the script's to handle

@@ -18,7 +18,7 @@ MAX_LIST = 100_000
 MAX_SAFE_INT = 2 ** 53 - 1
 
 REQUEST_CMDS = ("ping", "run", "reload", "shutdown")
-EVENTS = ("hello", "started", "reload", "live-frames", "modules", "ended")
+EVENTS = ("hello", "started", "reload", "live-frames", "frames-returned", "modules", "ended")
 RUN_END_CAUSES = ("return", "exception", "sys.exit", "interrupted")
 
 
@@ -247,6 +247,14 @@ def _thread(value, where):
     _list(t["frames"], f"{where}.frames", _frame)
 
 
+def _returned_frame(value, where):
+    f = _obj(value, where, ("tid", "name", "file", "depth"))
+    _int(f["tid"], f"{where}.tid")
+    _nonempty_str(f["name"], f"{where}.name")
+    _str(f["file"], f"{where}.file")
+    _int(f["depth"], f"{where}.depth")
+
+
 def _check_event(m):
     ev = m.get("event")
     if ev == "hello":
@@ -267,6 +275,11 @@ def _check_event(m):
         e = _obj(m, "live-frames", ("event", "generation", "threads"))
         _int(e["generation"], "live-frames.generation")
         _list(e["threads"], "live-frames.threads", _thread)
+    elif ev == "frames-returned":
+        e = _obj(m, "frames-returned", ("event", "generation", "t", "frames"))
+        _int(e["generation"], "frames-returned.generation")
+        _num(e["t"], "frames-returned.t")
+        _list(e["frames"], "frames-returned.frames", _returned_frame)
     elif ev == "modules":
         _list(_obj(m, "modules", ("event", "files"))["files"], "modules.files", _nonempty_str)
     elif ev == "ended":
@@ -344,6 +357,10 @@ def event_reload(report):
 
 def event_live_frames(generation, threads):
     return {"event": "live-frames", "generation": generation, "threads": threads}
+
+
+def event_frames_returned(generation, t, frames):
+    return {"event": "frames-returned", "generation": generation, "t": t, "frames": frames}
 
 
 def event_modules(files):

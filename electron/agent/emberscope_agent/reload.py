@@ -445,8 +445,10 @@ class Engine:
         return self.apply(self.prepare(changes))
 
     # -- frames still running old code --
-    def live_frames(self):
-        """Per thread, the frames running a code object that a reload replaced (outermost first)."""
+    def live_frames(self, refs=None):
+        """Per thread, the frames running a code object that a reload replaced (outermost first). With `refs` (a
+        list), also appends (thread ident, tid, frame object, its entry) for each, so the caller can watch them
+        return (host.py's frame watcher)."""
         threads = []
         names = {t.ident: t for t in threading.enumerate()}
         for ident, frame in sys._current_frames().items():
@@ -456,15 +458,17 @@ class Engine:
                 stack.append(f)
                 f = f.f_back
             stack.reverse()
+            t = names.get(ident)
+            tid = int(getattr(t, "native_id", None) or ident)
             frames = []
             for depth, f in enumerate(stack):
                 gen = self.retired.get(f.f_code)
                 if gen is not None:
                     frames.append({"name": _qual(f.f_code), "file": f.f_code.co_filename, "depth": depth,
                                    "oldGeneration": gen})
-            t = names.get(ident)
-            tid = getattr(t, "native_id", None) or ident
-            threads.append({"tid": int(tid), "frames": frames})
+                    if refs is not None:
+                        refs.append((ident, tid, f, frames[-1]))
+            threads.append({"tid": tid, "frames": frames})
         return threads
 
 
