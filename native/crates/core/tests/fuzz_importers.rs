@@ -575,22 +575,28 @@ fn quiet_panics() {
 
 /// Runs one input on its own thread; a hang leaves that thread behind (cancelled, but it may never look).
 fn run_one(name: &str, bytes: Vec<u8>) -> Outcome {
-    let (tx, rx) = mpsc::channel();
     let job = Arc::new(Job::new());
-    let (name2, job2) = (name.to_owned(), job.clone());
-    let spawned = std::thread::Builder::new().name(WORKER.to_owned()).stack_size(64 << 20).spawn(move || {
-        let r = catch_unwind(AssertUnwindSafe(|| exercise(&name2, &bytes, &job2)));
-        let outcome = match r {
-            Ok(true) => Outcome::Ok,
-            Ok(false) => Outcome::CleanError,
-            Err(_) => Outcome::Crash(LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default()),
-        };
-        let _ = tx.send(outcome);
-    });
-    if spawned.is_err() {
-        return Outcome::CleanError;
-    }
-    match rx.recv_timeout(HANG_AFTER) {
+    let (name, worker_job) = (name.to_owned(), job.clone());
+    run_watched(HANG_AFTER, &job, move || exercise(&name, &bytes, &worker_job))
+}
+
+/// Runs `work` on a worker thread under `catch_unwind`: true is Ok, false a clean error, a panic a crash, and no
+/// answer within `limit` a hang (then `job` is cancelled, in case the loop looks at it).
+fn run_watched(limit: Duration, job: &Job, work: impl FnOnce() -> bool + Send + 'static) -> Outcome {
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name(WORKER.to_owned())
+        .stack_size(64 << 20)
+        .spawn(move || {
+            let outcome = match catch_unwind(AssertUnwindSafe(work)) {
+                Ok(true) => Outcome::Ok,
+                Ok(false) => Outcome::CleanError,
+                Err(_) => Outcome::Crash(LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default()),
+            };
+            let _ = tx.send(outcome);
+        })
+        .expect("the fuzzer could not start a worker thread");
+    match rx.recv_timeout(limit) {
         Ok(o) => o,
         Err(_) => {
             job.cancel();
@@ -740,4 +746,26 @@ fn generated_documents_mostly_import() {
         }
         assert!(ok >= 25, "{format}: only {ok} of 50 generated documents imported; last error: {last_error}");
     }
+}
+
+/// The watchdog itself: a loop is a hang, a panic a crash (with its message), and each is told apart from the rest.
+#[test]
+fn the_watchdog_tells_hangs_and_crashes_from_errors() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static STOP: AtomicBool = AtomicBool::new(false);
+    quiet_panics();
+    let job = Job::new();
+    let spin = || {
+        while !STOP.load(Ordering::Relaxed) {
+            std::hint::spin_loop();
+        }
+        true
+    };
+    assert_eq!(run_watched(Duration::from_millis(200), &job, spin), Outcome::Hang);
+    assert!(job.is_cancelled());
+    STOP.store(true, Ordering::Relaxed); // let the abandoned worker end
+    let crash = run_watched(Duration::from_secs(5), &Job::new(), || panic!("deliberate"));
+    assert!(matches!(&crash, Outcome::Crash(m) if m.contains("deliberate")), "{crash:?}");
+    assert_eq!(run_watched(Duration::from_secs(5), &Job::new(), || false), Outcome::CleanError);
+    assert_eq!(run_watched(Duration::from_secs(5), &Job::new(), || true), Outcome::Ok);
 }
