@@ -63,6 +63,17 @@ describe('the CLI', () => {
     expect(summary.threads[0]!.name).toContain('9007199254740992');
   });
 
+  it('prints counts beyond 2^53 as numbers too (any integer that crosses to JS)', async () => {
+    const huge = join(tmp, 'huge-count.txt');
+    writeFileSync(huge, 'main;f 9000000000000000000\nmain;g 1\n');
+    const r = await runCli(['open', huge, '--json'], { cwd: tmp, env: env() });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout) as { totalWeight: number; threads: { samples: number }[] };
+    expect(typeof summary.threads[0]!.samples).toBe('number');
+    expect(summary.totalWeight).toBeGreaterThan(2 ** 53);
+  });
+
   it('stops a gzip bomb at the inflate limit and says how to raise it', async () => {
     const r = await runCli(['open', files.bomb], { cwd: tmp, env: env() });
     expect(r.code).toBe(1);

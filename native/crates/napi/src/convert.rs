@@ -210,3 +210,20 @@ pub fn to_import_options(js: Option<JsImportOptions>) -> napi::Result<ImportOpti
         Ok(o)
     }
 }
+
+/// Past ±(2^53 - 1) napi turns a JSON integer into a BigInt, which `JSON.stringify` (the CLI's `--json`, serve's
+/// wire codec) refuses: one such number broke the trace list for every client. Every integer that crosses to JS as
+/// JSON goes through here and stays a Number: exact within that range, the nearest double beyond it. (Thread ids
+/// are already clamped at import; this holds for any field, counts included, now and later.)
+pub fn js_safe_json(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    const MAX_SAFE: i64 = (1 << 53) - 1;
+    match v {
+        Value::Number(n) if !n.is_f64() && !n.as_i64().is_some_and(|i| (-MAX_SAFE..=MAX_SAFE).contains(&i)) => {
+            n.as_f64().map_or(Value::Null, Value::from)
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(js_safe_json).collect()),
+        Value::Object(m) => Value::Object(m.into_iter().map(|(k, x)| (k, js_safe_json(x))).collect()),
+        other => other,
+    }
+}

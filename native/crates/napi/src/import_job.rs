@@ -56,7 +56,7 @@ impl ImportJob {
     /// Resolves to a `ProfileHandle`; rejects with `cancelled: …`, `io-error: …`, `parse-error: …` or `internal: …`.
     #[napi(ts_return_type = "Promise<ProfileHandle>")]
     pub fn run(&self) -> AsyncTask<ImportTask> {
-        AsyncTask::new(ImportTask { job: self.job.clone(), options: self.options, source: self.source.clone() })
+        AsyncTask::new(ImportTask { job: self.job.clone(), options: self.options.clone(), source: self.source.clone() })
     }
 
     #[napi]

@@ -10,7 +10,7 @@ use napi::bindgen_prelude::{AsyncTask, Buffer, ToNapiValue, TypeName, ValueType}
 use napi::{Env, Task};
 use napi_derive::napi;
 
-use crate::convert::{to_js_profile, JsProfile};
+use crate::convert::{js_safe_json, to_js_profile, JsProfile};
 use crate::{coded_error, guard};
 
 /// An export format named by JS, checked once at the boundary.
@@ -69,7 +69,9 @@ impl ProfileHandle {
     pub fn summary(&self, top_n: Option<u32>) -> napi::Result<serde_json::Value> {
         guard("summarizing a profile", || {
             let summary = emberscope_core::summary::summarize(&self.profile, top_n.unwrap_or(50) as usize);
-            serde_json::to_value(&summary).map_err(|e| coded_error("internal", format!("could not encode the summary: {e}")))
+            serde_json::to_value(&summary)
+                .map(js_safe_json)
+                .map_err(|e| coded_error("internal", format!("could not encode the summary: {e}")))
         })
     }
 
@@ -97,7 +99,7 @@ impl ProfileHandle {
         OffThread::task("summarizing a profile", move || {
             let summary = emberscope_core::summary::summarize(&profile, top_n.unwrap_or(50) as usize);
             serde_json::to_value(&summary)
-                .map(JsonValue)
+                .map(|v| JsonValue(js_safe_json(v)))
                 .map_err(|e| coded_error("internal", format!("could not encode the summary: {e}")))
         })
     }
