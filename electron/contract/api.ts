@@ -252,6 +252,17 @@ export interface VmGeneration {
   samples: number;
 }
 
+/** A frame still running code a reload replaced. `depth` counts from the thread's outermost Python frame. */
+export interface VmOldFrame {
+  tid: number;
+  /** Qualified name ("Sim.step"), without the module. */
+  name: string;
+  file: string;
+  depth: number;
+  /** The generation whose code it runs. */
+  oldGeneration: number;
+}
+
 export interface VmHostInfo {
   hostId: string;
   /** The script's absolute path (a playground script lives in the app's data folder). */
@@ -285,6 +296,11 @@ export interface VmHostInfo {
   recycles: number;
   /** Set while unresponsive: since when, and where the main thread is (the sampler's last stack, innermost last). */
   stuck?: { since: number; stack: string[] };
+  /**
+   * Frames running code a reload replaced: the agent's list after the reload that made `generation`, less the
+   * frames it has seen return since. What that reload's "running now" refusals still hold for.
+   */
+  oldFrames?: { generation: number; frames: VmOldFrame[] };
   /** Set once ended. */
   end?: VmHostEnd;
 }

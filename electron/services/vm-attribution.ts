@@ -7,21 +7,24 @@
 //    frames on the stack whose function it replaced (name, file, depth from the outermost frame, and the generation
 //    of the code they keep running until they return). A later sample of that thread whose stack holds, at that
 //    depth, a frame of that function and file, below exactly the callers it had at the first sample after the
-//    reload, counts for that old generation. The first sample of the thread without it ends the frame for good: it
-//    returned, and a re-entry runs the new code. When several such frames are on a stack, the innermost wins.
-// Limits, said plainly: the sampler sees stacks, not frame objects, so a frame that returns and is re-entered at the
-// same place between two samples (10 ms at 100 Hz) looks continuous (so a hot function called back to back by an
-// unchanged loop, and caught mid-call by the reload, counts for the old generation until a sample falls outside
-// it: typically within a few samples, since any other line of the loop breaks the run); a reload's time is when
-// the main process sent the request plus the `ms` the agent reports (request to applied, on its clock), so the
-// agent's reply being late on a busy machine does not move it. When the sampler's depth differs from the agent's (frames
+//    reload, counts for that old generation, until the frame ends. When several such frames are on a stack, the
+//    innermost wins.
+// 3. A frame ends at the time the agent says it returned (`frames-returned`: it watches the very frame objects it
+//    listed, so a short function caught mid-call and re-entered at once by its loop ends at that return, though
+//    the sampler, which sees stacks, not frame objects, would see one continuous frame), or at the first sample of
+//    the thread without it (a fallback for an agent that has not said so yet), whichever comes first. A return the
+//    agent reports after samples past its time were attributed makes that thread's column be computed again.
+// Times: a reload's is when the main process sent the request plus the `ms` the agent reports (request to applied,
+// on its clock), so the agent's reply being late on a busy machine does not move it; a return's is the agent's
+// CLOCK_MONOTONIC time, mapped onto ours (vm-sampling.ts). When the sampler's depth differs from the agent's (frames
 // it does not see), the nearest frame of the same function and file is taken.
 import type { Profile, StackIndex } from '../contract/profile';
 
 export const ATTRIBUTION_RULE =
   'Each sample counts for the generation current when it was taken, except samples under a frame that was running ' +
   'replaced code at a reload (same function, file and depth, same callers since): those count for the old ' +
-  "generation until that frame returns. A reload's time is when the request was sent plus the time the agent took to apply it.";
+  'generation until that frame returns, at the time the host saw it return. ' +
+  "A reload's time is when the request was sent plus the time the agent took to apply it.";
 
 export interface LiveFrame {
   name: string;
@@ -36,10 +39,34 @@ interface Reload {
   atNs: number;
 }
 
+/** A frame the agent saw leave its stack (`frames-returned`), at `atNs` (ns since the session's start). */
+export interface ReturnedFrame {
+  tid: number;
+  name: string;
+  file: string;
+  depth: number;
+}
+
+interface FramesList {
+  tid: number;
+  /** The reload whose live-frames listed them. */
+  generation: number;
+  atNs: number;
+  frames: LiveFrame[];
+}
+
+interface Returned extends ReturnedFrame {
+  generation: number;
+  atNs: number;
+}
+
 /** One old frame the agent listed, tracked on one thread of the profile. */
 interface TrackedFrame {
   frame: LiveFrame;
+  generation: number;
   atNs: number;
+  /** Samples from this time on no longer run under it (the agent saw it return, or a newer list took over). */
+  untilNs: number;
   /** 'pending' until the first sample after the reload; then 'alive' with its callers, or 'gone'. */
   state: 'pending' | 'alive' | 'gone';
   /** The stack of its callers (the prefix up to the frame's parent) at the first sample after the reload; -1 at root. */
@@ -52,6 +79,9 @@ interface ThreadColumn {
   generations: Uint32Array;
   length: number;
   tracked: TrackedFrame[];
+  /** How many of the column's `lists` and `returns` this thread has taken in. */
+  listsSeen: number;
+  returnsSeen: number;
 }
 
 /** Does the sampler's function name denote the agent's qualified name? ("step" vs "Sim.step".) */
@@ -64,8 +94,9 @@ function sameFunction(sampled: string, qualified: string): boolean {
 
 export class GenerationColumn {
   private readonly reloads: Reload[] = [];
-  /** live-frames not yet handed to a thread: keyed by tid. */
-  private readonly liveFrames: { tid: number; atNs: number; frames: LiveFrame[] }[] = [];
+  /** Every live-frames and frames-returned so far, by thread id (kept: a thread's column may be computed again). */
+  private readonly lists: FramesList[] = [];
+  private readonly returns: Returned[] = [];
   private readonly threads: ThreadColumn[] = [];
   private readonly counts = new Map<number, number>();
 
@@ -75,11 +106,20 @@ export class GenerationColumn {
   }
 
   /**
-   * The agent's `live-frames` for a reload at `atNs`. Replaces what an earlier event said about the same threads
-   * from that time on (an agent may resend the list as frames return).
+   * The agent's `live-frames` for reload `generation` (default: the one current at `atNs`), applied at `atNs`. A
+   * newer list for a thread replaces what an earlier one said about it from its time on (it lists again every frame
+   * still running old code).
    */
-  addLiveFrames(atNs: number, threads: { tid: number; frames: LiveFrame[] }[]): void {
-    for (const t of threads) this.liveFrames.push({ tid: t.tid, atNs, frames: t.frames });
+  addLiveFrames(atNs: number, threads: { tid: number; frames: LiveFrame[] }[], generation = this.currentGeneration(atNs)): void {
+    for (const t of threads) this.lists.push({ tid: t.tid, generation, atNs, frames: t.frames });
+  }
+
+  /**
+   * The agent's `frames-returned`: frames listed for reload `generation` left their stack at `atNs`. Samples from
+   * then on count for the generation current at their time, though a re-entry looks the same to the sampler.
+   */
+  addReturned(generation: number, atNs: number, frames: ReturnedFrame[]): void {
+    for (const f of frames) this.returns.push({ ...f, generation, atNs });
   }
 
   /** Samples per generation so far. */
@@ -99,17 +139,27 @@ export class GenerationColumn {
       const thread = profile.threads[ti]!;
       let col = this.threads[ti];
       if (!col) {
-        col = { generations: new Uint32Array(1024), length: 0, tracked: [] };
+        col = { generations: new Uint32Array(1024), length: 0, tracked: [], listsSeen: 0, returnsSeen: 0 };
         this.threads[ti] = col;
       }
+      // A return the agent reported after samples past its time were attributed (they looked like the old frame):
+      // this thread's column is computed again. Rare: samples are attributed lazily, returns arrive within ms.
+      const last = col.length > 0 ? thread.samples.time[col.length - 1]! : -Infinity;
+      for (let r = col.returnsSeen; r < this.returns.length; r++) {
+        const ret = this.returns[r]!;
+        if (ret.tid === thread.tid && ret.atNs <= last) {
+          this.forget(col);
+          break;
+        }
+      }
       const n = thread.samples.length;
+      this.takeInEvents(col, thread.tid);
       if (n <= col.length) continue;
       if (n > col.generations.length) {
         const grown = new Uint32Array(Math.max(n, col.generations.length * 2));
         grown.set(col.generations.subarray(0, col.length));
         col.generations = grown;
       }
-      this.adoptLiveFrames(col, thread.tid);
       for (let i = col.length; i < n; i++) {
         const gen = this.attribute(profile, col, thread.samples.stack[i]!, thread.samples.time[i]!);
         col.generations[i] = gen;
@@ -144,14 +194,37 @@ export class GenerationColumn {
     return { ...profile, name: `${profile.name} (generation ${generation})`, threads };
   }
 
-  private adoptLiveFrames(col: ThreadColumn, tid: number): void {
-    for (const lf of this.liveFrames) {
+  /** Drops a thread's attributions and tracked frames, to compute them again from its first sample. */
+  private forget(col: ThreadColumn): void {
+    for (let i = 0; i < col.length; i++) {
+      const g = col.generations[i]!;
+      this.counts.set(g, this.counts.get(g)! - 1);
+    }
+    col.length = 0;
+    col.tracked = [];
+    col.listsSeen = 0;
+    col.returnsSeen = 0;
+  }
+
+  private takeInEvents(col: ThreadColumn, tid: number): void {
+    for (; col.listsSeen < this.lists.length; col.listsSeen++) {
+      const lf = this.lists[col.listsSeen]!;
       if (lf.tid !== tid) continue;
       // A newer list for this thread supersedes older ones from its time on.
-      for (const t of col.tracked) if (t.state !== 'gone' && t.atNs <= lf.atNs) t.state = 'gone';
-      for (const frame of lf.frames) col.tracked.push({ frame, atNs: lf.atNs, state: 'pending', callers: -1, foundDepth: -1 });
+      for (const t of col.tracked) if (t.atNs <= lf.atNs) t.untilNs = Math.min(t.untilNs, lf.atNs);
+      for (const frame of lf.frames) {
+        col.tracked.push({ frame, generation: lf.generation, atNs: lf.atNs, untilNs: Infinity, state: 'pending', callers: -1, foundDepth: -1 });
+      }
     }
-    this.liveFrames.splice(0, this.liveFrames.length, ...this.liveFrames.filter((lf) => lf.tid !== tid));
+    for (; col.returnsSeen < this.returns.length; col.returnsSeen++) {
+      const r = this.returns[col.returnsSeen]!;
+      if (r.tid !== tid) continue;
+      for (const t of col.tracked) {
+        if (t.generation === r.generation && t.frame.name === r.name && t.frame.file === r.file && t.frame.depth === r.depth) {
+          t.untilNs = Math.min(t.untilNs, r.atNs);
+        }
+      }
+    }
   }
 
   private currentGeneration(timeNs: number): number {
@@ -167,6 +240,10 @@ export class GenerationColumn {
     let innermost = -1;
     for (const t of col.tracked) {
       if (t.state === 'gone' || t.atNs > timeNs) continue;
+      if (timeNs >= t.untilNs) {
+        t.state = 'gone';
+        continue;
+      }
       if (t.state === 'pending') {
         const depth = findFrame(profile, path, t.frame);
         if (depth < 0) {

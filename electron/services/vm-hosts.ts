@@ -20,6 +20,7 @@ import type {
   VmExample,
   VmHostEnd,
   VmHostInfo,
+  VmOldFrame,
   VmReloadReport,
   VmStartArgs,
 } from '../contract/api';
@@ -187,6 +188,7 @@ export class VmHostManager {
     delete h.info.traceId;
     delete h.info.sessionId;
     delete h.info.stuck;
+    delete h.info.oldFrames;
     h.sampling = new HostSampling(this.opts.sessions);
     h.lastReportKey = '';
     h.failed = undefined;
@@ -414,7 +416,20 @@ export class VmHostManager {
         break;
       case 'live-frames':
         h.sampling.addLiveFrames(event.generation, event.threads);
+        h.info.oldFrames = { generation: event.generation, frames: event.threads.flatMap((t) => t.frames.map((f) => ({ tid: t.tid, ...f }))) };
+        this.changed(h);
         break;
+      case 'frames-returned': {
+        h.sampling.addReturned(event.generation, event.t, event.frames);
+        const old = h.info.oldFrames;
+        if (old && old.generation === event.generation) {
+          const gone = (f: VmOldFrame) => event.frames.some((r) => r.tid === f.tid && r.name === f.name && r.file === f.file && r.depth === f.depth);
+          h.info.oldFrames = { generation: old.generation, frames: old.frames.filter((f) => !gone(f)) };
+          // The playground's "not in effect" notice for a function that was running follows this.
+          this.changed(h);
+        }
+        break;
+      }
       case 'modules': {
         const files = [...new Set([h.info.script, ...event.files.map((f) => resolve(f))])];
         h.info.watchedFiles = files;
@@ -554,6 +569,7 @@ export class VmHostManager {
     h.info.state = 'ended';
     h.info.end = report;
     delete h.info.stuck;
+    delete h.info.oldFrames;
     this.updateCounts(h);
     this.changed(h);
     // The session ends by itself (the process is gone); its trace arrives via whenEnded. Wait a little for it, so
@@ -616,6 +632,7 @@ export class VmHostManager {
       ...h.info,
       args: [...h.info.args],
       generations: h.info.generations.map((g) => ({ ...g })),
+      ...(h.info.oldFrames ? { oldFrames: { generation: h.info.oldFrames.generation, frames: [...h.info.oldFrames.frames] } } : {}),
       watchedFiles: [...h.info.watchedFiles],
     };
   }

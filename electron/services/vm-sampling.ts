@@ -5,7 +5,7 @@ import type { LiveBatch, SamplingOptions, TraceInfo } from '../contract/api';
 import { applyLiveBatch, createLiveProfile } from '../contract/live-profile';
 import type { Profile } from '../contract/profile';
 import type { SessionManager } from './sessions';
-import { ATTRIBUTION_RULE, GenerationColumn, type LiveFrame } from './vm-attribution';
+import { ATTRIBUTION_RULE, GenerationColumn, type LiveFrame, type ReturnedFrame } from './vm-attribution';
 import { stuckStack } from './vm-report';
 
 export class HostSampling {
@@ -13,7 +13,7 @@ export class HostSampling {
   /** Why there are no samples (attach failed) or why attribution stopped; undefined while all is well. */
   problem: string | undefined;
   private live: Profile | undefined;
-  /** Epoch ns the session's sample times count from. */
+  /** Epoch ns the session's sample times count from (performance.timeOrigin's clock, not Date.now()'s). */
   private startNs = 0;
   private readonly column = new GenerationColumn();
   /** When each generation was applied, in ns since the session's start. */
@@ -36,7 +36,10 @@ export class HostSampling {
     try {
       const session = this.sessions.start({ kind: 'attach', pid }, options);
       this.sessionId = session.sessionId;
-      this.startNs = session.startedAt * 1e6;
+      // The sampler counts sample times from the end of its attach, just before start() returns; session.startedAt
+      // is taken before the attach (~15 ms here), which would put every sample that much early against reload and
+      // return times (new code counted for the old generation right after a reload).
+      this.startNs = (performance.timeOrigin + performance.now()) * 1e6;
       this.live = { ...createLiveProfile(`vm-${name}`), startNs: this.startNs };
       void this.sessions.whenEnded(session.sessionId).then(onTrace, () => undefined);
     } catch (err) {
@@ -69,7 +72,19 @@ export class HostSampling {
 
   /** The agent's frames still running old code after `generation` was applied (stamped with that reload's time). */
   addLiveFrames(generation: number, threads: { tid: number; frames: LiveFrame[] }[]): void {
-    this.column.addLiveFrames(this.reloadAt.get(generation) ?? this.now(), threads);
+    this.column.addLiveFrames(this.reloadAt.get(generation) ?? this.now(), threads, generation);
+  }
+
+  /**
+   * The agent's `frames-returned`: frames listed for reload `generation` left their stacks at `agentNs`, its
+   * time.monotonic_ns(). That is CLOCK_MONOTONIC, the clock of process.hrtime and performance.now() too, so it maps
+   * onto ours exactly; kept between that reload's time and now in case a platform's clocks differ.
+   */
+  addReturned(generation: number, agentNs: number, frames: ReturnedFrame[]): void {
+    const sinceThenNs = Number(process.hrtime.bigint()) - agentNs;
+    const now = this.now();
+    const at = Math.min(now, Math.max(this.reloadAt.get(generation) ?? 0, now - sinceThenNs));
+    this.column.addReturned(generation, at, frames);
   }
 
   /** Samples per generation so far. */

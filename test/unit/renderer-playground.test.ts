@@ -2,11 +2,11 @@
 // the reload error as an editor diagnostic, and the wording of diff figures.
 import { EditorState } from '@codemirror/state';
 import { describe, expect, it } from 'vitest';
-import type { VmHostInfo } from '../../electron/contract/api';
+import type { VmHostInfo, VmReloadReport } from '../../electron/contract/api';
 import { DiffClass, type DiffValue } from '../../renderer/src/model/diff';
 import { toDiagnostic } from '../../renderer/src/playground/diagnostic';
 import { generationSpanNs, sampleSpanNs } from '../../renderer/src/playground/diffs';
-import { formatDelta, formatDiffValue, formatRelative } from '../../renderer/src/playground/format';
+import { formatDelta, formatDiffValue, formatRelative, refusalsInEffect } from '../../renderer/src/playground/format';
 import { appendBounded } from '../../renderer/src/playground/hosts';
 import { isHostFile, trimHostFrames } from '../../renderer/src/playground/trim';
 import { computeCallTree } from '../../renderer/src/model/calltree';
@@ -85,6 +85,31 @@ describe('diff wording', () => {
     expect(formatRelative(value(80, 20, DiffClass.Faster))).toBe('−75%');
     expect(formatRelative(value(0, 5, DiffClass.OnlyAfter))).toBe('new');
     expect(formatRelative(value(5, 0, DiffClass.OnlyBefore))).toBe('gone');
+  });
+});
+
+describe('refusals still in effect', () => {
+  const report: VmReloadReport = {
+    generation: 2, ok: true, files: [], modules: ['__main__', 'helpers'], patched: ['crunch'], added: [], removed: [], ms: 3, staleClasses: 0,
+    refused: [
+      { name: 'crunch', reason: 'running now on thread MainThread (depth 6): keeps its old code until it is re-entered' },
+      { name: 'helpers.Sim.step', reason: 'running now on thread MainThread (depth 7): keeps its old code until it is re-entered' },
+      { name: 'Grid', reason: '__slots__ changed: the class stays as it was (recycle the host)' },
+    ],
+  };
+  const info = (frames: { name: string; depth: number }[] | undefined, generation = 2) =>
+    ({ oldFrames: frames && { generation, frames: frames.map((f) => ({ ...f, tid: 1, file: '/s.py', oldGeneration: 1 })) } }) as VmHostInfo;
+
+  it("drops a running function's refusal once the host saw that frame return, keeps the others", () => {
+    const names = (i: VmHostInfo) => refusalsInEffect(i, report).map((r) => r.name);
+    expect(names(info([{ name: 'crunch', depth: 6 }, { name: 'Sim.step', depth: 7 }]))).toEqual(['crunch', 'helpers.Sim.step', 'Grid']);
+    expect(names(info([{ name: 'Sim.step', depth: 7 }]))).toEqual(['helpers.Sim.step', 'Grid']);
+    expect(names(info([]))).toEqual(['Grid']);
+    // A frame of the same name at another depth is another frame.
+    expect(names(info([{ name: 'crunch', depth: 5 }]))).toEqual(['Grid']);
+    // No list yet for this reload (or none at all): everything the report said holds.
+    expect(names(info([], 1))).toEqual(['crunch', 'helpers.Sim.step', 'Grid']);
+    expect(names(info(undefined))).toEqual(['crunch', 'helpers.Sim.step', 'Grid']);
   });
 });
 

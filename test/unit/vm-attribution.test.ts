@@ -95,4 +95,48 @@ describe('GenerationColumn', () => {
     expect([...gen1.threads[0]!.samples.stack]).toEqual([2, 0]);
     expect(col.filter(later, 5).threads[0]!.samples.length).toBe(0);
   });
+
+  it("ends an old frame at the time the agent saw it return, though a re-entry looks the same to the sampler", () => {
+    const col = new GenerationColumn();
+    col.addReload(1, 100);
+    const step = { name: 'step', file: FILE, depth: 2, oldGeneration: 0 };
+    col.addLiveFrames(100, [{ tid: 7, frames: [step] }], 1);
+    // Called back to back: every sample is under step at depth 2 below the same run frame.
+    col.addReturned(1, 125, [{ tid: 7, name: 'step', file: FILE, depth: 2 }]);
+    // Another thread's return, and a return of another reload's list, change nothing here.
+    col.addReturned(1, 105, [{ tid: 8, name: 'step', file: FILE, depth: 2 }]);
+    col.addReturned(3, 105, [{ tid: 7, name: 'step', file: FILE, depth: 2 }]);
+    col.update(profile([{ tid: 7, stacks: [2, 2, 2, 2, 2], times: [90, 110, 120, 125, 140] }]));
+    expect([...col.column(0)]).toEqual([0, 0, 0, 1, 1]);
+    expect(Object.fromEntries(col.sampleCounts())).toEqual({ 0: 3, 1: 2 });
+  });
+
+  it('computes a thread again when the return arrives after samples past it were attributed', () => {
+    const col = new GenerationColumn();
+    col.addReload(1, 100);
+    col.addLiveFrames(100, [{ tid: 7, frames: [{ name: 'step', file: FILE, depth: 2, oldGeneration: 0 }] }], 1);
+    const p = profile([
+      { tid: 7, stacks: [2, 2, 2, 2], times: [90, 110, 130, 150] },
+      { tid: 8, stacks: [2, 2], times: [110, 130] },
+    ]);
+    col.update(p);
+    expect([...col.column(0)]).toEqual([0, 0, 0, 0]);
+    col.addReturned(1, 120, [{ tid: 7, name: 'step', file: FILE, depth: 2 }]);
+    col.update(p);
+    expect([...col.column(0)]).toEqual([0, 0, 1, 1]);
+    expect([...col.column(1)]).toEqual([1, 1]);
+    expect(Object.fromEntries(col.sampleCounts())).toEqual({ 0: 2, 1: 4 });
+    expect(col.filter(p, 1).threads[0]!.samples.length).toBe(2);
+  });
+
+  it("a later reload's list takes over from its own time, not before", () => {
+    const col = new GenerationColumn();
+    col.addReload(1, 100);
+    col.addLiveFrames(100, [{ tid: 7, frames: [{ name: 'Sim.run', file: FILE, depth: 1, oldGeneration: 0 }] }], 1);
+    col.addReload(2, 200);
+    // At the second reload run is not running any more (the agent lists nothing for the thread).
+    col.addLiveFrames(200, [{ tid: 7, frames: [] }], 2);
+    col.update(profile([{ tid: 7, stacks: [2, 2, 2], times: [150, 190, 210] }]));
+    expect([...col.column(0)]).toEqual([0, 0, 2]);
+  });
 });

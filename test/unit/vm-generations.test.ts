@@ -36,9 +36,9 @@ const WORK_B = '    s = 0\n    for i in range(3000):\n        s += i * 2\n    re
  * Generation of each sample of the script's main thread taken after the reload, from the host's own profile and
  * columns. (The agent's own threads, busy a moment with the reload and pings, run no old code of the script.)
  */
-async function generationsAfterReload(hostId: string): Promise<number[]> {
+async function generationsAfterReload(hostId: string, index = 1): Promise<number[]> {
   const info = h.vm.info(hostId);
-  const at = info.generations[1]!.at * 1e6;
+  const at = info.generations[index]!.at * 1e6;
   const profile = h.vm.getProfile(hostId);
   const columns = h.vm.generationColumns(hostId);
   const out: number[] = [];
@@ -120,5 +120,45 @@ describe('generations with a real host', () => {
     const gen1 = h.vm.getProfile(info.hostId, 1);
     const inColumns = h.vm.generationColumns(info.hostId).reduce((n, c) => n + c.filter((g) => g === 1).length, 0);
     expect(gen1.threads.reduce((n, t) => n + t.samples.length, 0)).toBe(inColumns);
+  });
+
+  it('a short hot function caught mid-call and called back to back: samples after its return count for the new generation', async () => {
+    // crunch() runs ~30 ms and main's loop calls it again at once: to the sampler the old call and the next ones
+    // look like one frame; the agent's frames-returned says when the old call ended.
+    const source = (body: string) => `import time
+
+def crunch():
+    s = 0
+    for i in range(N):
+        ${body}
+    return s
+
+def main():
+    while True:
+        crunch()
+
+N = 1
+t0 = time.perf_counter()
+crunch()
+N = max(1, int(0.03 / max(time.perf_counter() - t0, 1e-7)))
+main()
+`;
+    const info = await h.vm.start({ script: h.script('short.py', source('s += i')), rateHz: 200 });
+    await new Promise((r) => setTimeout(r, 600));
+    let generation = 0;
+    for (let attempt = 2; attempt < 7; attempt++) {
+      const report = await h.vm.reload(info.hostId, source(`s += i * ${attempt}`));
+      expect(report).toMatchObject({ ok: true, patched: ['crunch'] });
+      generation = report.generation;
+      // The list arrives right after the reply; the reload may (rarely) land between two calls: then again.
+      const listed = await h.waitFor('onDidChangeVmHost', (p) => p.hostId === info.hostId && p.oldFrames?.generation === generation);
+      if (listed.oldFrames!.frames.some((f) => f.name === 'crunch' && f.tid === info.pid)) break;
+    }
+    // The agent saw it return: the host's list of frames running old code is empty again.
+    await h.waitFor('onDidChangeVmHost', (p) => p.hostId === info.hostId && p.oldFrames?.generation === generation && p.oldFrames.frames.length === 0, 5000);
+    await new Promise((r) => setTimeout(r, 1500));
+    const gens = await generationsAfterReload(info.hostId, generation);
+    expect(gens.length).toBeGreaterThan(50);
+    expect(gens.filter((g) => g === generation).length / gens.length).toBeGreaterThan(0.95);
   });
 });

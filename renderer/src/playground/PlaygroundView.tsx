@@ -9,7 +9,7 @@ import { DiffPane } from './DiffPane';
 import { refreshDiffNow } from './diffs';
 import { closeDoc, newDoc, openExample, openScript, saveActiveAs, selectDoc, setDocText } from './docs';
 import { Editor } from './Editor';
-import { describeHostEnd, formatUptime } from './format';
+import { describeHostEnd, formatUptime, refusalsInEffect } from './format';
 import { History } from './History';
 import { acknowledgeStale, interruptActiveHost, killActiveHost, recycleActiveHost, runActiveDoc, saveActiveDoc, stopActiveHost } from './hosts';
 import { LivePane } from './LivePane';
@@ -176,8 +176,10 @@ function HostBar({ doc, host }: { doc: PlaygroundDoc | null; host: HostView | nu
 
 function describeRefused(info: VmHostInfo, host: HostView): string | null {
   const r = host.lastReload;
-  if (!r || !r.ok || r.refused.length === 0 || r.generation !== info.generation) return null;
-  return r.refused.map((x) => `${x.name} (${x.reason})`).join('; ');
+  if (!r || !r.ok || r.generation !== info.generation) return null;
+  // A function that was running at the reload drops out once the host saw that frame return.
+  const refused = refusalsInEffect(info, r);
+  return refused.length ? refused.map((x) => `${x.name} (${x.reason})`).join('; ') : null;
 }
 
 function HostNotices({ host }: { host: HostView }) {

@@ -1,5 +1,5 @@
 // Wording of the playground's figures: normalized diff values, signed changes, host states and ends.
-import type { VmHostInfo } from '../../../electron/contract/api';
+import type { VmHostInfo, VmRefusal, VmReloadReport } from '../../../electron/contract/api';
 import type { WeightUnit } from '../../../electron/contract/profile';
 import { DiffClass, type DiffNormalization, type DiffValue } from '../model/diff';
 import { formatCount, formatWeight } from '../model/format';
@@ -64,4 +64,20 @@ export function describeHostEnd(info: VmHostInfo): { headline: string; bad: bool
   if (!end) return null;
   const bad = !(end.cause === 'return' || end.cause === 'stopped' || end.cause === 'interrupted' || (end.cause === 'sys.exit' && !end.exitCode));
   return { headline: end.message || end.cause, bad };
+}
+
+/**
+ * The refusals of the reload that made `info.generation` that still hold: a "running now" refusal (a function that
+ * was running at the reload keeps its old code there) lasts while the host lists that frame as running old code
+ * (`info.oldFrames`, which the agent's `frames-returned` shrinks); the other refusals last.
+ */
+export function refusalsInEffect(info: VmHostInfo, report: VmReloadReport): VmRefusal[] {
+  const old = info.oldFrames;
+  if (!old || old.generation !== report.generation) return report.refused;
+  return report.refused.filter((r) => {
+    const depth = /^running now\b.*\(depth (\d+)\)/.exec(r.reason);
+    if (!depth) return true;
+    // The refusal names the function as the report does (module-prefixed outside __main__), at that depth.
+    return old.frames.some((f) => f.depth === Number(depth[1]) && (r.name === f.name || r.name.endsWith(`.${f.name}`)));
+  });
 }
