@@ -1,15 +1,15 @@
 """Bounded cost and clear refusals: the size cap stops recording cleanly (the program goes on), the ring keeps the
 last seconds only, and an interpreter the tracer does not support gets an ImportError that says why.
 """
+import json
 import os
 import struct
 import subprocess
 import sys
 
-from exact_support import TRACER_DIR, counts, load, require_tracer, run_traced, traced_env
+from exact_support import CLI, TRACER_DIR, counts, load, require_tracer, run_traced
 
-HEADER_ALLOCATED = 40  # emberscope_core::import::exact::off::ALLOCATED
-HEADER_RECYCLED = 64
+HEADER_RECYCLED = 64  # emberscope_core::import::exact::off::RECYCLED
 
 
 def test_size_cap_stops_recording_and_the_program_goes_on(tmp_path):
@@ -119,3 +119,30 @@ print(sum(f() for _ in range(10)))
     assert "RuntimeError: emberscope tracer: internal error (a panic in the profile callback)" in proc.stderr
     [f] = out.glob("*.embx")
     assert struct.unpack_from("<I", f.read_bytes(), 48)[0] == 3  # STATE_ERROR: the file says it stopped on an error
+
+
+def test_a_manifest_names_only_files_beside_it(tmp_path):
+    proc, out = run_traced(tmp_path, "def f():\n    pass\nf()\n")
+    assert proc.returncode == 0, proc.stderr
+    [f] = out.glob("*.embx")
+    outside = tmp_path / "outside.embx"
+    outside.write_bytes(f.read_bytes())
+    (out / "manifest.json").write_text('{"format": "emberscope-exact", "version": 1, "files": ["../outside.embx"]}')
+    r = subprocess.run([*CLI, "open", str(out / "manifest.json")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert '"files" may name only .embx files beside the manifest, not "../outside.embx"' in r.stderr
+    (out / "manifest.json").write_text(f'{{"format": "emberscope-exact", "version": 1, "files": ["{f.name}"]}}')
+    r = subprocess.run([*CLI, "open", "--json", str(out / "manifest.json")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["format"] == "emberscope-exact"
+
+
+def test_a_newer_format_version_is_refused_with_what_to_do(tmp_path):
+    proc, out = run_traced(tmp_path, "def f():\n    pass\nf()\n")
+    [f] = out.glob("*.embx")
+    data = bytearray(f.read_bytes())
+    struct.pack_into("<I", data, 8, 99)
+    f.write_bytes(bytes(data))
+    r = subprocess.run([*CLI, "open", str(f)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "format version 99; this Emberscope reads version 1" in r.stderr

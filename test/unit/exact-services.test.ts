@@ -70,6 +70,16 @@ describe('recordExact', () => {
     expect(callsOf(profile, 'slow')).toBe(1);
   });
 
+  it('says above the views when the size cap stopped a recording', async () => {
+    const path = script('big.py', `${FIB}print(fib(24))\n`);
+    const info = await services.recordExact({ target: { kind: 'record', script: path, args: [] }, exact: { maxSizeMb: 1 }, jobId: 'exact-cap' });
+    expect(info.summary.warnings?.join('\n')).toMatch(/recording stopped at the size cap \(1 MiB\); its later calls are missing/);
+    const profile = await services.getProfile({ traceId: info.traceId });
+    const calls = callsOf(profile, 'fib');
+    expect(calls).toBeGreaterThan(40_000);
+    expect(calls).toBeLessThan(150_049);
+  });
+
   it('refuses bad arguments before running anything', async () => {
     const marker = join(scratch, 'ran');
     const path = script('marker.py', `open(${JSON.stringify(marker)}, 'w')\n`);

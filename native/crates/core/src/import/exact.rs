@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use crate::import::{ImportError, Input, Location};
 use crate::job::Job;
-use crate::model::{EventedThreadBuilder, FrameKind, Profile, ProfileBuilder, Thread, WeightUnit};
+use crate::model::{EventedThreadBuilder, FrameKind, Profile, ProfileBuilder, Thread, WeightUnit, FRAME_LINES_DEFINITION};
 
 pub const MAGIC: &[u8; 8] = b"EMBXACT\0";
 pub const VERSION: u32 = 1;
@@ -138,6 +138,7 @@ struct ProcessTrace {
     state: u32,
     ring_window: u64,
     recycled: u64,
+    max_bytes: u64,
     codes: std::collections::HashMap<u32, Code>,
     /// (tid, records), tids in order of first appearance.
     threads: Vec<(u64, Vec<Record>)>,
@@ -168,6 +169,7 @@ fn parse_process(bytes: &[u8], name: &str, job: &Job) -> Result<ProcessTrace, Im
         state: u32_at(bytes, off::STATE),
         ring_window: u64_at(bytes, off::RING_WINDOW),
         recycled: u64_at(bytes, off::RECYCLED),
+        max_bytes: u64_at(bytes, off::MAX_BYTES),
         codes: Default::default(),
         threads: Vec::new(),
         thread_names: Default::default(),
@@ -329,7 +331,18 @@ fn list_files(path: &Path) -> Result<Vec<PathBuf>, ImportError> {
             _ => Path::new("."),
         };
         match v.get("files").and_then(|f| f.as_array()) {
-            Some(a) => a.iter().filter_map(|s| s.as_str()).map(|s| dir.join(s)).collect(),
+            Some(a) => {
+                let names: Vec<&str> = a.iter().filter_map(|s| s.as_str()).collect();
+                // Only files beside the manifest: a manifest must not make the importer read elsewhere.
+                if let Some(bad) = names.iter().find(|n| n.contains(['/', '\\']) || !n.ends_with(&format!(".{FILE_EXT}"))) {
+                    return Err(ImportError::parse(
+                        "Emberscope exact manifest",
+                        format!("\"files\" may name only .{FILE_EXT} files beside the manifest, not {bad:?}"),
+                        Location::Unknown,
+                    ));
+                }
+                names.iter().map(|n| dir.join(n)).collect()
+            }
             // No list: the processes of a run add their files as they start, so the manifest (written by the
             // first) stands for every .embx beside it.
             None => return list_files(dir),
@@ -411,6 +424,23 @@ fn build_profile(mut procs: Vec<ProcessTrace>, name: &str, job: &Job) -> Result<
             _ => "stopped after an internal error",
         };
         meta.push((format!("process {} trace", p.pid), state.to_owned()));
+        // `warning.*` meta is shown above the views: calls are missing and the user should know why.
+        match p.state {
+            STATE_SIZE_CAP => meta.push((
+                format!("warning.exact {} size cap", p.pid),
+                format!(
+                    "process {}: recording stopped at the size cap ({} MiB); its later calls are missing (record with a \
+                     larger --max-size, or fewer calls: --min-duration, --max-depth, --include)",
+                    p.pid,
+                    p.max_bytes >> 20
+                ),
+            )),
+            STATE_ERROR => meta.push((
+                format!("warning.exact {} error", p.pid),
+                format!("process {}: the tracer stopped after an internal error; its later calls are missing", p.pid),
+            )),
+            _ => {}
+        }
         if p.recycled > 0 {
             meta.push((format!("process {} ring", p.pid), format!("{} chunks recycled; the last {} s kept", p.recycled, p.ring_window as f64 / 1e9)));
         }
@@ -420,6 +450,8 @@ fn build_profile(mut procs: Vec<ProcessTrace>, name: &str, job: &Job) -> Result<
     }
     let mut profile = b.finish("emberscope-exact", name, WeightUnit::Nanoseconds, threads);
     meta.push(("calls".to_owned(), calls.to_string()));
+    // The tracer records each code object's first line.
+    meta.push(("frame_lines".to_owned(), FRAME_LINES_DEFINITION.to_owned()));
     meta.push(("processes".to_owned(), procs.len().to_string()));
     meta.sort();
     profile.meta = meta;
