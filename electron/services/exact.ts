@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ContractError } from '../contract/api';
 import { toTracerOptions, type ExactOptions } from '../contract/exact';
 import { makeDirs } from './make-dirs';
-import { findAppRoot } from './native';
+import { getResources } from './resources';
 
 export interface ExactExit {
   /** The program's exit code, or 128 + N when signal N ended it. */
@@ -26,9 +26,9 @@ export interface ExactRun {
   stop(graceMs?: number): void;
 }
 
-/** The folder `build/build-tracer.mjs` lays out: the extension and its bootstrap. */
+/** The folder `build/build-tracer.mjs` lays out: the extension and its bootstrap (unpacked in a packaged app). */
 export function tracerDir(): string {
-  return join(findAppRoot(), 'dist', 'tracer');
+  return getResources().tracerDir;
 }
 
 /** Throws a clear error when exact mode is not built (before anything runs). */
