@@ -12,6 +12,7 @@ import { LivePicker } from './views/LivePicker';
 import { LiveView } from './views/LiveView';
 import { ErrorBanner, ProgressOverlay } from './views/Overlays';
 import { ProfileWarnings } from './views/ProfileWarnings';
+import { HelpOverlay } from './views/HelpOverlay';
 import { SandwichView } from './views/SandwichView';
 import { StatusBar } from './views/StatusBar';
 import { Toolbar } from './views/Toolbar';
@@ -111,6 +112,7 @@ export function App() {
       </div>
       <StatusBar />
       <LivePicker />
+      <HelpOverlay />
       <ProgressOverlay />
       {dragging && <div className="drop-hint" aria-hidden>Drop to open</div>}
       <input

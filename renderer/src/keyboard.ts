@@ -7,6 +7,7 @@ import { closePicker, openPicker, stopLive, togglePause } from './store/live';
 import { focusCallNode, getState, selectView, setState, setViewport, VIEW_KINDS, type SurfaceKey } from './store/store';
 import { updateSurface } from './views/FlameCanvasView';
 import { handlePlaygroundKey } from './playground/keys';
+import { closeHelp, toggleHelp } from './views/HelpOverlay';
 import { getPlayground } from './playground/store';
 
 function currentSurface(): SurfaceKey | null {
@@ -49,6 +50,7 @@ export function handleGlobalKey(e: KeyboardEvent): void {
     setState({ searchFocusTick: s.searchFocusTick + 1 });
     return;
   }
+  if (e.key === 'Escape' && closeHelp()) return;
   if (e.key === 'Escape') {
     if (s.progress) void cancelOpen();
     else if (s.search) setState({ search: '' });
@@ -58,6 +60,12 @@ export function handleGlobalKey(e: KeyboardEvent): void {
   }
   const target = e.target as HTMLElement | null;
   if (target && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA' || target.tagName === 'SELECT' || target.isContentEditable)) return;
+  if (e.key === '?' && !e.ctrlKey && !e.metaKey) {
+    // Anywhere, with or without a trace.
+    e.preventDefault();
+    toggleHelp();
+    return;
+  }
   if (e.ctrlKey || e.metaKey || e.altKey || (!s.currentTraceId && !inLive)) return;
   if (inLive && e.key === ' ') {
     // A focused button would also take the Space as a click; let the button do it alone.

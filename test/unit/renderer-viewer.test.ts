@@ -8,6 +8,12 @@ import { formatNsAt } from '../../renderer/src/model/timefmt';
 import { computeThumb } from '../../renderer/src/views/ScrollBar';
 import { validateRequestArg } from '../../electron/contract/validate';
 import { computeTickStep } from '../../renderer/src/views/Overview';
+import { computeCallTree } from '../../renderer/src/model/calltree';
+import { computeFuncTable } from '../../renderer/src/model/functions';
+import { computeFlameGraphLayout } from '../../renderer/src/model/layout';
+import { computeLayoutMatches, stepMatch } from '../../renderer/src/model/searchsteps';
+import { nextThemeChoice, parseThemeChoice, resolveTheme } from '../../renderer/src/model/theme';
+import { TestProfileBuilder } from './renderer-profile-builder';
 
 const wheel = (over: Partial<WheelInput>): WheelInput => ({ deltaX: 0, deltaY: 0, deltaMode: 0, ctrlKey: false, metaKey: false, shiftKey: false, ...over });
 
@@ -88,5 +94,36 @@ describe('record a module', () => {
     expect(start({ kind: 'record', script: 'a.py', module: 'pytest', args: [] })).toMatch(/target.script: must be ""/);
     expect(start({ kind: 'record', script: '', module: '-c', args: [] })).toMatch(/target.module: expected a Python module name/);
     expect(start({ kind: 'record', script: '', args: [] })).toMatch(/target.script: must not be empty/);
+  });
+});
+
+describe('search steps', () => {
+  it('lists matching rectangles left to right, then top-down, and wraps when stepping', () => {
+    const p = new TestProfileBuilder().sample(['main', 'hit', 'hit'], 2).sample(['main', 'other', 'hit'], 1).sample(['hit'], 1).build();
+    const layout = computeFlameGraphLayout(computeCallTree(p, 0));
+    const funcs = computeFuncTable(p);
+    const matches = new Uint8Array(funcs.length).map((_, f) => (funcs.name[f] === 'hit' ? 1 : 0));
+    const list = computeLayoutMatches(layout, matches);
+    const at = Array.from(list.row, (row, k) => `${row}@${layout.rows[row].start[list.index[k]]}`);
+    expect(at).toEqual(['1@0', '2@0', '2@2', '0@3']);
+    expect(computeLayoutMatches(layout, matches)).toBe(list);
+    expect(stepMatch(-1, 4, 1)).toBe(0);
+    expect(stepMatch(-1, 4, -1)).toBe(3);
+    expect(stepMatch(3, 4, 1)).toBe(0);
+    expect(stepMatch(0, 4, -1)).toBe(3);
+    expect(stepMatch(-1, 0, 1)).toBe(-1);
+  });
+});
+
+describe('theme', () => {
+  it('takes the choice, else the shell\'s OS theme, else prefers-color-scheme', () => {
+    expect(resolveTheme('dark', 'light', true)).toBe('dark');
+    expect(resolveTheme('light', undefined, false)).toBe('light');
+    expect(resolveTheme('system', 'light', false)).toBe('light');
+    expect(resolveTheme('system', 'dark', true)).toBe('dark');
+    expect(resolveTheme('system', undefined, true)).toBe('light');
+    expect(resolveTheme('system', 'bogus', false)).toBe('dark');
+    expect(['system', 'light', 'dark'].map((c) => nextThemeChoice(c as 'system'))).toEqual(['light', 'dark', 'system']);
+    expect(parseThemeChoice('nonsense')).toBe('system');
   });
 });

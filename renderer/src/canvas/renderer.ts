@@ -1,7 +1,8 @@
 // Draws a flame layout on a 2D canvas: device-pixel-ratio aware, only on requestAnimationFrame and only when the
 // scene changed. Rect selection and merging live in drawlist.ts (pure); this file only paints.
-import { MERGED_COLOR, type FuncColors } from '../model/colors';
+import type { FuncColors } from '../model/colors';
 import type { FlameLayout } from '../model/layout';
+import { CANVAS_PALETTES, type CanvasPalette } from '../model/theme';
 import { computeDrawList, type Viewport } from './drawlist';
 
 export interface Scene {
@@ -17,6 +18,8 @@ export interface Scene {
   inverted: boolean;
   /** Overrides the per-function colours (the diff flame graph paints by change): fill, label colour, hatching. */
   paint?: (func: number, node: number) => RectPaint;
+  /** Background, labels, outlines of the theme; dark when absent. */
+  palette?: CanvasPalette;
 }
 
 export interface RectPaint {
@@ -84,7 +87,8 @@ export class FlameRenderer {
     const { width, height, dpr } = this.resize();
     const ctx = this.ctx;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.fillStyle = '#16181d';
+    const pal = scene.palette ?? CANVAS_PALETTES.dark;
+    ctx.fillStyle = pal.background;
     ctx.fillRect(0, 0, width, height);
     const rh = scene.rowHeight;
     const list = computeDrawList(scene.layout, scene.viewport, {
@@ -97,7 +101,8 @@ export class FlameRenderer {
     ctx.font = FONT;
     ctx.textBaseline = 'middle';
     this.avgCharWidth = ctx.measureText('abcdefghijklmnopqrstuvwxyz_').width / 27;
-    const { normal, dimmed } = scene.colors;
+    const normal = scene.colors.normal;
+    const dimmed = pal.name === 'light' && scene.colors.dimmedLight ? scene.colors.dimmedLight : scene.colors.dimmed;
     const matches = scene.matches;
     const labels: number[] = [];
     const paints: (RectPaint | null)[] = [];
@@ -108,7 +113,7 @@ export class FlameRenderer {
       const w = list.w[k];
       let paint: RectPaint | null = null;
       if (index < 0) {
-        ctx.fillStyle = matches ? '#2a2d33' : MERGED_COLOR;
+        ctx.fillStyle = matches ? pal.mergedSearching : pal.merged;
       } else {
         const row = scene.layout.rows[list.row[k]];
         const func = row.func[index];
@@ -121,31 +126,30 @@ export class FlameRenderer {
       // A hairline gap between neighbours keeps adjacent frames tellable apart once they are a few px wide.
       ctx.fillRect(x, list.y[k], w > 3 ? w - 0.5 : w, rh - 1);
     }
-    if (hatched.length) this.drawHatching(list, hatched, rh);
-    ctx.fillStyle = '#0d0e11';
+    if (hatched.length) this.drawHatching(list, hatched, rh, pal.hatch);
     for (const k of labels) {
       const row = scene.layout.rows[list.row[k]];
       const func = row.func[list.index[k]];
       const text = this.fitLabel(scene.names[func] ?? '', list.w[k] - 2 * TEXT_PAD);
       if (!text) continue;
-      ctx.fillStyle = paints[k]?.label ?? (matches && !matches[func] ? '#8a8f98' : '#0d0e11');
+      ctx.fillStyle = paints[k]?.label ?? (matches && !matches[func] ? pal.dimLabel : pal.label);
       ctx.fillText(text, list.x[k] + TEXT_PAD, list.y[k] + (rh - 1) / 2);
     }
-    this.drawHighlights(scene, list, rh);
-    this.drawLaneLabels(scene, width, height, rh);
+    this.drawHighlights(scene, list, rh, pal);
+    this.drawLaneLabels(scene, width, height, rh, pal);
     drawStats.rects = list.count;
     drawStats.drawMs = performance.now() - t0;
     drawStats.frames++;
   }
 
   /** Diagonal stripes over the given rectangles (stacks present on one side only of a diff). */
-  private drawHatching(list: ReturnType<typeof computeDrawList>, ks: number[], rh: number): void {
+  private drawHatching(list: ReturnType<typeof computeDrawList>, ks: number[], rh: number, stroke: string): void {
     const ctx = this.ctx;
     ctx.save();
     ctx.beginPath();
     for (const k of ks) ctx.rect(list.x[k], list.y[k], list.w[k], rh - 1);
     ctx.clip();
-    ctx.strokeStyle = 'rgba(13, 14, 17, 0.28)';
+    ctx.strokeStyle = stroke;
     ctx.lineWidth = 1.5;
     ctx.beginPath();
     for (const k of ks) {
@@ -161,7 +165,7 @@ export class FlameRenderer {
   }
 
   /** Outlines the selected function's frames and the hovered frame. */
-  private drawHighlights(scene: Scene, list: ReturnType<typeof computeDrawList>, rh: number): void {
+  private drawHighlights(scene: Scene, list: ReturnType<typeof computeDrawList>, rh: number, pal: CanvasPalette): void {
     const ctx = this.ctx;
     ctx.lineWidth = 1.5;
     for (let k = 0; k < list.count; k++) {
@@ -171,21 +175,21 @@ export class FlameRenderer {
       const hovered = scene.hovered && scene.hovered.row === r && scene.hovered.index === index;
       const selected = scene.layout.rows[r].func[index] === scene.selectedFunc;
       if (!hovered && !selected) continue;
-      ctx.strokeStyle = hovered ? '#ffffff' : '#ffd166';
+      ctx.strokeStyle = hovered ? pal.hovered : pal.selected;
       ctx.strokeRect(list.x[k] + 0.75, list.y[k] + 0.75, Math.max(list.w[k] - 2, 1), rh - 2.5);
     }
   }
 
   /** Thread names on the empty row above each lane of a multi-thread flame chart. */
-  private drawLaneLabels(scene: Scene, width: number, height: number, rh: number): void {
+  private drawLaneLabels(scene: Scene, width: number, height: number, rh: number, pal: CanvasPalette): void {
     if (!scene.layout.lanes) return;
     const ctx = this.ctx;
     for (const lane of scene.layout.lanes) {
       const y = lane.row * rh - scene.viewport.scrollY;
       if (y + rh < 0 || y > height) continue;
-      ctx.fillStyle = '#1f232b';
+      ctx.fillStyle = pal.laneBackground;
       ctx.fillRect(0, y, width, rh - 1);
-      ctx.fillStyle = '#9aa3b2';
+      ctx.fillStyle = pal.laneText;
       ctx.fillText(lane.label, TEXT_PAD + 2, y + (rh - 1) / 2);
     }
   }

@@ -53,17 +53,31 @@ export interface FuncColors {
   normal: string[];
   /** Same hue, washed out toward the background: used for non-matches while searching. */
   dimmed: string[];
+  /** The same toward a light background (the light theme). */
+  dimmedLight?: string[];
 }
 
 export const computeFuncColors = memoizeByObject((funcs: FuncTable): FuncColors => {
   const normal: string[] = [];
   const dimmed: string[] = [];
+  const dimmedLight: string[] = [];
   for (let f = 0; f < funcs.length; f++) {
     normal.push(computeFuncColor(funcs.name[f], funcs.kind[f]));
-    dimmed.push(`hsl(${(hashString(funcs.name[f]) % 360)} 6% 26%)`);
+    const hue = hashString(funcs.name[f]) % 360;
+    dimmed.push(`hsl(${hue} 6% 26%)`);
+    dimmedLight.push(`hsl(${hue} 8% 90%)`);
   }
-  return { normal, dimmed };
+  return { normal, dimmed, dimmedLight };
 });
 
 /** Fill for merged sub-pixel blocks: grey-ish, so dense regions read as "lots of tiny calls". */
 export const MERGED_COLOR = 'hsl(220 8% 44%)';
+
+/** The origin groups a legend lists, in order, with a representative colour each. */
+export const LEGEND_KINDS: readonly number[] = [FrameKind.User, FrameKind.Stdlib, FrameKind.ThirdParty, FrameKind.Native, FrameKind.Idle];
+
+/** A colour in the middle of a kind's palette, for legends. */
+export function computeKindSwatch(kind: number): string {
+  const p = PALETTES[kind] ?? PALETTES[FrameKind.Other];
+  return `hsl(${(p.hueFrom + p.hueSpan / 2).toFixed(1)} ${p.sat}% ${(p.lightFrom + p.lightSpan / 2).toFixed(1)}%)`;
+}

@@ -11,6 +11,8 @@ import { setViewport, useStore, type SurfaceKey } from '../store/store';
 import { computeFuncTable } from '../model/functions';
 import type { FuncColors } from '../model/colors';
 import { Tooltip, type TooltipContent } from './Tooltip';
+import { CANVAS_PALETTES } from '../model/theme';
+import { useTheme } from './theme';
 
 export const ROW_HEIGHT = 18;
 
@@ -75,6 +77,7 @@ export function FlameCanvasView(props: FlameCanvasProps) {
   const names = useMemo(() => source?.names ?? (profile ? computeFuncTable(profile).name : []), [source?.names, profile]);
   const [hover, setHover] = useState<{ row: number; index: number; x: number; y: number } | null>(null);
   const [size, setSize] = useState({ width: 0, height: 0 });
+  const theme = useTheme();
 
   const viewport: Viewport = useMemo(() => {
     if (stored && stored.x0 >= layout.x0 && stored.x1 <= layout.x1 + 1e-9 && stored.x1 > stored.x0) return stored;
@@ -140,8 +143,9 @@ export function FlameCanvasView(props: FlameCanvasProps) {
     rendererRef.current.setScene({
       layout, viewport, colors, names, matches: search?.matches ?? null, selectedFunc,
       hovered: hover ? { row: hover.row, index: hover.index } : null, rowHeight: ROW_HEIGHT, inverted, paint,
+      palette: CANVAS_PALETTES[theme],
     });
-  }, [layout, viewport, colors, names, search, selectedFunc, hover, inverted, size, paint]);
+  }, [layout, viewport, colors, names, search, selectedFunc, hover, inverted, size, paint, theme]);
 
   /** Layout coordinates under a mouse position. */
   const hitTest = useCallback((clientX: number, clientY: number) => {

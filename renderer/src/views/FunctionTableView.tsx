@@ -1,6 +1,6 @@
 // Per-function table (name, file) with self/total and % of total, sortable by header, filtered by the search box,
 // virtualized so 100k functions scroll smoothly. Enter or double-click opens the sandwich.
-import { useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useElementHeight } from './useElementHeight';
 import { computeFuncColors } from '../model/colors';
 import { formatCount, formatPercent, formatWeight } from '../model/format';
@@ -27,6 +27,15 @@ export function FunctionTableView({ compact = false }: { compact?: boolean }) {
     [profile, stats, sort, search],
   );
 
+  const selectedIndex = rows.findIndex((r) => r.func === selected);
+  // A selection made elsewhere (search steps, a flame view) is scrolled into view.
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el || selectedIndex < 0) return;
+    const top = selectedIndex * ROW_PX;
+    if (top < el.scrollTop || top + ROW_PX > el.scrollTop + el.clientHeight) el.scrollTop = Math.max(0, top - el.clientHeight / 3);
+  }, [selectedIndex]);
+
   if (!profile || !stats) return null;
   const colors = computeFuncColors(computeFuncTable(profile));
   const unit = profile.unit;
@@ -37,7 +46,6 @@ export function FunctionTableView({ compact = false }: { compact?: boolean }) {
     setState((s) => ({ tableSort: { key, descending: s.tableSort.key === key ? !s.tableSort.descending : key !== 'name' && key !== 'file' } }));
   const arrow = (key: TableSortKey) => (sort.key === key ? (sort.descending ? ' ▾' : ' ▴') : '');
 
-  const selectedIndex = rows.findIndex((r) => r.func === selected);
   const onKeyDown = (e: React.KeyboardEvent) => {
     if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
       e.preventDefault();

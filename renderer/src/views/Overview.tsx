@@ -2,9 +2,11 @@
 // ticks for the current viewport. Click or drag on the minimap to move the window.
 import { useEffect, useRef } from 'react';
 import { computeDrawList, type Viewport } from '../canvas/drawlist';
-import { MERGED_COLOR, type FuncColors } from '../model/colors';
+import type { FuncColors } from '../model/colors';
 import { formatNsAt } from '../model/timefmt';
 import type { FlameLayout } from '../model/layout';
+import { CANVAS_PALETTES, type CanvasPalette } from '../model/theme';
+import { useTheme } from './theme';
 
 const MINIMAP_HEIGHT = 44;
 const AXIS_HEIGHT = 18;
@@ -31,16 +33,17 @@ interface MinimapCache {
   colors: FuncColors;
   width: number;
   dpr: number;
+  pal: CanvasPalette;
   bitmap: HTMLCanvasElement;
 }
 
-function drawMinimap(layout: FlameLayout, colors: FuncColors, width: number, dpr: number): HTMLCanvasElement {
+function drawMinimap(layout: FlameLayout, colors: FuncColors, width: number, dpr: number, pal: CanvasPalette): HTMLCanvasElement {
   const bitmap = document.createElement('canvas');
   bitmap.width = Math.round(width * dpr);
   bitmap.height = Math.round(MINIMAP_HEIGHT * dpr);
   const ctx = bitmap.getContext('2d')!;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.fillStyle = '#1b1e24';
+  ctx.fillStyle = pal.minimapBackground;
   ctx.fillRect(0, 0, width, MINIMAP_HEIGHT);
   const rowH = Math.max(1, Math.min(4, MINIMAP_HEIGHT / Math.max(layout.rows.length, 1)));
   const list = computeDrawList(layout, { x0: layout.x0, x1: layout.x1, scrollY: 0 }, {
@@ -48,7 +51,7 @@ function drawMinimap(layout: FlameLayout, colors: FuncColors, width: number, dpr
   });
   for (let k = 0; k < list.count; k++) {
     const i = list.index[k];
-    ctx.fillStyle = i < 0 ? MERGED_COLOR : colors.normal[layout.rows[list.row[k]].func[i]];
+    ctx.fillStyle = i < 0 ? pal.merged : colors.normal[layout.rows[list.row[k]].func[i]];
     ctx.fillRect(list.x[k], list.y[k], Math.max(list.w[k], 0.5), rowH);
   }
   return bitmap;
@@ -57,6 +60,7 @@ function drawMinimap(layout: FlameLayout, colors: FuncColors, width: number, dpr
 export function Overview({ layout, viewport, colors, hasTimeline, onChange }: Props) {
   const ref = useRef<HTMLCanvasElement>(null);
   const cache = useRef<MinimapCache | null>(null);
+  const pal = CANVAS_PALETTES[useTheme()];
   useEffect(() => {
     const canvas = ref.current!;
     let raf = 0;
@@ -74,8 +78,8 @@ export function Overview({ layout, viewport, colors, hasTimeline, onChange }: Pr
         canvas.height = pxH;
       }
       let c = cache.current;
-      if (!c || c.layout !== layout || c.colors !== colors || c.width !== width || c.dpr !== dpr) {
-        c = cache.current = { layout, colors, width, dpr, bitmap: drawMinimap(layout, colors, width, dpr) };
+      if (!c || c.layout !== layout || c.colors !== colors || c.width !== width || c.dpr !== dpr || c.pal !== pal) {
+        c = cache.current = { layout, colors, width, dpr, pal, bitmap: drawMinimap(layout, colors, width, dpr, pal) };
       }
       const ctx = canvas.getContext('2d')!;
       ctx.setTransform(1, 0, 0, 1, 0, 0);
@@ -85,14 +89,14 @@ export function Overview({ layout, viewport, colors, hasTimeline, onChange }: Pr
       const full = layout.x1 - layout.x0 || 1;
       const wx0 = ((viewport.x0 - layout.x0) / full) * width;
       const wx1 = ((viewport.x1 - layout.x0) / full) * width;
-      ctx.fillStyle = 'rgba(10,11,14,0.6)';
+      ctx.fillStyle = pal.minimapShade;
       ctx.fillRect(0, 0, wx0, MINIMAP_HEIGHT);
       ctx.fillRect(wx1, 0, width - wx1, MINIMAP_HEIGHT);
-      ctx.strokeStyle = '#7aa2f7';
+      ctx.strokeStyle = pal.window;
       ctx.lineWidth = 1;
       ctx.strokeRect(wx0 + 0.5, 0.5, Math.max(wx1 - wx0 - 1, 1), MINIMAP_HEIGHT - 1);
       // Axis for the visible window.
-      ctx.fillStyle = '#14161a';
+      ctx.fillStyle = pal.axisBackground;
       ctx.fillRect(0, MINIMAP_HEIGHT, width, AXIS_HEIGHT);
       const span = viewport.x1 - viewport.x0;
       const step = computeTickStep(span, width / 110);
@@ -106,9 +110,9 @@ export function Overview({ layout, viewport, colors, hasTimeline, onChange }: Pr
       for (let k = firstTick; k * step < viewport.x1; k++) {
         const t = k * step;
         const x = ((t - viewport.x0) / span) * width;
-        ctx.fillStyle = '#3a3f4b';
+        ctx.fillStyle = pal.axisTick;
         ctx.fillRect(x, MINIMAP_HEIGHT, 1, AXIS_HEIGHT);
-        ctx.fillStyle = '#9aa3b2';
+        ctx.fillStyle = pal.axisText;
         const label = hasTimeline ? formatNsAt(t, step) : `${((t / full) * 100).toFixed(pctDecimals)}%`;
         labels.push(label);
         ctx.fillText(label, x + 3, MINIMAP_HEIGHT + AXIS_HEIGHT / 2);
@@ -123,7 +127,7 @@ export function Overview({ layout, viewport, colors, hasTimeline, onChange }: Pr
       ro.disconnect();
       if (raf) cancelAnimationFrame(raf);
     };
-  }, [layout, viewport, colors, hasTimeline]);
+  }, [layout, viewport, colors, hasTimeline, pal]);
 
   const moveTo = (clientX: number) => {
     const rect = ref.current!.getBoundingClientRect();

@@ -1,10 +1,10 @@
-// Bottom bar: what the file is and how honest its views can be (no-timeline notice), plus connection state.
-import { useEffect, useState } from 'react';
+// Bottom bar: what the file is and how honest its views can be (no-timeline notice), the colour legend, and the
+// connection state. Draw figures (rects per frame) are for benchmarks: window.__emberscope.getDrawStats().
 import { formatCount, formatNs, formatWeight } from '../model/format';
 import { countThreadContent, selectThreads } from '../model/functions';
-import { drawStats } from '../canvas/renderer';
 import { selectCurrentTrace, selectProfile, selectStats } from '../store/selectors';
 import { useStore } from '../store/store';
+import { Legend } from './Legend';
 
 export function StatusBar() {
   const profile = useStore(selectProfile);
@@ -13,13 +13,6 @@ export function StatusBar() {
   const thread = useStore((s) => s.thread);
   const connection = useStore((s) => s.connection);
   const host = useStore((s) => s.serverInfo?.host);
-  const [rects, setRects] = useState(0);
-  // Draw figures change per animation frame, outside React; sample them gently instead of re-rendering per frame.
-  useEffect(() => {
-    if (!profile) return;
-    const timer = setInterval(() => setRects(drawStats.rects), 500);
-    return () => clearInterval(timer);
-  }, [profile]);
   const content = profile ? countThreadContent(selectThreads(profile, thread)) : null;
   return (
     <footer className="status-bar" data-testid="status-bar">
@@ -44,7 +37,7 @@ export function StatusBar() {
         <span className="dim">No trace open</span>
       )}
       <span className="spacer" />
-      <span className="dim num" data-testid="draw-stats" title="Rectangles drawn in the last frame">{profile && rects ? `${formatCount(rects)} rects drawn` : ''}</span>
+      {profile && <Legend />}
       <span className={`conn ${connection}`} data-testid="connection-state">
         <i className="dot" /> {connection === 'connected' ? `connected${host ? ` · ${host}` : ''}` : connection}
       </span>

@@ -11,6 +11,9 @@ import { selectThread, selectView, setState, useStore, VIEW_KINDS, VIEW_LABELS }
 import { hidePlayground, showPlayground } from '../playground/docs';
 import { compareTraces } from '../playground/diffs';
 import { usePlayground } from '../playground/store';
+import { toggleHelp } from './HelpOverlay';
+import { stepSearch, useSearchPosition } from './searchstep';
+import { cycleThemeChoice, useTheme, useThemeChoice } from './theme';
 
 export function Toolbar({ onOpen }: { onOpen: () => void }) {
   const traces = useStore((s) => s.traces);
@@ -57,6 +60,8 @@ export function Toolbar({ onOpen }: { onOpen: () => void }) {
         {/* Outside the tabs' scroller: with many tabs it stays on screen. */}
         <button type="button" className="ghost" onClick={() => { hidePlayground(); onOpen(); }} aria-label="Open another trace" data-testid="open-another">+ Open</button>
         <div className="spacer" />
+        <ThemeToggle />
+        <button type="button" className="ghost help-button" onClick={toggleHelp} aria-label="Keys and gestures" title="Keys and gestures (?)" data-testid="help-button">?</button>
         <button type="button" className="live-button" onClick={() => openPicker('attach')} data-testid="live-button" title="Attach to a Python process or record a script (Ctrl+L)">
           <i className="rec-dot" /> Live <kbd>Ctrl+L</kbd>
         </button>
@@ -95,6 +100,7 @@ function SearchBox() {
   const stats = useStore(selectStats);
   const profile = useStore(selectProfile);
   const input = useRef<HTMLInputElement>(null);
+  const position = useSearchPosition();
   // Only a `/` or Ctrl+F pressed while this box is mounted focuses it: the box remounts when another file opens, and
   // an old request must not take the keys (1-4, w, s) from the views then.
   const seenTick = useRef(tick);
@@ -115,6 +121,11 @@ function SearchBox() {
           {formatWeight(summary.total, profile.unit)} ({formatPercent(summary.total, stats.totalWeight)})
         </span>
       ) : null}
+      {position && query.trim() !== '' && !search?.error && (
+        <span className="search-counter num" data-testid="search-counter" title="Enter: next match · Shift+Enter: previous">
+          {position.count === 0 ? 'no match' : position.position < 0 ? `${position.count} ${position.noun}` : `${position.position + 1} / ${position.count}`}
+        </span>
+      )}
       <input
         ref={input}
         type="search"
@@ -125,7 +136,10 @@ function SearchBox() {
         spellCheck={false}
         onChange={(e) => setState({ search: e.target.value })}
         onKeyDown={(e) => {
-          if (e.key === 'Escape') {
+          if (e.key === 'Enter') {
+            e.preventDefault();
+            stepSearch(e.shiftKey ? -1 : 1);
+          } else if (e.key === 'Escape') {
             setState({ search: '' });
             e.currentTarget.blur();
             e.stopPropagation();
@@ -171,5 +185,17 @@ function ExportMenu() {
         </div>
       )}
     </div>
+  );
+}
+
+/** System → light → dark: the theme follows the OS until the user picks one. */
+function ThemeToggle() {
+  const choice = useThemeChoice();
+  const theme = useTheme();
+  const label = choice === 'system' ? `Theme: system (${theme})` : `Theme: ${choice}`;
+  return (
+    <button type="button" className="ghost theme-toggle" onClick={cycleThemeChoice} title={`${label} — click to change`} aria-label={label} data-testid="theme-toggle" data-choice={choice}>
+      {choice === 'system' ? '◐' : choice === 'light' ? '☀' : '☾'}
+    </button>
   );
 }
