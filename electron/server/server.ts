@@ -80,6 +80,9 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxRequestFrameBytes });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Past 'upgrade' the socket's errors are ours to handle (Node attaches no handler): a client that resets the
+    // connection while we refuse or upgrade it would otherwise throw ECONNRESET out of the event loop and end serve.
+    socket.on('error', (err) => log(`upgrade socket error: ${err.message}`));
     const refusal = checkUpgrade(req);
     if (refusal) {
       log(`refused websocket upgrade: ${refusal.reason}`);
