@@ -13,6 +13,7 @@ import { LiveView } from './views/LiveView';
 import { ErrorBanner, ProgressOverlay } from './views/Overlays';
 import { ProfileWarnings } from './views/ProfileWarnings';
 import { HelpOverlay } from './views/HelpOverlay';
+import { CallTreeView } from './views/CallTreeView';
 import { SandwichView } from './views/SandwichView';
 import { StatusBar } from './views/StatusBar';
 import { Toolbar } from './views/Toolbar';
@@ -106,6 +107,8 @@ export function App() {
           <FlameChartView />
         ) : view === 'sandwich' ? (
           <SandwichView />
+        ) : view === 'call-tree' ? (
+          <CallTreeView />
         ) : (
           <FunctionTableView />
         )}

@@ -1,4 +1,4 @@
-// Global keys, speedscope-compatible: w/s zoom, a/d pan, 0 reset, / or Ctrl+F search, Esc clears, 1-4 views.
+// Global keys, speedscope-compatible: w/s zoom, a/d pan, 0 reset, / or Ctrl+F search, Esc clears, 1-5 views, ? help.
 // Live: Ctrl+L opens the attach/record dialog; in the live view Space pauses/resumes and Ctrl+Enter stops (and opens
 // the recording). Neither clashes with the flame keys.
 import { panViewport, zoomViewport } from './canvas/viewport';
@@ -79,7 +79,7 @@ export function handleGlobalKey(e: KeyboardEvent): void {
     setState({ searchFocusTick: s.searchFocusTick + 1 });
     return;
   }
-  const viewIndex = '1234'.indexOf(e.key);
+  const viewIndex = '12345'.indexOf(e.key);
   if (viewIndex >= 0 && !inLive) {
     selectView(VIEW_KINDS[viewIndex]);
     return;

@@ -8,13 +8,14 @@ import { DEFAULT_SAMPLING_OPTIONS } from '../model/liveform';
 import type { TableSort } from '../model/table';
 import type { ConnectionState as TransportState } from '../transport/state';
 
-export type ViewKind = 'flame-graph' | 'flame-chart' | 'sandwich' | 'table';
-export const VIEW_KINDS: readonly ViewKind[] = ['flame-graph', 'flame-chart', 'sandwich', 'table'];
+export type ViewKind = 'flame-graph' | 'flame-chart' | 'sandwich' | 'table' | 'call-tree';
+export const VIEW_KINDS: readonly ViewKind[] = ['flame-graph', 'flame-chart', 'sandwich', 'table', 'call-tree'];
 export const VIEW_LABELS: Record<ViewKind, string> = {
   'flame-graph': 'Flame Graph',
   'flame-chart': 'Flame Chart',
   sandwich: 'Sandwich',
   table: 'Functions',
+  'call-tree': 'Call Tree',
 };
 
 /** Canvas keys: one viewport per drawable surface. */

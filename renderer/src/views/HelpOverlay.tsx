@@ -27,7 +27,7 @@ type Entry = [keys: string[], what: string];
 /** The list the overlay shows, by section (exported so a test can hold the keyboard handler to it). */
 export const HELP_SECTIONS: [title: string, entries: Entry[]][] = [
   ['Views', [
-    [['1'], 'Flame Graph'], [['2'], 'Flame Chart'], [['3'], 'Sandwich'], [['4'], 'Functions table'],
+    [['1'], 'Flame Graph'], [['2'], 'Flame Chart'], [['3'], 'Sandwich'], [['4'], 'Functions table'], [['5'], 'Call tree'],
     [['?'], 'This list'], [['Esc'], 'Clear the search, close a dialog, undo a focus'],
   ]],
   ['Search', [
@@ -44,6 +44,10 @@ export const HELP_SECTIONS: [title: string, entries: Entry[]][] = [
   ['Tables', [
     [['↑', '↓'], 'Select the previous / next function'], [['Enter'], 'Open the selected function in the Sandwich'],
     [['Double-click'], 'Same'], [['Click a header'], 'Sort by it'],
+  ]],
+  ['Call tree', [
+    [['↑', '↓'], 'Previous / next row'], [['→'], 'Expand, then go to the first caller / callee'], [['←'], 'Collapse, then go to the parent'],
+    [['Enter'], 'Expand or collapse'], [['*'], 'Expand the hot path below the row'], [['Invert'], 'Leaf functions first, their callers below'],
   ]],
   ['Live', [
     [['Ctrl', 'L'], 'Attach to a process or record a script'], [['Space'], 'Pause / resume'], [['Ctrl', 'Enter'], 'Stop and open the recording'],
