@@ -173,6 +173,8 @@ export interface SessionInfo {
   signal?: number;
   /** Set once ended: the recording, opened like any trace. */
   traceId?: string;
+  /** Set when the session samples a VM host: the playground shows it, the viewer's live tab does not adopt it. */
+  vmHostId?: string;
 }
 
 /**

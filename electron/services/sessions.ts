@@ -145,12 +145,13 @@ export class SessionManager {
     return [...this.sessions.values()].map((e) => this.copyInfo(e));
   }
 
-  start(target: SessionTarget, options: SamplingOptions): SessionInfo {
+  /** `owner`: a VM host's sampling marks its session (SessionInfo.vmHostId), so the viewer leaves it alone. */
+  start(target: SessionTarget, options: SamplingOptions, owner: Pick<SessionInfo, 'vmHostId'> = {}): SessionInfo {
     if (target.kind === 'record') {
       const { argv, cwd } = prepareRecord(target);
       return this.launch(target, options, { argv, cwd, name: target.module ?? basename(target.script) });
     }
-    return this.launch(target, options);
+    return this.launch(target, options, undefined, owner);
   }
 
   /**
@@ -168,6 +169,7 @@ export class SessionManager {
     target: SessionTarget,
     options: SamplingOptions,
     command?: { argv: string[]; cwd: string; name: string },
+    owner: Pick<SessionInfo, 'vmHostId'> = {},
   ): SessionInfo {
     const sessionId = `session-${++this.counter}`;
     try {
@@ -236,6 +238,7 @@ export class SessionManager {
       startedAt,
       stats: { taken: 0, missed: 0, samples: 0, elapsedNs: 0, achievedHz: 0 },
       recordingPath,
+      ...(owner.vmHostId ? { vmHostId: owner.vmHostId } : {}),
     };
     let settle!: Entry['settle'];
     const ended = new Promise<TraceInfo>((resolveEnd, rejectEnd) => (settle = { resolve: resolveEnd, reject: rejectEnd }));

@@ -369,7 +369,7 @@ export class VmHostManager {
       throw new ContractError('spawn-failed', `the agent speaks protocol ${greeting.protocol}, this Emberscope ${VM_PROTOCOL_VERSION}: reinstall Emberscope`);
     }
     const sampling = h.sampling;
-    sampling.start(proc.pid, info.rateHz, info.name, (trace) => {
+    sampling.start(proc.pid, info.rateHz, info.name, info.hostId, (trace) => {
       if (h.sampling !== sampling) return; // recycled meanwhile: this recording is an older process's
       h.info.traceId = trace.traceId;
       this.changed(h);

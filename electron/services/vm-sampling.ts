@@ -22,7 +22,7 @@ export class HostSampling {
   constructor(private readonly sessions: SessionManager) {}
 
   /** Starts sampling `pid` from now on; `onTrace` gets the recording once the session has ended. */
-  start(pid: number, rateHz: number, name: string, onTrace: (trace: TraceInfo) => void): void {
+  start(pid: number, rateHz: number, name: string, hostId: string, onTrace: (trace: TraceInfo) => void): void {
     const options: SamplingOptions = {
       rateHz,
       // Blocking reads: one torn stack without a running old frame would end that frame's old-generation
@@ -34,7 +34,7 @@ export class HostSampling {
       subprocesses: false,
     };
     try {
-      const session = this.sessions.start({ kind: 'attach', pid }, options);
+      const session = this.sessions.start({ kind: 'attach', pid }, options, { vmHostId: hostId });
       this.sessionId = session.sessionId;
       // The sampler counts sample times from the end of its attach, just before start() returns; session.startedAt
       // is taken before the attach (~15 ms here), which would put every sample that much early against reload and

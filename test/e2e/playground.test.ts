@@ -192,9 +192,15 @@ describe.skipIf(!haveChromium)('the playground in Chromium against emberscope se
     expect(await page.locator('[data-testid="pg-gen"]').count()).toBe(2);
     await page.getByTestId('pg-pane-diff').click();
     await waitFor('crunch marked faster in the diff', async () => (await diffClassOf(page, 'crunch')) === 'faster', 20_000);
-    // New code. Usually only after; a sample or two of it may count for generation 0 under the rule's stated limit
-    // (crunch was running at the reload, and a back-to-back re-entry looks continuous to a sampler), then it is slower.
-    expect(['only-after', 'slower']).toContain(await diffClassOf(page, 'sum_of_squares'));
+    // New code: only after. crunch was running at the reload and the loop re-enters it at once, which looks like one
+    // continuous call to a sampler; the agent says when the old call returned (frames-returned), and from then on
+    // its samples count for generation 1.
+    expect(await diffClassOf(page, 'sum_of_squares')).toBe('only-after');
+    // That frame returned: the notice that crunch keeps its old code while it runs is gone.
+    await waitFor('the running-now notice to go', async () => {
+      const notice = page.getByTestId('pg-refused');
+      return (await notice.count()) === 0 || !/crunch \(running now/.test((await notice.textContent()) ?? '');
+    }, 10_000);
     expect(Number(await page.getByTestId('diff-summary').getAttribute('data-faster'))).toBeGreaterThanOrEqual(1);
     await waitFor('the diff flame graph to draw', async () => (await canvasInk(page, '[data-surface="playground-diff"]')) > 0.02);
     // Sort by signed self change, most improved first.

@@ -93,6 +93,8 @@ describe('a host ends and says how', () => {
   it('interrupt: a KeyboardInterrupt in the main thread', async () => {
     const info = await h.vm.start({ script: h.script('loop.py', 'import time\nprint("up", flush=True)\nwhile True:\n    time.sleep(0.01)\n') });
     await h.waitFor('onDidVmOutput', (o) => o.hostId === info.hostId && o.text.includes('up'));
+    // Its sampling session is marked as the host's, so the viewer's live tab leaves it to the playground.
+    expect(h.sessions.list().find((s) => s.sessionId === info.sessionId)?.vmHostId).toBe(info.hostId);
     h.vm.interrupt(info.hostId);
     await h.vm.whenEnded(info.hostId);
     expect(h.vm.info(info.hostId).end!.cause).toBe('interrupted');

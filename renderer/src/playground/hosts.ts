@@ -7,7 +7,7 @@ import type { EmberscopeEvents, VmHostInfo, VmReloadReport } from '../../../elec
 import { applyLiveBatch, createLiveProfile } from '../../../electron/contract/live-profile';
 import type { Profile } from '../../../electron/contract/profile';
 import { unpackError, requireClient } from '../store/client';
-import { getState, setState, useStore } from '../store/store';
+import { useStore } from '../store/store';
 import {
   getPlayground,
   isHostActive,
@@ -67,10 +67,6 @@ export function connectPlayground(): void {
       setPlayground({ shown: false, comparing: false });
     }
     if (s.connection === 'connected' && prev.connection !== 'connected') void refreshHosts();
-    const adopted = s.live?.session.sessionId;
-    if (adopted && adopted !== prev.live?.session.sessionId && Object.values(getPlayground().hosts).some((h) => h.info.sessionId === adopted)) {
-      releaseFromViewer(adopted);
-    }
   });
   void refreshHosts();
   void refreshExamples();
@@ -118,22 +114,8 @@ function trackHost(info: VmHostInfo, fresh: boolean): void {
   }
 }
 
-/**
- * A host's sampling session is a live session of the services, and the viewer's live tab adopts any session it sees
- * start when it shows none (and shows a running one after a page reload). The playground shows it instead: a session
- * the viewer adopted that turns out to be a host's is let go, and if it was on screen the playground takes its place.
- */
-function releaseFromViewer(sessionId: string | undefined): void {
-  const s = getState();
-  if (!sessionId || s.live?.session.sessionId !== sessionId) return;
-  const shown = s.liveShown;
-  setState({ live: null, liveShown: false });
-  if (shown) setPlayground({ shown: true });
-}
-
 function onHostChange(info: VmHostInfo): void {
   if (forgotten.has(info.hostId)) return;
-  releaseFromViewer(info.sessionId);
   const s = getPlayground();
   const known = s.hosts[info.hostId];
   if (!known) {

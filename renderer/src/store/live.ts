@@ -40,6 +40,8 @@ let starting = false;
  */
 const early = new Map<string, { batches: BatchEvent[]; output: OutputEvent[]; info: SessionInfo | null }>();
 const EARLY_SESSIONS = 4;
+/** Sessions of VM hosts (SessionInfo.vmHostId): the playground shows them; their events are not kept here. */
+const hostSessions = new Set<string>();
 
 function earlyFor(sessionId: string) {
   let e = early.get(sessionId);
@@ -92,7 +94,7 @@ function applyToWorking(ev: BatchEvent, afterSnapshot: boolean): void {
 function onBatch(ev: BatchEvent): void {
   const live = getState().live;
   if (!live || live.session.sessionId !== ev.sessionId) {
-    earlyFor(ev.sessionId).batches.push(ev);
+    if (!hostSessions.has(ev.sessionId)) earlyFor(ev.sessionId).batches.push(ev);
     return;
   }
   updateLive({ stats: ev.stats });
@@ -144,6 +146,12 @@ function onSessionChange(info: SessionInfo): void {
   if (live && live.session.sessionId === info.sessionId) {
     if (info.state === 'ended') publishNow();
     updateLive((l) => ({ session: info, stats: info.stats.samples >= l.stats.samples ? info.stats : l.stats }));
+    return;
+  }
+  // A VM host's session is the playground's to show.
+  if (info.vmHostId) {
+    hostSessions.add(info.sessionId);
+    early.delete(info.sessionId);
     return;
   }
   earlyFor(info.sessionId).info = info;
@@ -222,7 +230,7 @@ export async function refreshLive(): Promise<void> {
       if (mine.state !== 'ended') await resyncSession(mine.sessionId);
       return;
     }
-    const running = sessions.filter((s) => s.state !== 'ended').sort((a, b) => b.startedAt - a.startedAt)[0];
+    const running = sessions.filter((s) => s.state !== 'ended' && !s.vmHostId).sort((a, b) => b.startedAt - a.startedAt)[0];
     if (running && (!live || live.session.state === 'ended')) await joinSession(running, true);
   } catch (err) {
     // Older services without live sampling answer 'bad-request'; nothing to join then.
