@@ -731,6 +731,9 @@ fn display(p: &Path) -> String {
 fn generated_documents_mostly_import() {
     let mut r = Rng(7);
     for (format, name, generate) in GENERATORS {
+        if *format == "recording" && !cfg!(feature = "sampler") {
+            continue; // recordings are read only with the sampler built in
+        }
         let mut ok = 0;
         let mut last_error = String::new();
         for _ in 0..50 {
