@@ -14,6 +14,7 @@ import { ErrorBanner, ProgressOverlay } from './views/Overlays';
 import { ProfileWarnings } from './views/ProfileWarnings';
 import { HelpOverlay } from './views/HelpOverlay';
 import { CallTreeView } from './views/CallTreeView';
+import { DetailsPanel, setDetailsOpen, useDetailsOpen } from './views/DetailsPanel';
 import { SandwichView } from './views/SandwichView';
 import { StatusBar } from './views/StatusBar';
 import { Toolbar } from './views/Toolbar';
@@ -33,6 +34,7 @@ export function App() {
   const liveShown = useStore((s) => s.liveShown && s.live !== null);
   const playgroundShown = usePlayground((s) => s.shown);
   const comparing = usePlayground((s) => s.comparing);
+  const detailsOpen = useDetailsOpen();
   const fileInput = useRef<HTMLInputElement>(null);
   const [dragging, setDragging] = useState(false);
 
@@ -101,16 +103,13 @@ export function App() {
           <WelcomeView onOpen={onOpen} />
         ) : liveShown ? (
           <LiveView />
-        ) : view === 'flame-graph' ? (
-          <FlameGraphView />
-        ) : view === 'flame-chart' ? (
-          <FlameChartView />
         ) : view === 'sandwich' ? (
           <SandwichView />
-        ) : view === 'call-tree' ? (
-          <CallTreeView />
         ) : (
-          <FunctionTableView />
+          <>
+            {view === 'flame-graph' ? <FlameGraphView /> : view === 'flame-chart' ? <FlameChartView /> : view === 'call-tree' ? <CallTreeView /> : <FunctionTableView />}
+            {detailsOpen && <DetailsPanel onClose={() => setDetailsOpen(false)} />}
+          </>
         )}
       </div>
       <StatusBar />

@@ -11,6 +11,7 @@ import { selectCallTree, selectProfile, selectSearch } from '../store/selectors'
 import { selectFunction, useStore } from '../store/store';
 import { EmptyNotice } from './EmptyNotice';
 import { useElementHeight } from './useElementHeight';
+import { setSelectedInstance } from './selection';
 
 const ROW_PX = 22;
 const INDENT_PX = 14;
@@ -76,7 +77,10 @@ export function CallTreeView() {
 
   const select = (node: number) => {
     setSelected(node);
-    if (node >= 0) selectFunction(tree.func[node]);
+    if (node < 0) return;
+    selectFunction(tree.func[node]);
+    // An inverted node is a caller chain, not an instance of the call tree the details panel reads.
+    setSelectedInstance(inverted ? null : { kind: 'node', node, func: tree.func[node] });
   };
   const toggle = (node: number, open?: boolean) => {
     setExpanded((e) => {

@@ -6,6 +6,7 @@ import { buildChartRectTooltip } from './tooltips';
 import { EmptyNotice } from './EmptyNotice';
 import { FlameCanvasView } from './FlameCanvasView';
 import { Overview } from './Overview';
+import { setSelectedInstance } from './selection';
 
 export function FlameChartView() {
   const profile = useStore(selectProfile);
@@ -35,6 +36,7 @@ export function FlameChartView() {
         onSelect={(row, index, vp, ext) => {
           const r = layout.rows[row];
           selectFunction(r.func[index]);
+          setSelectedInstance({ kind: 'rect', row, index, func: r.func[index] });
           setViewport('flame-chart', fitViewport(r.start[index], r.end[index], vp.scrollY, ext));
         }}
         onReset={() => setViewport('flame-chart', { x0: layout.x0, x1: layout.x1, scrollY: 0 })}

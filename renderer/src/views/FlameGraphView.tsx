@@ -5,6 +5,7 @@ import { focusCallNode, selectFunction, useStore } from '../store/store';
 import { buildCallNodeTooltip } from './tooltips';
 import { FlameCanvasView } from './FlameCanvasView';
 import { EmptyNotice } from './EmptyNotice';
+import { setSelectedInstance } from './selection';
 
 export function FlameGraphView() {
   const profile = useStore(selectProfile);
@@ -33,6 +34,7 @@ export function FlameGraphView() {
         onSelect={(row, index) => {
           selectFunction(layout.rows[row].func[index]);
           focusCallNode(layout.rows[row].node[index]);
+          setSelectedInstance({ kind: 'node', node: layout.rows[row].node[index], func: layout.rows[row].func[index] });
         }}
         onReset={() => focusCallNode(-1)}
       />

@@ -12,6 +12,7 @@ import { hidePlayground, showPlayground } from '../playground/docs';
 import { compareTraces } from '../playground/diffs';
 import { usePlayground } from '../playground/store';
 import { toggleHelp } from './HelpOverlay';
+import { setDetailsOpen, useDetailsOpen } from './DetailsPanel';
 import { stepSearch, useSearchPosition } from './searchstep';
 import { cycleThemeChoice, useTheme, useThemeChoice } from './theme';
 
@@ -85,6 +86,7 @@ export function Toolbar({ onOpen }: { onOpen: () => void }) {
             </select>
           </label>
           <div className="spacer" />
+          {!liveShown && <DetailsToggle />}
           <SearchBox />
         </div>
       )}
@@ -196,6 +198,15 @@ function ThemeToggle() {
   return (
     <button type="button" className="ghost theme-toggle" onClick={cycleThemeChoice} title={`${label} — click to change`} aria-label={label} data-testid="theme-toggle" data-choice={choice}>
       {choice === 'system' ? '◐' : choice === 'light' ? '☀' : '☾'}
+    </button>
+  );
+}
+
+function DetailsToggle() {
+  const open = useDetailsOpen();
+  return (
+    <button type="button" className={`ghost details-toggle${open ? ' active' : ''}`} aria-pressed={open} onClick={() => setDetailsOpen(!open)} data-testid="details-toggle" title="The selected frame's stack, callers and callees">
+      Details
     </button>
   );
 }

@@ -1,0 +1,171 @@
+// The details of the selected frame (issue 9, item 2): where it is, this instance against all instances of its
+// function (speedscope's), its full stack with file:line, its direct callers and callees, and copy buttons for the
+// name, the path and the stack. Derived data comes from model/details.ts.
+import { useState, useSyncExternalStore } from 'react';
+import { KIND_LABELS, computeFuncColors } from '../model/colors';
+import { computeNeighbours, computeNodeStack, computeRectStack, formatFuncLocation, formatStackText, type Neighbour } from '../model/details';
+import { formatCount, formatNs, formatPercent, formatWeight } from '../model/format';
+import { computeFuncTable } from '../model/functions';
+import { selectCallTree, selectFlameChartLayout, selectProfile, selectSandwich, selectStats } from '../store/selectors';
+import { selectFunction, useStore } from '../store/store';
+import { useSelectedInstance } from './selection';
+
+function CopyButton({ label, text, testId }: { label: string; text: string; testId: string }) {
+  const [done, setDone] = useState(false);
+  return (
+    <button
+      type="button"
+      className="ghost small"
+      data-testid={testId}
+      disabled={!text}
+      onClick={() => {
+        void navigator.clipboard?.writeText(text).then(() => {
+          setDone(true);
+          setTimeout(() => setDone(false), 1200);
+        });
+      }}
+    >
+      {done ? 'Copied' : label}
+    </button>
+  );
+}
+
+export function DetailsPanel({ onClose }: { onClose: () => void }) {
+  const profile = useStore(selectProfile);
+  const stats = useStore(selectStats);
+  const tree = useStore(selectCallTree);
+  const func = useStore((s) => s.selectedFunc);
+  const sandwich = useStore((s) => selectSandwich(s, s.selectedFunc));
+  const chart = useStore(selectFlameChartLayout);
+  const instance = useSelectedInstance();
+  if (!profile || !stats || !tree) return null;
+  const funcs = computeFuncTable(profile);
+  const unit = profile.unit;
+  const whole = stats.totalWeight;
+  const head = (
+    <div className="details-head">
+      <b>Details</b>
+      <span className="spacer" />
+      <button type="button" className="ghost small" onClick={onClose} aria-label="Hide details" data-testid="details-close">×</button>
+    </div>
+  );
+  if (func < 0 || func >= funcs.length) {
+    return (
+      <aside className="details-panel" data-testid="details-panel" aria-label="Details">
+        {head}
+        <div className="details-empty dim">Click a frame or a row to see its stack, callers and callees.</div>
+      </aside>
+    );
+  }
+  const stack = instance?.kind === 'node' && instance.node < tree.length
+    ? computeNodeStack(tree, instance.node)
+    : instance?.kind === 'rect' && chart && instance.row < chart.rows.length
+      ? computeRectStack(chart, instance.row, instance.index)
+      : null;
+  const neighbours = sandwich ? computeNeighbours(sandwich) : { callers: [], callees: [] };
+  const location = formatFuncLocation(funcs, func);
+  const colors = computeFuncColors(funcs);
+  const figure = (w: number) => `${formatWeight(w, unit)} · ${formatPercent(w, whole)}`;
+  const list = (items: Neighbour[], of: number, testId: string) =>
+    items.length === 0 ? <div className="dim details-none">none</div> : (
+      <ul className="details-list" data-testid={testId}>
+        {items.slice(0, 30).map((n) => (
+          <li key={n.func}>
+            <button type="button" onClick={() => selectFunction(n.func)} title={formatFuncLocation(funcs, n.func)} data-func-name={funcs.name[n.func]}>
+              <i className="swatch" style={{ background: colors.normal[n.func] }} />
+              <span className="ellipsis">{funcs.name[n.func]}</span>
+              <span className="num dim">{formatWeight(n.weight, unit)} · {formatPercent(n.weight, of)}</span>
+            </button>
+          </li>
+        ))}
+      </ul>
+    );
+
+  let instanceRows: [string, string][] | null = null;
+  if (instance?.kind === 'node' && instance.node < tree.length) {
+    instanceRows = [['Total here', figure(tree.total[instance.node])], ['Self here', figure(tree.self[instance.node])]];
+  } else if (instance?.kind === 'rect' && chart && instance.row < chart.rows.length) {
+    const r = chart.rows[instance.row];
+    const dur = r.end[instance.index] - r.start[instance.index];
+    instanceRows = profile.hasTimeline
+      ? [['Duration', formatNs(dur)], ['Starts at', formatNs(r.start[instance.index])]]
+      : [['Weight', formatWeight(dur, unit)]];
+  }
+  const allRows: [string, string][] = [['Self', figure(stats.self[func])], ['Total', figure(stats.total[func])]];
+  if (stats.calls) allRows.push(['Calls', formatCount(stats.calls[func])]);
+
+  return (
+    <aside className="details-panel" data-testid="details-panel" aria-label="Details">
+      {head}
+      <div className="details-body">
+        <div className="details-title" data-testid="details-title">
+          <i className="swatch" style={{ background: colors.normal[func] }} />
+          <b>{funcs.name[func]}</b>
+        </div>
+        <div className="details-where num dim" data-testid="details-location">{location || KIND_LABELS[funcs.kind[func]]}</div>
+        <div className="details-copy">
+          <CopyButton label="Copy name" text={funcs.name[func]} testId="copy-name" />
+          <CopyButton label="Copy path" text={location} testId="copy-path" />
+          <CopyButton label="Copy stack" text={stack ? formatStackText(funcs, stack) : ''} testId="copy-stack" />
+        </div>
+        <div className="details-figures">
+          <section data-testid="details-instance">
+            <h4>This instance</h4>
+            {instanceRows ? instanceRows.map(([k, v]) => <div key={k} className="kv"><span className="dim">{k}</span><span className="num">{v}</span></div>) : <div className="dim">Click a frame to pick one</div>}
+          </section>
+          <section data-testid="details-all">
+            <h4>All instances</h4>
+            {allRows.map(([k, v]) => <div key={k} className="kv"><span className="dim">{k}</span><span className="num">{v}</span></div>)}
+          </section>
+        </div>
+        {stack && (
+          <section>
+            <h4>Stack <span className="dim">(root first)</span></h4>
+            <ol className="details-stack" data-testid="details-stack">
+              {stack.map((f, i) => (
+                <li key={i} className={i === stack.length - 1 ? 'current' : ''}>
+                  <button type="button" onClick={() => selectFunction(f)} title={formatFuncLocation(funcs, f)}>
+                    <span className="ellipsis">{funcs.name[f]}</span>
+                    <span className="num dim ellipsis">{formatFuncLocation(funcs, f).split(/[\\/]/).pop()}</span>
+                  </button>
+                </li>
+              ))}
+            </ol>
+          </section>
+        )}
+        <section>
+          <h4>Callers</h4>
+          {list(neighbours.callers, stats.total[func], 'details-callers')}
+        </section>
+        <section>
+          <h4>Callees</h4>
+          {list(neighbours.callees, stats.total[func], 'details-callees')}
+        </section>
+      </div>
+    </aside>
+  );
+}
+
+const DETAILS_KEY = 'emberscope.details';
+let detailsOpen = (() => {
+  try {
+    return localStorage.getItem(DETAILS_KEY) !== 'closed';
+  } catch {
+    return true;
+  }
+})();
+const openListeners = new Set<() => void>();
+
+export function setDetailsOpen(open: boolean): void {
+  detailsOpen = open;
+  try {
+    localStorage.setItem(DETAILS_KEY, open ? 'open' : 'closed');
+  } catch {
+    // Not remembered, still applied.
+  }
+  openListeners.forEach((l) => l());
+}
+
+export function useDetailsOpen(): boolean {
+  return useSyncExternalStore((l) => (openListeners.add(l), () => openListeners.delete(l)), () => detailsOpen);
+}
