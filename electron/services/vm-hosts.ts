@@ -76,6 +76,11 @@ export class VmHostManager {
   private ticker: NodeJS.Timeout | undefined;
   /** An agent started ahead for the next host (see VmHostManagerOptions.spare). */
   private readonly spare: SpareAgent;
+  /**
+   * Recycles in flight. A second recycle of the same host is refused (two would each launch a process, and all but
+   * the last would run on unsupervised, past the host limit); stop, kill and close wait for it.
+   */
+  private readonly recycling = new Map<Host, Promise<unknown>>();
 
   constructor(private readonly opts: VmHostManagerOptions) {
     this.maxHosts = opts.maxHosts ?? VM_LIMITS.defaultMaxHosts;
@@ -145,6 +150,7 @@ export class VmHostManager {
 
   async stop(hostId: string): Promise<VmHostInfo> {
     const h = this.get(hostId);
+    await this.recycled(h);
     await this.stopHost(h);
     return this.snapshot(h);
   }
@@ -157,6 +163,7 @@ export class VmHostManager {
 
   async kill(hostId: string): Promise<VmHostInfo> {
     const h = this.get(hostId);
+    await this.recycled(h);
     if (h.proc && !h.proc.hasExited) {
       h.proc.kill('SIGKILL', 'killed');
       await h.ended;
@@ -167,6 +174,18 @@ export class VmHostManager {
   /** A fresh process for the same script: state gone, generations from 0, the last code that loaded. */
   async recycle(hostId: string): Promise<VmHostInfo> {
     const h = this.get(hostId);
+    if (this.recycling.has(h)) throw new ContractError('bad-request', `${h.info.name} (${hostId}) is being recycled already: wait for it`);
+    if (h.info.state === 'starting') throw new ContractError('bad-request', `cannot recycle ${h.info.name} (${hostId}) yet: it is starting`);
+    const done = this.recycleHost(h);
+    this.recycling.set(h, done);
+    try {
+      return await done;
+    } finally {
+      this.recycling.delete(h);
+    }
+  }
+
+  private async recycleHost(h: Host): Promise<VmHostInfo> {
     await this.stopHost(h);
     const current = await readFile(h.info.script, 'utf8').catch(() => undefined);
     const good = h.lastGood.get(h.info.script);
@@ -198,6 +217,7 @@ export class VmHostManager {
 
   async close(hostId: string): Promise<void> {
     const h = this.get(hostId);
+    await this.recycled(h);
     await this.stopHost(h);
     h.watcher.close();
     this.hosts.delete(hostId);
@@ -283,6 +303,11 @@ export class VmHostManager {
         `${running} VM hosts are running, the most allowed at once is ${this.maxHosts}: stop or close one first`,
       );
     }
+  }
+
+  /** Waits for a recycle of `h` in flight, whatever its outcome. */
+  private async recycled(h: Host): Promise<void> {
+    await this.recycling.get(h)?.catch(() => undefined);
   }
 
   private get(hostId: string): Host {

@@ -175,3 +175,35 @@ def test_async_tasks_count_each_run_of_a_coroutine(tmp_path):
     # awaits (__sleep0, which yields once).
     assert c["sleep"] == 40
     assert c["__sleep0"] == 40
+
+
+def test_a_second_start_in_one_process_keeps_the_names(tmp_path):
+    """The module's own API, as the bootstrap uses it: start, stop, start again into another file."""
+    import json
+    import subprocess
+    import sys
+
+    from exact_support import CLI, TRACER_DIR, require_tracer
+    require_tracer()
+    code = f"""
+import sys
+sys.path.insert(0, {str(TRACER_DIR)!r})
+import _emberscope_tracer as t
+def f():
+    pass
+t.start({str(tmp_path / 'a.embx')!r}, '{{}}')
+f()
+t.stop()
+t.start({str(tmp_path / 'b.embx')!r}, '{{}}')
+f(); f()
+t.stop()
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    for name, expected in (("a.embx", 1), ("b.embx", 2)):
+        out = tmp_path / f"{name}.trace.json"
+        c = subprocess.run([*CLI, "convert", str(tmp_path / name), "--to", "chrome", "-o", str(out)], capture_output=True, text=True, timeout=60)
+        assert c.returncode == 0, c.stderr
+        events = [e for e in json.loads(out.read_text())["traceEvents"] if e["ph"] == "X"]
+        assert counts(events)["f"] == expected, counts(events)
+        assert counts(events)["<unknown code>"] == 0

@@ -156,7 +156,15 @@ fn start(
         ring_window_ns: (ring_seconds * 1e9) as u64,
         max_bytes,
     };
-    let t = unsafe { tracer::install(Tracer::new(settings)) };
+    // A second start in the same process keeps the code table: code objects keep their ids in co_extra (and the
+    // include/exclude verdict made when each was first seen).
+    let t = match unsafe { tracer::state() } {
+        Some(t) => {
+            t.settings = settings;
+            t
+        }
+        None => unsafe { tracer::install(Tracer::new(settings)) },
+    };
     t.open(path.clone(), process_json)
         .map_err(|e| PyRuntimeError::new_err(format!("emberscope: cannot create the trace file {}: {e}", path.display())))?;
     let loaded = LOADED.get(py).ok_or_else(|| PyRuntimeError::new_err("the module was not initialised"))?;
