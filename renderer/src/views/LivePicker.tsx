@@ -241,7 +241,7 @@ function RecordForm() {
         </label>
         <span className="dim">{exact ? 'Every call is recorded; the trace opens when the script ends.' : 'The script runs under the sampler; its output streams into the live view.'}</span>
         <span className="spacer" />
-        <button type="submit" className="primary" disabled={!canStart} data-testid="record-start">{busy ? 'Starting…' : 'Start recording'}</button>
+        <button type="submit" className="primary" disabled={!canStart} data-testid="record-start">{busy ? 'Starting…' : exact ? 'Record exactly' : 'Start recording'}</button>
       </div>
     </form>
   );
