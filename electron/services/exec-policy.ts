@@ -13,7 +13,12 @@ import { ContractError } from '../contract/api';
 import { makeDirs } from './make-dirs';
 import { NativeError } from './native';
 
-export type ExecKind = 'record' | 'attach' | 'vm-host';
+/**
+ * 'script-write': saving a Python file (the playground's editor, a playground script before it runs). Not a program
+ * start, but a file the user runs later, or that Python runs on its own (a sitecustomize.py), is one by other means:
+ * a policy that starts nothing writes none either.
+ */
+export type ExecKind = 'record' | 'attach' | 'vm-host' | 'script-write';
 
 export interface ExecRequest {
   kind: ExecKind;
@@ -49,7 +54,10 @@ export interface ConfirmOptions {
   dataDir: string;
   /** Shows `commandLine` (formatted by formatCommandLine) to the user; resolves true when they allow it. */
   confirm(request: ExecRequest, commandLine: string): Promise<boolean>;
-  /** Which kinds need a confirmation. Default: record and vm-host (attach starts nothing and runs nothing). */
+  /**
+   * Which kinds need a confirmation. Default: record and vm-host (attach starts nothing and runs nothing; a
+   * script-write is the editor's save, which would otherwise ask at every new file).
+   */
   kinds?: readonly ExecKind[];
 }
 
@@ -120,6 +128,7 @@ export function confirmNewCommands(opts: ConfirmOptions): ExecPolicy {
 export function describeRequest(request: ExecRequest): string {
   const line = truncateMiddle(formatCommandLine(request.argv), 300);
   if (request.kind === 'attach') return `attaching to pid ${request.pid}${line ? ` (${line})` : ''}`;
+  if (request.kind === 'script-write') return `saving \`${line}\``;
   return `${request.kind === 'record' ? 'recording' : 'starting the VM host'} \`${line}\``;
 }
 

@@ -26,9 +26,10 @@ export interface VmHostManagerOptions {
   spare?: boolean;
   /**
    * Asked before a host starts, with what will run (the interpreter, the script, its arguments) and where: the
-   * services pass their exec policy (a desktop renderer is untrusted). Rejects to refuse. Default: allowed.
+   * services pass their exec policy (a desktop renderer is untrusted). Also asked before a script is written
+   * ('script-write', argv: the file). Rejects to refuse. Default: allowed.
    */
-  authorize?(request: { kind: 'vm-host'; argv: string[]; cwd: string }): Promise<void>;
+  authorize?(request: { kind: 'vm-host' | 'script-write'; argv: string[]; cwd: string }): Promise<void>;
 }
 
 /** Per-start options the contract does not carry (the CLI's). */

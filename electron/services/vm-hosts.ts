@@ -105,7 +105,10 @@ export class VmHostManager {
     if (this.disposed) throw new ContractError('bad-request', 'the services are shutting down');
     this.checkCapacity();
     const script = args.source !== undefined ? join(this.playgroundDir, args.name!) : resolve(args.script!);
-    if (args.source !== undefined) await writeScript(script, args.source, () => true);
+    if (args.source !== undefined) {
+      await this.authorizeWrite(script);
+      await writeScript(script, args.source, () => true);
+    }
     // The same checks and interpreter lookup as a recorded script's; argv is exactly what the user is asked about.
     const { argv, cwd } = prepareRecord({ kind: 'record', script, args: args.args ?? [], ...(args.cwd ? { cwd: args.cwd } : {}), ...(args.interpreter ? { interpreter: args.interpreter } : {}) });
     await this.opts.authorize?.({ kind: 'vm-host', argv, cwd });
@@ -247,6 +250,7 @@ export class VmHostManager {
    * (a sitecustomize.py in site-packages): a renderer must not be able to.
    */
   async writeScript(path: string, text: string): Promise<{ path: string }> {
+    await this.authorizeWrite(resolve(path));
     return writeScript(path, text, (abs) => {
       if (this.opened.has(abs) || isInside(abs, this.playgroundDir) || this.isHostFile(abs)) return true;
       if (existsSync(abs)) return false;
@@ -303,6 +307,11 @@ export class VmHostManager {
         `${running} VM hosts are running, the most allowed at once is ${this.maxHosts}: stop or close one first`,
       );
     }
+  }
+
+  /** Asks the policy before a Python file is written (one a program would run is as good as a program start). */
+  private async authorizeWrite(abs: string): Promise<void> {
+    await this.opts.authorize?.({ kind: 'script-write', argv: [abs], cwd: dirname(abs) });
   }
 
   /** Waits for a recycle of `h` in flight, whatever its outcome. */
