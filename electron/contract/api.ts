@@ -296,8 +296,12 @@ export interface VmHostInfo {
   staleClasses: number;
   /** Times this host was recycled (a fresh process each time). */
   recycles: number;
-  /** Set while unresponsive: since when, and where the main thread is (the sampler's last stack, innermost last). */
-  stuck?: { since: number; stack: string[] };
+  /**
+   * Set while unresponsive: since when, where the main thread is (the sampler's last stack, innermost last), and
+   * every thread's Python stack as faulthandler wrote it (the agent's own threads and frames left out), which shows
+   * also a thread sleeping in C that the sampler leaves out as idle.
+   */
+  stuck?: { since: number; stack: string[]; dump?: string };
   /**
    * Frames running code a reload replaced: the agent's list after the reload that made `generation`, less the
    * frames it has seen return since. What that reload's "running now" refusals still hold for.

@@ -93,8 +93,12 @@ export type VmReply =
   | { reply: number; ok: true; report: VmReloadReport };
 
 export type VmEvent =
-  /** First message, before anything else: the agent is ready for `run`. */
-  | { event: 'hello'; protocol: number; pid: number; python: string; implementation: string; executable: string }
+  /**
+   * First message, before anything else: the agent is ready for `run`. `stackSignal`: a signal number that makes the
+   * agent write every thread's Python stack to fd 4 (faulthandler, from the signal handler: it works while the
+   * script holds the GIL in C code), for a host that stops answering; absent where it has none.
+   */
+  | { event: 'hello'; protocol: number; pid: number; python: string; implementation: string; executable: string; stackSignal?: number }
   /** The script's first line is about to run. `t` is time.monotonic_ns() of the agent. */
   | { event: 'started'; generation: 0; t: number }
   /** A reload was applied or refused (also sent for watched-file reloads the main process asked for). */

@@ -51,6 +51,8 @@ export interface Host {
   /** Reloads run one at a time per host, in order. */
   reloadChain: Promise<unknown>;
   lastReportKey: string;
+  /** The agent's signal for a dump of every thread's Python stack (its hello's stackSignal), when it has one. */
+  stackSignal?: number;
   /** When the reload in flight was sent (epoch ms, sub-ms precision); reloads are one at a time per host. */
   reloadSentAt?: number;
   /** The last text of each file that loaded without error (the script at start, files after ok reloads). */

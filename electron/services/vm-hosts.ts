@@ -35,7 +35,7 @@ import { ATTRIBUTION_RULE } from './vm-attribution';
 import { checkInterpreter, FileWatcher, isInside, listExamples, readScript, writeScript } from './vm-files';
 import { GroupGuardian } from './vm-guardian';
 import { AgentProcess, type AgentProcessEvents, type ProcessEnd } from './vm-process';
-import { describeEnd, summarizeReport } from './vm-report';
+import { describeEnd, summarizeReport, trimStackDump } from './vm-report';
 import { HostSampling } from './vm-sampling';
 import { SpareAgent, type Hello } from './vm-spare';
 
@@ -398,6 +398,7 @@ export class VmHostManager {
     } finally {
       clearTimeout(timer);
     }
+    h.stackSignal = greeting.stackSignal;
     if (greeting.protocol !== VM_PROTOCOL_VERSION) {
       proc.kill('SIGKILL');
       throw new ContractError('spawn-failed', `the agent speaks protocol ${greeting.protocol}, this Emberscope ${VM_PROTOCOL_VERSION}: reinstall Emberscope`);
@@ -583,10 +584,29 @@ export class VmHostManager {
         h.pingInFlight = false;
         if (proc.hasExited || h.proc !== proc || h.info.state === 'ended') return;
         h.info.state = 'unresponsive';
-        h.info.stuck = { since: sent, stack: h.sampling.stuckStack(proc.pid, (file) => file.startsWith(this.opts.agentDir)) };
+        const was = h.info.stuck;
+        h.info.stuck = {
+          since: was?.since ?? sent,
+          stack: h.sampling.stuckStack(proc.pid, (file) => file.startsWith(this.opts.agentDir)),
+          ...(was?.dump ? { dump: was.dump } : {}),
+        };
         this.changed(h);
+        // Once per stuck spell: the signal interrupts a C-level sleep (system calls restart), so it is not repeated.
+        if (!was?.dump) void this.dumpStacks(h, proc);
       },
     );
+  }
+
+  /**
+   * faulthandler's stacks of every thread of a host that stopped answering, beside the sampler's stack (which is
+   * empty for a main thread sleeping in C: idle samples are not kept).
+   */
+  private async dumpStacks(h: Host, proc: AgentProcess): Promise<void> {
+    if (h.stackSignal === undefined) return;
+    const text = await proc.dumpStacks(h.stackSignal);
+    if (h.proc !== proc || !h.info.stuck || !text.trim()) return;
+    h.info.stuck.dump = trimStackDump(text, (file) => file.startsWith(this.opts.agentDir));
+    this.changed(h);
   }
 
   private onExit(h: Host, proc: AgentProcess, end: ProcessEnd): void {

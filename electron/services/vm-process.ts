@@ -120,6 +120,8 @@ export class AgentProcess {
   private flushTimer: NodeJS.Timeout | undefined;
   private lastFlush = 0;
   private fault = '';
+  /** A stack dump asked for (dumpStacks): fd 4's text goes to it meanwhile, not to the crash report. */
+  private dump: { add(text: string): void } | undefined;
   private runEnd: VmRunEnd | undefined;
   private agentError: string | undefined;
   /** What the user asked for, so a signal we sent is reported as 'stopped'/'killed', not as a crash. */
@@ -164,7 +166,9 @@ export class AgentProcess {
     const faultDecoder = new StringDecoder('utf8');
     this.track(faultStream);
     faultStream.on('data', (chunk: Buffer) => {
-      if (this.fault.length < FAULT_CHARS) this.fault += faultDecoder.write(chunk).slice(0, FAULT_CHARS - this.fault.length);
+      const text = faultDecoder.write(chunk);
+      if (this.dump) this.dump.add(text);
+      else if (this.fault.length < FAULT_CHARS) this.fault += text.slice(0, FAULT_CHARS - this.fault.length);
     });
     this.child.on('error', (err) => {
       // spawn failed (ENOENT, EACCES): no 'exit' follows when there is no pid.
@@ -192,6 +196,36 @@ export class AgentProcess {
       }, timeoutMs) : undefined;
       this.pending.set(id, { resolve, reject, timer });
       this.control.write(encodeRequest({ ...req, id } as VmRequest));
+    });
+  }
+
+  /**
+   * Asks the agent for every thread's Python stack (`signal`: its hello's stackSignal; faulthandler answers from the
+   * signal handler, also while the script holds the GIL) and resolves with what it wrote: settled 100 ms after the
+   * last chunk, '' when nothing came within `limitMs`. (A crash in that moment would land in the dump.)
+   */
+  dumpStacks(signal: number, limitMs = 1000): Promise<string> {
+    if (this.exited || this.dump || this.pid <= 0) return Promise.resolve('');
+    return new Promise((resolve) => {
+      let text = '';
+      let timer = setTimeout(() => finish(), limitMs);
+      const finish = () => {
+        clearTimeout(timer);
+        this.dump = undefined;
+        resolve(text);
+      };
+      this.dump = {
+        add: (chunk) => {
+          if (text.length < FAULT_CHARS) text += chunk.slice(0, FAULT_CHARS - text.length);
+          clearTimeout(timer);
+          timer = setTimeout(finish, 100);
+        },
+      };
+      try {
+        process.kill(this.pid, signal);
+      } catch {
+        finish();
+      }
     });
   }
 

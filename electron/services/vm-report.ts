@@ -94,3 +94,26 @@ export function stuckStack(profile: Profile, pid: number, hideFile: (file: strin
   }
   return out.reverse();
 }
+
+/**
+ * faulthandler's dump of every thread (a stuck host's, asked for with the agent's stack signal) without the agent's
+ * own: its frames are left out of each thread, and a thread that ran only the agent's code (with threading.py's
+ * around it) is left out whole. Falls back to the text as written when it is not in faulthandler's shape.
+ */
+export function trimStackDump(text: string, hideFile: (file: string) => boolean): string {
+  const blocks: { head: string; frames: string[]; agent: boolean }[] = [];
+  for (const line of text.split('\n')) {
+    if (/^(Current thread|Thread) 0x[0-9a-f]+/i.test(line)) {
+      blocks.push({ head: line, frames: [], agent: false });
+      continue;
+    }
+    const block = blocks[blocks.length - 1];
+    const frame = /^\s+File "(.*)", line \d+ in /.exec(line);
+    if (!block || !frame) continue;
+    if (hideFile(frame[1]!)) block.agent = true;
+    else block.frames.push(line);
+  }
+  if (blocks.length === 0) return text.trim();
+  const shown = blocks.filter((b) => !b.agent || b.frames.some((f) => !/[\\/]threading\.py", line /.test(f)));
+  return shown.map((b) => [b.head, ...b.frames].join('\n')).join('\n\n');
+}

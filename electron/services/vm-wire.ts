@@ -127,12 +127,13 @@ function checkReply(m: Record<string, unknown>): VmReply {
 function checkEvent(m: Record<string, unknown>): VmEvent {
   switch (m.event) {
     case 'hello': {
-      const e = obj(m, 'hello', ['event', 'protocol', 'pid', 'python', 'implementation', 'executable']);
+      const e = obj(m, 'hello', ['event', 'protocol', 'pid', 'python', 'implementation', 'executable'], ['stackSignal']);
       int(e.protocol, 'hello.protocol', 1);
       int(e.pid, 'hello.pid', 1);
       str(e.python, 'hello.python', false);
       str(e.implementation, 'hello.implementation', false);
       str(e.executable, 'hello.executable');
+      if (e.stackSignal !== undefined) int(e.stackSignal, 'hello.stackSignal', 1);
       break;
     }
     case 'started': {

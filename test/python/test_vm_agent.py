@@ -365,6 +365,36 @@ def test_syntax_error_reload_changes_nothing(agents, tmp_path):
     assert a.call("ping")["ok"]
 
 
+def test_stack_signal_dumps_every_thread_while_the_script_sleeps_in_c_holding_the_gil(agents, tmp_path):
+    # A PyDLL call keeps the GIL: blocked in read(2) on a pipe nobody writes to, the agent's threads cannot run and
+    # the sampler sees an idle thread. faulthandler's handler runs in C from the signal and writes every thread's
+    # stack to fd 4; the read is restarted (SA_RESTART) and the process goes on waiting.
+    script = write(tmp_path / "nap.py", """
+        import ctypes, os
+        r, w = os.pipe()
+        print("up", flush=True)
+        def nap():
+            ctypes.PyDLL(None).read(r, ctypes.create_string_buffer(1), 1)
+        nap()
+        """)
+    a = agents()
+    hello = a.event("hello")
+    assert hello["stackSignal"] >= 1
+    a.run(script)
+    a.wait_output("up")
+    time.sleep(0.2)
+    os.kill(a.pid, hello["stackSignal"])
+    deadline = time.monotonic() + 5
+    while b"in nap" not in a.fault and time.monotonic() < deadline:
+        time.sleep(0.01)
+    dump = bytes(a.fault).decode()
+    assert f'File "{script}", line 5 in nap' in dump, dump
+    assert dump.count("Thread 0x") >= 3, dump  # the agent's threads too
+    time.sleep(0.3)
+    assert os.waitpid(a.pid, os.WNOHANG) == (0, 0)  # still waiting in read: a dump is not a crash
+    assert not [m for m in a.all if m.get("event") == "ended"]
+
+
 def test_reload_when_main_thread_is_stuck_in_c(agents, tmp_path):
     # pbkdf2 runs seconds in C with the GIL released: the agent's threads answer, the main thread cannot run the
     # safe-point handler. (C code that keeps the GIL blocks the agent too: the main process's ping timeout and

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ContractError, type VmHostInfo } from '../../electron/contract/api';
 import { createVmHarness, isAlive, type VmHarness } from './vm-harness';
 import { rejection } from './rejection';
+import { trimStackDump } from '../../electron/services/vm-report';
 
 let h: VmHarness;
 beforeEach(() => {
@@ -235,6 +236,50 @@ describe('a stuck host', () => {
     expect(stuck.stuck!.stack.join(' > ')).not.toMatch(/host\.py/); // the agent's own frames are left out
     const killed = await h.vm.kill(info.hostId);
     expect(killed.end!.cause).toBe('killed');
+  });
+
+  it('waiting in C with the GIL held: the Python stacks faulthandler wrote on our signal say where', async () => {
+    // Blocked in read(2) on a pipe nobody writes to, from a PyDLL call (which keeps the GIL). The sampler keeps no
+    // idle samples, so its stack of that thread is empty; faulthandler's is not.
+    const text = 'import ctypes, os\nr, w = os.pipe()\n\ndef nap():\n    ctypes.PyDLL(None).read(r, ctypes.create_string_buffer(1), 1)\n\nnap()\n';
+    const info = await h.vm.start({ script: h.script('nap.py', text) });
+    const stuck = await h.waitFor('onDidChangeVmHost', (i) => i.hostId === info.hostId && i.state === 'unresponsive' && !!i.stuck?.dump, 15_000);
+    expect(stuck.stuck!.dump).toContain(`File "${info.script}", line 5 in nap`);
+    expect(stuck.stuck!.dump).toMatch(/^Current thread 0x/m);
+    expect(stuck.stuck!.dump).not.toMatch(/emberscope_agent/); // the agent's frames and threads are left out
+    // Still stuck, not crashed: the dump is no end report.
+    expect(h.vm.info(info.hostId).state).toBe('unresponsive');
+    const killed = await h.vm.kill(info.hostId);
+    expect(killed.end!.cause).toBe('killed');
+    expect(killed.end!.faultStack).toBe('');
+  });
+
+  it("trims faulthandler's dump to the script's threads and frames", () => {
+    const agent = '/app/electron/agent';
+    const dump = [
+      'Thread 0x00007f0000000002 (most recent call first):',
+      '  File "/usr/lib/python3.11/threading.py", line 320 in wait',
+      `  File "${agent}/emberscope_agent/host.py", line 200 in _run`,
+      '  File "/usr/lib/python3.11/threading.py", line 975 in run',
+      '',
+      'Thread 0x00007f0000000003 (most recent call first):',
+      '  File "/usr/lib/python3.11/threading.py", line 320 in wait',
+      '  File "/home/u/worker.py", line 9 in work',
+      '',
+      'Current thread 0x00007f0000000001 (most recent call first):',
+      '  File "/home/u/nap.py", line 5 in nap',
+      `  File "${agent}/emberscope_agent/host.py", line 512 in run`,
+      '',
+    ].join('\n');
+    expect(trimStackDump(dump, (f) => f.startsWith(agent))).toBe([
+      'Thread 0x00007f0000000003 (most recent call first):',
+      '  File "/usr/lib/python3.11/threading.py", line 320 in wait',
+      '  File "/home/u/worker.py", line 9 in work',
+      '',
+      'Current thread 0x00007f0000000001 (most recent call first):',
+      '  File "/home/u/nap.py", line 5 in nap',
+    ].join('\n'));
+    expect(trimStackDump('not a dump\n', () => false)).toBe('not a dump');
   });
 });
 

@@ -34,6 +34,10 @@ HIGH_FD = 200
 #: How long the main thread may take to reach a safe point before a reload gives up (it is stuck in C code).
 SAFEPOINT_TIMEOUT = float(os.environ.get("EMBERSCOPE_SAFEPOINT_TIMEOUT", "2.0"))
 SAFEPOINT_SIGNAL = (signal.SIGRTMIN + 5) if hasattr(signal, "SIGRTMIN") else signal.SIGUSR2
+#: The main process sends this to a host that does not answer: faulthandler writes every thread's Python stack to
+#: fd 4 from the C signal handler, so it works while the script holds the GIL in C code (where the sampler may show
+#: nothing: a thread sleeping in C is idle to it). Announced in `hello`.
+STACK_SIGNAL = (signal.SIGRTMIN + 6) if hasattr(signal, "SIGRTMIN") else signal.SIGUSR1
 #: GIL switch interval while a reload is applied: makes it unlikely that another thread runs in the middle of an
 #: apply (a few ms). Not a guarantee (a thread that began waiting for the GIL under the old interval can still ask
 #: for it), so what must be atomic is made so in the engine: each function's code, defaults and annotations are
@@ -645,9 +649,15 @@ def main():
                          "Emberscope's VM hosts (`emberscope vm SCRIPT`), not by hand.\n")
         return 2
     control = _move_fd_high(CONTROL_FD)
+    stack_signal = None
     if _fd_open(FAULT_FD):
         fault = _move_fd_high(FAULT_FD)
         faulthandler.enable(file=fault, all_threads=True)
+        try:
+            faulthandler.register(STACK_SIGNAL, file=fault, all_threads=True, chain=False)
+            stack_signal = int(STACK_SIGNAL)
+        except (AttributeError, ValueError, RuntimeError, OSError):
+            pass  # no faulthandler.register here (Windows): the sampler's stack only
     else:
         faulthandler.enable(file=sys.__stderr__, all_threads=True)
     _die_with_parent(ppid)
@@ -667,7 +677,7 @@ def main():
     signal.signal(SAFEPOINT_SIGNAL, agent._on_safepoint)
     # hello is queued before the reader starts: it is the first line even when requests are already waiting.
     agent.send(protocol.event_hello(os.getpid(), sys.version.split()[0], sys.implementation.name,
-                                    sys.executable or ""))
+                                    sys.executable or "", stack_signal))
     for target, name in ((agent._writer, "emberscope-writer"), (agent._reader, "emberscope-reader"),
                          (agent._reloader, "emberscope-reloader")):
         threading.Thread(target=target, name=name, daemon=True).start()

@@ -258,12 +258,14 @@ def _returned_frame(value, where):
 def _check_event(m):
     ev = m.get("event")
     if ev == "hello":
-        e = _obj(m, "hello", ("event", "protocol", "pid", "python", "implementation", "executable"))
+        e = _obj(m, "hello", ("event", "protocol", "pid", "python", "implementation", "executable"), ("stackSignal",))
         _int(e["protocol"], "hello.protocol", 1)
         _int(e["pid"], "hello.pid", 1)
         _nonempty_str(e["python"], "hello.python")
         _nonempty_str(e["implementation"], "hello.implementation")
         _str(e["executable"], "hello.executable")
+        if "stackSignal" in e:
+            _int(e["stackSignal"], "hello.stackSignal", 1)
     elif ev == "started":
         e = _obj(m, "started", ("event", "generation", "t"))
         if not _is_int(e["generation"]) or e["generation"] != 0:
@@ -342,9 +344,12 @@ def source_error(file, line, col, message, traceback=""):
             "message": clip(str(message)), "traceback": clip(traceback)}
 
 
-def event_hello(pid, python, implementation, executable):
-    return {"event": "hello", "protocol": PROTOCOL_VERSION, "pid": pid, "python": python,
-            "implementation": implementation, "executable": executable}
+def event_hello(pid, python, implementation, executable, stack_signal=None):
+    msg = {"event": "hello", "protocol": PROTOCOL_VERSION, "pid": pid, "python": python,
+           "implementation": implementation, "executable": executable}
+    if stack_signal is not None:
+        msg["stackSignal"] = int(stack_signal)
+    return msg
 
 
 def event_started(t):

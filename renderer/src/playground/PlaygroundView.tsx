@@ -217,6 +217,12 @@ function HostNotices({ host }: { host: HostView }) {
           </span>
           <button type="button" onClick={() => void interruptActiveHost()}>Interrupt</button>
           <button type="button" className="danger" onClick={() => void killActiveHost()}>Kill</button>
+          {info.stuck.dump && (
+            <details className="pg-trace" data-testid="pg-stuck-dump">
+              <summary>Python stacks of every thread</summary>
+              <pre>{info.stuck.dump}</pre>
+            </details>
+          )}
         </div>
       )}
       {staleOffer && (
