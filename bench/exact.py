@@ -7,7 +7,10 @@ trace included: that is what a user waits for). Like against like: Python calls 
 VizTracer --ignore_c_function), and Python plus C calls (--c-calls, VizTracer's default). Calls are counted by
 cProfile (its own run), so every tool's size is divided by the same number.
 
-Prints progress on stderr, a table on stdout with PASS/MISS (goal: a lower slowdown than VizTracer) and one JSON
+Then the same programs timed inside the process, tracing only (`targets/exact/run_in_process.py`: no interpreter
+start-up, no saving), which isolates each tracer's per-call cost from VizTracer's JSON dump at exit.
+
+Prints progress on stderr, tables on stdout with PASS/MISS (goal: a lower slowdown than VizTracer) and one JSON
 line last. Needs dist/tracer (npm run build:tracer) and viztracer (build/install-deps.sh installs it).
 """
 import argparse
@@ -80,10 +83,35 @@ def count_calls(work):
     return py, c
 
 
+def in_process(program, work, runs):
+    """Median in-process slowdown (tracing only: no start-up, no saving) of each tool, Python calls only."""
+    driver = str(TARGETS / "run_in_process.py")
+    p = str(TARGETS / program)
+    tools = {
+        "baseline": None,
+        "cProfile": None,
+        "VizTracer": None,
+        "exact": exact_env(work / "inproc", False),
+    }
+    times = {t: [] for t in tools}
+    for i in range(runs):
+        for tool, env in tools.items():
+            if (work / "inproc").exists():
+                shutil.rmtree(work / "inproc")
+            r = subprocess.run([sys.executable, driver, tool, p], env=env, capture_output=True, text=True, timeout=900, cwd=TARGETS)
+            if r.returncode != 0:
+                raise RuntimeError(f"{tool} {program} in-process failed: {r.stderr[-2000:]}")
+            times[tool].append(float(r.stdout.split()[-1]))
+            print(f"{program} in-process run {i + 1}/{runs} {tool}: {times[tool][-1]:.3f} s", file=sys.stderr)
+    base = statistics.median(times["baseline"])
+    return {t: round(statistics.median(v) / base, 2) for t, v in times.items() if t != "baseline"}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--programs", default=",".join(PROGRAMS))
+    ap.add_argument("--in-process-runs", type=int, default=5, help="runs of the in-process comparison (0: skip it)")
     args = ap.parse_args()
     if not list(TRACER_DIR.glob("_emberscope_tracer*")):
         sys.exit("bench/exact.py: dist/tracer has no tracer: run `npm run build:tracer` first")
@@ -102,6 +130,7 @@ def main():
                     sizes[name] = size
                     print(f"{program} run {i + 1}/{args.runs} {name}: {t:.2f} s, {size / 1e6:.1f} MB", file=sys.stderr)
             py_calls, c_calls = count_calls(work)
+            inproc = in_process(program, work, args.in_process_runs) if args.in_process_runs else {}
             med = {name: statistics.median(v) for name, v in times.items()}
             base = med["baseline"]
             results.append({
@@ -110,6 +139,7 @@ def main():
                 "c_calls": c_calls,
                 "baseline_s": round(base, 3),
                 "slowdown": {n: round(med[n] / base, 2) for n in cfg if n != "baseline"},
+                "in_process_slowdown": inproc,
                 "bytes_per_million_calls": {
                     "exact": round(sizes["exact"] / py_calls * 1e6),
                     "VizTracer": round(sizes["VizTracer"] / py_calls * 1e6),
@@ -135,6 +165,17 @@ def print_table(results):
               f"{s['cProfile']:.2f}x | {s['VizTracer']:.2f}x | {s['exact']:.2f}x | {verdict('exact', 'VizTracer')} | "
               f"{s['VizTracer+C']:.2f}x | {s['exact+C']:.2f}x | {verdict('exact+C', 'VizTracer+C')} | "
               f"{b['VizTracer'] / 1e6:.1f} | {b['exact'] / 1e6:.1f} | {b['VizTracer+C'] / 1e6:.1f} | {b['exact+C'] / 1e6:.1f} |")
+    if not any(r["in_process_slowdown"] for r in results):
+        return
+    print()
+    print("In process, tracing only (no start-up, no saving the trace), Python calls only:")
+    print()
+    print("| program | cProfile | VizTracer | exact | |")
+    print("|---|---:|---:|---:|---|")
+    for r in results:
+        s = r["in_process_slowdown"]
+        print(f"| {r['program']} | {s['cProfile']:.2f}x | {s['VizTracer']:.2f}x | {s['exact']:.2f}x | "
+              f"{'PASS' if s['exact'] < s['VizTracer'] else 'MISS'} |")
 
 
 if __name__ == "__main__":
