@@ -13,6 +13,7 @@ import { LiveView } from './views/LiveView';
 import { ErrorBanner, ProgressOverlay } from './views/Overlays';
 import { ProfileWarnings } from './views/ProfileWarnings';
 import { HelpOverlay } from './views/HelpOverlay';
+import { RangeStrip } from './views/RangeStrip';
 import { CallTreeView } from './views/CallTreeView';
 import { DetailsPanel, setDetailsOpen, useDetailsOpen } from './views/DetailsPanel';
 import { SandwichView } from './views/SandwichView';
@@ -94,6 +95,7 @@ export function App() {
       <Toolbar onOpen={() => setState({ home: true })} />
       <ErrorBanner />
       {!playgroundShown && !comparing && <ProfileWarnings />}
+      {!playgroundShown && !comparing && <RangeStrip />}
       <div className="content">
         {playgroundShown || comparing ? (
           <Suspense fallback={<div className="empty-notice dim">Loading the playground…</div>}>

@@ -4,7 +4,7 @@
 import { panViewport, zoomViewport } from './canvas/viewport';
 import { cancelOpen } from './store/actions';
 import { closePicker, openPicker, stopLive, togglePause } from './store/live';
-import { focusCallNode, getState, selectView, setState, setViewport, VIEW_KINDS, type SurfaceKey } from './store/store';
+import { focusCallNode, getState, selectRange, selectView, setState, setViewport, VIEW_KINDS, type SurfaceKey } from './store/store';
 import { updateSurface } from './views/FlameCanvasView';
 import { handlePlaygroundKey } from './playground/keys';
 import { closeHelp, toggleHelp } from './views/HelpOverlay';
@@ -55,6 +55,7 @@ export function handleGlobalKey(e: KeyboardEvent): void {
     if (s.progress) void cancelOpen();
     else if (s.search) setState({ search: '' });
     else if (s.error) setState({ error: null });
+    else if (s.range) selectRange(null);
     else if (s.focusedNode >= 0) focusCallNode(-1);
     return;
   }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, serveConnection } from '../../electron/contract/channel';
 import { createMemoryPair } from '../../electron/contract/memory';
 import { createServices } from '../../electron/services/services';
-import { computeFuncTable } from '../../renderer/src/model/functions';
+import { computeFuncTable, linesAreDefinitions } from '../../renderer/src/model/functions';
 import { computeFunctionStats, findHottestFunction } from '../../renderer/src/model/table';
 import { cancelOpen, openPath, useClient } from '../../renderer/src/store/actions';
 import { selectProfile } from '../../renderer/src/store/selectors';
@@ -65,7 +65,9 @@ describe.skipIf(noNative)(titled('renderer open flow against the real services',
       const digits = 9 - Math.max(0, Math.ceil(Math.log10(summary.totalWeight)));
       expect(stats.totalWeight).toBeCloseTo(summary.totalWeight, digits);
       for (const top of summary.top) {
-        const f = funcs.name.findIndex((n, i) => n === top.name && funcs.file[i] === top.file);
+        // (name, file), and the definition line where the file gives one: the same identity as the native summary's.
+        const byLine = linesAreDefinitions(profile);
+        const f = funcs.name.findIndex((n, i) => n === top.name && funcs.file[i] === top.file && (!byLine || funcs.line[i] === top.line));
         expect(f, `${top.name} (${top.file})`).toBeGreaterThanOrEqual(0);
         expect(stats.self[f], `self of ${top.name}`).toBeCloseTo(top.self, digits);
         expect(stats.total[f], `total of ${top.name}`).toBeCloseTo(top.total, digits);

@@ -1,6 +1,8 @@
 // Function identity and thread selection.
 // A function is (name, file), never a frame: py-spy and Austin put the current line into each frame, so one
-// function has many frames (see ProfileSummary in electron/contract/profile.ts).
+// function has many frames (see ProfileSummary in electron/contract/profile.ts). Where every frame's line is its
+// function's definition line (meta.frame_lines = "definition": pstats, exact mode, trace events), a function is
+// (name, file, line), as pstats keys it, so two `<genexpr>`s of one file stay two rows, as in the native summary.
 import type { Profile, Thread } from '../../../electron/contract/profile';
 import { memoizeByObject } from './memo';
 
@@ -30,10 +32,11 @@ export const computeFuncTable = memoizeByObject((profile: Profile): FuncTable =>
   const file: string[] = [];
   const lines: number[] = [];
   const kinds: number[] = [];
+  const byLine = linesAreDefinitions(profile);
   for (let f = 0; f < frames.length; f++) {
     const fileIndex = frames.file[f];
     // String indexes make a cheap, exact key; the separator cannot occur in a number.
-    const key = `${frames.func[f]}|${fileIndex}`;
+    const key = byLine ? `${frames.func[f]}|${fileIndex}|${frames.line[f]}` : `${frames.func[f]}|${fileIndex}`;
     let fi = byKey.get(key);
     if (fi === undefined) {
       fi = name.length;
@@ -56,6 +59,11 @@ export const computeFuncTable = memoizeByObject((profile: Profile): FuncTable =>
     funcOfFrame,
   };
 });
+
+/** True when frames carry their function's definition line (the importer says so in `meta.frame_lines`). */
+export function linesAreDefinitions(profile: Profile): boolean {
+  return profile.meta?.frame_lines === 'definition';
+}
 
 /** The threads a selection covers; an out-of-range index yields none rather than throwing. */
 export function selectThreads(profile: Profile, selection: ThreadSelection): Thread[] {

@@ -48,17 +48,19 @@ export interface CanvasPalette {
   axisTick: string;
   axisText: string;
   window: string;
+  /** The selected time range on the minimap. */
+  rangeBand: string;
 }
 
 export const CANVAS_PALETTES: Record<ThemeName, CanvasPalette> = {
   dark: {
     name: 'dark', background: '#16181d', merged: MERGED_COLOR, label: '#0d0e11', dimLabel: '#8a8f98', mergedSearching: '#2a2d33',
     laneBackground: '#1f232b', laneText: '#9aa3b2', selected: '#ffd166', hovered: '#ffffff', hatch: 'rgba(13, 14, 17, 0.28)',
-    minimapBackground: '#1b1e24', minimapShade: 'rgba(10,11,14,0.6)', axisBackground: '#14161a', axisTick: '#3a3f4b', axisText: '#9aa3b2', window: '#7aa2f7',
+    minimapBackground: '#1b1e24', minimapShade: 'rgba(10,11,14,0.6)', axisBackground: '#14161a', axisTick: '#3a3f4b', axisText: '#9aa3b2', window: '#7aa2f7', rangeBand: 'rgba(122,162,247,0.22)',
   },
   light: {
     name: 'light', background: '#ffffff', merged: 'hsl(220 10% 74%)', label: '#101216', dimLabel: '#7d8490', mergedSearching: '#d9dce2',
     laneBackground: '#eceef2', laneText: '#4a5160', selected: '#b8860b', hovered: '#101216', hatch: 'rgba(13, 14, 17, 0.22)',
-    minimapBackground: '#f4f5f7', minimapShade: 'rgba(230,232,236,0.7)', axisBackground: '#eef0f3', axisTick: '#c3c8d0', axisText: '#4a5160', window: '#2f5fd0',
+    minimapBackground: '#f4f5f7', minimapShade: 'rgba(230,232,236,0.7)', axisBackground: '#eef0f3', axisTick: '#c3c8d0', axisText: '#4a5160', window: '#2f5fd0', rangeBand: 'rgba(47,95,208,0.18)',
   },
 };

@@ -9,12 +9,19 @@ import { memoizeByObject, memoizeByObjectAndKey } from '../model/memo';
 import { computeSandwich } from '../model/sandwich';
 import { compileSearch, computeSearchMatches, summarizeSearch } from '../model/search';
 import { computeFunctionStats } from '../model/table';
+import { restrictProfile } from '../model/range';
 import type { EmberscopeState } from './store';
 
-/** The profile on screen: the live session's while the live view shows, else the current trace's. */
-export function selectProfile(s: EmberscopeState): Profile | null {
+/** The whole profile on screen: the live session's while the live view shows, else the current trace's. */
+export function selectFullProfile(s: EmberscopeState): Profile | null {
   if (s.liveShown && s.live) return s.live.profile;
   return s.currentTraceId ? s.profiles[s.currentTraceId] ?? null : null;
+}
+
+/** The profile the views describe: the whole one, or only the selected time range of it (model/range.ts). */
+export function selectProfile(s: EmberscopeState): Profile | null {
+  const p = selectFullProfile(s);
+  return p && s.range && !(s.liveShown && s.live) ? restrictProfile(p, s.range) : p;
 }
 
 export function selectCurrentTrace(s: EmberscopeState) {
@@ -41,7 +48,8 @@ export function selectFlameGraphLayout(s: EmberscopeState) {
 }
 
 export function selectFlameChartLayout(s: EmberscopeState) {
-  const p = selectProfile(s);
+  // The chart keeps the whole timeline (the range is shown on it), so a new range can be dragged anywhere.
+  const p = selectFullProfile(s);
   return p ? computeFlameChartLayout(p, s.thread) : null;
 }
 

@@ -6,6 +6,7 @@ import type { Profile } from '../../../electron/contract/profile';
 import type { ThreadSelection } from '../model/functions';
 import { DEFAULT_SAMPLING_OPTIONS } from '../model/liveform';
 import type { TableSort } from '../model/table';
+import type { TimeRange } from '../model/range';
 import type { ConnectionState as TransportState } from '../transport/state';
 
 export type ViewKind = 'flame-graph' | 'flame-chart' | 'sandwich' | 'table' | 'call-tree';
@@ -77,6 +78,8 @@ export interface EmberscopeState {
   selectedFunc: number;
   /** Call node the flame graph is re-rooted at, -1 for none. */
   focusedNode: number;
+  /** The selected time range (ns since the profile's start): every view but the flame chart shows only it. */
+  range: TimeRange | null;
   viewports: Partial<Record<SurfaceKey, ViewportState>>;
   tableSort: TableSort;
   progress: ProgressState | null;
@@ -115,6 +118,7 @@ export const initialState: EmberscopeState = {
   search: '',
   selectedFunc: -1,
   focusedNode: -1,
+  range: null,
   viewports: {},
   tableSort: { key: 'self', descending: true },
   progress: null,
@@ -139,7 +143,7 @@ export const getState = useStore.getState;
 
 /** Per-trace view state starts fresh when the trace changes. */
 export function resetViewState(): Partial<EmberscopeState> {
-  return { thread: 'all', selectedFunc: -1, focusedNode: -1, viewports: {}, search: '' };
+  return { thread: 'all', selectedFunc: -1, focusedNode: -1, viewports: {}, search: '', range: null };
 }
 
 export function setViewport(key: SurfaceKey, vp: ViewportState): void {
@@ -164,4 +168,9 @@ export function selectFunction(func: number): void {
 
 export function focusCallNode(node: number): void {
   setState((s) => ({ focusedNode: node, viewports: { ...s.viewports, 'flame-graph': undefined } }));
+}
+
+/** Selects a time range (null clears it); the flame graph's focus is a node of the old range's tree, so it goes. */
+export function selectRange(range: TimeRange | null): void {
+  setState((s) => ({ range, focusedNode: -1, viewports: { ...s.viewports, 'flame-graph': undefined, 'sandwich-callers': undefined, 'sandwich-callees': undefined } }));
 }

@@ -36,6 +36,9 @@ export interface FlameCanvasProps {
    * colours, an optional paint hook, and its own selection. The store's search does not apply to it.
    */
   source?: { names: string[]; colors: FuncColors; paint?: (func: number, node: number) => RectPaint; selectedFunc?: number };
+  /** The selected time range, shaded outside; Shift+drag selects a new one through `onRangeSelect`. */
+  range?: { start: number; end: number } | null;
+  onRangeSelect?: (a: number, b: number) => void;
 }
 
 /** Flame canvases currently mounted (on screen), so keyboard shortcuts can zoom/pan the one that matters. */
@@ -182,8 +185,28 @@ export function FlameCanvasView(props: FlameCanvasProps) {
   }, [surface, extent, inverted]);
 
   const drag = useRef<{ x: number; y: number; vp: Viewport; moved: boolean } | null>(null);
+  const [dragRange, setDragRange] = useState<{ a: number; b: number } | null>(null);
   const onMouseDown = (e: React.MouseEvent) => {
     if (e.button !== 0) return;
+    if (e.shiftKey && props.onRangeSelect) {
+      // Shift+drag: a time range, not a pan.
+      e.preventDefault();
+      const at = (clientX: number) => hitTest(clientX, 0).x;
+      const a = at(e.clientX);
+      drag.current = { x: e.clientX, y: e.clientY, vp: vpRef.current, moved: true };
+      setDragRange({ a, b: a });
+      const onMove = (ev: MouseEvent) => setDragRange({ a, b: at(ev.clientX) });
+      const onUp = (ev: MouseEvent) => {
+        window.removeEventListener('mousemove', onMove);
+        window.removeEventListener('mouseup', onUp);
+        setDragRange(null);
+        props.onRangeSelect?.(a, at(ev.clientX));
+        setTimeout(() => (drag.current = null), 0);
+      };
+      window.addEventListener('mousemove', onMove);
+      window.addEventListener('mouseup', onUp);
+      return;
+    }
     drag.current = { x: e.clientX, y: e.clientY, vp: vpRef.current, moved: false };
     const onMove = (ev: MouseEvent) => {
       const d = drag.current;
@@ -246,6 +269,7 @@ export function FlameCanvasView(props: FlameCanvasProps) {
           inverted={inverted}
           onScroll={(scrollY) => setViewport(surface, panViewport(vpRef.current, 0, scrollY - vpRef.current.scrollY, extent()))}
         />
+        <RangeShade viewport={viewport} width={size.width} range={dragRange ? { start: Math.min(dragRange.a, dragRange.b), end: Math.max(dragRange.a, dragRange.b) } : props.range ?? null} live={dragRange !== null} />
         {hoverContent && hover && <Tooltip content={hoverContent} x={hover.x} y={hover.y} bounds={size} />}
       </div>
     </div>
@@ -253,3 +277,19 @@ export function FlameCanvasView(props: FlameCanvasProps) {
 }
 
 export { drawStats };
+
+/** Shades what lies outside the selected (or being-dragged) range over the canvas. */
+function RangeShade({ viewport, width, range, live }: { viewport: Viewport; width: number; range: { start: number; end: number } | null; live: boolean }) {
+  if (!range || width <= 0) return null;
+  const span = viewport.x1 - viewport.x0 || 1;
+  const px = (x: number) => Math.min(Math.max(((x - viewport.x0) / span) * width, 0), width);
+  const left = px(range.start);
+  const right = px(range.end);
+  return (
+    <div className={`range-shade${live ? ' live' : ''}`} data-testid={live ? 'range-drag' : 'range-shade'} aria-hidden>
+      <div className="range-out" style={{ left: 0, width: left }} />
+      <div className="range-in" style={{ left, width: Math.max(right - left, 1) }} />
+      <div className="range-out" style={{ left: right, right: 0 }} />
+    </div>
+  );
+}

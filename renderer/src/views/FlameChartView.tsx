@@ -1,7 +1,8 @@
 // Time-ordered flame chart with a minimap and time axis. Click zooms to a frame, double-click resets.
 import { fitViewport } from '../canvas/viewport';
 import { selectFlameChartLayout, selectFuncColors, selectProfile, selectStats } from '../store/selectors';
-import { selectFunction, setViewport, useStore } from '../store/store';
+import { selectFunction, selectRange, setViewport, useStore } from '../store/store';
+import { normalizeRange } from '../model/range';
 import { buildChartRectTooltip } from './tooltips';
 import { EmptyNotice } from './EmptyNotice';
 import { FlameCanvasView } from './FlameCanvasView';
@@ -13,6 +14,7 @@ export function FlameChartView() {
   const stats = useStore(selectStats);
   const layout = useStore(selectFlameChartLayout);
   const colors = useStore(selectFuncColors);
+  const range = useStore((s) => s.range);
   if (!profile || !stats || !layout || !colors) return null;
   if (layout.count === 0) {
     return (
@@ -22,6 +24,13 @@ export function FlameChartView() {
       />
     );
   }
+  // Only a real timeline has time ranges (a synthesized order has no meaning to select from).
+  const onRangeSelect = profile.hasTimeline
+    ? (a: number, b: number) => {
+      const r = normalizeRange(a, b, layout.x1);
+      if (r) selectRange(r);
+    }
+    : undefined;
   return (
     <div className="view">
       {!profile.hasTimeline && (
@@ -40,7 +49,9 @@ export function FlameChartView() {
           setViewport('flame-chart', fitViewport(r.start[index], r.end[index], vp.scrollY, ext));
         }}
         onReset={() => setViewport('flame-chart', { x0: layout.x0, x1: layout.x1, scrollY: 0 })}
-        header={(vp, setVp) => <Overview layout={layout} viewport={vp} colors={colors} hasTimeline={profile.hasTimeline} onChange={setVp} />}
+        range={range}
+        onRangeSelect={onRangeSelect}
+        header={(vp, setVp) => <Overview layout={layout} viewport={vp} colors={colors} hasTimeline={profile.hasTimeline} onChange={setVp} range={range} onRangeSelect={onRangeSelect} />}
       />
     </div>
   );

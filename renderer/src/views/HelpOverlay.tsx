@@ -39,7 +39,9 @@ export const HELP_SECTIONS: [title: string, entries: Entry[]][] = [
     [['Wheel'], 'Scroll up and down'], [['Shift', 'Wheel'], 'Pan sideways (also a horizontal swipe)'],
     [['Ctrl', 'Wheel'], 'Zoom at the pointer (⌘ on macOS, or pinch)'], [['Drag'], 'Pan'],
     [['Click'], 'Flame graph: focus on the frame · chart: zoom to it'], [['Double-click'], 'Reset'],
-    [['Scrollbar'], 'Drag the thumb or click the track'], [['Minimap'], 'Click or drag to move the window'],
+    [['Scrollbar'], 'Drag the thumb or click the track'], [['Minimap'], 'Click to move the window there'],
+    [['Shift', 'Drag'], 'Flame chart: select a time range (every view then shows only it)'], [['Drag minimap'], 'Select a time range'],
+    [['Esc'], 'Clear the time range'],
   ]],
   ['Tables', [
     [['↑', '↓'], 'Select the previous / next function'], [['Enter'], 'Open the selected function in the Sandwich'],

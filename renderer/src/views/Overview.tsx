@@ -1,6 +1,6 @@
 // Minimap and time axis above the flame chart: the whole run in miniature with the visible window outlined, and
 // ticks for the current viewport. Click or drag on the minimap to move the window.
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { computeDrawList, type Viewport } from '../canvas/drawlist';
 import type { FuncColors } from '../model/colors';
 import { formatNsAt } from '../model/timefmt';
@@ -25,6 +25,9 @@ interface Props {
   colors: FuncColors;
   hasTimeline: boolean;
   onChange: (vp: Viewport) => void;
+  /** The selected time range, drawn as a band; a drag (rather than a click) selects a new one. */
+  range?: { start: number; end: number } | null;
+  onRangeSelect?: (a: number, b: number) => void;
 }
 
 /** The minimap's rectangles depend on the layout, colours and size only: drawn once into an offscreen canvas. */
@@ -57,7 +60,9 @@ function drawMinimap(layout: FlameLayout, colors: FuncColors, width: number, dpr
   return bitmap;
 }
 
-export function Overview({ layout, viewport, colors, hasTimeline, onChange }: Props) {
+export function Overview({ layout, viewport, colors, hasTimeline, onChange, range = null, onRangeSelect }: Props) {
+  const [dragging, setDragging] = useState<{ a: number; b: number } | null>(null);
+  const band = dragging ? { start: Math.min(dragging.a, dragging.b), end: Math.max(dragging.a, dragging.b) } : range;
   const ref = useRef<HTMLCanvasElement>(null);
   const cache = useRef<MinimapCache | null>(null);
   const pal = CANVAS_PALETTES[useTheme()];
@@ -95,6 +100,15 @@ export function Overview({ layout, viewport, colors, hasTimeline, onChange }: Pr
       ctx.strokeStyle = pal.window;
       ctx.lineWidth = 1;
       ctx.strokeRect(wx0 + 0.5, 0.5, Math.max(wx1 - wx0 - 1, 1), MINIMAP_HEIGHT - 1);
+      if (band) {
+        const bx0 = ((band.start - layout.x0) / full) * width;
+        const bx1 = ((band.end - layout.x0) / full) * width;
+        ctx.fillStyle = pal.rangeBand;
+        ctx.fillRect(bx0, 0, Math.max(bx1 - bx0, 1), MINIMAP_HEIGHT);
+        ctx.fillStyle = pal.window;
+        ctx.fillRect(bx0, 0, 1, MINIMAP_HEIGHT);
+        ctx.fillRect(Math.max(bx1 - 1, bx0), 0, 1, MINIMAP_HEIGHT);
+      }
       // Axis for the visible window.
       ctx.fillStyle = pal.axisBackground;
       ctx.fillRect(0, MINIMAP_HEIGHT, width, AXIS_HEIGHT);
@@ -127,7 +141,7 @@ export function Overview({ layout, viewport, colors, hasTimeline, onChange }: Pr
       ro.disconnect();
       if (raf) cancelAnimationFrame(raf);
     };
-  }, [layout, viewport, colors, hasTimeline, pal]);
+  }, [layout, viewport, colors, hasTimeline, pal, band?.start, band?.end]);
 
   const moveTo = (clientX: number) => {
     const rect = ref.current!.getBoundingClientRect();
@@ -137,12 +151,29 @@ export function Overview({ layout, viewport, colors, hasTimeline, onChange }: Pr
     const x0 = Math.min(Math.max(center - span / 2, layout.x0), layout.x1 - span);
     onChange({ x0, x1: x0 + span, scrollY: viewport.scrollY });
   };
+  const toLayout = (clientX: number) => {
+    const rect = ref.current!.getBoundingClientRect();
+    return layout.x0 + ((clientX - rect.left) / rect.width) * (layout.x1 - layout.x0);
+  };
   const onMouseDown = (e: React.MouseEvent) => {
-    moveTo(e.clientX);
-    const move = (ev: MouseEvent) => moveTo(ev.clientX);
-    const up = () => {
+    // A click moves the window there; a drag (with a range handler) selects a time range.
+    const startX = e.clientX;
+    const a = toLayout(startX);
+    let selecting = false;
+    if (!onRangeSelect) moveTo(e.clientX);
+    const move = (ev: MouseEvent) => {
+      if (!onRangeSelect) return moveTo(ev.clientX);
+      if (!selecting && Math.abs(ev.clientX - startX) < 4) return;
+      selecting = true;
+      setDragging({ a, b: toLayout(ev.clientX) });
+    };
+    const up = (ev: MouseEvent) => {
       window.removeEventListener('mousemove', move);
       window.removeEventListener('mouseup', up);
+      if (!onRangeSelect) return;
+      setDragging(null);
+      if (selecting) onRangeSelect(a, toLayout(ev.clientX));
+      else moveTo(ev.clientX);
     };
     window.addEventListener('mousemove', move);
     window.addEventListener('mouseup', up);
