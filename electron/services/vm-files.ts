@@ -1,8 +1,8 @@
 // Files around VM hosts: the interpreter check, the editor's open/save (confined), bundled examples, and the file
 // watcher that turns a save into a reload.
 import { execFile } from 'node:child_process';
-import { statSync, watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { constants, statSync, watch, type FSWatcher } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ContractError, type VmExample } from '../contract/api';
 import { LIMITS } from '../contract/validate';
@@ -86,6 +86,25 @@ function checkPythonPath(path: string): string {
     throw new ContractError('bad-request', `'${abs}' is not a Python file: the editor opens and saves .py files only`);
   }
   return abs;
+}
+
+/**
+ * A source file's text, read only when it is a regular file within the source limit; rejects otherwise, as readFile
+ * does. For paths the agent names (its `modules`, a reload's files): the script shares the agent's process and can
+ * write to its control channel. A FIFO would hold one of Node's four file-system threads for ever (every later open,
+ * save and recording of the app would wait behind it) and /dev/zero would fill memory. Opened non-blocking, so a
+ * FIFO is seen for what it is before anything waits on it.
+ */
+export async function readSource(path: string): Promise<string> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw new Error(`'${path}' is not a regular file`);
+    if (st.size > LIMITS.maxVmSourceLength) throw new Error(`'${path}' is larger than ${LIMITS.maxVmSourceLength} bytes`);
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The editor's open: a .py file up to the source limit. */
@@ -176,7 +195,7 @@ export class FileWatcher {
   async set(files: string[]): Promise<void> {
     if (this.closed) return;
     const next = new Set(files.map((f) => resolve(f)));
-    for (const f of next) if (!this.known.has(f)) this.known.set(f, await readFile(f, 'utf8').catch(() => ''));
+    for (const f of next) if (!this.known.has(f)) this.known.set(f, await readSource(f).catch(() => ''));
     this.files = next;
     const dirs = new Set([...next].map((f) => dirname(f)));
     for (const [dir, w] of this.watchers) {
@@ -226,7 +245,7 @@ export class FileWatcher {
    */
   private async readWhole(file: string): Promise<string | undefined> {
     for (let attempt = 0; attempt < 20; attempt++) {
-      const text = await readFile(file, 'utf8').catch(() => undefined);
+      const text = await readSource(file).catch(() => undefined);
       if (text === undefined) return undefined;
       const size = await stat(file).then((st) => st.size, () => -1);
       if (size === Buffer.byteLength(text, 'utf8')) return text;

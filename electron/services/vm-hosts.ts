@@ -12,7 +12,6 @@
 // `getVmProfile({generation})` gives the samples of one version of the code.
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { readFile } from 'node:fs/promises';
 import type {
   EmberscopeEvents,
   EmberscopeRequests,
@@ -32,7 +31,7 @@ import { VM_LIMITS, VM_PROTOCOL_VERSION } from '../contract/vm-protocol';
 import { getResources } from './resources';
 import { prepareRecord } from './sessions';
 import { ATTRIBUTION_RULE } from './vm-attribution';
-import { checkInterpreter, FileWatcher, isInside, listExamples, readScript, writeScript } from './vm-files';
+import { checkInterpreter, FileWatcher, isInside, listExamples, readScript, readSource, writeScript } from './vm-files';
 import { GroupGuardian } from './vm-guardian';
 import { AgentProcess, type AgentProcessEvents, type ProcessEnd } from './vm-process';
 import { describeEnd, summarizeReport, trimStackDump } from './vm-report';
@@ -62,6 +61,8 @@ const DEFAULT_RATE_HZ = 100;
 const REPORTS_KEPT = 50;
 /** The last output kept in a host's end report. */
 const END_OUTPUT_CHARS = 4096;
+/** Files a host's `modules` event may have watched (a script's own local modules; the agent's word is bounded). */
+const MAX_WATCHED_FILES = 1000;
 
 export class VmHostManager {
   private readonly hosts = new Map<string, Host>();
@@ -190,7 +191,7 @@ export class VmHostManager {
 
   private async recycleHost(h: Host): Promise<VmHostInfo> {
     await this.stopHost(h);
-    const current = await readFile(h.info.script, 'utf8').catch(() => undefined);
+    const current = await readSource(h.info.script).catch(() => undefined);
     const good = h.lastGood.get(h.info.script);
     if (h.failed && good !== undefined && current !== undefined && current === h.failed.text) {
       // The script on disk is the edit that failed. Ours (a playground script): put the last good text back. The
@@ -411,7 +412,7 @@ export class VmHostManager {
     });
     if (h.sampling.sessionId) info.sessionId = h.sampling.sessionId;
     if (h.sampling.problem) info.attribution = h.sampling.problem;
-    h.lastGood.set(info.script, await readFile(info.script, 'utf8').catch(() => ''));
+    h.lastGood.set(info.script, await readSource(info.script).catch(() => ''));
     if (h.options.watch !== false) await h.watcher.set([info.script]);
     const reply = await proc.request({ cmd: 'run', script: info.script, args: info.args, cwd: info.cwd }, HELLO_TIMEOUT_MS).catch((err: Error) => {
       throw new ContractError('spawn-failed', `the host did not run ${info.name}: ${err.message}`);
@@ -466,10 +467,10 @@ export class VmHostManager {
         break;
       }
       case 'modules': {
-        const files = [...new Set([h.info.script, ...event.files.map((f) => resolve(f))])];
+        const files = [...new Set([h.info.script, ...event.files.map((f) => resolve(f))])].slice(0, MAX_WATCHED_FILES);
         h.info.watchedFiles = files;
         if (h.options.watch !== false) void h.watcher.set(files);
-        for (const f of files) if (!h.lastGood.has(f)) void readFile(f, 'utf8').then((t) => h.lastGood.set(f, t), () => undefined);
+        for (const f of files) if (!h.lastGood.has(f)) void readSource(f).then((t) => h.lastGood.set(f, t), () => undefined);
         this.changed(h);
         break;
       }
@@ -493,7 +494,7 @@ export class VmHostManager {
       // The text it tried: what the script holds now (the editor's save wrote it just before).
       if (report.files.includes(h.info.script)) {
         const failed = h.failed;
-        void readFile(h.info.script, 'utf8').then((t) => (failed.text = t), () => undefined);
+        void readSource(h.info.script).then((t) => (failed.text = t), () => undefined);
       }
     }
     if (report.ok && report.generation > h.info.generation) {
@@ -506,7 +507,7 @@ export class VmHostManager {
       // Every host event carries the history: older entries keep their summary, not their whole report.
       const old = h.info.generations.length - REPORTS_KEPT;
       if (old > 0) delete h.info.generations[old - 1]!.report;
-      for (const f of report.files) void readFile(f, 'utf8').then((t) => h.lastGood.set(resolve(f), t), () => undefined);
+      for (const f of report.files) void readSource(f).then((t) => h.lastGood.set(resolve(f), t), () => undefined);
     }
     this.opts.emit('onDidVmReload', { hostId: h.info.hostId, report });
     this.changed(h);

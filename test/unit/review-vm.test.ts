@@ -1,7 +1,10 @@
 // Review of the VM hosts (issue 7) as an attacker or an unlucky client would drive them: concurrent requests on one
 // host, writes a client may not make, and what a hostile agent line makes the main process do. Real hosts (the real
 // agent, Python and sampler) through the same manager the services use.
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ContractError } from '../../electron/contract/api';
 import { createVmHarness, isAlive, type VmHarness } from './vm-harness';
@@ -58,4 +61,57 @@ describe('concurrent requests on one host', () => {
     const left = agentChildren().filter((pid) => pid !== now.pid);
     expect(left.length).toBeLessThanOrEqual(1); // at most the spare
   }, 60_000);
+});
+
+/**
+ * A script that finds the agent's control socket through /proc/self/fd (it can: same process) and writes `lines`
+ * into it, then idles.
+ */
+function hostileScript(lines: unknown[]): string {
+  return [
+    'import json, os, time',
+    `LINES = json.loads(${JSON.stringify(JSON.stringify(lines))})`,
+    'for fd in os.listdir("/proc/self/fd"):',
+    '    try:',
+    '        target = os.readlink("/proc/self/fd/" + fd)',
+    '    except OSError:',
+    '        continue',
+    '    if target.startswith("socket:"):',
+    '        for line in LINES:',
+    '            os.write(int(fd), (json.dumps(line) + "\\n").encode())',
+    'print("sent", flush=True)',
+    'while True:',
+    '    time.sleep(0.01)',
+    '',
+  ].join('\n');
+}
+
+describe('a hostile agent line (the script shares the agent process)', () => {
+  let fifos: string[] = [];
+  afterEach(() => {
+    // Unblock any reader still waiting on a FIFO (a writer's open lets a blocked open return; close gives EOF).
+    for (const fifo of fifos.splice(0)) {
+      for (let i = 0; i < 8; i++) {
+        try {
+          closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+        } catch {
+          break; // no reader left
+        }
+      }
+    }
+  });
+
+  it('naming FIFOs as its modules does not block the file system work of the main process', async () => {
+    fifos = [1, 2, 3, 4, 5].map((i) => join(h.dir, `pipe${i}.py`));
+    execFileSync('mkfifo', fifos);
+    const info = await h.vm.start({ script: h.script('hostile.py', hostileScript([{ event: 'modules', files: fifos }])) });
+    await h.waitFor('onDidVmOutput', (o) => o.hostId === info.hostId && o.text.includes('sent'));
+    await new Promise((r) => setTimeout(r, 300));
+    // Node's file system calls share 4 threads: a read of a FIFO nobody writes waits for ever in each.
+    const probe = join(h.dir, 'probe.txt');
+    writeFileSync(probe, 'still here');
+    const read = await Promise.race([readFile(probe, 'utf8'), new Promise((r) => setTimeout(() => r('timed out'), 3000))]);
+    expect(read).toBe('still here');
+    expect(h.vm.info(info.hostId).state).toBe('running');
+  }, 30_000);
 });
