@@ -56,6 +56,8 @@ export interface ServicesOptions {
    * exact command line. Default allowAll: the caller holds the token and is the user (CLI, `serve` on loopback).
    */
   execPolicy?: ExecPolicy;
+  /** The desktop shell's path grants: the playground may save a script to a path the user chose in a native dialog. */
+  chosenByUser?: (abs: string) => boolean;
 }
 
 /** The contract's requests plus what direct callers in this process (the CLI, tests) need beyond it. */
@@ -201,6 +203,7 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
     sessions,
     subscribe: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
     authorize: (request) => execPolicy.authorize(request),
+    ...(opts.chosenByUser ? { chosenByUser: opts.chosenByUser } : {}),
   });
   /** Direct callers (the CLI, tests) get the same argument checks as the transports apply. */
   const checkArg = (method: 'startSession' | 'recordExact', arg: unknown) => {

@@ -30,6 +30,8 @@ export interface VmHostManagerOptions {
    * ('script-write', argv: the file). Rejects to refuse. Default: allowed.
    */
   authorize?(request: { kind: 'vm-host' | 'script-write'; argv: string[]; cwd: string }): Promise<void>;
+  /** Also writable: a file the user chose in a native dialog (the desktop shell's grants). */
+  chosenByUser?(abs: string): boolean;
 }
 
 /** Per-start options the contract does not carry (the CLI's). */

@@ -253,7 +253,7 @@ export class VmHostManager {
   async writeScript(path: string, text: string): Promise<{ path: string }> {
     await this.authorizeWrite(resolve(path));
     return writeScript(path, text, (abs) => {
-      if (this.opened.has(abs) || isInside(abs, this.playgroundDir) || this.isHostFile(abs)) return true;
+      if (this.opened.has(abs) || isInside(abs, this.playgroundDir) || this.isHostFile(abs) || this.opts.chosenByUser?.(abs)) return true;
       if (existsSync(abs)) return false;
       const folder = dirname(abs);
       return [...this.opened, ...this.hostFiles()].some((f) => dirname(f) === folder);

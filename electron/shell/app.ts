@@ -119,6 +119,23 @@ export function startShell(opts: ShellOptions): Shell | null {
     return file;
   }
 
+  /** The playground's script dialogs (ipc.ts ScriptPicker): what the user picks is granted. */
+  async function pickScript(kind: 'open' | 'save', defaultPath: string): Promise<string | null> {
+    const options = { title: kind === 'open' ? 'Open a Python script' : 'Save the script as', defaultPath, filters: [{ name: 'Python', extensions: ['py'] }] };
+    const parent = focusedOrMain();
+    let file: string | null;
+    if (kind === 'open') {
+      const open = { ...options, properties: ['openFile' as const] };
+      const result = parent ? await dialog.showOpenDialog(parent, open) : await dialog.showOpenDialog(open);
+      file = result.canceled ? null : (result.filePaths[0] ?? null);
+    } else {
+      const result = parent ? await dialog.showSaveDialog(parent, options) : await dialog.showSaveDialog(options);
+      file = result.canceled ? null : (result.filePath ?? null);
+    }
+    if (file) grants.grant(file, 'dialog');
+    return file;
+  }
+
   /**
    * The user confirms, in a native dialog the page cannot draw or click, each command line the page asks to run that
    * they have not allowed before (remembered in the data folder): a compromised renderer must not run programs.
@@ -149,8 +166,9 @@ export function startShell(opts: ShellOptions): Shell | null {
     initialPath: initialFiles.at(-1),
     showOpenDialog: pickTraceFile,
     execPolicy: confirmNewCommands({ dataDir: opts.dataDir, confirm: confirmCommand }),
+    chosenByUser: (abs) => grants.sourceOf(abs) === 'dialog',
   });
-  const host = gateHost(services, grants, () => services.listRecent());
+  const host = gateHost(services, grants, () => services.listRecent(), pickScript);
 
   const isTrusted: SenderCheck = (event) => {
     const owns = [...windows].some((w) => !w.isDestroyed() && w.webContents === event.sender);

@@ -110,12 +110,17 @@ export function createFakeElectron(opts: { isPackaged?: boolean; lock?: boolean;
   };
 
   const dialogLog: Array<{ kind: string; options: any }> = [];
-  const dialogAnswers = { openFile: [] as Array<string | null>, messageBox: [] as number[] };
+  const dialogAnswers = { openFile: [] as Array<string | null>, saveFile: [] as Array<string | null>, messageBox: [] as number[] };
   const dialog = {
     async showOpenDialog(...args: any[]) {
       dialogLog.push({ kind: 'open', options: args.at(-1) });
       const file = dialogAnswers.openFile.shift() ?? null;
       return { canceled: file === null, filePaths: file ? [file] : [] };
+    },
+    async showSaveDialog(...args: any[]) {
+      dialogLog.push({ kind: 'save', options: args.at(-1) });
+      const file = dialogAnswers.saveFile.shift() ?? null;
+      return { canceled: file === null, ...(file ? { filePath: file } : {}) };
     },
     async showMessageBox(...args: any[]) {
       dialogLog.push({ kind: 'message', options: args.at(-1) });

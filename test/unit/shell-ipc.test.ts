@@ -2,7 +2,7 @@
 // through the shell's real handlers over the real services, with the `electron` stand-in: wrong types, unknown
 // methods, malformed frames, paths the user never chose, command lines smuggled into an open request, programs the
 // page asks to run. Nothing the page says alone makes the main process read a file or run a program.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -112,6 +112,50 @@ describe.skipIf(skip)(titled('hostile messages to the shell\'s IPC handlers', sk
       expect(await again.request('openTrace', { path: sample('wordfreq.pstats'), jobId: 'other' })).toMatchObject({ ok: false });
     } finally {
       await again.dispose();
+    }
+  });
+
+  it("reads and writes the playground's scripts only where the user chose, in a native dialog", async () => {
+    const t = await start();
+    const dir = mkdtempSync(join(tmpdir(), 'emberscope-shell-py-'));
+    try {
+      const typed = join(dir, 'tool.py');
+      writeFileSync(typed, 'def answer():\n    return 41\n');
+      const planted = join(dir, 'sitecustomize.py');
+      writeFileSync(planted, '# untouched\n');
+      const dialogs = (kind: string) => t.fake.dialogLog.filter((d) => d.kind === kind);
+      // A path the page types: the open dialog, starting there; cancelled, nothing is read.
+      expect(await t.request('readVmScript', { path: typed })).toMatchObject({ ok: false, error: { code: 'bad-request', message: expect.stringMatching(/dialog was cancelled/) } });
+      expect(dialogs('open').at(-1)!.options).toMatchObject({ defaultPath: typed, properties: ['openFile'] });
+      // Picked: read, granted, and later reads and saves of it ask nothing.
+      t.fake.dialogAnswers.openFile.push(typed);
+      expect(await t.request('readVmScript', { path: typed })).toMatchObject({ ok: true, value: { path: typed, text: expect.stringContaining('return 41') } });
+      expect(t.shell.grants.sourceOf(typed)).toBe('dialog');
+      const asked = t.fake.dialogLog.length;
+      expect(await t.request('readVmScript', { path: typed })).toMatchObject({ ok: true });
+      expect(await t.request('writeVmScript', { path: typed, text: 'def answer():\n    return 42\n' })).toMatchObject({ ok: true, value: { path: typed } });
+      expect(readFileSync(typed, 'utf8')).toContain('return 42');
+      expect(t.fake.dialogLog.length).toBe(asked);
+      // A file beside it the user never chose: the save dialog; cancelled, the file is as it was.
+      expect(await t.request('writeVmScript', { path: planted, text: 'import os\n' })).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+      expect(dialogs('save').at(-1)!.options).toMatchObject({ defaultPath: planted });
+      expect(readFileSync(planted, 'utf8')).toBe('# untouched\n');
+      // Save As: where the user picks in the save dialog (another folder than the opened file's), not what the page named.
+      const other = mkdtempSync(join(tmpdir(), 'emberscope-shell-py2-'));
+      const picked = join(other, 'copy.py');
+      t.fake.dialogAnswers.saveFile.push(picked);
+      expect(await t.request('writeVmScript', { path: join(dir, 'copy.py'), text: 'x = 1\n' })).toMatchObject({ ok: true, value: { path: picked } });
+      expect(readFileSync(picked, 'utf8')).toBe('x = 1\n');
+      expect(existsSync(join(dir, 'copy.py'))).toBe(false);
+      rmSync(other, { recursive: true, force: true });
+      // The bundled examples open without a dialog.
+      const examples = await t.request('listVmExamples');
+      const example = (examples as { value: { path: string }[] }).value[0]!.path;
+      const before = t.fake.dialogLog.length;
+      expect(await t.request('readVmScript', { path: example })).toMatchObject({ ok: true });
+      expect(t.fake.dialogLog.length).toBe(before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
