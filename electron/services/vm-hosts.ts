@@ -37,6 +37,7 @@ import { AgentProcess, type AgentProcessEvents, type ProcessEnd } from './vm-pro
 import { describeEnd, summarizeReport, trimStackDump } from './vm-report';
 import { HostSampling } from './vm-sampling';
 import { SpareAgent, type Hello } from './vm-spare';
+import { MAX_TEXT } from './vm-wire';
 
 import type { Emit, Host, VmHostManagerOptions, VmStartOptions } from './vm-host-types';
 
@@ -233,7 +234,9 @@ export class VmHostManager {
     if (source !== undefined) {
       await writeScript(h.info.script, source, () => true);
       h.watcher.remember(h.info.script, source);
-      return this.queueReload(h, [h.info.script], source);
+      // The text goes with the request when an agent's string can hold it (1 Mi characters: 6 MB as JSON at worst,
+      // within a line); a longer one (the editor allows 4 Mi) is read by the agent from the file just written.
+      return this.queueReload(h, [h.info.script], source.length <= MAX_TEXT ? source : undefined);
     }
     const changed = await h.watcher.changed();
     return this.queueReload(h, changed.length > 0 ? changed : [h.info.script]);

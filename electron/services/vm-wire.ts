@@ -12,8 +12,8 @@ export type ParsedLine = { ok: true; message: VmAgentMessage } | { ok: false; er
 /** Thrown inside the checks below; caught by parseAgentLine. */
 class Refusal extends Error {}
 
-/** Longest string field we accept from an agent (tracebacks and sources included). */
-const MAX_TEXT = 1024 * 1024;
+/** Longest string field we accept from an agent (tracebacks and sources included), and the agent from us. */
+export const MAX_TEXT = 1024 * 1024;
 const MAX_LIST = 100_000;
 
 function fail(where: string, what: string, value: unknown): never {

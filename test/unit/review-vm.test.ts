@@ -115,3 +115,18 @@ describe('a hostile agent line (the script shares the agent process)', () => {
     expect(h.vm.info(info.hostId).state).toBe('running');
   }, 30_000);
 });
+
+describe('a reload with a big source', () => {
+  it('within the source limit but past what an agent string may hold: applied (read from the saved file), the program keeps running', async () => {
+    const info = await h.vm.start({ script: h.script('keep.py', 'import time\nstate = []\nwhile True:\n    state.append(1)\n    time.sleep(0.01)\n') });
+    // 1.5 million characters: under the contract's 4 Mi source limit, over the 1 Mi an agent's string may hold.
+    const source = `BIG = "${'a'.repeat(1_500_000)}"\nimport time\nstate = []\nwhile True:\n    state.append(1)\n    time.sleep(0.01)\n`;
+    const report = await h.vm.reload(info.hostId, source);
+    expect(report.ok).toBe(true);
+    expect(report.added).toContain('BIG');
+    const now = h.vm.info(info.hostId);
+    expect(now.state).toBe('running');
+    expect(now.pid).toBe(info.pid);
+    expect(now.generation).toBe(1);
+  }, 30_000);
+});
