@@ -178,7 +178,8 @@ class _FrameWatcher:
     def hook_main_thread(self, refs):
         """Main thread, right after an apply: a profile hook notes when a listed frame of this thread returns, for
         RETURN_HOOK_FOR_NS (not when the script has a profile function of its own: that one stays)."""
-        mine = {id(frame) for ident, _, frame, _ in refs if ident == self.main_ident}
+        # Held (not only their ids) while the hook lives, so no other frame can take an id in it.
+        mine = {id(frame): frame for ident, _, frame, _ in refs if ident == self.main_ident}
         if not mine or sys.getprofile() is not None:
             return
         self.hook_until = time.monotonic_ns() + RETURN_HOOK_FOR_NS
@@ -189,9 +190,10 @@ class _FrameWatcher:
             now = time.monotonic_ns()
             if id(frame) in mine:
                 self.exact[id(frame)] = now  # one dict store: atomic, no lock on the script's thread
-                mine.discard(id(frame))
+                del mine[id(frame)]
             if not mine or now > self.hook_until:
                 sys.setprofile(None)
+                mine.clear()
 
         sys.setprofile(hook)
 
