@@ -140,6 +140,10 @@ def _decode(line):
         return json.loads(line)
     except ValueError as e:
         raise ProtocolError(f"not JSON: {e}") from None
+    except RecursionError:
+        # Nesting deeper than Python's recursion limit: refused like any bad line (an exception of another kind
+        # would end the reader thread, and nothing would answer the main process again).
+        raise ProtocolError("not JSON: nested too deeply") from None
 
 
 def parse_request(line):
