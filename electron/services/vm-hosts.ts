@@ -531,6 +531,10 @@ export class VmHostManager {
         h.reloadSentAt = performance.timeOrigin + performance.now();
         reply = await proc.request({ cmd: 'reload', files, ...(source !== undefined ? { source } : {}) }, RELOAD_TIMEOUT_MS);
       } catch (err) {
+        if (proc.hasExited) {
+          // The new code may have ended it (sys.exit or os._exit at the top level, a crash): not a stuck script.
+          throw new ContractError('bad-request', `${h.info.name} ended during the reload (its end report says how): recycle it to run again`);
+        }
         throw new ContractError(
           'internal',
           `${h.info.name} did not apply the reload: ${(err as Error).message} (a script stuck in C code reaches no safe point: interrupt or kill it)`,

@@ -130,3 +130,15 @@ describe('a reload with a big source', () => {
     expect(now.generation).toBe(1);
   }, 30_000);
 });
+
+describe('a reload that ends the program', () => {
+  it('says the program ended during the reload, not that it is stuck in C code', async () => {
+    const info = await h.vm.start({ script: h.script('ends.py', LOOP) });
+    const err = await rejection(h.vm.reload(info.hostId, `import os\nos._exit(3)\n${LOOP}`), ContractError);
+    expect(err.message).toMatch(/^ends\.py ended during the reload.*recycle it to run again/);
+    expect(err.message).not.toMatch(/stuck in C|interrupt or kill/);
+    expect(err.code).not.toBe('internal');
+    await h.vm.whenEnded(info.hostId);
+    expect(h.vm.info(info.hostId).end!.cause).toBe('os._exit');
+  }, 30_000);
+});
