@@ -14,6 +14,7 @@ import { ErrorBanner, ProgressOverlay } from './views/Overlays';
 import { ProfileWarnings } from './views/ProfileWarnings';
 import { HelpOverlay } from './views/HelpOverlay';
 import { RangeStrip } from './views/RangeStrip';
+import { TransformBar } from './views/TransformBar';
 import { CallTreeView } from './views/CallTreeView';
 import { DetailsPanel, setDetailsOpen, useDetailsOpen } from './views/DetailsPanel';
 import { SandwichView } from './views/SandwichView';
@@ -95,6 +96,7 @@ export function App() {
       <Toolbar onOpen={() => setState({ home: true })} />
       <ErrorBanner />
       {!playgroundShown && !comparing && <ProfileWarnings />}
+      {!playgroundShown && !comparing && <TransformBar />}
       {!playgroundShown && !comparing && <RangeStrip />}
       <div className="content">
         {playgroundShown || comparing ? (

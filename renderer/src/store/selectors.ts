@@ -10,6 +10,7 @@ import { computeSandwich } from '../model/sandwich';
 import { compileSearch, computeSearchMatches, summarizeSearch } from '../model/search';
 import { computeFunctionStats } from '../model/table';
 import { restrictProfile } from '../model/range';
+import { applyTransforms } from '../model/transforms';
 import type { EmberscopeState } from './store';
 
 /** The whole profile on screen: the live session's while the live view shows, else the current trace's. */
@@ -18,9 +19,15 @@ export function selectFullProfile(s: EmberscopeState): Profile | null {
   return s.currentTraceId ? s.profiles[s.currentTraceId] ?? null : null;
 }
 
-/** The profile the views describe: the whole one, or only the selected time range of it (model/range.ts). */
-export function selectProfile(s: EmberscopeState): Profile | null {
+/** The profile through the transform stack (model/transforms.ts); the live view is shown as it comes. */
+export function selectTransformedProfile(s: EmberscopeState): Profile | null {
   const p = selectFullProfile(s);
+  return p && s.transforms.length && !(s.liveShown && s.live) ? applyTransforms(p, s.transforms) : p;
+}
+
+/** The profile the views describe: transformed, and only the selected time range of it (model/range.ts). */
+export function selectProfile(s: EmberscopeState): Profile | null {
+  const p = selectTransformedProfile(s);
   return p && s.range && !(s.liveShown && s.live) ? restrictProfile(p, s.range) : p;
 }
 
@@ -49,7 +56,7 @@ export function selectFlameGraphLayout(s: EmberscopeState) {
 
 export function selectFlameChartLayout(s: EmberscopeState) {
   // The chart keeps the whole timeline (the range is shown on it), so a new range can be dragged anywhere.
-  const p = selectFullProfile(s);
+  const p = selectTransformedProfile(s);
   return p ? computeFlameChartLayout(p, s.thread) : null;
 }
 

@@ -7,6 +7,7 @@ import type { ThreadSelection } from '../model/functions';
 import { DEFAULT_SAMPLING_OPTIONS } from '../model/liveform';
 import type { TableSort } from '../model/table';
 import type { TimeRange } from '../model/range';
+import type { Transform } from '../model/transforms';
 import type { ConnectionState as TransportState } from '../transport/state';
 
 export type ViewKind = 'flame-graph' | 'flame-chart' | 'sandwich' | 'table' | 'call-tree';
@@ -80,6 +81,8 @@ export interface EmberscopeState {
   focusedNode: number;
   /** The selected time range (ns since the profile's start): every view but the flame chart shows only it. */
   range: TimeRange | null;
+  /** The transform stack (model/transforms.ts), applied in order to the profile before anything is derived. */
+  transforms: Transform[];
   viewports: Partial<Record<SurfaceKey, ViewportState>>;
   tableSort: TableSort;
   progress: ProgressState | null;
@@ -119,6 +122,7 @@ export const initialState: EmberscopeState = {
   selectedFunc: -1,
   focusedNode: -1,
   range: null,
+  transforms: [],
   viewports: {},
   tableSort: { key: 'self', descending: true },
   progress: null,
@@ -143,7 +147,7 @@ export const getState = useStore.getState;
 
 /** Per-trace view state starts fresh when the trace changes. */
 export function resetViewState(): Partial<EmberscopeState> {
-  return { thread: 'all', selectedFunc: -1, focusedNode: -1, viewports: {}, search: '', range: null };
+  return { thread: 'all', selectedFunc: -1, focusedNode: -1, viewports: {}, search: '', range: null, transforms: [] };
 }
 
 export function setViewport(key: SurfaceKey, vp: ViewportState): void {
@@ -173,4 +177,9 @@ export function focusCallNode(node: number): void {
 /** Selects a time range (null clears it); the flame graph's focus is a node of the old range's tree, so it goes. */
 export function selectRange(range: TimeRange | null): void {
   setState((s) => ({ range, focusedNode: -1, viewports: { ...s.viewports, 'flame-graph': undefined, 'sandwich-callers': undefined, 'sandwich-callees': undefined } }));
+}
+
+/** Replaces the transform stack; layouts and the focus belong to the old profile, so they start fresh. */
+export function setTransforms(transforms: Transform[]): void {
+  setState({ transforms, focusedNode: -1, viewports: {} });
 }

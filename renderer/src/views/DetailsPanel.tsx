@@ -9,6 +9,7 @@ import { computeFuncTable } from '../model/functions';
 import { selectCallTree, selectFlameChartLayout, selectProfile, selectSandwich, selectStats } from '../store/selectors';
 import { selectFunction, useStore } from '../store/store';
 import { useSelectedInstance } from './selection';
+import { TransformButtons } from './TransformBar';
 
 function CopyButton({ label, text, testId }: { label: string; text: string; testId: string }) {
   const [done, setDone] = useState(false);
@@ -131,6 +132,12 @@ export function DetailsPanel({ onClose }: { onClose: () => void }) {
                 </li>
               ))}
             </ol>
+          </section>
+        )}
+        {!profile.callGraph && (
+          <section>
+            <h4>Transform</h4>
+            <TransformButtons func={func} file={funcs.file[func]} />
           </section>
         )}
         <section>

@@ -22,7 +22,7 @@ export function StatusBar() {
           <span className="pill">{profile.format}</span>
           <span>unit <b className="num">{profile.unit}</b></span>
           {profile.hasTimeline && <span>duration <b className="num">{formatNs(profile.durationNs)}</b></span>}
-          <span>total <b className="num">{formatWeight(stats.totalWeight, profile.unit)}</b></span>
+          <span>total <b className="num" data-testid="status-total">{formatWeight(stats.totalWeight, profile.unit)}</b></span>
           {content.samples > 0 && <span><b className="num">{formatCount(content.samples)}</b> {profile.hasTimeline ? 'samples' : 'stack records'}</span>}
           {content.spans > 0 && <span><b className="num">{formatCount(content.spans)}</b> spans</span>}
           {!profile.hasTimeline && (

@@ -1,0 +1,217 @@
+// Transforms (Firefox Profiler's transform stack, issue 9 item 6): rewrite every stack of a profile, then every
+// sample and span through the rewritten stacks, so all views (flame graph, chart, tables, call tree, details) show
+// the transformed profile. Applied in order; each is visible and removable in the UI. Pure, memoized per
+// (profile, transform list).
+//
+// Stacks are rewritten prefix-first (a stack's prefix always comes before it), so one pass per transform maps every
+// old stack to a new one, to EMPTY (the path vanished: a sample there becomes stackless), or to DROPPED / OUTSIDE
+// (its samples and spans go).
+import { FrameKind, type Profile, type SampleTable, type SpanTable, type StackTable, type Thread } from '../../../electron/contract/profile';
+import { computeFuncTable } from './functions';
+import { memoizeByObjectAndKey } from './memo';
+
+export type Transform =
+  | { kind: 'focus-function'; func: number }
+  | { kind: 'merge-function'; func: number }
+  | { kind: 'drop-function'; func: number }
+  | { kind: 'collapse-recursion'; func: number }
+  /** Frames whose file is `path` (a module) or lies under it (a package folder) are merged into their callers. */
+  | { kind: 'hide-module'; path: string }
+  /** Runs of frames under `path` become one frame named after it. */
+  | { kind: 'collapse-library'; path: string };
+
+export const TRANSFORM_LABELS: Record<Transform['kind'], string> = {
+  'focus-function': 'Focus on',
+  'merge-function': 'Merge',
+  'drop-function': 'Drop samples with',
+  'collapse-recursion': 'Collapse direct recursion of',
+  'hide-module': 'Hide',
+  'collapse-library': 'Collapse',
+};
+
+const EMPTY = -1;
+const DROPPED = -2;
+/** Above the focused function: dropped, but the stacks below it are not (unlike DROPPED, it does not propagate). */
+const OUTSIDE = -3;
+
+/** A growable stack table with interning: (prefix, frame) -> stack. */
+class StackInterner {
+  prefix: number[] = [];
+  frame: number[] = [];
+  private index = new Map<string, number>();
+  intern(prefix: number, frame: number): number {
+    const key = `${prefix}|${frame}`;
+    let s = this.index.get(key);
+    if (s === undefined) {
+      s = this.prefix.length;
+      this.index.set(key, s);
+      this.prefix.push(prefix);
+      this.frame.push(frame);
+    }
+    return s;
+  }
+  table(): StackTable {
+    return { length: this.prefix.length, prefix: Int32Array.from(this.prefix), frame: Uint32Array.from(this.frame) };
+  }
+}
+
+/** `file` is the module `path`, or lies in the folder `path`. */
+export function fileMatches(file: string, path: string): boolean {
+  if (!file || !path) return false;
+  if (file === path) return true;
+  const dir = path.endsWith('/') || path.endsWith('\\') ? path : `${path}/`;
+  return file.startsWith(dir) || file.startsWith(path.replace(/\/$/, '') + '\\');
+}
+
+interface Step {
+  profile: Profile;
+  /** Old stack -> new stack, EMPTY or DROPPED. */
+  map: Int32Array;
+}
+
+/** One transform over a profile's stacks. Threads are not touched here. */
+function rewriteStacks(profile: Profile, t: Transform): Step {
+  const funcs = computeFuncTable(profile);
+  const frames = profile.frames;
+  const old = profile.stacks;
+  const out = new StackInterner();
+  const map = new Int32Array(old.length);
+  const funcOf = (s: number) => funcs.funcOfFrame[old.frame[s]];
+  let strings = profile.strings;
+  let frameTable = frames;
+  let libraryFrame = -1;
+  if (t.kind === 'collapse-library') {
+    strings = [...profile.strings, `[${t.path.replace(/[\\/]+$/, '').split(/[\\/]/).pop() || t.path}]`, t.path];
+    libraryFrame = frames.length;
+    const grow = <T extends Uint32Array | Int32Array | Uint8Array>(a: T, v: number, make: new (n: number) => T): T => {
+      const b = new make(a.length + 1);
+      b.set(a);
+      b[a.length] = v;
+      return b;
+    };
+    frameTable = {
+      length: frames.length + 1,
+      func: grow(frames.func, strings.length - 2, Uint32Array),
+      file: grow(frames.file, strings.length - 1, Int32Array),
+      line: grow(frames.line, 0, Uint32Array),
+      kind: grow(frames.kind, frames.kind.length ? frames.kind[0] : 0, Uint8Array),
+    };
+    // A library is third-party code in every sense a colour needs.
+    frameTable.kind[libraryFrame] = FrameKind.ThirdParty;
+  }
+  const inLibrary = (frame: number) => {
+    const fi = frames.file[frame];
+    return fi >= 0 && 'path' in t && fileMatches(profile.strings[fi] ?? '', t.path);
+  };
+  // Per old stack: whether the focused function is on its path.
+  const focusSeen = new Uint8Array(old.length);
+  for (let s = 0; s < old.length; s++) {
+    const p = old.prefix[s];
+    const parent = p >= 0 ? map[p] : EMPTY;
+    if (parent === DROPPED) {
+      map[s] = DROPPED;
+      continue;
+    }
+    const frame = old.frame[s];
+    const f = funcOf(s);
+    switch (t.kind) {
+      case 'merge-function':
+        map[s] = f === t.func ? parent : out.intern(parent, frame);
+        break;
+      case 'drop-function':
+        map[s] = f === t.func ? DROPPED : out.intern(parent, frame);
+        break;
+      case 'focus-function': {
+        const seen = p >= 0 && focusSeen[p] === 1;
+        if (seen) {
+          map[s] = out.intern(parent, frame);
+          focusSeen[s] = 1;
+        } else if (f === t.func) {
+          map[s] = out.intern(EMPTY, frame);
+          focusSeen[s] = 1;
+        } else {
+          // Above the focused function: these samples are outside the focus.
+          map[s] = OUTSIDE;
+        }
+        break;
+      }
+      case 'collapse-recursion':
+        // Direct recursion (f calling f) folds into the outer call, so spans never overlap on one row.
+        map[s] = f === t.func && parent >= 0 && funcs.funcOfFrame[out.frame[parent]] === t.func ? parent : out.intern(parent, frame);
+        break;
+      case 'hide-module':
+        map[s] = inLibrary(frame) ? parent : out.intern(parent, frame);
+        break;
+      case 'collapse-library':
+        if (!inLibrary(frame)) map[s] = out.intern(parent, frame);
+        else map[s] = parent >= 0 && out.frame[parent] === libraryFrame ? parent : out.intern(parent, libraryFrame);
+        break;
+    }
+  }
+  return { profile: { ...profile, strings, frames: frameTable, stacks: out.table() }, map };
+}
+
+function remapSamples(s: SampleTable, map: Int32Array): SampleTable {
+  const keep: number[] = [];
+  for (let i = 0; i < s.length; i++) if (s.stack[i] < 0 || map[s.stack[i]] >= EMPTY) keep.push(i);
+  return {
+    length: keep.length,
+    stack: Int32Array.from(keep, (i) => (s.stack[i] < 0 ? -1 : map[s.stack[i]])),
+    time: Float64Array.from(keep, (i) => s.time[i]),
+    weight: Float64Array.from(keep, (i) => s.weight[i]),
+  };
+}
+
+/**
+ * A span stays when its new stack differs from its enclosing span's (a merged or collapsed call adds no row of its
+ * own: its time is its caller's), and is not dropped or emptied; its depth is its new stack's depth.
+ */
+function remapSpans(s: SpanTable, map: Int32Array, stacks: StackTable): SpanTable {
+  const depthOf = new Int32Array(stacks.length);
+  for (let i = 0; i < stacks.length; i++) depthOf[i] = stacks.prefix[i] >= 0 ? depthOf[stacks.prefix[i]] + 1 : 0;
+  const keep: number[] = [];
+  const newStack: number[] = [];
+  // The new stack each open span stands for, by its original depth (spans come in start order, outer first).
+  const open: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const d = s.depth[i];
+    const parentNew = d > 0 ? open[d - 1] ?? EMPTY : EMPTY;
+    const ns = map[s.stack[i]];
+    open[d] = ns >= 0 ? ns : parentNew;
+    if (ns < 0 || ns === parentNew) continue;
+    keep.push(i);
+    newStack.push(ns);
+  }
+  return {
+    length: keep.length,
+    stack: Uint32Array.from(newStack),
+    frame: Uint32Array.from(newStack, (ns) => stacks.frame[ns]),
+    start: Float64Array.from(keep, (i) => s.start[i]),
+    end: Float64Array.from(keep, (i) => s.end[i]),
+    depth: Uint16Array.from(newStack, (ns) => depthOf[ns]),
+  };
+}
+
+function apply(profile: Profile, key: string): Profile {
+  const list = JSON.parse(key) as Transform[];
+  let current = profile;
+  for (const t of list) {
+    const { profile: next, map } = rewriteStacks(current, t);
+    const threads: Thread[] = current.threads.map((th) => ({ ...th, samples: remapSamples(th.samples, map), spans: remapSpans(th.spans, map, next.stacks) }));
+    current = { ...next, threads };
+  }
+  return current;
+}
+
+const applyMemo = memoizeByObjectAndKey(apply);
+
+/** The profile with `transforms` applied in order (the same object for none; pstats call graphs have no stacks). */
+export function applyTransforms(profile: Profile, transforms: readonly Transform[]): Profile {
+  if (!transforms.length || profile.callGraph) return profile;
+  return applyMemo(profile, JSON.stringify(transforms));
+}
+
+/** What a transform's chip says. */
+export function describeTransform(t: Transform, funcName: (func: number) => string): string {
+  return 'func' in t ? `${TRANSFORM_LABELS[t.kind]} ${funcName(t.func)}` : `${TRANSFORM_LABELS[t.kind]} ${t.path}`;
+}

@@ -1,0 +1,92 @@
+// Transforms over samples and spans: every view reads the transformed profile, so the call tree is the check.
+import { describe, expect, it } from 'vitest';
+import type { Profile } from '../../electron/contract/profile';
+import { computeCallTree } from '../../renderer/src/model/calltree';
+import { computeFuncTable } from '../../renderer/src/model/functions';
+import { computeFlameChartLayout } from '../../renderer/src/model/layout';
+import { applyTransforms, type Transform } from '../../renderer/src/model/transforms';
+import { TestProfileBuilder } from './renderer-profile-builder';
+
+/** The call tree as "path weight" lines (self > 0 only), sorted. */
+function paths(p: Profile): string[] {
+  const tree = computeCallTree(p, 'all');
+  const names = computeFuncTable(p).name;
+  const out: string[] = [];
+  for (let i = 0; i < tree.length; i++) {
+    if (!(tree.self[i] > 0)) continue;
+    const path: string[] = [];
+    for (let n = i; n >= 0; n = tree.parent[n]) path.unshift(names[tree.func[n]]);
+    out.push(`${path.join(';')} ${tree.self[i]}`);
+  }
+  return out.sort();
+}
+
+const sampled = new TestProfileBuilder()
+  .sample(['main', 'load', 'importlib', 'read'], 2)
+  .sample(['main', 'run', 'fib', 'fib', 'fib'], 3)
+  .sample(['main', 'run', 'work'], 4)
+  .sample(['main', 'log'], 1)
+  .build();
+const func = (p: Profile, name: string) => computeFuncTable(p).name.indexOf(name);
+const t = (x: Transform[]) => applyTransforms(sampled, x);
+
+describe('transforms on samples', () => {
+  it('focus on a function roots every stack through it at it, and drops the rest', () => {
+    expect(paths(t([{ kind: 'focus-function', func: func(sampled, 'run') }]))).toEqual(['run;fib;fib;fib 3', 'run;work 4']);
+  });
+
+  it('merge gives a function\'s time to its callers', () => {
+    expect(paths(t([{ kind: 'merge-function', func: func(sampled, 'run') }]))).toEqual(['main;fib;fib;fib 3', 'main;load;importlib;read 2', 'main;log 1', 'main;work 4']);
+  });
+
+  it('drop removes every sample with the function on its stack', () => {
+    expect(paths(t([{ kind: 'drop-function', func: func(sampled, 'run') }]))).toEqual(['main;load;importlib;read 2', 'main;log 1']);
+  });
+
+  it('collapse recursion folds direct recursive calls into the outer one', () => {
+    expect(paths(t([{ kind: 'collapse-recursion', func: func(sampled, 'fib') }]))).toContain('main;run;fib 3');
+  });
+
+  it('applies in order, and an empty list is the profile itself', () => {
+    const both = t([{ kind: 'focus-function', func: func(sampled, 'main') }, { kind: 'drop-function', func: func(sampled, 'work') }]);
+    expect(paths(both)).toEqual(['main;load;importlib;read 2', 'main;log 1', 'main;run;fib;fib;fib 3']);
+    expect(applyTransforms(sampled, [])).toBe(sampled);
+    expect(t([{ kind: 'drop-function', func: func(sampled, 'work') }])).toBe(t([{ kind: 'drop-function', func: func(sampled, 'work') }]));
+  });
+});
+
+describe('transforms by file', () => {
+  const byFile = new TestProfileBuilder();
+  const lib = '/usr/lib/python3.11/importlib/_bootstrap.py';
+  // Frames named "name@file" are given that file by the builder.
+  const p = byFile.sample(['main', `find@${lib}`, `load@${lib}`, 'user_init'], 5).sample(['main', 'work'], 1).build();
+
+  it('hide a module merges its frames into their callers; collapse makes each run one frame', () => {
+    expect(paths(applyTransforms(p, [{ kind: 'hide-module', path: lib }]))).toEqual(['main;user_init 5', 'main;work 1']);
+    expect(paths(applyTransforms(p, [{ kind: 'collapse-library', path: '/usr/lib/python3.11/importlib' }]))).toEqual(['main;[importlib];user_init 5', 'main;work 1']);
+  });
+});
+
+describe('transforms on spans', () => {
+  const spans = new TestProfileBuilder('nanoseconds').spans([
+    { name: 'main', start: 0, end: 100, children: [
+      { name: 'fib', start: 0, end: 60, children: [{ name: 'fib', start: 10, end: 50, children: [{ name: 'leaf', start: 20, end: 30 }] }] },
+      { name: 'other', start: 60, end: 90 },
+    ] },
+  ]).build();
+
+  it('keeps rows consistent: merged and collapsed calls add no row, children move up', () => {
+    const fib = func(spans, 'fib');
+    const collapsed = applyTransforms(spans, [{ kind: 'collapse-recursion', func: fib }]);
+    expect(paths(collapsed)).toEqual(['main 10', 'main;fib 50', 'main;fib;leaf 10', 'main;other 30']);
+    const layout = computeFlameChartLayout(collapsed, 'all');
+    expect(layout.rows.map((r) => r.length)).toEqual([1, 2, 1]);
+    const merged = applyTransforms(spans, [{ kind: 'merge-function', func: fib }]);
+    expect(paths(merged)).toEqual(['main 60', 'main;leaf 10', 'main;other 30']);
+  });
+
+  it('focus keeps the function\'s calls as roots', () => {
+    const focused = applyTransforms(spans, [{ kind: 'focus-function', func: func(spans, 'other') }]);
+    expect(paths(focused)).toEqual(['other 30']);
+  });
+});
