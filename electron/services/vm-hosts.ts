@@ -352,7 +352,10 @@ export class VmHostManager {
     try {
       await this.launch(h);
     } catch (err) {
+      // Stopped or killed by the user while starting: said as such, not as an agent that failed to start.
+      const asked = h.proc?.endRequested;
       await this.forceEnd(h, keep);
+      if (asked) throw new ContractError('cancelled', `${h.info.name} was ${asked} before it started running`);
       throw err;
     }
   }

@@ -234,6 +234,11 @@ export class AgentProcess {
     this.signalPid('SIGINT');
   }
 
+  /** 'stopped' or 'killed' once the user asked the process to end (stop, kill, close). */
+  get endRequested(): 'stopped' | 'killed' | undefined {
+    return this.requested;
+  }
+
   /** From now on, an end is what the user asked for (reported as such unless it is a crash). */
   expectEnd(reason: 'stopped' | 'killed'): void {
     if (!this.requested) this.requested = reason;

@@ -142,3 +142,17 @@ describe('a reload that ends the program', () => {
     expect(h.vm.info(info.hostId).end!.cause).toBe('os._exit');
   }, 30_000);
 });
+
+describe('stopped while it starts', () => {
+  for (const verb of ['stop', 'kill'] as const) {
+    it(`${verb}: the start says it was ${verb === 'stop' ? 'stopped' : 'killed'}, not that the agent failed to start`, async () => {
+      const started = h.vm.start({ script: h.script('early.py', LOOP) });
+      const starting = await h.waitFor('onDidChangeVmHost', (i) => i.state === 'starting');
+      await h.vm[verb](starting.hostId);
+      const err = await rejection(started, ContractError);
+      expect(err.code).toBe('cancelled');
+      expect(err.message).toBe(`early.py was ${verb === 'stop' ? 'stopped' : 'killed'} before it started running`);
+      expect(isAlive(starting.pid)).toBe(false);
+    }, 30_000);
+  }
+});
