@@ -1,8 +1,9 @@
 // Files around VM hosts: the interpreter check, the editor's open/save (confined), bundled examples, and the file
 // watcher that turns a save into a reload.
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { constants, statSync, watch, type FSWatcher } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ContractError, type VmExample } from '../contract/api';
 import { LIMITS } from '../contract/validate';
@@ -140,12 +141,15 @@ export async function writeScript(path: string, text: string, mayWrite: (abs: st
       `'${abs}' was not opened in the editor and is not a script a host runs: open it first (readVmScript), then save`,
     );
   }
-  const tmp = join(dirname(abs), `.${Date.now()}-${process.pid}.emberscope-save.tmp`);
+  // Its own temp name per save: two saves in one folder at once (same millisecond, same process) shared one, and
+  // one file got the other's text.
+  const tmp = join(dirname(abs), `.${randomUUID()}.emberscope-save.tmp`);
   try {
     await mkdir(dirname(abs), { recursive: true });
     await writeFile(tmp, text, 'utf8');
     await rename(tmp, abs);
   } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
     throw new ContractError('io-error', `could not save '${abs}': ${(err as Error).message}`);
   }
   return { path: abs };
