@@ -14,6 +14,9 @@ import { computeFlameGraphLayout } from '../../renderer/src/model/layout';
 import { computeLayoutMatches, stepMatch } from '../../renderer/src/model/searchsteps';
 import { nextThemeChoice, parseThemeChoice, resolveTheme } from '../../renderer/src/model/theme';
 import { TestProfileBuilder } from './renderer-profile-builder';
+import { fitLabelByWidth, renderFlameSvg } from '../../renderer/src/canvas/svg';
+import { computeFuncColors } from '../../renderer/src/model/colors';
+import { CANVAS_PALETTES } from '../../renderer/src/model/theme';
 
 const wheel = (over: Partial<WheelInput>): WheelInput => ({ deltaX: 0, deltaY: 0, deltaMode: 0, ctrlKey: false, metaKey: false, shiftKey: false, ...over });
 
@@ -125,5 +128,24 @@ describe('theme', () => {
     expect(resolveTheme('system', 'bogus', false)).toBe('dark');
     expect(['system', 'light', 'dark'].map((c) => nextThemeChoice(c as 'system'))).toEqual(['light', 'dark', 'system']);
     expect(parseThemeChoice('nonsense')).toBe('system');
+  });
+});
+
+describe('SVG export', () => {
+  it('draws the draw list with escaped, fitted labels', () => {
+    const p = new TestProfileBuilder().sample(['<module>', 'main', 'a_rather_long_function_name'], 3).sample(['<module>', 'x'], 1).build();
+    const layout = computeFlameGraphLayout(computeCallTree(p, 0));
+    const funcs = computeFuncTable(p);
+    const svg = renderFlameSvg({
+      layout, viewport: { x0: 0, x1: layout.x1, scrollY: 0 }, width: 400, height: 100, rowHeight: 18,
+      names: funcs.name, colors: computeFuncColors(funcs), palette: CANVAS_PALETTES.light, title: 'a <b> & c',
+    });
+    expect(svg).toMatch(/^<svg [^>]*width="400" height="100"/);
+    expect(svg).toContain('<title>a &lt;b&gt; &amp; c</title>');
+    expect(svg).toContain('>&lt;module&gt;</text>');
+    expect(svg).toContain('>a_rather_long_function_name</text>');
+    // x has 1/4 of 400 px: a fitted, ellipsized label or none, never one that overruns its box.
+    expect(fitLabelByWidth('a_rather_long_function_name', 100)).toMatch(/…$/);
+    expect(fitLabelByWidth('abc', 10)).toBe('');
   });
 });

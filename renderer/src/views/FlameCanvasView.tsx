@@ -5,6 +5,7 @@ import { drawStats, FlameRenderer, type RectPaint } from '../canvas/renderer';
 import type { Viewport } from '../canvas/drawlist';
 import { classifyWheel, panViewport, zoomViewport, type Extent } from '../canvas/viewport';
 import { ScrollBar } from './ScrollBar';
+import type { SvgScene } from '../canvas/svg';
 import { findRectAt, type FlameLayout } from '../model/layout';
 import { selectFuncColors, selectProfile, selectSearch } from '../store/selectors';
 import { setViewport, useStore, type SurfaceKey } from '../store/store';
@@ -44,8 +45,24 @@ export interface FlameCanvasProps {
 /** Flame canvases currently mounted (on screen), so keyboard shortcuts can zoom/pan the one that matters. */
 const mountedCanvases = new Map<
   SurfaceKey,
-  { viewport: () => Viewport; extent: () => Extent; locate: (funcName: string) => { x: number; y: number } | null }
+  {
+    viewport: () => Viewport;
+    extent: () => Extent;
+    locate: (funcName: string) => { x: number; y: number } | null;
+    /** What an image export needs: the canvas as painted and the scene it shows. */
+    snapshot: () => ImageSnapshot | null;
+  }
 >();
+
+export interface ImageSnapshot {
+  canvas: HTMLCanvasElement;
+  scene: Omit<SvgScene, 'title'>;
+}
+
+/** The picture of a mounted surface (Export → image). */
+export function snapshotSurface(key: SurfaceKey): ImageSnapshot | null {
+  return mountedCanvases.get(key)?.snapshot() ?? null;
+}
 
 /** Client coordinates of the centre of the widest visible rectangle of a function, on any mounted canvas (for tests). */
 export function locateFunction(funcName: string): { surface: SurfaceKey; x: number; y: number } | null {
@@ -117,12 +134,21 @@ export function FlameCanvasView(props: FlameCanvasProps) {
     return best ? { x: (best as { x: number }).x, y: (best as { y: number }).y } : null;
   }, [layout, names, inverted]);
 
+  const snapshot = useCallback((): ImageSnapshot | null => {
+    const canvas = canvasRef.current;
+    if (!canvas || !colors) return null;
+    return {
+      canvas,
+      scene: { layout, viewport: vpRef.current, width: canvas.clientWidth, height: canvas.clientHeight, rowHeight: ROW_HEIGHT, names, colors, palette: CANVAS_PALETTES[theme], inverted },
+    };
+  }, [layout, names, colors, theme, inverted]);
+
   useEffect(() => {
-    mountedCanvases.set(surface, { viewport: () => vpRef.current, extent, locate });
+    mountedCanvases.set(surface, { viewport: () => vpRef.current, extent, locate, snapshot });
     return () => {
       mountedCanvases.delete(surface);
     };
-  }, [surface, extent, locate]);
+  }, [surface, extent, locate, snapshot]);
 
   useEffect(() => {
     const canvas = canvasRef.current!;

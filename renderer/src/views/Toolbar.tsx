@@ -14,6 +14,7 @@ import { usePlayground } from '../playground/store';
 import { toggleHelp } from './HelpOverlay';
 import { setDetailsOpen, useDetailsOpen } from './DetailsPanel';
 import { stepSearch, useSearchPosition } from './searchstep';
+import { exportImage } from './imageexport';
 import { cycleThemeChoice, useTheme, useThemeChoice } from './theme';
 
 export function Toolbar({ onOpen }: { onOpen: () => void }) {
@@ -173,6 +174,8 @@ function CompareMenu({ current, others }: { current: string; others: { traceId: 
 
 function ExportMenu() {
   const current = useStore((s) => s.currentTraceId);
+  const view = useStore((s) => s.view);
+  const imageView = view === 'flame-graph' || view === 'flame-chart';
   const [open, setOpen] = useState(false);
   if (!current) return null;
   const formats = EXPORT_FORMAT_NAMES.map((f) => [f, EXPORT_FORMATS[f].label] as const);
@@ -183,6 +186,20 @@ function ExportMenu() {
         <div className="menu-list" role="menu" onMouseLeave={() => setOpen(false)}>
           {formats.map(([f, label]) => (
             <button key={f} type="button" role="menuitem" data-testid={`export-${f}`} onClick={() => { setOpen(false); void exportCurrent(f); }}>{label}</button>
+          ))}
+          <div className="menu-sep" role="separator" />
+          {(['svg', 'png'] as const).map((f) => (
+            <button
+              key={f}
+              type="button"
+              role="menuitem"
+              data-testid={`export-image-${f}`}
+              disabled={!imageView}
+              title={imageView ? `The ${VIEW_LABELS[view]} as it is on screen` : 'Show the Flame Graph (1) or Flame Chart (2) to export it as an image'}
+              onClick={() => { setOpen(false); void exportImage(f); }}
+            >
+              Image: {f.toUpperCase()} of the visible {imageView ? VIEW_LABELS[view] : 'flame view'}
+            </button>
           ))}
         </div>
       )}
