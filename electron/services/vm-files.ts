@@ -51,7 +51,10 @@ export function checkInterpreter(path: string): Promise<InterpreterInfo> {
         'import sys, platform; print("%d.%d.%d" % sys.version_info[:3]); print(platform.python_implementation()); print(sys.executable)';
       execFile(path, ['-c', probe], { timeout: 10_000, encoding: 'utf8' }, (err, stdout, stderr) => {
         if (err) {
-          const why = (stderr || err.message).trim().split('\n').pop();
+          // Its last word on stderr, else how it ended (err.message would repeat our probe program).
+          const code = (err as { code?: unknown }).code;
+          const how = err.killed ? 'it did not answer within 10 s' : typeof code === 'number' ? `it exited with code ${code}` : err.message;
+          const why = stderr.trim().split('\n').pop() || how;
           reject(new ContractError('spawn-failed', `could not run '${path}' (${why}): is it a Python interpreter?`));
           return;
         }
@@ -138,7 +141,7 @@ export async function writeScript(path: string, text: string, mayWrite: (abs: st
   if (!mayWrite(abs)) {
     throw new ContractError(
       'bad-request',
-      `'${abs}' was not opened in the editor and is not a script a host runs: open it first (readVmScript), then save`,
+      `'${abs}' was not opened in the editor and is not a script a host runs: open it in the playground first, then save`,
     );
   }
   // Its own temp name per save: two saves in one folder at once (same millisecond, same process) shared one, and

@@ -1,10 +1,10 @@
 // Review: the editor's save (vm-files.ts writeScript) when two saves land in one folder at once (two tabs saved
 // together, Run on two playground scripts): each file gets its own text, whole.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { writeScript } from '../../electron/services/vm-files';
+import { checkInterpreter, writeScript } from '../../electron/services/vm-files';
 
 let dir: string;
 beforeEach(() => {
@@ -23,4 +23,18 @@ it('concurrent saves of two files in one folder: each gets its own text, nothing
     expect(readFileSync(b, 'utf8')).toBe(textB);
   }
   expect(readdirSync(dir).sort()).toEqual(['a.py', 'b.py']);
+});
+
+it('an interpreter that fails without a word is named with how it ended, not with our probe program', async () => {
+  const fake = join(dir, 'python3');
+  writeFileSync(fake, '#!/bin/sh\nexit 3\n');
+  chmodSync(fake, 0o755);
+  const err = await checkInterpreter(fake).then(() => null, (e: Error) => e);
+  expect(err?.message).toBe(`could not run '${fake}' (it exited with code 3): is it a Python interpreter?`);
+});
+
+it('a save the editor may not make says what to do in words the user knows', async () => {
+  const err = await writeScript(join(dir, 'x.py'), 'x', () => false).then(() => null, (e: Error) => e);
+  expect(err?.message).not.toMatch(/readVmScript/);
+  expect(err?.message).toMatch(/open it in the playground first, then save/);
 });
