@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { constants, statSync, watch, type FSWatcher } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ContractError, type VmExample } from '../contract/api';
 import { LIMITS } from '../contract/validate';
@@ -144,13 +144,24 @@ export async function writeScript(path: string, text: string, mayWrite: (abs: st
       `'${abs}' was not opened in the editor and is not a script a host runs: open it in the playground first, then save`,
     );
   }
+  // A symlinked script is saved where its link points (renaming over the link would leave the real file as it was,
+  // while the editor says saved), if that is a Python file too; an existing file keeps its permission bits (an
+  // executable script stays executable).
+  let target = abs;
+  let mode: number | undefined;
+  const real = await realpath(abs).catch(() => undefined); // undefined: a new file (or a dangling link)
+  if (real !== undefined) {
+    target = checkPythonPath(real);
+    mode = await stat(target).then((st) => st.mode & 0o7777, () => undefined);
+  }
   // Its own temp name per save: two saves in one folder at once (same millisecond, same process) shared one, and
   // one file got the other's text.
-  const tmp = join(dirname(abs), `.${randomUUID()}.emberscope-save.tmp`);
+  const tmp = join(dirname(target), `.${randomUUID()}.emberscope-save.tmp`);
   try {
-    await mkdir(dirname(abs), { recursive: true });
+    await mkdir(dirname(target), { recursive: true });
     await writeFile(tmp, text, 'utf8');
-    await rename(tmp, abs);
+    if (mode !== undefined) await chmod(tmp, mode);
+    await rename(tmp, target);
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => undefined);
     throw new ContractError('io-error', `could not save '${abs}': ${(err as Error).message}`);
