@@ -156,3 +156,16 @@ describe('stopped while it starts', () => {
     }, 30_000);
   }
 });
+
+describe('shutting down while a host is recycled', () => {
+  it('leaves no process running', async () => {
+    const info = await h.vm.start({ script: h.script('late.py', LOOP) });
+    const recycled = h.vm.recycle(info.hostId).then(() => 'recycled', (e: Error) => e.message);
+    await new Promise((r) => setTimeout(r, 20));
+    await h.vm.dispose();
+    // Ended by the shutdown while it started: said as such (or it finished first).
+    expect(await recycled).toMatch(/^(recycled|late\.py was stopped before it started running)$/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(agentChildren()).toEqual([]);
+  }, 30_000);
+});
