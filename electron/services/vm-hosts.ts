@@ -83,6 +83,8 @@ export class VmHostManager {
    * the last would run on unsupervised, past the host limit); stop, kill and close wait for it.
    */
   private readonly recycling = new Map<Host, Promise<unknown>>();
+  /** Playground files a start is writing and launching (reservePlaygroundPath). */
+  private readonly reserved = new Set<string>();
 
   constructor(private readonly opts: VmHostManagerOptions) {
     this.maxHosts = opts.maxHosts ?? VM_LIMITS.defaultMaxHosts;
@@ -106,11 +108,33 @@ export class VmHostManager {
     if (problem) throw new ContractError('bad-request', problem);
     if (this.disposed) throw new ContractError('bad-request', 'the services are shutting down');
     this.checkCapacity();
-    const script = args.source !== undefined ? join(this.playgroundDir, args.name!) : resolve(args.script!);
-    if (args.source !== undefined) {
+    if (args.source === undefined) return this.startHost(args, options, resolve(args.script!));
+    const script = this.reservePlaygroundPath(args.name!);
+    try {
       await this.authorizeWrite(script);
       await writeScript(script, args.source, () => true);
+      return await this.startHost(args, options, script);
+    } finally {
+      this.reserved.delete(script);
     }
+  }
+
+  /**
+   * The playground file for a new script named `name`: that name, unless a host that has not ended runs or watches
+   * that file, or another start is writing it (two "untitled.py" tabs run one after the other): then name-2.py, … .
+   * Writing over such a file had hot-reloaded the first tab's host with the second tab's code.
+   */
+  private reservePlaygroundPath(name: string): string {
+    const busy = new Set(this.reserved);
+    for (const h of this.hosts.values()) if (h.info.state !== 'ended') for (const f of [h.info.script, ...h.info.watchedFiles]) busy.add(f);
+    const stem = name.slice(0, -'.py'.length);
+    let path = join(this.playgroundDir, name);
+    for (let n = 2; busy.has(path); n++) path = join(this.playgroundDir, `${stem}-${n}.py`);
+    this.reserved.add(path);
+    return path;
+  }
+
+  private async startHost(args: VmStartArgs, options: VmStartOptions, script: string): Promise<VmHostInfo> {
     // The same checks and interpreter lookup as a recorded script's; argv is exactly what the user is asked about.
     const { argv, cwd } = prepareRecord({ kind: 'record', script, args: args.args ?? [], ...(args.cwd ? { cwd: args.cwd } : {}), ...(args.interpreter ? { interpreter: args.interpreter } : {}) });
     await this.opts.authorize?.({ kind: 'vm-host', argv, cwd });

@@ -169,3 +169,27 @@ describe('shutting down while a host is recycled', () => {
     expect(agentChildren()).toEqual([]);
   }, 30_000);
 });
+
+describe('two playground scripts with one name', () => {
+  it('a second "untitled.py" does not overwrite (and hot-reload) the one a host runs', async () => {
+    const a = await h.vm.start({ source: `A = 1\n${LOOP}`, name: 'untitled.py' });
+    const b = await h.vm.start({ source: `B = 2\n${LOOP}`, name: 'untitled.py' });
+    expect(b.script).not.toBe(a.script);
+    expect(b.name).toBe('untitled-2.py');
+    expect(readFileSync(a.script, 'utf8')).toBe(`A = 1\n${LOOP}`);
+    expect(readFileSync(b.script, 'utf8')).toBe(`B = 2\n${LOOP}`);
+    // Give a watcher every chance to have reloaded the first host.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(h.vm.info(a.hostId).generation).toBe(0);
+    expect(h.events.filter((e) => e.event === 'onDidVmReload')).toEqual([]);
+  }, 30_000);
+
+  it('two started at once get two files', async () => {
+    const [a, b] = await Promise.all([
+      h.vm.start({ source: `A = 1\n${LOOP}`, name: 'same.py' }),
+      h.vm.start({ source: `B = 2\n${LOOP}`, name: 'same.py' }),
+    ]);
+    expect(new Set([a.script, b.script]).size).toBe(2);
+    expect(readFileSync(a.script, 'utf8')).not.toBe(readFileSync(b.script, 'utf8'));
+  }, 30_000);
+});
