@@ -214,6 +214,24 @@ pub struct Thread {
     pub tid: i64,
     pub samples: SampleTable,
     pub spans: SpanTable,
+    /// How many samples the profiler took on this thread, when neither the sample rows nor their weights say it:
+    /// pprof read by a time or byte type whose file also has a count type. `None`: see `Thread::sample_count`.
+    pub counted_samples: Option<u64>,
+}
+
+impl Thread {
+    /// The number of samples the profiler took (`threads[].samples` of the summary): `counted_samples` when the
+    /// importer knows it; the summed weights when the unit is samples (folded stacks and py-spy raw aggregate
+    /// identical stacks into one line with a count); otherwise one per sample row.
+    pub fn sample_count(&self, unit: WeightUnit) -> u64 {
+        if let Some(n) = self.counted_samples {
+            return n;
+        }
+        if unit == WeightUnit::Samples {
+            return self.samples.weight.iter().sum::<f64>().round().max(0.0) as u64;
+        }
+        self.samples.len() as u64
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -255,11 +273,27 @@ pub struct Profile {
     pub stacks: StackTable,
     pub threads: Vec<Thread>,
     pub call_graph: Option<CallGraph>,
-    /// Sorted for stable output.
+    /// Sorted for stable output. Two kinds of key have a meaning beyond display: `warning.*` (what the file says
+    /// went wrong while it was recorded; the summary's `warnings`) and `frame_lines` (`FRAME_LINES_DEFINITION`).
     pub meta: Vec<(String, String)>,
 }
 
+/// `meta["frame_lines"]` when every frame's line is its function's definition line (pstats, exact mode, V8 and
+/// trace-event files), not the line running when sampled (py-spy, Austin). Functions are then keyed by
+/// (name, file, line), as pstats keys them, so two `<genexpr>`s in one file stay two functions.
+pub const FRAME_LINES_DEFINITION: &str = "definition";
+
 impl Profile {
+    /// True when functions are (name, file, line) rather than (name, file): see `FRAME_LINES_DEFINITION`.
+    pub fn lines_are_definitions(&self) -> bool {
+        self.meta.iter().any(|(k, v)| k == "frame_lines" && v == FRAME_LINES_DEFINITION)
+    }
+
+    /// The `warning.*` meta values, in key order.
+    pub fn warnings(&self) -> Vec<String> {
+        self.meta.iter().filter(|(k, _)| k.starts_with("warning.")).map(|(_, v)| v.clone()).collect()
+    }
+
     pub fn frame_name(&self, frame: FrameIndex) -> &str {
         &self.strings[self.frames.func[frame as usize] as usize]
     }

@@ -17,6 +17,9 @@ pub struct Summary {
     pub duration_ns: f64,
     pub total_weight: f64,
     pub top: Vec<FunctionSummary>,
+    /// What the file says went wrong while it was recorded (the profile's `warning.*` meta); omitted when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Serialize, Debug, Clone, PartialEq)]
@@ -25,7 +28,8 @@ pub struct ThreadSummary {
     /// Safe integers (|x| <= 2^53 - 1): a larger i64 would reach JS as a BigInt, which JSON cannot carry.
     pub pid: i64,
     pub tid: i64,
-    pub samples: usize,
+    /// Samples the profiler took on the thread (`Thread::sample_count`), not rows: a folded line counts its weight.
+    pub samples: u64,
     pub spans: usize,
 }
 
@@ -34,7 +38,8 @@ pub struct FunctionSummary {
     pub name: String,
     /// "" when the file is unknown.
     pub file: String,
-    /// Smallest non-zero line among the function's frames; 0 if none.
+    /// The definition line where the format has one (`Profile::lines_are_definitions`), else the smallest non-zero
+    /// line among the function's frames; 0 if none.
     pub line: u32,
     #[serde(rename = "self")]
     pub self_: f64,
@@ -42,10 +47,11 @@ pub struct FunctionSummary {
 }
 
 /// Functions are identified by (name, file): py-spy and Austin put the current line in each frame, so one
-/// function has many frames. Maps every frame to its function row.
+/// function has many frames. Where every frame's line is a definition line, by (name, file, line), as pstats keys
+/// them: two `<genexpr>`s of one file are two functions. Maps every frame to its function row.
 struct Functions {
     of_frame: Vec<usize>,
-    keys: Vec<(StringIndex, i32)>,
+    keys: Vec<(StringIndex, i32, u32)>,
     line: Vec<u32>,
     self_: Vec<f64>,
     total: Vec<f64>,
@@ -53,10 +59,12 @@ struct Functions {
 
 impl Functions {
     fn new(p: &Profile) -> Self {
-        let mut index: HashMap<(StringIndex, i32), usize> = HashMap::new();
+        let mut index: HashMap<(StringIndex, i32, u32), usize> = HashMap::new();
         let mut f = Functions { of_frame: Vec::new(), keys: Vec::new(), line: Vec::new(), self_: Vec::new(), total: Vec::new() };
+        let by_line = p.lines_are_definitions();
+        let lines = if by_line { definition_lines(p) } else { Vec::new() };
         for i in 0..p.frames.len() {
-            let key = (p.frames.func[i], p.frames.file[i]);
+            let key = (p.frames.func[i], p.frames.file[i], if by_line { lines[i] } else { 0 });
             let row = *index.entry(key).or_insert_with(|| {
                 f.keys.push(key);
                 f.line.push(0);
@@ -72,6 +80,29 @@ impl Functions {
         f.total = vec![0.0; f.keys.len()];
         f
     }
+}
+
+/// Per frame, the definition line its function is keyed by: its own line, or, when that is unknown (V8 writes -1
+/// for some frames of a function whose other frames have its line), the one line known for that (name, file);
+/// 0 when none or several are known. The renderer's `computeFuncTable` does the same.
+fn definition_lines(p: &Profile) -> Vec<u32> {
+    // (name, file) -> its one known line, or u32::MAX when it has several.
+    let mut known: HashMap<(StringIndex, i32), u32> = HashMap::new();
+    for i in 0..p.frames.len() {
+        let line = p.frames.line[i];
+        if line > 0 {
+            let e = known.entry((p.frames.func[i], p.frames.file[i])).or_insert(line);
+            if *e != line {
+                *e = u32::MAX;
+            }
+        }
+    }
+    (0..p.frames.len())
+        .map(|i| match p.frames.line[i] {
+            0 => known.get(&(p.frames.func[i], p.frames.file[i])).copied().filter(|&l| l != u32::MAX).unwrap_or(0),
+            line => line,
+        })
+        .collect()
 }
 
 pub fn summarize(p: &Profile, top_n: usize) -> Summary {
@@ -103,6 +134,7 @@ pub fn summarize(p: &Profile, top_n: usize) -> Summary {
             .total_cmp(&funcs.self_[a])
             .then_with(|| name_of(a).cmp(name_of(b)))
             .then_with(|| file_of(a).cmp(file_of(b)))
+            .then_with(|| funcs.line[a].cmp(&funcs.line[b]))
     });
     rows.truncate(top_n);
     Summary {
@@ -115,7 +147,7 @@ pub fn summarize(p: &Profile, top_n: usize) -> Summary {
                 name: t.name.clone(),
                 pid: js_safe_id(t.pid),
                 tid: js_safe_id(t.tid),
-                samples: t.samples.len(),
+                samples: t.sample_count(p.unit),
                 spans: t.spans.len(),
             })
             .collect(),
@@ -131,6 +163,7 @@ pub fn summarize(p: &Profile, top_n: usize) -> Summary {
                 total: funcs.total[r],
             })
             .collect(),
+        warnings: p.warnings(),
     }
 }
 
@@ -262,6 +295,7 @@ mod json_tests {
         let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys, ["durationNs", "format", "threads", "top", "totalWeight", "unit"]);
         assert_eq!(json["top"][0], serde_json::json!({"name": "f", "file": "a.py", "line": 2, "self": 4.0, "total": 4.0}));
-        assert_eq!(json["threads"][0], serde_json::json!({"name": "main", "pid": 1, "tid": 2, "samples": 1, "spans": 0}));
+        // One row of weight 4 in unit "samples" is 4 samples (a folded line with a count of 4).
+        assert_eq!(json["threads"][0], serde_json::json!({"name": "main", "pid": 1, "tid": 2, "samples": 4, "spans": 0}));
     }
 }

@@ -268,8 +268,10 @@ fn compare_figures(
     Ok(())
 }
 
+/// (name, file, line): where a format keys functions by name and file only, the line is the same for all of one
+/// function's rows, so this key is right for both.
 fn full_key(f: &emberscope_core::summary::FunctionSummary) -> String {
-    format!("{} ({})", f.name, f.file)
+    format!("{} ({}:{})", f.name, f.file, f.line)
 }
 
 /// What speedscope's file-format-schema.json requires, plus what its importer assumes: frame indexes in range,
@@ -342,7 +344,8 @@ fn round_trip(key: &str, p: &Profile, s: &Summary, format: ExportFormat) -> Resu
             }
             compare_figures(&label, s, &s2, full_key, false, p.call_graph.is_none())
         }
-        ExportFormat::Collapsed => compare_figures(&label, s, &s2, full_key, true, false),
+        // Folded text cannot say that its lines are definition lines: functions come back keyed by (name, file).
+        ExportFormat::Collapsed => compare_figures(&label, s, &s2, |f| format!("{} ({})", f.name, f.file), true, false),
         ExportFormat::Chrome => compare_figures(&label, s, &s2, |f| f.name.clone(), true, false),
     }
 }
@@ -439,7 +442,7 @@ const BROKEN: &[(&str, &[&str])] = &[
     ("whitespace-only.txt", &["empty"]),
     ("truncated-trace.json", &["not a valid", "at byte"]),
     ("truncated.json.gz", &["gzip", "corrupt or truncated", "at byte"]),
-    ("random-bytes.prof", &["pprof", "at byte"]),
+    ("random-bytes.prof", &["neither a valid cProfile/pstats file nor a valid pprof file", "at byte"]),
     ("latin1.folded.txt", &["folded", "not UTF-8", "at line 1"]),
     ("cut-in-half.pstats", &["pstats", "cut short", "at byte"]),
     ("bad-varint.pb", &["pprof", "varint", "at byte 874"]),

@@ -29,13 +29,15 @@ impl Exporter for SpeedscopeExporter {
         write!(w, "{{\"$schema\":\"{SCHEMA}\",\"exporter\":\"emberscope\",\"name\":")?;
         write_json_str(&mut w, &profile.name)?;
         // What speedscope's schema cannot say, for our own importer (speedscope ignores unknown keys): the real
-        // unit ("samples" has no speedscope name), the duration and the start. Sample times go in each profile.
+        // unit ("samples" has no speedscope name), the duration and the start, and whether frame lines are
+        // definition lines (functions keyed by line). Sample times go in each profile.
         write!(
             w,
-            ",\"emberscope\":{{\"version\":1,\"unit\":\"{}\",\"startNs\":{},\"durationNs\":{}}}",
+            ",\"emberscope\":{{\"version\":1,\"unit\":\"{}\",\"startNs\":{},\"durationNs\":{}{}}}",
             profile.unit.as_str(),
             json_num(profile.start_ns),
-            json_num(profile.duration_ns)
+            json_num(profile.duration_ns),
+            if profile.lines_are_definitions() { ",\"frameLines\":\"definition\"" } else { "" }
         )?;
         write!(w, ",\"activeProfileIndex\":0,\"shared\":{{\"frames\":[")?;
         for i in 0..profile.frames.len() {

@@ -19,7 +19,7 @@ use crate::import::trace_samples::{self, RawSample, StackFrames};
 use crate::import::trace_scan::{self, FlatEvent};
 use crate::import::{ImportError, Input, Location};
 use crate::job::Job;
-use crate::model::{FrameIndex, FrameKind, Profile, ProfileBuilder, Thread, WeightUnit};
+use crate::model::{FrameIndex, FrameKind, Profile, ProfileBuilder, Thread, WeightUnit, FRAME_LINES_DEFINITION};
 
 const FORMAT: &str = "chrome";
 /// Events between cancellation checks and progress updates.
@@ -588,8 +588,21 @@ fn collect_meta(format: &str, extras: &Extras) -> Vec<(String, String)> {
             }
         }
     };
+    // py-spy writes the running line into its names; VizTracer and the other tracers name where a function starts.
+    if format != "py-spy-chrome" {
+        meta.push(("frame_lines".to_owned(), FRAME_LINES_DEFINITION.to_owned()));
+    }
     if let Some(v) = &extras.viztracer {
         flatten(&mut meta, "viztracer.", v);
+        if v.get("overflow").and_then(serde_json::Value::as_bool) == Some(true) {
+            meta.push((
+                "warning.overflow".to_owned(),
+                "VizTracer's buffer overflowed while recording (viztracer_metadata.overflow): the oldest calls were \
+                 overwritten, so the trace starts late and early totals are low; record again with a larger \
+                 --tracer_entries"
+                    .to_owned(),
+            ));
+        }
         if let Some(version) = v.get("version").and_then(|v| v.as_str()) {
             meta.push(("version".to_owned(), version.to_owned()));
         }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::import::json_util::{self, json_error, FxMap, LaxStr, Num};
 use crate::import::{ImportError, Input, Location};
 use crate::job::Job;
-use crate::model::{Profile, ProfileBuilder, SampledThreadBuilder, WeightUnit};
+use crate::model::{Profile, ProfileBuilder, SampledThreadBuilder, WeightUnit, FRAME_LINES_DEFINITION};
 
 const FORMAT: &str = "cpuprofile";
 
@@ -199,7 +199,11 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
         vec![t.finish()],
     );
     profile.start_ns = start_us * 1e3;
-    profile.meta = vec![("tool".to_owned(), "v8".to_owned())];
+    // A call frame's line is where its function starts.
+    profile.meta = vec![
+        ("frame_lines".to_owned(), FRAME_LINES_DEFINITION.to_owned()),
+        ("tool".to_owned(), "v8".to_owned()),
+    ];
     Ok(profile)
 }
 

@@ -2,7 +2,9 @@
 //! apart by content:
 //! - FlameGraph/perf collapsed (`a;b;c 12`): bare names, weight = sample count.
 //! - py-spy `record --format raw`: frames `func (file.py:line)`; with `--threads`/`--subprocesses` the first frames
-//!   are `process NNN:"cmd"` and `thread (TID): Name` / `thread (0x7f..)`, which become threads here.
+//!   are `process NNN:"cmd"` and `thread (TID): Name` / `thread (0x7f..)`, which become threads here. A child's
+//!   samples carry its ancestors' `process` frames first (`process 1:"a";process 7:"b";thread (7): MainThread;...`):
+//!   the innermost process owns the sample.
 //! - Austin 3 text output: `# key: value` header lines, then `P<pid>;T<iid>:<tid>;file:func:line;... <metric>`,
 //!   one line per sample in time order; the metric is µs of wall or CPU time (`mode: wall|cpu`), bytes
 //!   (`mode: memory`) or `time,idle,memory` (`mode: full`, of which we keep the time).
@@ -54,7 +56,7 @@ pub fn detect(head: &[u8]) -> bool {
             continue;
         }
         seen += 1;
-        if split_weight(line).is_some() {
+        if split_weight(line).is_some_and(|(stack, _)| !stack.is_empty()) {
             good += 1;
         }
         if seen >= 20 {
@@ -70,13 +72,14 @@ fn is_comment_or_blank(line: &str) -> bool {
 }
 
 /// Splits `stack weight` at the last run of spaces. The weight may be `a,b,c` (Austin full mode): the first wins.
+/// The stack may be empty: py-spy writes ` 1` for a sample in which it found no frame, and counts it.
 fn split_weight(line: &str) -> Option<(&str, f64)> {
     let line = line.trim_end();
     let cut = line.rfind([' ', '\t'])?;
     let (stack, weight) = (line[..cut].trim_end(), &line[cut + 1..]);
     let first = weight.split(',').next()?;
     let w: f64 = first.parse().ok()?;
-    (w.is_finite() && !stack.is_empty()).then_some((stack, w))
+    (w.is_finite() && (!stack.is_empty() || cut == 0)).then_some((stack, w))
 }
 
 /// Decides from the first data lines. py-spy wins when most frames look like `func (file:line)`: some py-spy
@@ -91,7 +94,7 @@ fn choose_dialect(text: &str) -> Dialect {
         if is_comment_or_blank(line) {
             continue;
         }
-        let Some((stack, _)) = split_weight(line) else { continue };
+        let Some((stack, _)) = split_weight(line).filter(|(stack, _)| !stack.is_empty()) else { continue };
         if is_austin_prefix(stack) {
             return Dialect::Austin;
         }
@@ -145,6 +148,8 @@ struct ThreadKey {
     pid: i64,
     tid: i64,
     name: String,
+    /// The name is the thread's own (py-spy's `thread (TID): Name`), not one made up from ids.
+    labelled: bool,
 }
 
 /// Per-file parsing state: interned frames by their text, threads by (pid, tid).
@@ -154,6 +159,8 @@ struct FoldedReader<'a> {
     frame_cache: HashMap<&'a str, FrameIndex>,
     threads: Vec<(SampledThreadBuilder, f64)>, // (thread, cumulative time in ns)
     thread_index: HashMap<(i64, i64), usize>,
+    /// Per thread: whether its name came from a `thread (TID): Name` label.
+    labelled: Vec<bool>,
     ns_per_weight: f64,
     scratch: Vec<FrameIndex>,
 }
@@ -180,11 +187,19 @@ impl<'a> FoldedReader<'a> {
     }
 
     fn add_sample(&mut self, key: Option<ThreadKey>, frames: &[&'a str], weight: f64) {
-        let key = key.unwrap_or(ThreadKey { pid: 0, tid: 0, name: "all samples".to_owned() });
+        let key = key.unwrap_or(ThreadKey { pid: 0, tid: 0, name: "all samples".to_owned(), labelled: false });
         let index = match self.thread_index.get(&(key.pid, key.tid)) {
-            Some(&i) => i,
+            Some(&i) => {
+                // py-spy names a thread only when it can read the name: a later labelled line names it.
+                if key.labelled && !self.labelled[i] {
+                    self.threads[i].0.thread.name = key.name;
+                    self.labelled[i] = true;
+                }
+                i
+            }
             None => {
                 self.threads.push((SampledThreadBuilder::new(&key.name, key.pid, key.tid), 0.0));
+                self.labelled.push(key.labelled);
                 self.thread_index.insert((key.pid, key.tid), self.threads.len() - 1);
                 self.threads.len() - 1
             }
@@ -205,16 +220,21 @@ impl<'a> FoldedReader<'a> {
 }
 
 /// Splits off py-spy's `process NNN:"cmd"` and `thread (TID): Name` pseudo-frames. The command line may hold `;`.
+/// With `--subprocesses` a child's line starts with one `process` frame per ancestor: all are split off, and the
+/// last (the process that was sampled) owns the sample.
 fn split_pyspy_prefix(stack: &str) -> (Option<ThreadKey>, &str) {
     let mut rest = stack;
     let mut pid = 0;
     let mut key = None;
-    if let Some(after) = rest.strip_prefix("process ") {
+    while let Some(after) = rest.strip_prefix("process ") {
         let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            break;
+        }
         pid = after[..digits].parse().unwrap_or(0);
         let end = after.find("\";").map(|i| i + 2).or_else(|| after.find(';').map(|i| i + 1));
         rest = end.map_or("", |e| &after[e..]);
-        key = Some(ThreadKey { pid, tid: 0, name: format!("process {pid}") });
+        key = Some(ThreadKey { pid, tid: 0, name: format!("process {pid}"), labelled: false });
     }
     if let Some(after) = rest.strip_prefix("thread (") {
         let close = after.find(')').unwrap_or(after.len());
@@ -228,7 +248,7 @@ fn split_pyspy_prefix(stack: &str) -> (Option<ThreadKey>, &str) {
         let label = label.trim_start_matches(')').trim_start_matches(':').trim();
         let name = if label.is_empty() { format!("thread {id}") } else { format!("{label} ({id})") };
         let name = if pid != 0 { format!("{name} [pid {pid}]") } else { name };
-        key = Some(ThreadKey { pid, tid, name });
+        key = Some(ThreadKey { pid, tid, name, labelled: !label.is_empty() });
         rest = remainder;
     }
     (key, rest)
@@ -255,7 +275,7 @@ fn split_austin_prefix(stack: &str) -> (Option<ThreadKey>, &str) {
     let pid = past_letter(p).parse().unwrap_or(0);
     let id = past_letter(t).rsplit(':').next().unwrap_or("");
     let tid = parse_thread_id(id);
-    (Some(ThreadKey { pid, tid, name: format!("thread {id} [pid {pid}]") }), rest)
+    (Some(ThreadKey { pid, tid, name: format!("thread {id} [pid {pid}]"), labelled: false }), rest)
 }
 
 pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
@@ -270,6 +290,7 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
         frame_cache: HashMap::new(),
         threads: Vec::new(),
         thread_index: HashMap::new(),
+        labelled: Vec::new(),
         ns_per_weight: 1.0,
         scratch: Vec::new(),
     };
@@ -365,6 +386,8 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     // are aggregates (or CPU time, which is not wall time).
     profile.has_timeline = dialect == Dialect::Austin && (austin_mode == "wall" || austin_mode == "full");
     if !profile.has_timeline {
+        // Weights laid end to end are a sample count, CPU time or bytes, not how long the program ran: unknown.
+        profile.duration_ns = 0.0;
         meta.push(("no_timeline".to_owned(), "folded stacks are aggregated: sample order is not time order".to_owned()));
     }
     meta.sort();

@@ -55,6 +55,9 @@ pub enum ImportError {
     Parse { format: &'static str, message: String, location: Location },
     /// The input is over a limit of `ImportOptions`; the message says which and how to raise it.
     TooLarge(String),
+    /// A file whose name allows two formats (`.prof`: cProfile/pstats or pprof) and that neither reads; the message
+    /// says why each failed.
+    Neither(String),
 }
 
 impl ImportError {
@@ -83,7 +86,7 @@ impl fmt::Display for ImportError {
                 "unknown format: tried Chrome/Perfetto trace JSON, VizTracer, speedscope, V8 .cpuprofile, pprof, \
                  cProfile/pstats and folded stacks (FlameGraph, py-spy raw, Austin); none matched. {hint}"
             ),
-            ImportError::TooLarge(message) => write!(f, "{message}"),
+            ImportError::TooLarge(message) | ImportError::Neither(message) => write!(f, "{message}"),
             ImportError::Parse { format, message, location } => {
                 // A whole-file problem (no events at all, say) has no position worth printing.
                 match location {
@@ -118,14 +121,18 @@ pub struct Input<'a> {
     pub ext: &'a str,
 }
 
-/// Limits an import applies to its input. `Default` is what the app and the CLI use unless told otherwise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Limits an import applies to its input, and choices a format leaves open. `Default` is what the app and the CLI
+/// use unless told otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportOptions {
     /// A gzip file may inflate to at most this many times its compressed size (but always to at least
     /// `MIN_INFLATE_ALLOWANCE`, so a tiny file of repetitive text is never refused).
     pub max_inflate_ratio: u64,
     /// And never past this many bytes, whatever the ratio allows.
     pub max_inflated_bytes: u64,
+    /// pprof: the sample type to read (`cpu`, `alloc_space`, ...: a `sample_type` name of the file) instead of the
+    /// file's default. Other formats ignore it; a name the file does not have is an error that lists those it has.
+    pub sample_type: Option<String>,
 }
 
 /// Real profiles compress 5-30x; 200x leaves room for repetitive traces while refusing a bomb (1 MB -> 1 GB).
@@ -136,7 +143,11 @@ pub const MIN_INFLATE_ALLOWANCE: u64 = 256 << 20;
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        ImportOptions { max_inflate_ratio: DEFAULT_MAX_INFLATE_RATIO, max_inflated_bytes: DEFAULT_MAX_INFLATED_BYTES }
+        ImportOptions {
+            max_inflate_ratio: DEFAULT_MAX_INFLATE_RATIO,
+            max_inflated_bytes: DEFAULT_MAX_INFLATED_BYTES,
+            sample_type: None,
+        }
     }
 }
 
@@ -235,7 +246,7 @@ pub fn import_bytes_with(name: &str, raw: &[u8], job: &Job, options: &ImportOpti
     let ext = base.rsplit_once('.').map_or("", |(_, e)| e);
     let input = Input { bytes, name, ext };
     job.set_done(0);
-    let mut profile = dispatch(&input, job)?;
+    let mut profile = dispatch(&input, job, options)?;
     if profile.name.is_empty() {
         profile.name = name.to_owned();
     }
@@ -245,11 +256,12 @@ pub fn import_bytes_with(name: &str, raw: &[u8], job: &Job, options: &ImportOpti
     Ok(profile)
 }
 
-fn dispatch(input: &Input, job: &Job) -> Result<Profile, ImportError> {
+fn dispatch(input: &Input, job: &Job, options: &ImportOptions) -> Result<Profile, ImportError> {
     let head = &input.bytes[..input.bytes.len().min(64 * 1024)];
     // Content first, most specific first: the binary formats, then JSON flavours, then line formats.
+    let sample_type = options.sample_type.as_deref();
     if pprof::detect(head) {
-        return pprof::import(input, job);
+        return pprof::import_with(input, job, sample_type);
     }
     if pstats::detect(head) {
         return pstats::import(input, job);
@@ -292,7 +304,9 @@ fn dispatch(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     // Extension second: the content was not conclusive (e.g. a truncated head), so let the named importer
     // give a precise error.
     match input.ext {
-        "prof" | "pb" | "pprof" => pprof::import(input, job),
+        // cProfile users save `.prof` too (snakeviz, `python -m cProfile -o x.prof`): say why it is neither.
+        "prof" => import_prof(input, job, sample_type),
+        "pb" | "pprof" => pprof::import_with(input, job, sample_type),
         "pstats" | "cprofile" => pstats::import(input, job),
         "cpuprofile" => cpuprofile::import(input, job),
         "speedscope" => speedscope::import(input, job),
@@ -308,6 +322,33 @@ fn dispatch(input: &Input, job: &Job) -> Result<Profile, ImportError> {
             hint: "Check that it is a profile file, not a log or a report.".to_owned(),
         }),
     }
+}
+
+/// A `.prof` that neither content sniffer took: read it as pprof (a short or odd pprof head can fail `detect`);
+/// when that fails too, the error says why it is neither a cProfile/pstats file nor a pprof file.
+fn import_prof(input: &Input, job: &Job, sample_type: Option<&str>) -> Result<Profile, ImportError> {
+    let pprof_error = match pprof::import_with(input, job, sample_type) {
+        Ok(p) => return Ok(p),
+        Err(e @ (ImportError::Cancelled | ImportError::TooLarge(_))) => return Err(e),
+        Err(e) => e,
+    };
+    let pstats_error = match pstats::import(input, job) {
+        Ok(p) => return Ok(p),
+        Err(ImportError::Cancelled) => return Err(ImportError::Cancelled),
+        Err(e) => e,
+    };
+    let why = |e: &ImportError| match e {
+        ImportError::Parse { message, location: Location::Unknown, .. } => message.clone(),
+        ImportError::Parse { message, location, .. } => format!("{message} ({location})"),
+        other => other.to_string(),
+    };
+    Err(ImportError::Neither(format!(
+        "neither a valid cProfile/pstats file nor a valid pprof file (a .prof file is one or the other): as \
+         cProfile/pstats, {}; as pprof, {}. Check that the file is complete (not cut short by a copy or a download) \
+         and was written by `cProfile`/`pstats.dump_stats` or by a pprof tool",
+        why(&pstats_error),
+        why(&pprof_error)
+    )))
 }
 
 /// Firefox profiles: Gecko profiler JSON (`meta` + `libs` + `threads`) or a DevTools performance-panel export

@@ -179,6 +179,22 @@ fn map_unit(unit: &str) -> WeightUnit {
 }
 
 pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
+    import_with(input, job, None)
+}
+
+/// The sample type read by default, as `go tool pprof` picks it: the file's `default_sample_type` when it names one of
+/// its types, else the last type (profile.proto: "If unset, clients should default to the last sample_type"). For
+/// Go's CPU profile that is `cpu/nanoseconds`, for its heap profile `inuse_space/bytes`.
+fn default_type(raw: &RawProfile, string: &impl Fn(usize) -> String) -> usize {
+    let d = raw.default_sample_type;
+    (d != 0)
+        .then(|| raw.sample_types.iter().position(|&(t, _)| t == d && !string(t).is_empty()))
+        .flatten()
+        .unwrap_or(raw.sample_types.len() - 1)
+}
+
+/// `sample_type`: a type name of the file to read instead of the default (`ImportOptions::sample_type`).
+pub fn import_with(input: &Input, job: &Job, sample_type: Option<&str>) -> Result<Profile, ImportError> {
     let raw = read_profile(input.bytes, job)?;
     let string = |i: usize| raw.strings.get(i).map_or("", |s| s.as_ref());
     if raw.strings.first().is_some_and(|s| !s.is_empty()) {
@@ -191,17 +207,25 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
             Location::Byte(input.bytes.len() as u64),
         ));
     }
-    // CPU time when the profile has it, then the file's own default, then the first type.
-    let chosen = raw
-        .sample_types
-        .iter()
-        .position(|&(t, _)| string(t) == "cpu")
-        .or_else(|| raw.sample_types.iter().position(|&(_, u)| string(u) == "nanoseconds"))
-        .or_else(|| {
-            let d = raw.default_sample_type;
-            (d != 0).then(|| raw.sample_types.iter().position(|&(t, _)| t == d)).flatten()
-        })
-        .unwrap_or(0);
+    let types: Vec<String> =
+        raw.sample_types.iter().map(|&(t, u)| format!("{}/{}", string(t), string(u))).collect();
+    let chosen = match sample_type {
+        None => default_type(&raw, &|i| string(i).to_owned()),
+        Some(name) => raw.sample_types.iter().position(|&(t, _)| string(t) == name).ok_or_else(|| {
+            ImportError::parse(
+                FORMAT,
+                format!(
+                    "the file has no sample type {name:?}; its types are {} (name/unit): pick one of those names",
+                    types.join(", ")
+                ),
+                Location::Unknown,
+            )
+        })?,
+    };
+    // Samples taken: a count type's values (Go's `samples/count`), summed over the samples read; without one,
+    // each sample record counts once.
+    let count_type = raw.sample_types.iter().position(|&(_, u)| matches!(string(u), "count" | "samples"));
+    let mut counted = 0u64;
     let (type_name, unit_name) = (string(raw.sample_types[chosen].0), string(raw.sample_types[chosen].1));
     let unit = map_unit(unit_name);
     let ns_per = unit.ns_per_unit().unwrap_or(1.0);
@@ -222,6 +246,7 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
             skipped += 1;
             continue;
         }
+        counted += count_type.map_or(1, |c| values.get(c).map_or(0, |&v| (v as i64).max(0) as u64));
         stack_frames.clear();
         for id in locs.iter().rev() {
             if !frames_of_location.contains_key(id) {
@@ -234,11 +259,13 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
         thread.append(stack, clock, weight as f64);
         clock += weight as f64 * ns_per;
     }
-    let mut p = b.finish(FORMAT, "", unit, vec![thread.finish()]);
+    let mut thread = thread.finish();
+    thread.counted_samples = Some(counted);
+    let mut p = b.finish(FORMAT, "", unit, vec![thread]);
     p.has_timeline = false;
     p.start_ns = raw.time_nanos as f64;
-    let types: Vec<String> =
-        raw.sample_types.iter().map(|&(t, u)| format!("{}/{}", string(t), string(u))).collect();
+    // The samples are aggregates laid end to end; the file's own duration_nanos is the recording's length.
+    p.duration_ns = raw.duration_nanos as f64;
     p.meta = vec![
         ("no_timeline".to_owned(), "pprof aggregates samples by stack: no time order".to_owned()),
         ("sample_type".to_owned(), format!("{type_name}/{unit_name}")),

@@ -10,7 +10,7 @@ use crate::import::{ImportError, Input, Location};
 use crate::job::Job;
 use crate::model::{
     EventedThreadBuilder, FrameIndex, Profile, ProfileBuilder, SampledThreadBuilder, Thread,
-    WeightUnit,
+    WeightUnit, FRAME_LINES_DEFINITION,
 };
 
 const FORMAT: &str = "speedscope";
@@ -48,6 +48,9 @@ struct OwnJson<'a> {
     start_ns: Option<Num>,
     #[serde(rename = "durationNs", default)]
     duration_ns: Option<Num>,
+    /// "definition" when every frame line is a definition line (`model::FRAME_LINES_DEFINITION`).
+    #[serde(rename = "frameLines", borrow, default)]
+    frame_lines: LaxStr<'a>,
 }
 
 #[derive(Deserialize, Default)]
@@ -210,6 +213,9 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
         }
     }
     let mut meta = vec![("tool".to_owned(), FORMAT.to_owned())];
+    if file.emberscope.as_ref().and_then(|o| o.frame_lines.0.as_deref()) == Some(FRAME_LINES_DEFINITION) {
+        meta.push(("frame_lines".to_owned(), FRAME_LINES_DEFINITION.to_owned()));
+    }
     if let Some(e) = file.exporter.0 {
         meta.push(("exporter".to_owned(), e.into_owned()));
     }
