@@ -51,3 +51,11 @@ def test_mutated_requests_raise_only_protocol_errors():
         except protocol.ProtocolError:
             pass
         assert isinstance(protocol.request_id(bytes(b)), int)
+
+
+def test_a_string_that_is_only_too_long_says_its_limit():
+    line = json.dumps({"id": 3, "cmd": "reload", "files": ["/x.py"], "source": "a" * (protocol.MAX_TEXT + 1)})
+    with pytest.raises(protocol.ProtocolError) as info:
+        protocol.parse_request(line)
+    assert str(info.value) == (f"reload.source: expected a string of at most {protocol.MAX_TEXT} characters, "
+                               f"got a string ({protocol.MAX_TEXT + 1} chars)")

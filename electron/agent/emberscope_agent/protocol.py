@@ -60,7 +60,9 @@ def _obj(value, where, required, optional=()):
 
 def _str(value, where, allow_empty=True):
     if not isinstance(value, str) or len(value) > MAX_TEXT or (not allow_empty and value == ""):
-        _fail(where, "a string" if allow_empty else "a non-empty string", value)
+        what = "a string" if allow_empty else "a non-empty string"
+        # A string that is only too long says its limit (not "expected a string, got a string").
+        _fail(where, f"{what} of at most {MAX_TEXT} characters" if isinstance(value, str) and value else what, value)
     return value
 
 
