@@ -309,6 +309,8 @@ export interface VmHostInfo {
   oldFrames?: { generation: number; frames: VmOldFrame[] };
   /** Set once ended. */
   end?: VmHostEnd;
+  /** Set when the host was started with `exact` (each recycle records anew). */
+  exact?: VmExactInfo;
 }
 
 export interface VmStartArgs {
@@ -323,6 +325,28 @@ export interface VmStartArgs {
   cwd?: string;
   /** Sampling rate, 1–1000 Hz. Default 100. */
   rateHz?: number;
+  /**
+   * Also record every call exactly (the in-process tracer of `record --exact`), from the script's first line; the
+   * sampled live view goes on. When the host ends, the recording opens as a trace (VmHostInfo.exact.traceId).
+   */
+  exact?: boolean;
+  /** Exact mode's filters and bounds (only with `exact`). */
+  exactOptions?: ExactOptions;
+}
+
+/**
+ * Exact mode of a VM host (asked for with VmStartArgs.exact). `recording`: the tracer runs in the host; `off`: it
+ * does not (not built, another Python, the tracer refused the interpreter: `message` says which), the host runs
+ * sampled only; `opened`: the host ended and its recording is the trace `traceId`; `failed`: it ended, but the
+ * recording could not be opened (`message`).
+ */
+export interface VmExactInfo {
+  state: 'recording' | 'off' | 'opened' | 'failed';
+  /** One sentence for the UI. */
+  message: string;
+  /** The recording's manifest.json (absent when off before it started). */
+  manifest?: string;
+  traceId?: string;
 }
 
 /** A bundled example script for the playground. */

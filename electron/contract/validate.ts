@@ -239,7 +239,7 @@ function checkScriptArgs(args: unknown, where: string): string | null {
 const checkVmSource = (v: unknown, where: string) => checkString(v, where, LIMITS.maxVmSourceLength, true);
 
 const validateStartVmHost: ArgValidator = (arg) => {
-  const err = checkKeys(arg, 'argument', [], ['script', 'source', 'name', 'args', 'interpreter', 'cwd', 'rateHz']);
+  const err = checkKeys(arg, 'argument', [], ['script', 'source', 'name', 'args', 'interpreter', 'cwd', 'rateHz', 'exact', 'exactOptions']);
   if (err) return err;
   const a = arg as Record<string, unknown>;
   if ((a.script === undefined) === (a.source === undefined)) return 'give either script (a path) or source and name';
@@ -253,6 +253,12 @@ const validateStartVmHost: ArgValidator = (arg) => {
   const rate = a.rateHz;
   if (rate !== undefined && (typeof rate !== 'number' || !Number.isInteger(rate) || rate < LIMITS.minRateHz || rate > LIMITS.maxVmRateHz)) {
     return `rateHz: expected ${LIMITS.minRateHz}–${LIMITS.maxVmRateHz} (an integer), got ${summarizeValue(rate)}`;
+  }
+  if (a.exact !== undefined && typeof a.exact !== 'boolean') return `exact: expected true or false, got ${summarizeValue(a.exact)}`;
+  if (a.exactOptions !== undefined) {
+    if (a.exact !== true) return 'exactOptions: only with exact: true';
+    const bad = checkExactOptions(a.exactOptions, 'exactOptions');
+    if (bad) return bad;
   }
   return (
     checkOptional(a, 'script', checkPath) ??

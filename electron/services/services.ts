@@ -197,6 +197,7 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
     },
   });
   const execPolicy = opts.execPolicy ?? allowAll();
+  let vmExactJobs = 0;
   const vmHosts = createVmHostManager({
     dataDir,
     emit,
@@ -204,6 +205,9 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
     subscribe: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
     authorize: (request) => execPolicy.authorize(request),
     ...(opts.chosenByUser ? { chosenByUser: opts.chosenByUser } : {}),
+    // A VM host's exact recording, when it ends: a trace like `recordExact`'s, and in the recent list.
+    openExactTrace: async (manifest, name) =>
+      (await importPath(manifest, `vm-exact-${++vmExactJobs}`, { name, shownPath: manifest, recent: true })).traceId,
   });
   /** Direct callers (the CLI, tests) get the same argument checks as the transports apply. */
   const checkArg = (method: 'startSession' | 'recordExact', arg: unknown) => {

@@ -1,5 +1,6 @@
 // The shapes behind VmHostManager (vm-hosts.ts): its options, and what it keeps per host.
 import type { EmberscopeEvents, EventName, VmHostInfo } from '../contract/api';
+import type { ExactOptions } from '../contract/exact';
 import type { SessionManager } from './sessions';
 import type { FileWatcher } from './vm-files';
 import type { AgentProcess } from './vm-process';
@@ -32,6 +33,8 @@ export interface VmHostManagerOptions {
   authorize?(request: { kind: 'vm-host' | 'script-write'; argv: string[]; cwd: string }): Promise<void>;
   /** Also writable: a file the user chose in a native dialog (the desktop shell's grants). */
   chosenByUser?(abs: string): boolean;
+  /** Opens an exact-mode recording (its manifest.json) as a trace, registered like any other; resolves to its id. */
+  openExactTrace?(manifest: string, name: string): Promise<string>;
 }
 
 /** Per-start options the contract does not carry (the CLI's). */
@@ -43,6 +46,8 @@ export interface VmStartOptions {
 export interface Host {
   info: VmHostInfo;
   options: VmStartOptions;
+  /** Exact mode's options when the host records exactly (VmStartArgs.exact), and the current process's folder. */
+  exact?: { options: ExactOptions; dir?: string };
   proc?: AgentProcess;
   /** The sampling of the current process (its session, profile and generation column). */
   sampling: HostSampling;

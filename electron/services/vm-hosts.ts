@@ -37,6 +37,7 @@ import { AgentProcess, type AgentProcessEvents, type ProcessEnd } from './vm-pro
 import { describeEnd, summarizeReport, trimStackDump } from './vm-report';
 import { HostSampling } from './vm-sampling';
 import { SpareAgent, type Hello } from './vm-spare';
+import { checkVmExactStarted, openVmExact, planVmExact } from './vm-exact';
 import { MAX_TEXT } from './vm-wire';
 
 import type { Emit, Host, VmHostManagerOptions, VmStartOptions } from './vm-host-types';
@@ -162,6 +163,7 @@ export class VmHostManager {
         recycles: 0,
       },
       options,
+      ...(args.exact ? { exact: { options: args.exactOptions ?? {} } } : {}),
       sampling: new HostSampling(this.opts.sessions),
       watcher: new FileWatcher((files) => void this.reloadFiles(hostId, files).catch(() => undefined)),
       pingInFlight: false,
@@ -406,8 +408,16 @@ export class VmHostManager {
         this.onExit(h, proc, end);
       },
     };
-    const spare = this.spare.take(info.interpreter);
-    const proc = spare?.proc ?? new AgentProcess({ interpreter: info.interpreter, agentDir: this.opts.agentDir, cwd: info.cwd, guardian: this.guardian }, events);
+    // Exact mode: a fresh agent with the tracer's environment (a spare one started without it); each process
+    // records into its own folder.
+    const plan = h.exact ? planVmExact(this.opts.dataDir, this.opts.agentDir, info.pythonVersion, h.exact.options) : undefined;
+    if (h.exact && plan) {
+      h.exact.dir = plan.dir;
+      info.exact = plan.info;
+    }
+    const spare = plan?.env ? undefined : this.spare.take(info.interpreter);
+    const spawnWith = { interpreter: info.interpreter, agentDir: this.opts.agentDir, cwd: info.cwd, guardian: this.guardian, ...(plan?.env ? { env: plan.env } : {}) };
+    const proc = spare?.proc ?? new AgentProcess(spawnWith, events);
     if (spare) {
       proc.rebind(events);
       helloResolve(spare.hello);
@@ -453,6 +463,15 @@ export class VmHostManager {
     clearTimeout(timer2);
     if (this.opts.spare !== false && !this.disposed) this.spare.refill(info.interpreter);
     if (proc.hasExited) return; // a script that ended at once is reported by onExit
+    const exactDir = h.exact?.dir;
+    if (exactDir) {
+      void checkVmExactStarted(exactDir, () => proc.recentOutput('stderr'), () => proc.hasExited).then((off) => {
+        if (!off || h.proc !== proc || h.exact?.dir !== exactDir || proc.hasExited) return;
+        h.exact.dir = undefined;
+        info.exact = off;
+        this.changed(h);
+      });
+    }
     info.state = 'running';
     info.generations = [{ generation: 0, at: Date.now(), summary: 'start', samples: 0 }];
     this.startTicking();
@@ -664,7 +683,8 @@ export class VmHostManager {
     // The session ends by itself (the process is gone); its trace arrives via whenEnded. Wait a little for it, so
     // `ended` resolves with the trace id set when the sampler is quick (it usually is).
     const sessionId = h.info.sessionId;
-    const settle = () => h.settleEnded();
+    const exactDone = this.finishExact(h, proc);
+    const settle = () => void exactDone.finally(() => h.settleEnded());
     if (!sessionId) settle();
     else {
       const timer = setTimeout(settle, 3000);
@@ -677,6 +697,21 @@ export class VmHostManager {
           settle();
         });
     }
+  }
+
+  /** The ended process's exact recording, opened as a trace (or why there is none); `ended` waits for it. */
+  private async finishExact(h: Host, proc: AgentProcess): Promise<void> {
+    const dir = h.exact?.dir;
+    if (!dir || h.info.exact?.state !== 'recording') return;
+    h.exact!.dir = undefined;
+    const open = this.opts.openExactTrace;
+    const off = await checkVmExactStarted(dir, () => proc.recentOutput('stderr'), () => true);
+    const next = off ?? (open
+      ? await openVmExact(h.info.exact, dir, (manifest) => open(manifest, `exact ${h.info.name} (${h.info.hostId})`))
+      : { ...h.info.exact, state: 'failed' as const, message: `The exact recording is kept at ${join(dir, 'manifest.json')} (open it from File → Open).` });
+    if (h.proc !== proc) return; // recycled meanwhile: the host shows the new process
+    h.info.exact = next;
+    this.changed(h);
   }
 
   /** shutdown -> SIGTERM -> SIGKILL, each after a grace, until the process is gone. */

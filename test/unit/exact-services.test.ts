@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ContractError } from '../../electron/contract/api';
-import type { Profile } from '../../electron/contract/profile';
 import { tracerDir } from '../../electron/services/exact';
 import { createServices, type EmberscopeServices } from '../../electron/services/services';
+import { callsOf } from './exact-calls';
 import { rejection } from './rejection';
 import { waitUntil } from './wait';
 
@@ -33,15 +33,6 @@ function script(name: string, text: string): string {
   return path;
 }
 
-function callsOf(profile: Profile, name: string): number {
-  let n = 0;
-  for (const t of profile.threads) {
-    for (let i = 0; i < t.spans.frame.length; i++) {
-      if (profile.strings[profile.frames.func[t.spans.frame[i]!]!] === name) n++;
-    }
-  }
-  return n;
-}
 
 describe('recordExact', () => {
   it('needs the tracer built', () => {

@@ -158,6 +158,7 @@ class _FrameWatcher:
         self.generation = 0
         self.since = 0.0
         self.hook_until = 0
+        self.tracing = False  # exact mode records this process: no profile hook of ours
         self.thread = None
 
     def watch(self, generation, refs):
@@ -180,7 +181,8 @@ class _FrameWatcher:
         RETURN_HOOK_FOR_NS (not when the script has a profile function of its own: that one stays)."""
         # Held (not only their ids) while the hook lives, so no other frame can take an id in it.
         mine = {id(frame): frame for ident, _, frame, _ in refs if ident == self.main_ident}
-        if not mine or sys.getprofile() is not None:
+        # Exact mode's tracer is a C profile function that sys.getprofile() does not show: ours would replace it.
+        if not mine or sys.getprofile() is not None or self.tracing:
             return
         self.hook_until = time.monotonic_ns() + RETURN_HOOK_FOR_NS
 
@@ -552,6 +554,7 @@ class Agent:
         self.files.append(script)
         self.send(protocol.event_modules(self.files))
         sys.meta_path.insert(0, self.finder)
+        self.frames.tracing = _start_exact()
         self.running = True
         self.send(protocol.event_started(time.monotonic_ns()))
         self.flush()  # the reply to run and `started` are out before the script can crash the process
@@ -636,6 +639,35 @@ class _LocalModuleFinder:
             if self.agent.is_local(origin):
                 self.agent.on_local_import(name, origin)
         return None
+
+
+#: Exact mode (electron/services/vm-exact.ts): the main process sets these at spawn. The tracer's folder is the app's
+#: own (dist/tracer), never a path a client gave; the recording folder is under the app's data folder.
+ENV_TRACER_DIR = "EMBERSCOPE_TRACER_DIR"
+ENV_EXACT_DIR = "EMBERSCOPE_EXACT_DIR"
+ENV_EXACT_OPTIONS = "EMBERSCOPE_EXACT_OPTIONS"
+
+
+def _start_exact():
+    """Starts the exact-mode tracer (the same bootstrap as `record --exact`) right before the script's first line;
+    True when it records. When it cannot (another CPython than it was built for, ...), the bootstrap says why on
+    stderr, and the host runs sampled only. The variables are taken out of the environment: the script's own
+    children are not traced (fork children are, through the bootstrap's at-fork hook)."""
+    tracer_dir = os.environ.pop(ENV_TRACER_DIR, None)
+    if not tracer_dir or not os.environ.get(ENV_EXACT_DIR):
+        return False
+    sys.path.insert(0, tracer_dir)
+    try:
+        import emberscope_exact_boot
+        tracer = emberscope_exact_boot.boot()
+    except Exception as e:  # the script runs whatever happens here
+        sys.stderr.write(f"emberscope: exact mode is off in this process: {type(e).__name__}: {e}\n")
+        tracer = None
+    finally:
+        sys.path[:] = [p for p in sys.path if p != tracer_dir]
+        os.environ.pop(ENV_EXACT_DIR, None)
+        os.environ.pop(ENV_EXACT_OPTIONS, None)
+    return tracer is not None
 
 
 def _clip_error(err):
