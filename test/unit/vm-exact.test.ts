@@ -95,6 +95,26 @@ describe('VM host exact mode', () => {
     expect(agentSpans.length).toBe(0);
   });
 
+  it('keeps recording the main thread across a reload of a function that is running', async () => {
+    // `step` is mid-call when the reload lands (it sleeps), so the agent lists it in live-frames; its return hook
+    // must not replace the tracer's profile function: the new code's `marker` calls are in the trace.
+    const loop = (body: string) => `import time\n\ndef marker():\n    return 1\n\ndef step():\n    time.sleep(0.02)\n    ${body}\n\nwhile True:\n    step()\n`;
+    const info = await client.startVmHost({ script: script('reload_loop.py', loop('return 0')), exact: true });
+    await until('running', async () => (await hostInfo(info.hostId)).state === 'running');
+    await new Promise((r) => setTimeout(r, 200));
+    const report = await client.reloadVmHost({ hostId: info.hostId, source: loop('return marker()') });
+    expect(report.ok).toBe(true);
+    await new Promise((r) => setTimeout(r, 500));
+    await client.stopVmHost({ hostId: info.hostId });
+    const ended = await until('the exact trace', async () => {
+      const h = await hostInfo(info.hostId);
+      return h.exact?.state !== 'recording' && h;
+    });
+    expect(ended.exact?.state, ended.exact?.message).toBe('opened');
+    const profile = await client.getProfile({ traceId: ended.exact!.traceId! });
+    expect(callsOf(profile, 'marker')).toBeGreaterThan(5);
+  });
+
   it('opens the exact trace of a host that ends with os._exit', async () => {
     const info = await client.startVmHost({ script: script('fib_exit.py', `${FIB}os._exit(3)\n`), exact: true });
     const ended = await until('the exact trace', async () => {
