@@ -4,10 +4,11 @@
 import { useEffect, useState } from 'react';
 import type { VmHostInfo } from '../../../electron/contract/api';
 import { formatCount } from '../model/format';
+import { switchTrace } from '../store/actions';
 import { Console } from './Console';
 import { DiffPane } from './DiffPane';
 import { refreshDiffNow } from './diffs';
-import { closeDoc, newDoc, openExample, openScript, saveActiveAs, selectDoc, setDocText } from './docs';
+import { closeDoc, hidePlayground, newDoc, openExample, openScript, saveActiveAs, selectDoc, setDocText } from './docs';
 import { Editor } from './Editor';
 import { describeHostEnd, formatUptime, refusalsInEffect } from './format';
 import { History } from './History';
@@ -132,6 +133,7 @@ function useTicker(on: boolean): number {
 
 function HostBar({ doc, host }: { doc: PlaygroundDoc | null; host: HostView | null }) {
   const busy = usePlayground((s) => s.busy);
+  const exact = usePlayground((s) => s.exact);
   const info = host?.info ?? null;
   const active = isHostActive(info);
   const now = useTicker(active);
@@ -142,6 +144,9 @@ function HostBar({ doc, host }: { doc: PlaygroundDoc | null; host: HostView | nu
       <button type="button" className="primary" onClick={() => void runActiveDoc()} disabled={!doc || active || !!busy} data-testid="pg-run" title="Run the script in a new VM host (F5 or Ctrl+Enter)">
         {busy === 'Starting…' ? 'Starting…' : '▶ Run'} <kbd>F5</kbd>
       </button>
+      <label className="pg-exact" title="Also record every call exactly (the in-process tracer, as Record exactly does); the live profile stays sampled. The exact trace opens when the host ends.">
+        <input type="checkbox" checked={exact} onChange={(e) => setPlayground({ exact: e.target.checked })} data-testid="pg-exact" /> Exact
+      </label>
       <button type="button" onClick={() => void saveActiveDoc()} disabled={!doc || (!dirty && !active)} data-testid="pg-save" title={active ? 'Save and reload into the running host (Ctrl+S)' : 'Save the file (Ctrl+S)'}>
         {busy === 'Reloading…' ? 'Reloading…' : active ? '⟳ Save & reload' : 'Save'} <kbd>Ctrl+S</kbd>
       </button>
@@ -234,6 +239,7 @@ function HostNotices({ host }: { host: HostView }) {
           <button type="button" className="ghost pg-mini" onClick={() => acknowledgeStale(info.hostId)}>Later</button>
         </div>
       )}
+      {info.exact && <ExactNotice exact={info.exact} />}
       {info.end && (info.end.error?.traceback || info.end.faultStack) && (
         <div className={`pg-notice ${describeHostEnd(info)?.bad ? 'bad' : 'warn'}`} data-testid="pg-end-detail">
           <span className="pg-notice-text"><b>Ended:</b> {info.end.message}</span>
@@ -244,5 +250,21 @@ function HostNotices({ host }: { host: HostView }) {
         </div>
       )}
     </>
+  );
+}
+
+/** Exact mode of the host: recording, off (and why: the host runs sampled), or its trace to open once ended. */
+function ExactNotice({ exact }: { exact: NonNullable<VmHostInfo['exact']> }) {
+  const traceId = exact.traceId;
+  const tone = exact.state === 'off' || exact.state === 'failed' ? ' warn' : '';
+  return (
+    <div className={`pg-notice${tone}`} data-testid="pg-exact-notice" data-state={exact.state}>
+      <span className="pg-notice-text">{exact.message}</span>
+      {traceId && (
+        <button type="button" onClick={() => { hidePlayground(); void switchTrace(traceId); }} data-testid="pg-open-exact">
+          Open exact trace
+        </button>
+      )}
+    </div>
   );
 }

@@ -6,6 +6,7 @@
 import type { EmberscopeEvents, VmHostInfo, VmReloadReport } from '../../../electron/contract/api';
 import { applyLiveBatch, createLiveProfile } from '../../../electron/contract/live-profile';
 import type { Profile } from '../../../electron/contract/profile';
+import { composeFailure } from '../model/errors';
 import { unpackError, requireClient } from '../store/client';
 import { useStore } from '../store/store';
 import {
@@ -278,8 +279,10 @@ async function request<T>(label: string, fn: () => Promise<T>, what: string): Pr
   try {
     return await fn();
   } catch (err) {
-    const e = err as { code?: string };
-    setPlayground({ error: `Could not ${what}${e?.code ? ` (${e.code})` : ''}: ${unpackError(err).message}` });
+    // The service's message, without its code; nothing when the user cancelled (a declined confirmation dialog,
+    // Stop pressed while the host started).
+    const { cancelled, message } = unpackError(err);
+    if (!cancelled) setPlayground({ error: composeFailure(`Could not ${what}`, [], message) });
     return null;
   } finally {
     if (getPlayground().busy === label) setPlayground({ busy: null });
@@ -294,13 +297,14 @@ export async function runActiveDoc(): Promise<void> {
   const current = doc.hostId ? s.hosts[doc.hostId] : null;
   if (current && isHostActive(current.info)) return;
   const c = requireClient();
+  const exact = s.exact ? { exact: true } : {};
   starting++;
   const info = await request('Starting…', async () => {
     if (doc.path) {
       if (doc.text !== doc.savedText) await c.writeVmScript({ path: doc.path, text: doc.text });
-      return c.startVmHost({ script: doc.path });
+      return c.startVmHost({ script: doc.path, ...exact });
     }
-    return c.startVmHost({ source: doc.text, name: doc.name });
+    return c.startVmHost({ source: doc.text, name: doc.name, ...exact });
   }, `run ${doc.name}`).finally(() => starting--);
   if (!info) return;
   // The previous run of this tab (ended) is forgotten here; its recording stays open as a trace.

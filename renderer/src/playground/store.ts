@@ -80,6 +80,8 @@ export interface PlaygroundState {
   diff: DiffState;
   /** A request in flight ("Starting…", "Saving…"), shown on the buttons. */
   busy: string | null;
+  /** Run records every call exactly too (the toolbar's "Exact" box): startVmHost's `exact`. */
+  exact: boolean;
   /** The last failed request, in words that say what to do. */
   error: string | null;
   /** The function picked in the live or diff table (highlighted in the flame graphs), by name and file. */
@@ -111,6 +113,7 @@ export const usePlayground = create<PlaygroundState>(() => ({
   consoleFilter: 'all',
   diff: initialDiffState,
   busy: null,
+  exact: false,
   error: null,
   selected: null,
 }));
