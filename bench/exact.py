@@ -112,6 +112,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--programs", default=",".join(PROGRAMS))
     ap.add_argument("--in-process-runs", type=int, default=5, help="runs of the in-process comparison (0: skip it)")
+    ap.add_argument("--in-process-only", action="store_true",
+                    help="only the in-process comparison (per-call cost; quick, for work on the tracer's hot path)")
     args = ap.parse_args()
     if not list(TRACER_DIR.glob("_emberscope_tracer*")):
         sys.exit("bench/exact.py: dist/tracer has no tracer: run `npm run build:tracer` first")
@@ -120,6 +122,9 @@ def main():
         for program in args.programs.split(","):
             work = Path(tmp) / program
             work.mkdir()
+            if args.in_process_only:
+                results.append({"program": program, "in_process_slowdown": in_process(program, work, max(1, args.in_process_runs))})
+                continue
             cfg = configs(program, work)
             times = {name: [] for name in cfg}
             sizes = {}
@@ -153,6 +158,9 @@ def main():
 
 
 def print_table(results):
+    if all("slowdown" not in r for r in results):
+        print_in_process(results)
+        return
     print("slowdown = traced wall time / untraced (median); MB/M = trace MB per million calls recorded")
     print()
     print("| program | Python calls | C calls | untraced | cProfile | VizTracer | exact | | VizTracer+C | exact+C | | "
@@ -165,9 +173,12 @@ def print_table(results):
               f"{s['cProfile']:.2f}x | {s['VizTracer']:.2f}x | {s['exact']:.2f}x | {verdict('exact', 'VizTracer')} | "
               f"{s['VizTracer+C']:.2f}x | {s['exact+C']:.2f}x | {verdict('exact+C', 'VizTracer+C')} | "
               f"{b['VizTracer'] / 1e6:.1f} | {b['exact'] / 1e6:.1f} | {b['VizTracer+C'] / 1e6:.1f} | {b['exact+C'] / 1e6:.1f} |")
-    if not any(r["in_process_slowdown"] for r in results):
-        return
-    print()
+    if any(r["in_process_slowdown"] for r in results):
+        print()
+        print_in_process(results)
+
+
+def print_in_process(results):
     print("In process, tracing only (no start-up, no saving the trace), Python calls only:")
     print()
     print("| program | cProfile | VizTracer | exact | |")

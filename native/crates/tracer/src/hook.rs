@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use emberscope_core::import::exact::{encode_duration, RECORD_LEN};
 use pyo3::ffi;
 
-use crate::tracer;
+use crate::{clock, tracer};
 
 /// False when not recording (before start, after stop or the size cap, and in a fork child until it has its own
 /// file). Checked first on every event.
@@ -21,7 +21,9 @@ pub static ACTIVE: AtomicBool = AtomicBool::new(false);
 pub struct Hot {
     /// Bumped whenever the output file changes (start, fork): a thread whose `gen` differs drops its chunk.
     pub generation: u32,
-    pub start_mono: u64,
+    /// The clock's reading (ticks, see `clock`) at the file's start, and its ns per tick times 2^32.
+    pub start_ticks: u64,
+    pub mult: u64,
     pub min_duration_ns: u64,
     pub max_depth: usize,
     pub c_calls: bool,
@@ -44,7 +46,8 @@ impl<T> GilCell<T> {
 
 pub static HOT: GilCell<Hot> = GilCell(UnsafeCell::new(Hot {
     generation: 0,
-    start_mono: 0,
+    start_ticks: 0,
+    mult: 1 << 32,
     min_duration_ns: 0,
     max_depth: usize::MAX,
     c_calls: false,
@@ -103,13 +106,6 @@ thread_local! {
     }) };
 }
 
-#[inline(always)]
-pub fn mono_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
 pub fn gettid() -> u64 {
     unsafe { libc::syscall(libc::SYS_gettid) as u64 }
 }
@@ -119,7 +115,7 @@ pub unsafe extern "C" fn profile(_obj: *mut ffi::PyObject, frame: *mut ffi::PyFr
     if !ACTIVE.load(Ordering::Relaxed) {
         return 0;
     }
-    let now = mono_ns();
+    let now = clock::ticks();
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         TS.with(|cell| on_event(&mut *cell.get(), frame, what, arg, now));
     }));
@@ -186,7 +182,7 @@ unsafe fn code_value(code: *mut ffi::PyCodeObject, index: ffi::Py_ssize_t) -> us
 /// Called by the thread-start hook for the call whose event it received before the C callback was installed.
 pub unsafe fn enter_frame(frame: *mut ffi::PyFrameObject) {
     let hot = HOT.get();
-    let now = mono_ns();
+    let now = clock::ticks();
     let code = ffi::PyFrame_GetCode(frame);
     let value = code_value(code, hot.extra_index);
     ffi::Py_DECREF(code as *mut ffi::PyObject);
@@ -196,7 +192,7 @@ pub unsafe fn enter_frame(frame: *mut ffi::PyFrameObject) {
 #[inline(always)]
 unsafe fn finish(ts: &mut ThreadState, hot: &Hot, open: Open, now: u64) {
     let depth = ts.stack.len();
-    let duration = now.saturating_sub(open.start);
+    let duration = clock::to_ns(now.saturating_sub(open.start), hot.mult);
     if open.value & SKIP != 0 || depth >= hot.max_depth || duration < hot.min_duration_ns {
         return;
     }
@@ -205,7 +201,7 @@ unsafe fn finish(ts: &mut ThreadState, hot: &Hot, open: Open, now: u64) {
             return;
         }
     }
-    let start = open.start.saturating_sub(hot.start_mono);
+    let start = clock::to_ns(open.start.saturating_sub(hot.start_ticks), hot.mult);
     let a = start << 16 | depth.min(u16::MAX as usize) as u64;
     let b = ((open.value >> 2) as u64) << 32 | encode_duration(duration) as u64;
     let p = ts.payload.add(ts.pos as usize) as *mut u64;
@@ -230,7 +226,7 @@ unsafe fn next_chunk(ts: &mut ThreadState, hot: &Hot, now: u64) -> bool {
         ts.generation = hot.generation;
     }
     ts.cap = 0;
-    match t.records_chunk(ts.tid, now.saturating_sub(hot.start_mono)) {
+    match t.records_chunk(ts.tid, clock::to_ns(now.saturating_sub(hot.start_ticks), hot.mult)) {
         Some(c) => {
             ts.chunk_offset = c.offset;
             ts.payload = c.payload;

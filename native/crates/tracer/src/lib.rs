@@ -5,6 +5,7 @@
 //! `start(path, process_json, *, min_duration_ns, max_depth, include, exclude, c_calls, ring_seconds, max_bytes)`,
 //! `stop()`, `after_fork_in_child(path)`, `name_thread(native_id, name)`, `note(text)`, `status() -> dict`.
 
+mod clock;
 mod hook;
 mod tracer;
 mod writer;
@@ -253,6 +254,18 @@ fn status(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("bytes", t.as_ref().and_then(|t| t.writer.as_ref().map(|w| w.bytes_used())).unwrap_or(0))?;
     d.set_item("message", t.as_ref().and_then(|t| t.message.clone()))?;
     d.set_item("built_for", BUILT_FOR)?;
+    if let Some(t) = t.as_ref() {
+        if let Some(rate) = t.rate {
+            // How far the hot path's clock (converted to ns) is from CLOCK_MONOTONIC now, since the file started.
+            let (t0, m0) = t.anchor;
+            let (now_ticks, now_mono) = clock::anchor(&rate);
+            let drift = (m0 + clock::to_ns(now_ticks.saturating_sub(t0), rate.mult)) as i64 - now_mono as i64;
+            d.set_item("clock", if rate.tsc { "tsc" } else { "monotonic" })?;
+            d.set_item("clock_hz", rate.hz)?;
+            d.set_item("clock_error_ppm", rate.error_ppm)?;
+            d.set_item("clock_drift_ns", drift)?;
+        }
+    }
     Ok(d)
 }
 

@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use emberscope_core::import::exact as fmt;
 use pyo3::ffi;
 
+use crate::clock;
 use crate::hook::{self, GilCell, ACTIVE, HOT, RESOLVED, SKIP};
 use crate::writer::{self, Chunk, Full, Writer};
 
@@ -35,6 +36,10 @@ pub struct Tracer {
     c_functions: HashMap<usize, usize>,
     pub message: Option<String>,
     warned_young: bool,
+    /// The hot path's clock, learned at the first start (a fork child keeps its parent's).
+    pub rate: Option<clock::Rate>,
+    /// (ticks, CLOCK_MONOTONIC ns) read together when the current file started.
+    pub anchor: (u64, u64),
 }
 
 static STATE: GilCell<Option<Tracer>> = GilCell(UnsafeCell::new(None));
@@ -60,6 +65,8 @@ impl Tracer {
             c_functions: HashMap::new(),
             message: None,
             warned_young: false,
+            rate: None,
+            anchor: (0, 0),
         }
     }
 
@@ -67,7 +74,10 @@ impl Tracer {
     pub fn open(&mut self, path: PathBuf, argv_json: &str) -> std::io::Result<()> {
         ACTIVE.store(false, Ordering::SeqCst);
         self.writer = None;
-        let start_mono = hook::mono_ns();
+        let rate = *self.rate.get_or_insert_with(clock::calibrate);
+        clock::USE_TSC.store(rate.tsc, Ordering::SeqCst);
+        let (start_ticks, start_mono) = clock::anchor(&rate);
+        self.anchor = (start_ticks, start_mono);
         let start_unix = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
@@ -99,7 +109,8 @@ impl Tracer {
         self.message = None;
         let hot = unsafe { HOT.get() };
         hot.generation = hot.generation.wrapping_add(1);
-        hot.start_mono = start_mono;
+        hot.start_ticks = start_ticks;
+        hot.mult = rate.mult;
         hot.min_duration_ns = s.min_duration_ns;
         hot.max_depth = if s.max_depth == 0 { usize::MAX } else { s.max_depth };
         hot.c_calls = s.c_calls;
