@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { computeDrawList } from '../../renderer/src/canvas/drawlist';
 import { computeCallTree } from '../../renderer/src/model/calltree';
 import { computeFuncTable } from '../../renderer/src/model/functions';
-import { computeFlameChartLayout, computeFlameGraphLayout, findRectAt, queryRow, type FlameLayout } from '../../renderer/src/model/layout';
+import { computeFlameChartLayout, computeFlameGraphLayout, findRectAt, moveLane, orderLanes, queryRow, toggleLane, type FlameLayout } from '../../renderer/src/model/layout';
 import { TestProfileBuilder } from './renderer-profile-builder';
 
 function describeRows(layout: FlameLayout, names: string[]): string[][] {
@@ -62,7 +62,7 @@ describe('flame chart layout', () => {
     // Each lane sits under an empty row that carries the thread's label.
     const all = computeFlameChartLayout(p, 'all');
     expect(describeRows(all, names)).toEqual([[], ['f[0,100)'], ['g[10,40)'], [], ['h[5,50)']]);
-    expect(all.lanes).toEqual([{ row: 0, label: 'thread-0 (1)' }, { row: 3, label: 'thread-1 (2)' }]);
+    expect(all.lanes).toEqual([{ row: 0, label: 'thread-0 (1)', thread: 0, collapsed: false }, { row: 3, label: 'thread-1 (2)', thread: 1, collapsed: false }]);
   });
 });
 
@@ -138,5 +138,35 @@ describe('viewport arithmetic', () => {
     const fit = fitViewport(0.1, 0.2, 0, ext);
     expect(fit.x0).toBeLessThan(0.1);
     expect(fit.x1).toBeGreaterThan(0.2);
+  });
+});
+
+describe('flame chart lanes', () => {
+  const threads = () => {
+    const b = new TestProfileBuilder();
+    b.sample(['main', 'a'], 1, 0, 0).sample(['main', 'a'], 1, 10, 0);
+    b.sample(['worker', 'b'], 1, 0, 1).sample(['worker', 'b'], 1, 10, 1);
+    b.sample(['other'], 1, 0, 2).sample(['other'], 1, 10, 2);
+    return b.build();
+  };
+
+  it('orders lanes as arranged, collapses one to its label row and leaves a hidden one out', () => {
+    const p = threads();
+    const names = computeFuncTable(p).name;
+    const arrangement = { order: [2, 0], collapsed: [0], hidden: [1] };
+    const layout = computeFlameChartLayout(p, 'all', arrangement);
+    expect(layout.lanes!.map((l) => [l.thread, l.row, l.collapsed])).toEqual([[2, 0, false], [0, 2, true]]);
+    expect(describeRows(layout, names).flat().join(' ')).toBe('other[0,20)');
+    // Memoized per arrangement; without one, file order.
+    expect(computeFlameChartLayout(p, 'all', { ...arrangement })).toBe(layout);
+    expect(computeFlameChartLayout(p, 'all').lanes!.map((l) => l.thread)).toEqual([0, 1, 2]);
+  });
+
+  it('moves and toggles lanes', () => {
+    expect(orderLanes(3, null)).toEqual([0, 1, 2]);
+    expect(orderLanes(3, { order: [2, 2, 7], collapsed: [], hidden: [] })).toEqual([2, 0, 1]);
+    expect(moveLane(3, null, 0, 1).order).toEqual([1, 0, 2]);
+    expect(moveLane(3, null, 0, -1).order).toEqual([0, 1, 2]);
+    expect(toggleLane(toggleLane(null, 'hidden', 1), 'hidden', 1).hidden).toEqual([]);
   });
 });

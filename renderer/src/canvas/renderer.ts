@@ -190,7 +190,7 @@ export class FlameRenderer {
       ctx.fillStyle = pal.laneBackground;
       ctx.fillRect(0, y, width, rh - 1);
       ctx.fillStyle = pal.laneText;
-      ctx.fillText(lane.label, TEXT_PAD + 2, y + (rh - 1) / 2);
+      ctx.fillText(`${lane.collapsed ? '▸' : '▾'} ${lane.label}`, TEXT_PAD + 2, y + (rh - 1) / 2);
     }
   }
 

@@ -3,7 +3,7 @@
 // time-ordered (x = ns since Profile.startNs).
 import type { Profile, Thread } from '../../../electron/contract/profile';
 import type { CallNodeIndex, CallTree } from './calltree';
-import { computeFuncTable, formatThreadLabel, selectThreads, type FuncTable, type ThreadSelection } from './functions';
+import { computeFuncTable, formatThreadLabel, type FuncTable, type ThreadSelection } from './functions';
 import { memoizeByObjectAndKey } from './memo';
 
 export interface FlameRow {
@@ -22,8 +22,8 @@ export interface FlameLayout {
   x1: number;
   /** Total number of rectangles. */
   count: number;
-  /** Flame chart of several threads: the empty row above each lane, labelled with its thread. */
-  lanes?: { row: number; label: string }[];
+  /** Flame chart of several threads: the empty row above each lane, labelled with its thread and process. */
+  lanes?: { row: number; label: string; thread: number; collapsed: boolean }[];
 }
 
 /** Growable row used while building; frozen into typed arrays. */
@@ -170,34 +170,71 @@ function layoutSamples(profile: Profile, thread: Thread, funcs: FuncTable, rows:
   return maxDepth;
 }
 
-function buildFlameChartLayout(profile: Profile, selection: ThreadSelection): FlameLayout {
+/** How the flame chart's lanes (one per thread) are arranged: order, collapsed to their label, or hidden. */
+export interface LaneArrangement {
+  /** Thread indexes, top first; threads not listed follow in file order. */
+  order: number[];
+  collapsed: number[];
+  hidden: number[];
+}
+
+/** A lane's label: the thread and the process it belongs to. */
+export function formatLaneLabel(thread: Thread, index: number): string {
+  const name = formatThreadLabel(thread, index);
+  return thread.pid ? `${name} · process ${thread.pid}` : name;
+}
+
+/** Thread indexes in lane order: the arrangement's order first, then the rest in file order. */
+export function orderLanes(count: number, arrangement: LaneArrangement | null): number[] {
+  const listed = (arrangement?.order ?? []).filter((i, k, all) => i >= 0 && i < count && all.indexOf(i) === k);
+  for (let i = 0; i < count; i++) if (!listed.includes(i)) listed.push(i);
+  return listed;
+}
+
+function buildFlameChartLayout(profile: Profile, key: string): FlameLayout {
+  const [selText, arrangementText] = key.split('|', 2);
+  const selection: ThreadSelection = selText === 'all' ? 'all' : Number(selText);
+  const arrangement = arrangementText ? (JSON.parse(arrangementText) as LaneArrangement) : null;
   const funcs = computeFuncTable(profile);
   const rows: RowBuilder[] = [];
   let x1 = 0;
   // Several threads become lanes stacked vertically, each under a labelled empty row.
-  const threads = selectThreads(profile, selection);
-  const labelled = selection === 'all' && threads.length > 1;
-  const lanes: { row: number; label: string }[] = [];
+  const all = selection === 'all';
+  const threadIndexes = all ? orderLanes(profile.threads.length, arrangement) : profile.threads[selection] ? [selection] : [];
+  const labelled = all && profile.threads.length > 1;
+  const lanes: NonNullable<FlameLayout['lanes']> = [];
   let offset = 0;
-  threads.forEach((thread, i) => {
+  for (const i of threadIndexes) {
+    const thread = profile.threads[i];
+    if (labelled && arrangement?.hidden.includes(i)) continue;
+    const collapsed = labelled && arrangement?.collapsed.includes(i);
     const top = labelled ? offset + 1 : offset;
     let depth = 0;
-    if (thread.spans.length) depth = layoutSpans(thread, funcs, rows, top);
+    if (collapsed) depth = thread.spans.length || thread.samples.length ? 1 : 0;
+    else if (thread.spans.length) depth = layoutSpans(thread, funcs, rows, top);
     else if (thread.samples.length) depth = layoutSamples(profile, thread, funcs, rows, top);
-    if (depth === 0) return;
+    if (depth === 0) continue;
     if (labelled) {
-      lanes.push({ row: offset, label: formatThreadLabel(thread, i) });
+      lanes.push({ row: offset, label: formatLaneLabel(thread, i), thread: i, collapsed: Boolean(collapsed) });
       rowAt(rows, offset);
     }
-    offset = top + depth;
-  });
+    // A collapsed lane is its label row only.
+    offset = collapsed ? offset + 1 : top + depth;
+  }
   for (const row of rows) if (row.end.length) x1 = Math.max(x1, row.end[row.end.length - 1]);
   while (rows.length && rows[rows.length - 1].start.length === 0) rows.pop();
+  // Labels of collapsed lanes at the bottom still need their rows.
+  if (lanes.length) while (rows.length <= lanes[lanes.length - 1].row) rows.push(new RowBuilder());
   const layout = freezeRows(rows, 0, Math.max(x1, profile.durationNs));
   return labelled ? { ...layout, lanes } : layout;
 }
 
-export const computeFlameChartLayout = memoizeByObjectAndKey(buildFlameChartLayout);
+const chartLayoutMemo = memoizeByObjectAndKey(buildFlameChartLayout);
+
+/** The time-ordered flame chart of the selected threads; with every thread, lanes arranged as asked. */
+export function computeFlameChartLayout(profile: Profile, selection: ThreadSelection, arrangement: LaneArrangement | null = null): FlameLayout {
+  return chartLayoutMemo(profile, `${selection}|${arrangement ? JSON.stringify(arrangement) : ''}`);
+}
 
 /** First index in `row` whose end is > x (rows are non-overlapping, so ends are sorted too). */
 export function findFirstEndingAfter(row: FlameRow, x: number, from = 0): number {
@@ -224,4 +261,21 @@ export function findRectAt(layout: FlameLayout, depth: number, x: number): numbe
   if (!row) return -1;
   const i = findFirstEndingAfter(row, x);
   return i < row.length && row.start[i] <= x ? i : -1;
+}
+
+/** The arrangement after moving a lane one place up (-1) or down (1) among the visible ones. */
+export function moveLane(count: number, arrangement: LaneArrangement | null, thread: number, dir: -1 | 1): LaneArrangement {
+  const base = arrangement ?? { order: [], collapsed: [], hidden: [] };
+  const order = orderLanes(count, base);
+  const at = order.indexOf(thread);
+  const to = at + dir;
+  if (at >= 0 && to >= 0 && to < order.length) [order[at], order[to]] = [order[to], order[at]];
+  return { ...base, order };
+}
+
+/** The arrangement with `thread` added to or removed from one of its lists. */
+export function toggleLane(arrangement: LaneArrangement | null, list: 'collapsed' | 'hidden', thread: number): LaneArrangement {
+  const base = arrangement ?? { order: [], collapsed: [], hidden: [] };
+  const has = base[list].includes(thread);
+  return { ...base, [list]: has ? base[list].filter((t) => t !== thread) : [...base[list], thread] };
 }

@@ -57,7 +57,7 @@ export function selectFlameGraphLayout(s: EmberscopeState) {
 export function selectFlameChartLayout(s: EmberscopeState) {
   // The chart keeps the whole timeline (the range is shown on it), so a new range can be dragged anywhere.
   const p = selectTransformedProfile(s);
-  return p ? computeFlameChartLayout(p, s.thread) : null;
+  return p ? computeFlameChartLayout(p, s.thread, s.lanes) : null;
 }
 
 const matchFuncs = memoizeByObjectAndKey((funcs: ReturnType<typeof computeFuncTable>, query: string) => {

@@ -8,6 +8,7 @@ import { DEFAULT_SAMPLING_OPTIONS } from '../model/liveform';
 import type { TableSort } from '../model/table';
 import type { TimeRange } from '../model/range';
 import type { Transform } from '../model/transforms';
+import type { LaneArrangement } from '../model/layout';
 import type { ConnectionState as TransportState } from '../transport/state';
 
 export type ViewKind = 'flame-graph' | 'flame-chart' | 'sandwich' | 'table' | 'call-tree';
@@ -83,6 +84,8 @@ export interface EmberscopeState {
   range: TimeRange | null;
   /** The transform stack (model/transforms.ts), applied in order to the profile before anything is derived. */
   transforms: Transform[];
+  /** The flame chart's lanes: order, collapsed, hidden (null: file order, all open). */
+  lanes: LaneArrangement | null;
   viewports: Partial<Record<SurfaceKey, ViewportState>>;
   tableSort: TableSort;
   progress: ProgressState | null;
@@ -123,6 +126,7 @@ export const initialState: EmberscopeState = {
   focusedNode: -1,
   range: null,
   transforms: [],
+  lanes: null,
   viewports: {},
   tableSort: { key: 'self', descending: true },
   progress: null,
@@ -147,7 +151,7 @@ export const getState = useStore.getState;
 
 /** Per-trace view state starts fresh when the trace changes. */
 export function resetViewState(): Partial<EmberscopeState> {
-  return { thread: 'all', selectedFunc: -1, focusedNode: -1, viewports: {}, search: '', range: null, transforms: [] };
+  return { thread: 'all', selectedFunc: -1, focusedNode: -1, viewports: {}, search: '', range: null, transforms: [], lanes: null };
 }
 
 export function setViewport(key: SurfaceKey, vp: ViewportState): void {

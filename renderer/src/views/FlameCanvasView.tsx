@@ -40,6 +40,8 @@ export interface FlameCanvasProps {
   /** The selected time range, shaded outside; Shift+drag selects a new one through `onRangeSelect`. */
   range?: { start: number; end: number } | null;
   onRangeSelect?: (a: number, b: number) => void;
+  /** A click on a lane's label row (multi-thread flame chart). */
+  onLaneClick?: (thread: number) => void;
 }
 
 /** Flame canvases currently mounted (on screen), so keyboard shortcuts can zoom/pan the one that matters. */
@@ -258,6 +260,10 @@ export function FlameCanvasView(props: FlameCanvasProps) {
     if (drag.current?.moved || e.detail > 1) return;
     const hit = hitTest(e.clientX, e.clientY);
     if (hit.index >= 0) props.onSelect?.(hit.row, hit.index, vpRef.current, extent());
+    else {
+      const lane = layout.lanes?.find((l) => l.row === hit.row);
+      if (lane) props.onLaneClick?.(lane.thread);
+    }
   };
 
   const onMouseMove = (e: React.MouseEvent) => {

@@ -1,7 +1,9 @@
 // Time-ordered flame chart with a minimap and time axis. Click zooms to a frame, double-click resets.
 import { fitViewport } from '../canvas/viewport';
 import { selectFlameChartLayout, selectFuncColors, selectProfile, selectStats } from '../store/selectors';
-import { selectFunction, selectRange, setViewport, useStore } from '../store/store';
+import { selectFunction, selectRange, setState, setViewport, useStore } from '../store/store';
+import { toggleLane } from '../model/layout';
+import { LanesBar } from './LanesBar';
 import { normalizeRange } from '../model/range';
 import { buildChartRectTooltip } from './tooltips';
 import { EmptyNotice } from './EmptyNotice';
@@ -16,7 +18,8 @@ export function FlameChartView() {
   const colors = useStore(selectFuncColors);
   const range = useStore((s) => s.range);
   if (!profile || !stats || !layout || !colors) return null;
-  if (layout.count === 0) {
+  // Lanes all collapsed still show their labels (and can be opened again).
+  if (layout.count === 0 && !layout.lanes?.length) {
     return (
       <EmptyNotice
         title="No timeline in this file"
@@ -38,6 +41,7 @@ export function FlameChartView() {
           This {profile.format} file has no real timeline: the order below is synthesized from the file's stack order, not time.
         </div>
       )}
+      <LanesBar />
       <FlameCanvasView
         surface="flame-chart"
         layout={layout}
@@ -51,6 +55,7 @@ export function FlameChartView() {
         onReset={() => setViewport('flame-chart', { x0: layout.x0, x1: layout.x1, scrollY: 0 })}
         range={range}
         onRangeSelect={onRangeSelect}
+        onLaneClick={(thread) => setState((s) => ({ lanes: toggleLane(s.lanes, 'collapsed', thread) }))}
         header={(vp, setVp) => <Overview layout={layout} viewport={vp} colors={colors} hasTimeline={profile.hasTimeline} onChange={setVp} range={range} onRangeSelect={onRangeSelect} />}
       />
     </div>
