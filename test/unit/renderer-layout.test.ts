@@ -62,7 +62,7 @@ describe('flame chart layout', () => {
     // Each lane sits under an empty row that carries the thread's label.
     const all = computeFlameChartLayout(p, 'all');
     expect(describeRows(all, names)).toEqual([[], ['f[0,100)'], ['g[10,40)'], [], ['h[5,50)']]);
-    expect(all.lanes).toEqual([{ row: 0, label: 'thread-0 (1)', thread: 0, collapsed: false }, { row: 3, label: 'thread-1 (2)', thread: 1, collapsed: false }]);
+    expect(all.lanes).toEqual([{ row: 0, label: 'thread-0 (1) · process 1', thread: 0, collapsed: false }, { row: 3, label: 'thread-1 (2) · process 1', thread: 1, collapsed: false }]);
   });
 });
 
