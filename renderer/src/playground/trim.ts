@@ -6,9 +6,9 @@
 import { FrameKind, type Profile } from '../../../electron/contract/profile';
 import { memoizeByObject } from '../model/memo';
 
-/** A frame of the host machinery: the agent package, or runpy that starts it. */
+/** A frame of the host machinery: the agent package, runpy that starts it, or exact mode's bootstrap. */
 export function isHostFile(file: string): boolean {
-  return /[\\/]emberscope_agent[\\/]/.test(file) || /(^|[\\/<])runpy(\.py)?>?$/.test(file) || file === '<frozen runpy>';
+  return /[\\/]emberscope_agent[\\/]/.test(file) || /[\\/]emberscope_exact_boot\.py$/.test(file) || /(^|[\\/<])runpy(\.py)?>?$/.test(file) || file === '<frozen runpy>';
 }
 
 function buildTrimmed(profile: Profile): Profile {
