@@ -115,6 +115,25 @@ describe('VM host exact mode', () => {
     expect(callsOf(profile, 'marker')).toBeGreaterThan(5);
   });
 
+  it('records each process of a recycled host anew', async () => {
+    const info = await client.startVmHost({ script: script('fib_recycle.py', FIB + LOOP), exact: true });
+    await until('fib done', () => output.includes('fib done'));
+    output = '';
+    const recycled = await client.recycleVmHost({ hostId: info.hostId });
+    expect(recycled.exact?.state).toBe('recording');
+    await until('fib done again', () => output.includes('fib done'));
+    await client.stopVmHost({ hostId: info.hostId });
+    const ended = await until('the second exact trace', async () => {
+      const h = await hostInfo(info.hostId);
+      return h.exact?.state !== 'recording' && h;
+    });
+    expect(ended.exact?.state, ended.exact?.message).toBe('opened');
+    // Both runs are traces of their own: the first opened when its process ended, before the recycle started anew.
+    const exactTraces = (await client.listTraces()).filter((t) => t.format === 'emberscope-exact');
+    expect(exactTraces.length).toBe(2);
+    for (const t of exactTraces) expect(callsOf(await client.getProfile({ traceId: t.traceId }), 'fib')).toBe(1973);
+  });
+
   it('opens the exact trace of a host that ends with os._exit', async () => {
     const info = await client.startVmHost({ script: script('fib_exit.py', `${FIB}os._exit(3)\n`), exact: true });
     const ended = await until('the exact trace', async () => {
