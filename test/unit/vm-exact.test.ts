@@ -10,7 +10,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ContractError, type EmberscopeClient, type EmberscopeEvents, type VmHostInfo } from '../../electron/contract/api';
 import { createClient, serveConnection } from '../../electron/contract/channel';
 import { createMemoryPair } from '../../electron/contract/memory';
-import { tracerDir } from '../../electron/services/exact';
+import { tracerDir, tracerPython } from '../../electron/services/exact';
+import { planVmExact } from '../../electron/services/vm-exact';
 import { createServices, type EmberscopeServices } from '../../electron/services/services';
 import { callsOf } from './exact-calls';
 import { rejection } from './rejection';
@@ -160,6 +161,17 @@ describe('VM host exact mode', () => {
     const ended = await hostInfo(info.hostId);
     expect(ended.exact?.state).toBe('off');
     expect(ended.exact?.traceId).toBeUndefined();
+  });
+
+  it('is off before the host starts for another Python than the tracer was built for', () => {
+    const other = tracerPython() === '3.12' ? '3.13.1' : '3.12.1';
+    const plan = planVmExact(dir, join(dir, 'agent'), other);
+    expect(plan.env).toBeUndefined();
+    expect(plan.info).toEqual({
+      state: 'off',
+      message: `Exact mode is off: the tracer is built for CPython ${tracerPython()}, this host runs Python ${other}; the host runs sampled only.`,
+    });
+    expect(planVmExact(dir, join(dir, 'agent'), `${tracerPython()}.0`).info.state).toBe('recording');
   });
 
   it('checks the exact arguments', async () => {
