@@ -1,8 +1,8 @@
 // The everyday loop's bugs of issue 9, each as a user meets it in the real page (real `emberscope serve`, Debian's
 // Chromium): every test here failed before its fix (run with EMBERSCOPE_E2E_APP_ROOT set to a build of the older
 // commit to see it fail).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,26 @@ import { chromiumAvailable, CHROMIUM_PATH, launchBrowser, repoRoot, screenshot, 
 import { openPage, openPath, openSample, readState, readViewport, scratchDir, showView, WAIT, writeDeepProfile } from './viewer-support';
 
 const noChromium = missingPrerequisite(`Chromium at ${CHROMIUM_PATH}`, chromiumAvailable(), 'apt-get install chromium');
+
+/** A VizTracer trace whose metadata says the buffer overflowed (the sample, with the flag set). */
+function writeOverflowedTrace(): string {
+  mkdirSync(scratchDir, { recursive: true });
+  const file = path.join(scratchDir, 'overflowed-viztracer.json');
+  const trace = JSON.parse(readFileSync(path.join(repoRoot, 'assets/samples/wordfreq-viztracer.json'), 'utf8'));
+  trace.viztracer_metadata = { ...trace.viztracer_metadata, overflow: true };
+  writeFileSync(file, JSON.stringify(trace));
+  return file;
+}
+const overflowed = writeOverflowedTrace();
+/** The importer's part (the summary's `warnings`) comes from another change; without it this test has nothing to show. */
+const overflowWarnings: string[] = (() => {
+  try {
+    return JSON.parse(execFileSync(process.execPath, [path.join(repoRoot, 'bin/emberscope.mjs'), 'open', overflowed, '--json']).toString()).warnings ?? [];
+  } catch {
+    return [];
+  }
+})();
+const noOverflowWarning = overflowWarnings.length ? null : 'the importer does not report VizTracer overflow in the summary yet (summary.warnings)';
 
 describe.skipIf(noChromium)(titled('viewer bugs of issue 9, in Chromium against emberscope serve', noChromium), () => {
   let served: Served;
@@ -169,6 +189,15 @@ describe.skipIf(noChromium)(titled('viewer bugs of issue 9, in Chromium against 
     await page.mouse.up();
     await expect.poll(async () => (await readViewport(page, 'flame-graph'))!.scrollY, WAIT).toBeGreaterThan(y0 + 50);
     await screenshot(page, 'viewer-bugs-scrolled');
+  });
+
+  it.skipIf(noOverflowWarning)(titled('says that a VizTracer buffer overflowed, above the views', noOverflowWarning), async () => {
+    await openPath(page, overflowed);
+    const warning = page.getByTestId('profile-warning');
+    await warning.waitFor(WAIT);
+    expect(await warning.textContent()).toContain(overflowWarnings[0]);
+    expect(await warning.textContent()).toMatch(/buffer overflowed/);
+    await screenshot(page, 'viewer-bugs-overflow-warning');
   });
 
   it('says what failed once, without internal codes', async () => {

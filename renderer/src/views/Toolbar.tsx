@@ -32,11 +32,16 @@ export function Toolbar({ onOpen }: { onOpen: () => void }) {
   const playground = usePlayground((s) => s.shown || s.comparing);
   const hostCount = usePlayground((s) => Object.values(s.hosts).filter((h) => h.info.state !== 'ended').length);
   const loaded = traces.filter((t) => profiles[t.traceId]);
+  const tabs = useRef<HTMLElement>(null);
+  // With more tabs than fit, the one on screen is scrolled into the strip.
+  useEffect(() => {
+    tabs.current?.querySelector('.trace-tab.active')?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  }, [current, loaded.length, home, liveShown]);
   return (
     <header className="toolbar">
       <div className="toolbar-row">
         <span className="brand" aria-label="Emberscope">ember<b>scope</b></span>
-        <nav className="trace-tabs" aria-label="Open traces">
+        <nav className="trace-tabs" aria-label="Open traces" ref={tabs}>
           {loaded.map((t) => (
             <div key={t.traceId} className={`trace-tab${t.traceId === current && !home && !liveShown && !playground ? ' active' : ''}`} data-testid="trace-tab">
               <button type="button" className="trace-tab-name" title={t.path || t.name} onClick={() => { hidePlayground(); void switchTrace(t.traceId); }}>{t.name}</button>
