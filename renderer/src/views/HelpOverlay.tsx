@@ -22,6 +22,7 @@ export function isHelpOpen(): boolean {
   return open;
 }
 
+/** Keys pressed together; '|' between two keys means either. */
 type Entry = [keys: string[], what: string];
 
 /** The list the overlay shows, by section (exported so a test can hold the keyboard handler to it). */
@@ -35,7 +36,7 @@ export const HELP_SECTIONS: [title: string, entries: Entry[]][] = [
     [['text'], 'Substring of a function or file'], [['/re/'], 'A regular expression'],
   ]],
   ['Flame graph and chart', [
-    [['w', 's'], 'Zoom in / out'], [['a', 'd'], 'Pan left / right'], [['0'], 'Whole profile'],
+    [['w', '|', 's'], 'Zoom in / out'], [['a', '|', 'd'], 'Pan left / right'], [['0'], 'Whole profile'],
     [['Wheel'], 'Scroll up and down'], [['Shift', 'Wheel'], 'Pan sideways (also a horizontal swipe)'],
     [['Ctrl', 'Wheel'], 'Zoom at the pointer (⌘ on macOS, or pinch)'], [['Drag'], 'Pan'],
     [['Click'], 'Flame graph: focus on the frame · chart: zoom to it'], [['Double-click'], 'Reset'],
@@ -44,11 +45,11 @@ export const HELP_SECTIONS: [title: string, entries: Entry[]][] = [
     [['Esc'], 'Clear the time range'],
   ]],
   ['Tables', [
-    [['↑', '↓'], 'Select the previous / next function'], [['Enter'], 'Open the selected function in the Sandwich'],
+    [['↑', '|', '↓'], 'Select the previous / next function'], [['Enter'], 'Open the selected function in the Sandwich'],
     [['Double-click'], 'Same'], [['Click a header'], 'Sort by it'],
   ]],
   ['Call tree', [
-    [['↑', '↓'], 'Previous / next row'], [['→'], 'Expand, then go to the first caller / callee'], [['←'], 'Collapse, then go to the parent'],
+    [['↑', '|', '↓'], 'Previous / next row'], [['→'], 'Expand, then go to the first caller / callee'], [['←'], 'Collapse, then go to the parent'],
     [['Enter'], 'Expand or collapse'], [['*'], 'Expand the hot path below the row'], [['Invert'], 'Leaf functions first, their callers below'],
   ]],
   ['Live', [
@@ -78,7 +79,10 @@ export function HelpOverlay() {
               <dl>
                 {entries.map(([keys, what]) => (
                   <div key={keys.join('+') + what} className="help-row">
-                    <dt>{keys.map((k, i) => <span key={i}>{i > 0 && '+'}<kbd>{k}</kbd></span>)}</dt>
+                    <dt>
+                      {/* '|' separates alternatives (w or s); anything else is pressed together (Ctrl+L). */}
+                      {keys.map((k, i) => (k === '|' ? <span key={i} className="dim"> or </span> : <span key={i}>{i > 0 && keys[i - 1] !== '|' && '+'}<kbd>{k}</kbd></span>))}
+                    </dt>
                     <dd>{what}</dd>
                   </div>
                 ))}

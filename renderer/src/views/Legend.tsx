@@ -15,7 +15,7 @@ export function Legend() {
       ))}
       <span className="legend-item" title="Frames narrower than a pixel at this zoom, drawn as one grey block: zoom in to tell them apart">
         <i className="swatch merged" style={{ background: merged }} />
-        merged &lt;1px
+        <span className="legend-merged-label">merged &lt;1px</span>
       </span>
     </span>
   );
