@@ -6,8 +6,8 @@ import { CHANNEL_PREFIX, EXPORT_FORMAT_NAMES, type ExportFormat } from './api';
 
 export const SHELL_CHANNEL = `${CHANNEL_PREFIX}shell`;
 
-/** The four views, in menu order; the same names as the renderer's ViewKind. */
-export const SHELL_VIEWS = ['flame-graph', 'flame-chart', 'sandwich', 'table'] as const;
+/** The five views, in menu order; the same names as the renderer's ViewKind. */
+export const SHELL_VIEWS = ['flame-graph', 'flame-chart', 'sandwich', 'table', 'call-tree'] as const;
 export type ShellView = (typeof SHELL_VIEWS)[number];
 
 /** What a menu item asks the page to do. */

@@ -30,11 +30,12 @@ const VIEW_LABELS: Record<ShellView, string> = {
   'flame-chart': 'Flame &Chart',
   sandwich: '&Sandwich',
   table: 'Function &Table',
+  'call-tree': 'Call T&ree',
 };
 
 /** Shown by Help > Keyboard Shortcuts (renderer/src/keyboard.ts holds the keys themselves). */
 export const SHORTCUTS: ReadonlyArray<readonly [keys: string, what: string]> = [
-  ['1 – 4', 'Flame graph, flame chart, sandwich, function table'],
+  ['1 – 5', 'Flame graph, flame chart, sandwich, function table, call tree'],
   ['W / S', 'Zoom in / out'],
   ['A / D', 'Pan left / right'],
   ['0', 'Reset the zoom'],
@@ -90,7 +91,7 @@ export function buildMenuTemplate(state: MenuState, actions: MenuActions): MenuI
       submenu: [
         { id: 'welcome', label: '&Welcome', click: () => actions.send({ command: 'show-welcome' }) },
         { type: 'separator' },
-        // No accelerators: the page's own keys 1–4 do it, and a menu accelerator would steal them from text fields.
+        // No accelerators: the page's own keys 1–5 do it, and a menu accelerator would steal them from text fields.
         ...SHELL_VIEWS.map((view): MenuItemConstructorOptions => ({ id: `view-${view}`, label: VIEW_LABELS[view], click: () => actions.send({ command: 'show-view', view }) })),
         { type: 'separator' },
         { role: 'zoomIn' },

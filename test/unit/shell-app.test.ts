@@ -166,7 +166,7 @@ describe.skipIf(skip)(titled('the shell with a stand-in electron', skip), () => 
     const menu = fake.menus.current!;
     const labels = (key: string) => (menu.find((m) => m.label === key)?.submenu ?? []).filter((i: any) => i.label).map((i: any) => i.label.replace(/&/g, ''));
     expect(labels('&File')).toEqual(['Open…', 'Open Recent', 'Attach to Process…', 'Record Script…', 'Playground', 'Export', 'Close Profile', 'Close Window', 'Quit']);
-    expect(labels('&View')).toEqual(['Welcome', 'Flame Graph', 'Flame Chart', 'Sandwich', 'Function Table', 'Theme']);
+    expect(labels('&View')).toEqual(['Welcome', 'Flame Graph', 'Flame Chart', 'Sandwich', 'Function Table', 'Call Tree', 'Theme']);
     expect(labels('&Help')).toEqual(['Keyboard Shortcuts', 'The py-spy Project (sampler)', 'About Emberscope']);
     const viewRoles = menu.find((m) => m.label === '&View').submenu.map((i: any) => i.role).filter(Boolean);
     expect(viewRoles).toEqual(['zoomIn', 'zoomOut', 'resetZoom', 'togglefullscreen']);
