@@ -1,6 +1,7 @@
 // The colours of a diff: a diverging, colour-blind-safe palette for faster/slower self time, its own colours (and
 // hatching) for stacks on one side only, and a neutral grey for what lies within sampling noise. Pure, like model/.
 import { DiffClass } from './diff';
+import type { ThemeName } from './theme';
 
 /**
  * ColorBrewer RdBu (colour-blind safe), four steps each way from a neutral grey, strongest last. Faster is blue,
@@ -14,6 +15,13 @@ export const DIFF_PALETTE = {
   onlyAfter: '#b2abd2',
   onlyBefore: '#e6d28a',
 } as const;
+
+/**
+ * The neutral grey per theme. On the dark ground a mid grey sits between the ramps' light ends; on white that grey is
+ * darker than the first steps of change and reads as the strongest block, so the light theme's is paler (still
+ * distinct from white and from both ramps' first steps, with dark labels).
+ */
+export const DIFF_NEUTRAL: Record<ThemeName, string> = { dark: DIFF_PALETTE.neutral, light: '#c9cdd3' };
 
 /** Label colour with enough contrast on each fill. */
 const DARK_TEXT = '#0d0e11';
@@ -32,7 +40,7 @@ export interface DiffPaint {
   hatch: boolean;
 }
 
-export function computeDiffPaint(cls: DiffClass, relative: number): DiffPaint {
+export function computeDiffPaint(cls: DiffClass, relative: number, theme: ThemeName = 'dark'): DiffPaint {
   switch (cls) {
     case DiffClass.Faster: {
       const step = changeStep(relative);
@@ -44,7 +52,7 @@ export function computeDiffPaint(cls: DiffClass, relative: number): DiffPaint {
     }
     case DiffClass.OnlyAfter: return { fill: DIFF_PALETTE.onlyAfter, label: DARK_TEXT, hatch: true };
     case DiffClass.OnlyBefore: return { fill: DIFF_PALETTE.onlyBefore, label: DARK_TEXT, hatch: true };
-    default: return { fill: DIFF_PALETTE.neutral, label: DARK_TEXT, hatch: false };
+    default: return { fill: DIFF_NEUTRAL[theme], label: DARK_TEXT, hatch: false };
   }
 }
 

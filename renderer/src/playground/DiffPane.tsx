@@ -12,10 +12,12 @@ import {
   summarizeDiff,
   type ProfileDiff,
 } from '../model/diff';
-import { computeDiffPaint, DIFF_CLASS_LABELS, DIFF_PALETTE } from '../model/diffcolors';
+import { computeDiffPaint, DIFF_CLASS_LABELS, DIFF_NEUTRAL, DIFF_PALETTE } from '../model/diffcolors';
+import type { ThemeName } from '../model/theme';
 import { formatCount } from '../model/format';
 import { useStore } from '../store/store';
 import { FlameCanvasView } from '../views/FlameCanvasView';
+import { useTheme } from '../views/theme';
 import type { TooltipContent } from '../views/Tooltip';
 import { DiffTable } from './DiffTable';
 import { describeRef, setDiffRefs } from './diffs';
@@ -63,13 +65,13 @@ function SourcePicker({ value, onChange, label, testId }: { value: DiffRef | nul
   );
 }
 
-function Legend() {
+function Legend({ theme }: { theme: ThemeName }) {
   const swatch = (color: string, hatch = false) => <i className={`pg-swatch${hatch ? ' hatch' : ''}`} style={{ background: color }} />;
   return (
     <div className="pg-legend" data-testid="diff-legend" aria-label="Legend">
       <span className="pg-ramp" title="Faster ← → slower (self time)">
         {[...DIFF_PALETTE.faster].reverse().map((c) => <i key={c} style={{ background: c }} />)}
-        <i style={{ background: DIFF_PALETTE.neutral }} className="mid" />
+        <i style={{ background: DIFF_NEUTRAL[theme] }} className="mid" />
         {DIFF_PALETTE.slower.map((c) => <i key={c} style={{ background: c }} />)}
       </span>
       <span className="dim">faster · <b className="pg-noise">within noise (2σ)</b> · slower</span>
@@ -86,7 +88,7 @@ function describeExposure(diff: ProfileDiff, norm: 'absolute' | 'proportional'):
   return `${side(diff.totals.before)} → ${side(diff.totals.after)}${Number.isNaN(diff.totals.after.count) ? '' : ' samples'}`;
 }
 
-function describeDiffNode(diff: ProfileDiff, norm: 'absolute' | 'proportional', node: number): TooltipContent {
+function describeDiffNode(diff: ProfileDiff, norm: 'absolute' | 'proportional', node: number, theme: ThemeName): TooltipContent {
   const t = diff.tree;
   const f = t.func[node];
   const unit = diff.totals.after.unit;
@@ -97,7 +99,7 @@ function describeDiffNode(diff: ProfileDiff, norm: 'absolute' | 'proportional', 
   return {
     title: diff.funcs.name[f],
     subtitle: `${file ? `${file}${diff.funcs.line[f] ? `:${diff.funcs.line[f]}` : ''} · ` : ''}${KIND_LABELS[diff.funcs.kind[f]] ?? ''}`,
-    color: computeDiffPaint(self.cls, self.relative).fill,
+    color: computeDiffPaint(self.cls, self.relative, theme).fill,
     rows: [
       ['Self before → after', `${fmt(self.before)} → ${fmt(self.after)}`],
       ['Self change', `${formatDelta(self, norm, unit)}  ${formatRelative(self)}  (${DIFF_CLASS_LABELS[self.cls]}${Number.isNaN(self.z) ? '' : `, z = ${self.z.toFixed(1)}`})`],
@@ -110,6 +112,7 @@ function describeDiffNode(diff: ProfileDiff, norm: 'absolute' | 'proportional', 
 export function DiffPane() {
   const d = usePlayground((s) => s.diff);
   const selected = usePlayground((s) => s.selected);
+  const theme = useTheme();
   const diff = useMemo(() => (d.beforeProfile && d.afterProfile ? computeProfileDiff({ before: d.beforeProfile, after: d.afterProfile }) : null), [d.beforeProfile, d.afterProfile]);
   const norm = diff && !diff.absoluteComparable ? 'proportional' : d.norm;
   const flame = diff ? computeDiffFlame(diff, d.widthSide) : null;
@@ -117,9 +120,9 @@ export function DiffPane() {
   const paint = useCallback(
     (_func: number, node: number): RectPaint => {
       const dn = flame!.diffNode[node];
-      return computeDiffPaint(changes!.cls[dn], changes!.relative[dn]);
+      return computeDiffPaint(changes!.cls[dn], changes!.relative[dn], theme);
     },
-    [flame, changes],
+    [flame, changes, theme],
   );
   const selectedFunc = useMemo(() => {
     if (!diff || !selected) return -1;
@@ -168,7 +171,7 @@ export function DiffPane() {
             </span>
           </div>
           <div className="pg-diff-flame">
-            <Legend />
+            <Legend theme={theme} />
             {flame.layout.count === 0 ? (
               <div className="pg-empty dim">No samples on the {d.widthSide} side yet.</div>
             ) : (
@@ -176,7 +179,7 @@ export function DiffPane() {
                 surface="playground-diff"
                 layout={flame.layout}
                 source={source}
-                describe={(row, index) => describeDiffNode(diff, norm, flame.diffNode[flame.layout.rows[row].node[index]])}
+                describe={(row, index) => describeDiffNode(diff, norm, flame.diffNode[flame.layout.rows[row].node[index]], theme)}
                 onSelect={(row, index) => {
                   const f = flame.layout.rows[row].func[index];
                   setPlayground({ selected: { name: diff.funcs.name[f], file: diff.funcs.file[f] } });

@@ -3,6 +3,7 @@
 import { useMemo, useRef, useState } from 'react';
 import { computeDiffRows, type DiffNormalization, type DiffSortKey, type ProfileDiff } from '../model/diff';
 import { computeDiffPaint } from '../model/diffcolors';
+import { useTheme } from '../views/theme';
 import { useElementHeight } from '../views/useElementHeight';
 import { CLASS_NAMES, formatDelta, formatDiffValue, formatRelative } from './format';
 import { setPlayground, updateDiff, usePlayground } from './store';
@@ -16,6 +17,7 @@ const COLUMNS = `minmax(130px,1.6fr) ${NUM} ${NUM} ${DELTA} minmax(52px,.32fr) $
 export function DiffTable({ diff, norm }: { diff: ProfileDiff; norm: DiffNormalization }) {
   const sort = usePlayground((s) => s.diff.sort);
   const selected = usePlayground((s) => s.selected);
+  const theme = useTheme();
   const rows = useMemo(() => computeDiffRows(diff, norm, sort), [diff, norm, sort]);
   const scroller = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
@@ -49,7 +51,7 @@ export function DiffTable({ diff, norm }: { diff: ProfileDiff; norm: DiffNormali
       <div className="ftable-body" ref={scroller} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}>
         <div style={{ height: rows.length * ROW_PX, position: 'relative' }}>
           {rows.slice(first, last).map((r, k) => {
-            const paint = computeDiffPaint(r.self.cls, r.self.relative);
+            const paint = computeDiffPaint(r.self.cls, r.self.relative, theme);
             const isSelected = selected?.name === r.name && selected.file === r.file;
             return (
               <div
