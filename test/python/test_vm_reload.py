@@ -1,5 +1,6 @@
 """Reload semantics: every case of reload_cases.py against Emberscope's engine, in-process (the agent applies the
 same engine on the script's main thread; test_vm_agent.py covers that path with real processes)."""
+import contextlib
 import os
 import sys
 import tempfile
@@ -51,6 +52,21 @@ def module(tmp_path):
     sys.modules.pop(name, None)
 
 
+@contextlib.contextmanager
+def running(loop):
+    """Runs `loop(stop)` on a daemon thread for the block's length (after 20 ms, so it is inside the loop); yields
+    the thread."""
+    stop = threading.Event()
+    th = threading.Thread(target=loop, args=(stop,), daemon=True)
+    th.start()
+    try:
+        time.sleep(0.02)
+        yield th
+    finally:
+        stop.set()
+        th.join(2)
+
+
 def test_report_counts_generations_and_time(module):
     engine, load, write, name = module
     load("def f():\n    return 1\n")
@@ -85,11 +101,7 @@ def test_live_frames_name_the_old_generation_of_a_running_loop(module):
             while not stop.is_set():
                 stop.wait(0.001)
         """)
-    stop = threading.Event()
-    th = threading.Thread(target=mod.loop, args=(stop,), daemon=True)
-    th.start()
-    try:
-        time.sleep(0.02)
+    with running(mod.loop) as th:
         report = write("""
             def loop(stop):
                 while not stop.is_set():
@@ -99,9 +111,6 @@ def test_live_frames_name_the_old_generation_of_a_running_loop(module):
         frames = [f for t in engine.live_frames() if t["tid"] == th.native_id for f in t["frames"]]
         assert [f["name"] for f in frames] == ["loop"] and frames[0]["oldGeneration"] == 0
         assert frames[0]["depth"] >= 1  # below threading's bootstrap frames
-    finally:
-        stop.set()
-        th.join(2)
     assert all(not t["frames"] for t in engine.live_frames())
 
 
@@ -117,11 +126,7 @@ def test_live_frames_leave_out_a_running_loop_that_merely_moved(module):
                 work()
                 stop.wait(0.001)
         """)
-    stop = threading.Event()
-    th = threading.Thread(target=mod.loop, args=(stop,), daemon=True)
-    th.start()
-    try:
-        time.sleep(0.02)
+    with running(mod.loop) as th:
         report = write("""
             def helper():
                 return 2
@@ -137,9 +142,6 @@ def test_live_frames_leave_out_a_running_loop_that_merely_moved(module):
         assert report["ok"], report
         frames = [f for t in engine.live_frames() if t["tid"] == th.native_id for f in t["frames"]]
         assert "loop" not in [f["name"] for f in frames], frames
-    finally:
-        stop.set()
-        th.join(2)
 
 
 def test_index_not_heap_scan_cost_does_not_grow_with_heap(module):

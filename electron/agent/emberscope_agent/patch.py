@@ -485,20 +485,26 @@ class Apply:
     def _refuse_running(self, st):
         if not self.replaced_changed:
             return
-        names = {t.ident: t.name for t in threading.enumerate()}
-        for ident, frame in sys._current_frames().items():
-            stack = []
-            f = frame
-            while f is not None:
-                stack.append(f)
-                f = f.f_back
-            stack.reverse()
+        for ident, thread, stack in thread_stacks():
             for depth, f in enumerate(stack):
                 if f.f_code in self.replaced_changed:
                     self.refuse(st.label(_qual(f.f_code)),
-                                f"running now on thread {names.get(ident, ident)} (depth {depth}): keeps its old code "
-                                "until it is re-entered")
+                                f"running now on thread {thread.name if thread else ident} (depth {depth}): keeps its "
+                                "old code until it is re-entered")
 
+
+
+def thread_stacks():
+    """Per running thread: (its ident, its threading.Thread or None if threading does not know it, its frames
+    outermost first)."""
+    threads = {t.ident: t for t in threading.enumerate()}
+    for ident, frame in sys._current_frames().items():
+        stack = []
+        while frame is not None:
+            stack.append(frame)
+            frame = frame.f_back
+        stack.reverse()
+        yield ident, threads.get(ident), stack
 
 
 def _persist(g):

@@ -21,14 +21,12 @@ import gc
 import importlib.machinery
 import importlib.util
 import os
-import sys
-import threading
 import time
 import traceback
 import types
 
 from . import astdiff
-from .patch import Apply, Transaction, _dunder, _qual
+from .patch import Apply, Transaction, _dunder, _qual, thread_stacks
 
 _CO_GENERATORISH = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async generator
 _AGENT_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -450,15 +448,7 @@ class Engine:
         list), also appends (thread ident, tid, frame object, its entry) for each, so the caller can watch them
         return (host.py's frame watcher)."""
         threads = []
-        names = {t.ident: t for t in threading.enumerate()}
-        for ident, frame in sys._current_frames().items():
-            stack = []
-            f = frame
-            while f is not None:
-                stack.append(f)
-                f = f.f_back
-            stack.reverse()
-            t = names.get(ident)
+        for ident, t, stack in thread_stacks():
             tid = int(getattr(t, "native_id", None) or ident)
             frames = []
             for depth, f in enumerate(stack):
