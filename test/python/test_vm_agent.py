@@ -327,19 +327,24 @@ def test_reload_from_source_text_and_traceback_lines(agents, tmp_path):
     a.wait_output('line 6 raise ValueError("x")')  # new line number, and the text of the code that runs
 
 
-def test_local_module_reload_and_modules_event(agents, tmp_path):
-    helper = write(tmp_path / "helper.py", "SCALE = 1\ndef f():\n    return 10 * SCALE\n")
-    script = write(tmp_path / "app.py", """
+def printing_changes(imports, value):
+    """A script that runs `imports`, then polls `value` every 2 ms and prints `v <value>` each time it changes."""
+    return f"""
         import time
-        from helper import f, SCALE
+        {imports}
         last = None
         while True:
-            v = (f(), SCALE)
+            v = {value}
             if v != last:
                 print("v", v, flush=True)
                 last = v
             time.sleep(0.002)
-        """)
+        """
+
+
+def test_local_module_reload_and_modules_event(agents, tmp_path):
+    helper = write(tmp_path / "helper.py", "SCALE = 1\ndef f():\n    return 10 * SCALE\n")
+    script = write(tmp_path / "app.py", printing_changes("from helper import f, SCALE", "(f(), SCALE)"))
     a = agents()
     a.run(script)
     a.wait_output("v (10, 1)")
@@ -613,18 +618,7 @@ def test_local_package_with_relative_imports(agents, tmp_path):
     (tmp_path / "pkg").mkdir()
     write(tmp_path / "pkg" / "__init__.py", "from .mod import f, K\n")
     mod = write(tmp_path / "pkg" / "mod.py", "K = 1\ndef f():\n    return 'one'\n")
-    script = write(tmp_path / "app.py", """
-        import time, json
-        import pkg
-        from pkg import f
-        last = None
-        while True:
-            v = (f(), pkg.K)
-            if v != last:
-                print("v", v, flush=True)
-                last = v
-            time.sleep(0.002)
-        """)
+    script = write(tmp_path / "app.py", printing_changes("import pkg; from pkg import f", "(f(), pkg.K)"))
     a = agents()
     a.run(script)
     a.wait_output("v ('one', 1)")
