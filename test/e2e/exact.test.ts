@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingPrerequisite, titled } from '../unit/skips';
-import { chromiumAvailable, CHROMIUM_PATH, launchBrowser, newPage, screenshot, startServe, type Served } from './harness';
+import { chromiumAvailable, CHROMIUM_PATH, screenshot, startBrowserSession, stopBrowserSession, type Served } from './harness';
 
 const noChromium = missingPrerequisite(`Chromium at ${CHROMIUM_PATH}`, chromiumAvailable(), 'apt-get install chromium');
 
@@ -19,15 +19,11 @@ describe.skipIf(noChromium)(titled('Record exactly in Chromium against emberscop
   const scratch = mkdtempSync(path.join(tmpdir(), 'emberscope-exact-script-'));
 
   beforeAll(async () => {
-    served = await startServe([], { EMBERSCOPE_HOME: home });
-    browser = await launchBrowser();
-    page = await newPage(browser, served.url);
-    await page.getByTestId('welcome').waitFor();
+    ({ served, browser, page } = await startBrowserSession(home, { width: 1440, colorScheme: 'light' }));
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await served?.stop();
+    await stopBrowserSession({ served, browser });
     rmSync(home, { recursive: true, force: true });
     rmSync(scratch, { recursive: true, force: true });
   });

@@ -66,6 +66,44 @@ export async function launchBrowser(): Promise<Browser> {
   return launchChromium();
 }
 
+/** A page at `width`×`height` with the OS colour scheme `colorScheme`, once it shows the welcome screen. */
+export async function openPage(browser: Browser, url: string, width = 1400, height = 900, colorScheme: 'light' | 'dark' = 'dark'): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: 1, colorScheme });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('[page error]', e.message));
+  await page.goto(url);
+  await page.getByTestId('welcome').waitFor({ timeout: 15_000 });
+  return page;
+}
+
+export interface BrowserSession {
+  served: Served;
+  browser: Browser;
+  page: Page;
+}
+
+/** `serve` with its own EMBERSCOPE_HOME (created if missing) and a Chromium: what every browser test starts from. */
+export async function startServedBrowser(home: string): Promise<Omit<BrowserSession, 'page'>> {
+  mkdirSync(home, { recursive: true });
+  const served = await startServe([], { EMBERSCOPE_HOME: home });
+  return { served, browser: await launchBrowser() };
+}
+
+/** startServedBrowser, then a page on the welcome screen (see openPage for the defaults). */
+export async function startBrowserSession(
+  home: string,
+  view: { width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {},
+): Promise<BrowserSession> {
+  const { served, browser } = await startServedBrowser(home);
+  return { served, browser, page: await openPage(browser, served.url, view.width, view.height, view.colorScheme) };
+}
+
+/** Closes what startServedBrowser / startBrowserSession started (either may be missing if the start failed). */
+export async function stopBrowserSession(session: { served?: Served; browser?: Browser }): Promise<void> {
+  await session.browser?.close();
+  await session.served?.stop();
+}
+
 export async function newPage(browser: Browser, url: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
   const page = await context.newPage();

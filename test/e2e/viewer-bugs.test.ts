@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingPrerequisite, titled } from '../unit/skips';
-import { chromiumAvailable, CHROMIUM_PATH, launchBrowser, repoRoot, screenshot, startServe, type Served } from './harness';
+import { chromiumAvailable, CHROMIUM_PATH, repoRoot, screenshot, startBrowserSession, stopBrowserSession, type Served } from './harness';
 import { openPage, openPath, openSample, readState, readViewport, scratchDir, showView, WAIT, writeDeepProfile } from './viewer-support';
 
 const noChromium = missingPrerequisite(`Chromium at ${CHROMIUM_PATH}`, chromiumAvailable(), 'apt-get install chromium');
@@ -39,17 +39,12 @@ describe.skipIf(noChromium)(titled('viewer bugs of issue 9, in Chromium against 
   let sleeper: ChildProcess | undefined;
 
   beforeAll(async () => {
-    const home = path.join(scratchDir, 'home-bugs');
-    mkdirSync(home, { recursive: true });
-    served = await startServe([], { EMBERSCOPE_HOME: home });
-    browser = await launchBrowser();
-    page = await openPage(browser, served.url);
+    ({ served, browser, page } = await startBrowserSession(path.join(scratchDir, 'home-bugs')));
   });
 
   afterAll(async () => {
     sleeper?.kill('SIGKILL');
-    await browser?.close();
-    await served?.stop();
+    await stopBrowserSession({ served, browser });
   });
 
   it('fills the Functions table again after a search that matched nothing', async () => {

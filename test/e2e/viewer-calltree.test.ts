@@ -2,13 +2,12 @@
 // and `*` navigate and expand, the selection is shared with the flame views, and the inverted tree puts the function
 // with the most self time first, with the figure the CLI gives for it.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatWeight } from '../../renderer/src/model/format';
 import { missingPrerequisite, titled } from '../unit/skips';
-import { chromiumAvailable, CHROMIUM_PATH, launchBrowser, repoRoot, screenshot, startServe, type Served } from './harness';
+import { chromiumAvailable, CHROMIUM_PATH, repoRoot, screenshot, startBrowserSession, stopBrowserSession, type Served } from './harness';
 import { openPage, openSample, readState, showView, scratchDir, WAIT } from './viewer-support';
 
 const noChromium = missingPrerequisite(`Chromium at ${CHROMIUM_PATH}`, chromiumAvailable(), 'apt-get install chromium');
@@ -23,17 +22,10 @@ describe.skipIf(noChromium)(titled('call tree in Chromium against emberscope ser
   const selectedRow = () => page.locator('[data-testid="call-tree-row"][aria-selected="true"]');
 
   beforeAll(async () => {
-    const home = path.join(scratchDir, 'home-calltree');
-    mkdirSync(home, { recursive: true });
-    served = await startServe([], { EMBERSCOPE_HOME: home });
-    browser = await launchBrowser();
-    page = await openPage(browser, served.url, 1400, 900, 'dark');
+    ({ served, browser, page } = await startBrowserSession(path.join(scratchDir, 'home-calltree')));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await served?.stop();
-  });
+  afterAll(() => stopBrowserSession({ served, browser }));
 
   it('opens on key 5 with the hot path expanded', async () => {
     await openSample(page, /py-spy \(speedscope\)/);

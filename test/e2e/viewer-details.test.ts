@@ -2,13 +2,13 @@
 // frame's location, this instance against all instances, its full stack, callers and callees, and the copy buttons.
 // Figures are checked against the CLI's summary and against the trace file itself.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatPercent, formatWeight } from '../../renderer/src/model/format';
 import { missingPrerequisite, titled } from '../unit/skips';
-import { chromiumAvailable, CHROMIUM_PATH, launchBrowser, repoRoot, screenshot, startServe, type Served } from './harness';
+import { chromiumAvailable, CHROMIUM_PATH, repoRoot, screenshot, startBrowserSession, stopBrowserSession, type Served } from './harness';
 import { openPage, openSample, showView, scratchDir, WAIT } from './viewer-support';
 
 const noChromium = missingPrerequisite(`Chromium at ${CHROMIUM_PATH}`, chromiumAvailable(), 'apt-get install chromium');
@@ -27,18 +27,11 @@ describe.skipIf(noChromium)(titled('details panel in Chromium against emberscope
   let page: Page;
 
   beforeAll(async () => {
-    const home = path.join(scratchDir, 'home-details');
-    mkdirSync(home, { recursive: true });
-    served = await startServe([], { EMBERSCOPE_HOME: home });
-    browser = await launchBrowser();
-    page = await openPage(browser, served.url, 1400, 900, 'dark');
+    ({ served, browser, page } = await startBrowserSession(path.join(scratchDir, 'home-details')));
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(served.url).origin });
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await served?.stop();
-  });
+  afterAll(() => stopBrowserSession({ served, browser }));
 
   it('shows the clicked frame: location, this instance, all instances, stack, callers, callees', async () => {
     const summary = JSON.parse(execFileSync(process.execPath, [path.join(repoRoot, 'bin/emberscope.mjs'), 'open', PYSPY, '--json']).toString());

@@ -7,8 +7,8 @@ import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingPrerequisite, titled } from '../unit/skips';
-import { artifactsDir, chromiumAvailable, CHROMIUM_PATH, launchBrowser, screenshot, startServe, type Served } from './harness';
-import { openPage, openSample, showView, scratchDir, WAIT } from './viewer-support';
+import { artifactsDir, chromiumAvailable, CHROMIUM_PATH, screenshot, startBrowserSession, stopBrowserSession, type Served } from './harness';
+import { openSample, showView, scratchDir, WAIT } from './viewer-support';
 
 const noChromium = missingPrerequisite(`Chromium at ${CHROMIUM_PATH}`, chromiumAvailable(), 'apt-get install chromium');
 
@@ -28,17 +28,10 @@ describe.skipIf(noChromium)(titled('image export in Chromium against emberscope 
   const canvasSize = () => page.$eval('[data-testid="flame-canvas"]', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height, c.clientWidth, c.clientHeight]);
 
   beforeAll(async () => {
-    const home = path.join(scratchDir, 'home-export');
-    mkdirSync(home, { recursive: true });
-    served = await startServe([], { EMBERSCOPE_HOME: home });
-    browser = await launchBrowser();
-    page = await openPage(browser, served.url, 1400, 900, 'light');
+    ({ served, browser, page } = await startBrowserSession(path.join(scratchDir, 'home-export'), { colorScheme: 'light' }));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await served?.stop();
-  });
+  afterAll(() => stopBrowserSession({ served, browser }));
 
   it('saves the visible flame graph as SVG with the labels on screen', async () => {
     await openSample(page, /py-spy \(speedscope\)/);

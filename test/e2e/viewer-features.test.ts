@@ -2,12 +2,11 @@
 // that follow the OS (prefers-color-scheme, or the desktop shell's <html data-theme>) with a toggle, the colour
 // legend, the `?` overlay, a status bar without debug counters, and search with a match counter and Enter /
 // Shift+Enter stepping in every view. Screenshots in light and dark at 1400×900 and 900×600.
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingPrerequisite, titled } from '../unit/skips';
-import { chromiumAvailable, CHROMIUM_PATH, launchBrowser, screenshot, startServe, type Served } from './harness';
+import { chromiumAvailable, CHROMIUM_PATH, screenshot, startServedBrowser, stopBrowserSession, type Served } from './harness';
 import { openPage, openSample, readState, showView, scratchDir, WAIT } from './viewer-support';
 
 const noChromium = missingPrerequisite(`Chromium at ${CHROMIUM_PATH}`, chromiumAvailable(), 'apt-get install chromium');
@@ -28,16 +27,10 @@ describe.skipIf(noChromium)(titled('viewer features of issue 9, in Chromium agai
   let browser: Browser;
 
   beforeAll(async () => {
-    const home = path.join(scratchDir, 'home-features');
-    mkdirSync(home, { recursive: true });
-    served = await startServe([], { EMBERSCOPE_HOME: home });
-    browser = await launchBrowser();
+    ({ served, browser } = await startServedBrowser(path.join(scratchDir, 'home-features')));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await served?.stop();
-  });
+  afterAll(() => stopBrowserSession({ served, browser }));
 
   for (const scheme of ['light', 'dark'] as const) {
     for (const [w, h] of [[1400, 900], [900, 600]] as const) {

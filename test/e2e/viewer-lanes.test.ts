@@ -1,11 +1,10 @@
 // Flame chart lanes (issue 9, item 7) in the real page with a three-thread VizTracer trace: each lane names its
 // thread and process; lanes collapse (from the bar or by clicking their label row), move, hide and come back.
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingPrerequisite, titled } from '../unit/skips';
-import { chromiumAvailable, CHROMIUM_PATH, launchBrowser, repoRoot, screenshot, startServe, type Served } from './harness';
+import { chromiumAvailable, CHROMIUM_PATH, repoRoot, screenshot, startBrowserSession, stopBrowserSession, type Served } from './harness';
 import { openPage, openPath, showView, scratchDir, WAIT } from './viewer-support';
 
 const noChromium = missingPrerequisite(`Chromium at ${CHROMIUM_PATH}`, chromiumAvailable(), 'apt-get install chromium');
@@ -20,17 +19,10 @@ describe.skipIf(noChromium)(titled('flame chart lanes in Chromium against embers
   const lane = (thread: number) => page.locator(`[data-testid="lane-item"][data-thread="${thread}"]`);
 
   beforeAll(async () => {
-    const home = path.join(scratchDir, 'home-lanes');
-    mkdirSync(home, { recursive: true });
-    served = await startServe([], { EMBERSCOPE_HOME: home });
-    browser = await launchBrowser();
-    page = await openPage(browser, served.url, 1400, 900, 'dark');
+    ({ served, browser, page } = await startBrowserSession(path.join(scratchDir, 'home-lanes')));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await served?.stop();
-  });
+  afterAll(() => stopBrowserSession({ served, browser }));
 
   it('names every lane with its thread and process', async () => {
     await openPath(page, THREADS);

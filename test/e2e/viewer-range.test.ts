@@ -1,12 +1,12 @@
 // Range selection (issue 9, item 5) in the real page: Shift+drag on the flame chart or a drag on the minimap selects
 // a time range; the strip names its duration and content, counted here from the trace file itself; the other views
 // and tables show only that range; Esc clears it.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingPrerequisite, titled } from '../unit/skips';
-import { chromiumAvailable, CHROMIUM_PATH, launchBrowser, repoRoot, screenshot, startServe, type Served } from './harness';
+import { chromiumAvailable, CHROMIUM_PATH, repoRoot, screenshot, startBrowserSession, stopBrowserSession, type Served } from './harness';
 import { openPage, openSample, readState, showView, scratchDir, WAIT } from './viewer-support';
 
 const noChromium = missingPrerequisite(`Chromium at ${CHROMIUM_PATH}`, chromiumAvailable(), 'apt-get install chromium');
@@ -31,17 +31,10 @@ describe.skipIf(noChromium)(titled('time range selection in Chromium against emb
   });
 
   beforeAll(async () => {
-    const home = path.join(scratchDir, 'home-range');
-    mkdirSync(home, { recursive: true });
-    served = await startServe([], { EMBERSCOPE_HOME: home });
-    browser = await launchBrowser();
-    page = await openPage(browser, served.url, 1400, 900, 'dark');
+    ({ served, browser, page } = await startBrowserSession(path.join(scratchDir, 'home-range')));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await served?.stop();
-  });
+  afterAll(() => stopBrowserSession({ served, browser }));
 
   it('selects a range with Shift+drag on the flame chart and names it', async () => {
     await openSample(page, /VizTracer/);

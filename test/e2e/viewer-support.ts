@@ -2,9 +2,11 @@
 // write a profile with deep stacks. Everything drives the real page; nothing is mocked.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { canvasInk, repoRoot } from './harness';
+
+export { openPage } from './harness';
 
 /** How long a condition may take to hold before the test fails (the machine is shared; the UI answers in ms). */
 export const WAIT = { timeout: 15_000 };
@@ -12,15 +14,6 @@ export const WAIT = { timeout: 15_000 };
 export const scratchDir = path.join(repoRoot, 'test/artifacts/e2e-viewer');
 
 export interface Viewport { x0: number; x1: number; scrollY: number }
-
-export async function openPage(browser: Browser, url: string, width = 1400, height = 900, colorScheme: 'light' | 'dark' = 'dark'): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: 1, colorScheme });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => console.error('[page error]', e.message));
-  await page.goto(url);
-  await page.getByTestId('welcome').waitFor(WAIT);
-  return page;
-}
 
 /** Opens a bundled sample from the welcome screen (or "+ Open") and waits for a drawn picture. */
 export async function openSample(page: Page, title: RegExp): Promise<void> {

@@ -1,13 +1,12 @@
 // The transform stack (issue 9, item 6) in the real page: transforms added from the details panel show as removable
 // chips, and every view then reads the transformed profile; the totals are checked against the CLI's summary.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatWeight } from '../../renderer/src/model/format';
 import { missingPrerequisite, titled } from '../unit/skips';
-import { chromiumAvailable, CHROMIUM_PATH, launchBrowser, repoRoot, screenshot, startServe, type Served } from './harness';
+import { chromiumAvailable, CHROMIUM_PATH, repoRoot, screenshot, startBrowserSession, stopBrowserSession, type Served } from './harness';
 import { openPage, openSample, showView, scratchDir, WAIT } from './viewer-support';
 
 const noChromium = missingPrerequisite(`Chromium at ${CHROMIUM_PATH}`, chromiumAvailable(), 'apt-get install chromium');
@@ -34,17 +33,10 @@ describe.skipIf(noChromium)(titled('transforms in Chromium against emberscope se
   }
 
   beforeAll(async () => {
-    const home = path.join(scratchDir, 'home-transforms');
-    mkdirSync(home, { recursive: true });
-    served = await startServe([], { EMBERSCOPE_HOME: home });
-    browser = await launchBrowser();
-    page = await openPage(browser, served.url, 1400, 900, 'dark');
+    ({ served, browser, page } = await startBrowserSession(path.join(scratchDir, 'home-transforms')));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await served?.stop();
-  });
+  afterAll(() => stopBrowserSession({ served, browser }));
 
   it('drops the samples with a function: it is gone and the total falls by its total', async () => {
     await openSample(page, /py-spy \(speedscope\)/);
