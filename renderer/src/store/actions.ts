@@ -136,20 +136,26 @@ export async function closeTrace(traceId: string): Promise<void> {
   }
 }
 
-/** Exports via main and downloads through a Blob + <a download>. */
+/** Saves `blob` as `name` through the browser's download (an <a download> clicked once). */
+export function downloadBlob(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // Revoked later, not at once: the download reads the URL after click() returns.
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** Exports via main and downloads the file. */
 export async function exportCurrent(format: ExportFormat): Promise<void> {
   const traceId = getState().currentTraceId;
   if (!traceId) return;
   try {
     const { fileName, data } = await requireClient().exportTrace({ traceId, format });
-    const url = URL.createObjectURL(new Blob([data as BlobPart]));
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = fileName;
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    downloadBlob(new Blob([data as BlobPart]), fileName);
   } catch (err) {
     setState({ error: `Export failed: ${unpackError(err).message}` });
   }

@@ -1,6 +1,7 @@
 // Export → image: the flame view on screen as SVG (rebuilt from its draw list: crisp at any size, text selectable)
 // or PNG (the canvas as painted), downloaded by the browser (Electron saves it the same way).
 import { renderFlameSvg } from '../canvas/svg';
+import { downloadBlob } from '../store/actions';
 import { selectProfile } from '../store/selectors';
 import { getState, VIEW_LABELS, type SurfaceKey } from '../store/store';
 import { snapshotSurface } from './FlameCanvasView';
@@ -9,17 +10,6 @@ import { snapshotSurface } from './FlameCanvasView';
 export function currentImageSurface(): SurfaceKey | null {
   const view = getState().view;
   return view === 'flame-graph' || view === 'flame-chart' ? view : null;
-}
-
-function download(blob: Blob, name: string): void {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 /** "wordfreq.pstats" + "flame-graph" -> "wordfreq-flame-graph". */
@@ -36,11 +26,11 @@ export async function exportImage(format: 'svg' | 'png'): Promise<boolean> {
   const stem = imageFileStem(profile.name, surface);
   if (format === 'svg') {
     const svg = renderFlameSvg({ ...shot.scene, title: `${profile.name} — ${VIEW_LABELS[getState().view]}` });
-    download(new Blob([svg], { type: 'image/svg+xml' }), `${stem}.svg`);
+    downloadBlob(new Blob([svg], { type: 'image/svg+xml' }), `${stem}.svg`);
     return true;
   }
   const blob = await new Promise<Blob | null>((resolve) => shot.canvas.toBlob(resolve, 'image/png'));
   if (!blob) return false;
-  download(blob, `${stem}.png`);
+  downloadBlob(blob, `${stem}.png`);
   return true;
 }
