@@ -79,10 +79,12 @@ Usage:
 
 Reads Chrome/Perfetto trace JSON, VizTracer, py-spy (speedscope, raw), Austin, speedscope, V8 .cpuprofile,
 pprof, cProfile/pstats and folded stacks, gzip-compressed or not.`,
-  open: `Usage: emberscope open FILE [--json]
+  open: `Usage: emberscope open FILE [--json] [--sample-type NAME]
 
 Opens a profile and prints its summary: format, unit, duration, threads and the top functions by self time.
-  --json   print one JSON object {format, unit, threads, durationNs, totalWeight, top} (top 50) instead`,
+  --json               print one JSON object {format, unit, threads, durationNs, totalWeight, top} (top 50) instead,
+                       with warnings [...] when the file says its recording is incomplete
+  --sample-type NAME   pprof: read this sample type (e.g. alloc_space) instead of the file's default`,
   convert: `Usage: emberscope convert IN --to ${EXPORT_FORMAT_NAMES.join('|')} -o OUT
 
 Converts a profile in any format Emberscope reads to speedscope JSON, Chrome trace JSON or collapsed stacks.

@@ -7,7 +7,7 @@ import { basename, join, resolve } from 'node:path';
 import { EXPORT_FORMAT_NAMES, isExportFormat } from '../contract/api';
 import { allowAll, isLoopbackHost, refuseExec, type ExecPolicy } from '../services/exec-policy';
 import { checkInputFile, checkOutputFile, createServices, toContractError, withContext } from '../services/services';
-import { findAppRoot, NativeImport, type NativeProfile } from '../services/native';
+import { findAppRoot, NativeImport, type ImportOptions, type NativeProfile } from '../services/native';
 import { getResources } from '../services/resources';
 import { parseArgs, USAGE, UsageError } from './args';
 import { resolveElectron, runElectron } from './desktop';
@@ -34,13 +34,13 @@ function readVersion(): string {
 }
 
 /** Imports a file, drawing a progress line on stderr when it is a terminal. */
-async function importWithProgress(path: string, io: CliIo): Promise<NativeProfile> {
+async function importWithProgress(path: string, io: CliIo, options?: ImportOptions): Promise<NativeProfile> {
   try {
     checkInputFile(path);
   } catch (err) {
     throw new CliFailure(toContractError(err).message);
   }
-  const job = NativeImport.fromPath(path);
+  const job = NativeImport.fromPath(path, options);
   const tty = io.stderr.isTTY === true;
   let timer: NodeJS.Timeout | undefined;
   if (tty) {
@@ -67,11 +67,15 @@ async function importWithProgress(path: string, io: CliIo): Promise<NativeProfil
 }
 
 async function runOpen(argv: string[], io: CliIo): Promise<number> {
-  const { positionals, flags } = parseArgs(argv, [], ['--json', '--help', '-h'], 'open');
+  const { positionals, flags } = parseArgs(argv, ['--sample-type'], ['--json', '--sample-type', '--help', '-h'], 'open');
   if (flags.has('--help') || flags.has('-h')) return printHelp('open', io);
   if (positionals.length !== 1) throw new UsageError('open takes exactly one FILE', 'open');
   const path = positionals[0]!;
-  const profile = await importWithProgress(path, io);
+  const sampleType = flags.get('--sample-type');
+  if (sampleType !== undefined && (typeof sampleType !== 'string' || sampleType.trim() === '')) {
+    throw new UsageError('--sample-type needs the name of a sample type of the file, e.g. cpu or alloc_space', 'open');
+  }
+  const profile = await importWithProgress(path, io, sampleType === undefined ? undefined : { sampleType });
   const s = profile.summary(50);
   if (flags.has('--json')) {
     io.stdout.write(`${JSON.stringify(toSummaryJson(s))}\n`);

@@ -23,6 +23,7 @@ export function formatSummary(s: ProfileSummary, topN = 20, hasTimeline = true):
   lines.push(`unit      ${s.unit}`);
   lines.push(`duration  ${hasTimeline ? formatNs(s.durationNs) : '(no timeline in this format)'}`);
   lines.push(`total     ${formatWeight(s.totalWeight, s.unit)}`);
+  for (const w of s.warnings ?? []) lines.push(`warning   ${w}`);
   lines.push(`threads   ${s.threads.length}`);
   if (s.threads.length > 0) {
     const rows = [['', 'name', 'pid', 'tid', 'samples', 'spans']];
@@ -64,5 +65,6 @@ export function toSummaryJson(s: ProfileSummary) {
     durationNs: s.durationNs,
     totalWeight: s.totalWeight,
     top: s.top.slice(0, 50).map((f) => ({ name: f.name, file: f.file, line: f.line, self: f.self, total: f.total })),
+    ...(s.warnings && s.warnings.length > 0 ? { warnings: [...s.warnings] } : {}),
   };
 }

@@ -139,13 +139,18 @@ export class NativeProfile {
   }
 }
 
+/** What an import may be told (the addon's `JsImportOptions`): `sampleType` picks a pprof sample type by name. */
+export interface ImportOptions {
+  sampleType?: string;
+}
+
 /** One import running on a worker thread of the addon. */
 export class NativeImport {
   private constructor(private readonly job: RawImportJob) {}
 
-  static fromPath(path: string): NativeImport {
+  static fromPath(path: string, options?: ImportOptions): NativeImport {
     const native = loadAddon();
-    return new NativeImport(callNative(() => new native.ImportJob(path)));
+    return new NativeImport(callNative(() => new native.ImportJob(path, options)));
   }
 
   static fromBytes(name: string, data: Uint8Array): NativeImport {

@@ -36,9 +36,13 @@ describe('emberscope open', () => {
     expect(s.unit).toBe('samples');
     expect(Object.keys(s.threads[0])).toEqual(['name', 'pid', 'tid', 'samples', 'spans']);
     expect(Object.keys(s.top[0])).toEqual(['name', 'file', 'line', 'self', 'total']);
-    // Lines with a stack and a count (py-spy writes one stackless " 1" line, which carries no frames).
-    const counts = readFileSync(FOLDED, 'utf8').split('\n').map((l) => /^(.+) (\d+)$/.exec(l.trim())).filter((m) => m !== null);
-    expect(s.totalWeight).toBe(counts.reduce((a, m) => a + Number(m![2]), 0));
+    // Every line's count, the stackless " 1" line too (a sample in which py-spy found no frame; it counts it).
+    const counts = readFileSync(FOLDED, 'utf8').split('\n').map((l) => /^(.*) (\d+)$/.exec(l)).filter((m) => m !== null);
+    const sum = counts.reduce((a, m) => a + Number(m![2]), 0);
+    expect(s.totalWeight).toBe(sum);
+    // threads[].samples is the number of samples: the summed counts, not the number of distinct stack lines.
+    expect(s.threads.reduce((a: number, t: { samples: number }) => a + t.samples, 0)).toBe(sum);
+    expect(s.durationNs).toBe(0); // folded stacks have no timeline
     expect(s.top.length).toBeLessThanOrEqual(50);
     for (let i = 1; i < s.top.length; i++) expect(s.top[i - 1].self).toBeGreaterThanOrEqual(s.top[i].self);
   });
@@ -64,6 +68,55 @@ describe('emberscope open', () => {
     const bad = emberscope('open', corrupt);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/could not open .*corrupt\.txt\.gz.*truncated/);
+  });
+});
+
+describe('emberscope open: counts and choices the file makes', () => {
+  const fixture = (...p: string[]) => join(root, 'test', 'fixtures', ...p);
+
+  it('gives each process of a py-spy --subprocesses file its own threads, with the samples py-spy wrote', () => {
+    const file = fixture('py-spy-raw', 'subprocesses.txt');
+    const s = JSON.parse(emberscope('open', file, '--json').stdout);
+    const expected = new Map<string, number>();
+    for (const line of readFileSync(file, 'utf8').split('\n').filter((l) => l.trim())) {
+      const pid = [...line.matchAll(/(?:^|;)process (\d+):/g)].pop()![1];
+      const tid = /;thread \((\d+)\)/.exec(line)![1];
+      const key = `${pid}/${tid}`;
+      expected.set(key, (expected.get(key) ?? 0) + Number(/ (\d+)$/.exec(line)![1]));
+    }
+    const got = new Map<string, number>(s.threads.map((t: { pid: number; tid: number; samples: number }) => [`${t.pid}/${t.tid}`, t.samples]));
+    expect(got).toEqual(expected);
+    expect(new Set(s.threads.map((t: { pid: number }) => t.pid)).size).toBe(3);
+    expect(s.top.some((f: { name: string }) => /^(process |thread \()/.test(f.name))).toBe(false);
+  });
+
+  it('--sample-type picks a pprof sample type; an unknown one lists those the file has', () => {
+    const heap = fixture('pprof', 'go-heap.pb.gz');
+    expect(JSON.parse(emberscope('open', heap, '--json').stdout).unit).toBe('bytes'); // inuse_space, as go tool pprof
+    const objects = JSON.parse(emberscope('open', heap, '--json', '--sample-type', 'alloc_objects').stdout);
+    expect(objects.unit).toBe('samples');
+    const bad = emberscope('open', heap, '--sample-type', 'wall');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/no sample type "wall"; its types are alloc_objects\/count, alloc_space\/bytes/);
+    expect(emberscope('open', heap, '--sample-type').code).toBe(2);
+  });
+
+  it('says a corrupt .prof is neither cProfile/pstats nor pprof, and why', () => {
+    const r = emberscope('open', fixture('broken', 'random-bytes.prof'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/neither a valid cProfile\/pstats file nor a valid pprof file.*as cProfile\/pstats, .*; as pprof, /);
+  });
+
+  it('carries VizTracer\'s overflow flag as a warning in --json and the readable summary', () => {
+    const trace = JSON.parse(readFileSync(fixture('viztracer', 'threads.json'), 'utf8'));
+    trace.viztracer_metadata = { ...trace.viztracer_metadata, overflow: true };
+    const file = join(tmp, 'overflow.json');
+    writeFileSync(file, JSON.stringify(trace));
+    const s = JSON.parse(emberscope('open', file, '--json').stdout);
+    expect(s.warnings).toHaveLength(1);
+    expect(s.warnings[0]).toMatch(/buffer overflowed.*--tracer_entries/);
+    expect(emberscope('open', file).stdout).toMatch(/\nwarning +VizTracer's buffer overflowed/);
+    expect(JSON.parse(emberscope('open', fixture('viztracer', 'threads.json'), '--json').stdout).warnings).toBeUndefined();
   });
 });
 

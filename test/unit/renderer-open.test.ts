@@ -19,9 +19,14 @@ import { missingNative, titled } from './skips';
 const FIXTURES: [string, 'samples' | 'spans' | 'samples and spans' | 'call graph'][] = [
   ['test/fixtures/py-spy-raw/workload.txt', 'samples'],
   ['test/fixtures/py-spy-raw/workload-threads-idle.txt', 'samples'],
+  ['test/fixtures/py-spy-raw/subprocesses.txt', 'samples'],
   ['test/fixtures/austin/wall.austin', 'samples'],
   ['test/fixtures/cpuprofile/node-workload.cpuprofile', 'samples'],
+  // V8 frames of one function where some lack the line (-1): they join the function's row on both sides.
+  ['test/fixtures/speedscope-samples/Chrome/65/sucrase.cpuprofile', 'samples'],
   ['test/fixtures/pstats/workload.pstats', 'call graph'],
+  // Same-named functions in one file (two <genexpr>, two __init__): rows keyed by (name, file, line) on both sides.
+  ['test/fixtures/pstats/same-names.pstats', 'call graph'],
   // Span profiles: VizTracer, py-spy's Chrome trace, a Chrome DevTools trace, trace events of several processes, and
   // an evented speedscope file; one Hermes trace has samples and spans on the same thread.
   ['test/fixtures/viztracer/threads.json', 'spans'],

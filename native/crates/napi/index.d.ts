@@ -11,7 +11,10 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /** One import. `run()` may be called once; `cancel()` any time (before, during or after). */
 export declare class ImportJob {
-  /** An import of the file at `path` (read into memory on the worker thread); `options` sets the gzip limits. */
+  /**
+   * An import of the file at `path` (read into memory on the worker thread); `options` sets the gzip limits and
+   * pprof's sample type.
+   */
   constructor(path: string, options?: JsImportOptions | undefined | null)
   /** An import of bytes already in memory; `name` is used for extension sniffing and as the display name. */
   static fromBytes(name: string, data: Buffer, options?: JsImportOptions | undefined | null): ImportJob
@@ -143,6 +146,11 @@ export interface JsImportOptions {
   maxInflateRatio?: number
   /** ...and never past this many bytes. Default 4 GiB. */
   maxInflatedBytes?: number
+  /**
+   * pprof: the sample type to read (a `sample_type` name of the file, e.g. `alloc_space`) instead of the file's
+   * default. Other formats ignore it.
+   */
+  sampleType?: string
 }
 
 export interface JsProfile {

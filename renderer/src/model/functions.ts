@@ -33,10 +33,12 @@ export const computeFuncTable = memoizeByObject((profile: Profile): FuncTable =>
   const lines: number[] = [];
   const kinds: number[] = [];
   const byLine = linesAreDefinitions(profile);
+  const known = byLine ? knownDefinitionLines(profile) : null;
   for (let f = 0; f < frames.length; f++) {
     const fileIndex = frames.file[f];
     // String indexes make a cheap, exact key; the separator cannot occur in a number.
-    const key = byLine ? `${frames.func[f]}|${fileIndex}|${frames.line[f]}` : `${frames.func[f]}|${fileIndex}`;
+    const nameFile = `${frames.func[f]}|${fileIndex}`;
+    const key = known ? `${nameFile}|${frames.line[f] || known.get(nameFile) || 0}` : nameFile;
     let fi = byKey.get(key);
     if (fi === undefined) {
       fi = name.length;
@@ -59,6 +61,25 @@ export const computeFuncTable = memoizeByObject((profile: Profile): FuncTable =>
     funcOfFrame,
   };
 });
+
+/**
+ * `name|file` -> the one definition line its frames know (-1 when they know several). A frame whose line is unknown
+ * (V8 writes -1 for some frames of a function whose other frames have its line) joins that line's function, as in
+ * the native summary's `definition_lines`.
+ */
+function knownDefinitionLines(profile: Profile): Map<string, number> {
+  const frames = profile.frames;
+  const known = new Map<string, number>();
+  for (let f = 0; f < frames.length; f++) {
+    const line = frames.line[f];
+    if (line === 0) continue;
+    const nameFile = `${frames.func[f]}|${frames.file[f]}`;
+    const seen = known.get(nameFile);
+    known.set(nameFile, seen === undefined || seen === line ? line : -1);
+  }
+  for (const [k, v] of known) if (v < 0) known.delete(k);
+  return known;
+}
 
 /** True when frames carry their function's definition line (the importer says so in `meta.frame_lines`). */
 export function linesAreDefinitions(profile: Profile): boolean {

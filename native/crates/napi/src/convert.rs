@@ -184,6 +184,9 @@ pub struct JsImportOptions {
     pub max_inflate_ratio: Option<f64>,
     /// ...and never past this many bytes. Default 4 GiB.
     pub max_inflated_bytes: Option<f64>,
+    /// pprof: the sample type to read (a `sample_type` name of the file, e.g. `alloc_space`) instead of the file's
+    /// default. Other formats ignore it.
+    pub sample_type: Option<String>,
 }
 
 /// Checks the JS options once at the boundary; absent fields keep the core's defaults.
@@ -206,6 +209,12 @@ pub fn to_import_options(js: Option<JsImportOptions>) -> napi::Result<ImportOpti
         }
         if let Some(b) = js.max_inflated_bytes {
             o.max_inflated_bytes = whole("maxInflatedBytes", b, 1.0)?;
+        }
+        match js.sample_type {
+            Some(t) if t.trim().is_empty() => {
+                return Err(crate::coded_error("bad-request", "sampleType must name a sample type, e.g. \"cpu\""));
+            }
+            t => o.sample_type = t.map(|t| t.trim().to_owned()),
         }
         Ok(o)
     }

@@ -37,7 +37,8 @@ pub struct ImportJob {
 
 #[napi]
 impl ImportJob {
-    /// An import of the file at `path` (read into memory on the worker thread); `options` sets the gzip limits.
+    /// An import of the file at `path` (read into memory on the worker thread); `options` sets the gzip limits and
+    /// pprof's sample type.
     #[napi(constructor)]
     pub fn new(path: String, options: Option<JsImportOptions>) -> napi::Result<Self> {
         let options = to_import_options(options)?;

@@ -30,6 +30,18 @@ impl Exporter for FoldedExporter {
             }
             writeln!(w, " {}", json_num(weight))?;
         }
+        // Samples without a frame are written as py-spy writes them, a line with no stack (` 3`): they are samples
+        // the profiler took, and the importer counts them.
+        let frameless: f64 = profile
+            .threads
+            .iter()
+            .flat_map(|t| t.samples.stack.iter().zip(&t.samples.weight))
+            .filter(|&(&s, _)| s < 0)
+            .map(|(_, &x)| x)
+            .sum();
+        if frameless > 0.0 {
+            writeln!(w, " {}", json_num(frameless))?;
+        }
         w.flush()
     }
 }

@@ -55,9 +55,9 @@ pub enum ImportError {
     Parse { format: &'static str, message: String, location: Location },
     /// The input is over a limit of `ImportOptions`; the message says which and how to raise it.
     TooLarge(String),
-    /// A file whose name allows two formats (`.prof`: cProfile/pstats or pprof) and that neither reads; the message
-    /// says why each failed.
-    Neither(String),
+    /// An error whose message is whole as it stands: a file whose name allows two formats (`.prof`: cProfile/pstats
+    /// or pprof) and that neither reads (the message says why each failed); an option the file cannot honour.
+    Stated(String),
 }
 
 impl ImportError {
@@ -86,7 +86,7 @@ impl fmt::Display for ImportError {
                 "unknown format: tried Chrome/Perfetto trace JSON, VizTracer, speedscope, V8 .cpuprofile, pprof, \
                  cProfile/pstats and folded stacks (FlameGraph, py-spy raw, Austin); none matched. {hint}"
             ),
-            ImportError::TooLarge(message) | ImportError::Neither(message) => write!(f, "{message}"),
+            ImportError::TooLarge(message) | ImportError::Stated(message) => write!(f, "{message}"),
             ImportError::Parse { format, message, location } => {
                 // A whole-file problem (no events at all, say) has no position worth printing.
                 match location {
@@ -329,7 +329,7 @@ fn dispatch(input: &Input, job: &Job, options: &ImportOptions) -> Result<Profile
 fn import_prof(input: &Input, job: &Job, sample_type: Option<&str>) -> Result<Profile, ImportError> {
     let pprof_error = match pprof::import_with(input, job, sample_type) {
         Ok(p) => return Ok(p),
-        Err(e @ (ImportError::Cancelled | ImportError::TooLarge(_))) => return Err(e),
+        Err(e @ (ImportError::Cancelled | ImportError::TooLarge(_) | ImportError::Stated(_))) => return Err(e),
         Err(e) => e,
     };
     let pstats_error = match pstats::import(input, job) {
@@ -342,7 +342,7 @@ fn import_prof(input: &Input, job: &Job, sample_type: Option<&str>) -> Result<Pr
         ImportError::Parse { message, location, .. } => format!("{message} ({location})"),
         other => other.to_string(),
     };
-    Err(ImportError::Neither(format!(
+    Err(ImportError::Stated(format!(
         "neither a valid cProfile/pstats file nor a valid pprof file (a .prof file is one or the other): as \
          cProfile/pstats, {}; as pprof, {}. Check that the file is complete (not cut short by a copy or a download) \
          and was written by `cProfile`/`pstats.dump_stats` or by a pprof tool",

@@ -212,14 +212,10 @@ pub fn import_with(input: &Input, job: &Job, sample_type: Option<&str>) -> Resul
     let chosen = match sample_type {
         None => default_type(&raw, &|i| string(i).to_owned()),
         Some(name) => raw.sample_types.iter().position(|&(t, _)| string(t) == name).ok_or_else(|| {
-            ImportError::parse(
-                FORMAT,
-                format!(
-                    "the file has no sample type {name:?}; its types are {} (name/unit): pick one of those names",
-                    types.join(", ")
-                ),
-                Location::Unknown,
-            )
+            ImportError::Stated(format!(
+                "this pprof file has no sample type {name:?}; its types are {} (name/unit): pick one of those names",
+                types.join(", ")
+            ))
         })?,
     };
     // Samples taken: a count type's values (Go's `samples/count`), summed over the samples read; without one,
