@@ -151,14 +151,18 @@ export interface Profile {
  *
  * Function identity everywhere (summary `top`, the function table, sandwich, search) is (name, file): py-spy and
  * Austin put the *current* line in each frame, so one function has many frames. A function's `line` is the smallest
- * non-zero line among its frames (0 if none).
+ * non-zero line among its frames (0 if none). Where every frame's line is its function's definition line
+ * (`meta.frame_lines === 'definition'`: pstats, exact mode, trace events, V8), identity is (name, file, line), as
+ * pstats keys functions; a frame of such a file without a line joins the one line known for its (name, file).
+ * `threads[].samples` is the number of samples the profiler took (a folded line's count, pprof's count type), not of
+ * rows; `durationNs` is 0 when the file has no timeline and no duration of its own.
  * - Sampled threads: `self` = sum of weights of samples whose leaf frame is the function; `total` = sum of weights of
  *   samples with the function anywhere on the stack, counted once per sample (recursion-safe).
  * - Span threads: `self` = span duration minus its direct children's durations; `total` = duration of spans with no
  *   ancestor span of the same function. Durations are converted from ns to `unit`.
  * - pstats files: `self`/`total` are the call graph's exact figures (tottime/cumtime).
  * `totalWeight` = sum of sample weights + root span durations (in `unit`), all threads.
- * `top` = the 50 functions with the most `self`, all threads merged, ties broken by name then file.
+ * `top` = the 50 functions with the most `self`, all threads merged, ties broken by name, file, then line.
  */
 export interface ProfileSummary {
   format: string;
