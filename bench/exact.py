@@ -32,9 +32,9 @@ PROGRAMS = ["fib.py", "json_roundtrip.py", "sort_key.py", "classes.py"]
 VIZ_ENTRIES = "20000000"  # past every program's call count: VizTracer keeps everything, as we do
 
 
-def exact_env(out, c_calls):
+def exact_env(out, c_calls, tracer_dir=TRACER_DIR):
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(TRACER_DIR), *filter(None, [env.get("PYTHONPATH")])])
+    env["PYTHONPATH"] = os.pathsep.join([str(tracer_dir), *filter(None, [env.get("PYTHONPATH")])])
     env["EMBERSCOPE_EXACT_DIR"] = str(out)
     env["EMBERSCOPE_EXACT_OPTIONS"] = json.dumps({"c_calls": c_calls})
     return env
@@ -83,8 +83,9 @@ def count_calls(work):
     return py, c
 
 
-def in_process(program, work, runs):
-    """Median in-process slowdown (tracing only: no start-up, no saving) of each tool, Python calls only."""
+def in_process(program, work, runs, other_tracer=None):
+    """Median in-process slowdown (tracing only: no start-up, no saving) of each tool, Python calls only.
+    `other_tracer`: a second dist/tracer-like folder, timed as "exact (other)" in the same runs (A/B of a change)."""
     driver = str(TARGETS / "run_in_process.py")
     p = str(TARGETS / program)
     tools = {
@@ -93,12 +94,14 @@ def in_process(program, work, runs):
         "VizTracer": None,
         "exact": exact_env(work / "inproc", False),
     }
+    if other_tracer:
+        tools["exact (other)"] = exact_env(work / "inproc", False, other_tracer)
     times = {t: [] for t in tools}
     for i in range(runs):
         for tool, env in tools.items():
             if (work / "inproc").exists():
                 shutil.rmtree(work / "inproc")
-            r = subprocess.run([sys.executable, driver, tool, p], env=env, capture_output=True, text=True, timeout=900, cwd=TARGETS)
+            r = subprocess.run([sys.executable, driver, tool.split()[0], p], env=env, capture_output=True, text=True, timeout=900, cwd=TARGETS)
             if r.returncode != 0:
                 raise RuntimeError(f"{tool} {program} in-process failed: {r.stderr[-2000:]}")
             times[tool].append(float(r.stdout.split()[-1]))
@@ -114,6 +117,8 @@ def main():
     ap.add_argument("--in-process-runs", type=int, default=5, help="runs of the in-process comparison (0: skip it)")
     ap.add_argument("--in-process-only", action="store_true",
                     help="only the in-process comparison (per-call cost; quick, for work on the tracer's hot path)")
+    ap.add_argument("--other-tracer", type=Path,
+                    help="a folder laid out like dist/tracer (an older build): also timed in process, as 'exact (other)'")
     args = ap.parse_args()
     if not list(TRACER_DIR.glob("_emberscope_tracer*")):
         sys.exit("bench/exact.py: dist/tracer has no tracer: run `npm run build:tracer` first")
@@ -123,7 +128,7 @@ def main():
             work = Path(tmp) / program
             work.mkdir()
             if args.in_process_only:
-                results.append({"program": program, "in_process_slowdown": in_process(program, work, max(1, args.in_process_runs))})
+                results.append({"program": program, "in_process_slowdown": in_process(program, work, max(1, args.in_process_runs), args.other_tracer)})
                 continue
             cfg = configs(program, work)
             times = {name: [] for name in cfg}
@@ -135,7 +140,7 @@ def main():
                     sizes[name] = size
                     print(f"{program} run {i + 1}/{args.runs} {name}: {t:.2f} s, {size / 1e6:.1f} MB", file=sys.stderr)
             py_calls, c_calls = count_calls(work)
-            inproc = in_process(program, work, args.in_process_runs) if args.in_process_runs else {}
+            inproc = in_process(program, work, args.in_process_runs, args.other_tracer) if args.in_process_runs else {}
             med = {name: statistics.median(v) for name, v in times.items()}
             base = med["baseline"]
             results.append({
@@ -181,12 +186,13 @@ def print_table(results):
 def print_in_process(results):
     print("In process, tracing only (no start-up, no saving the trace), Python calls only:")
     print()
-    print("| program | cProfile | VizTracer | exact | |")
-    print("|---|---:|---:|---:|---|")
+    other = any("exact (other)" in r["in_process_slowdown"] for r in results)
+    print("| program | cProfile | VizTracer | exact | |" + (" exact (other) |" if other else ""))
+    print("|---|---:|---:|---:|---|" + ("---:|" if other else ""))
     for r in results:
         s = r["in_process_slowdown"]
         print(f"| {r['program']} | {s['cProfile']:.2f}x | {s['VizTracer']:.2f}x | {s['exact']:.2f}x | "
-              f"{'PASS' if s['exact'] < s['VizTracer'] else 'MISS'} |")
+              f"{'PASS' if s['exact'] < s['VizTracer'] else 'MISS'} |" + (f" {s['exact (other)']:.2f}x |" if other else ""))
 
 
 if __name__ == "__main__":

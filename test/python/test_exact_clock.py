@@ -73,3 +73,16 @@ def test_durations_and_nesting_match_the_programs_own_clock(tmp_path, clock):
     for e in events:
         if e["name"] in ("fib", "sleeper") and e["ts"] >= outer["ts"] and e["ts"] < outer["ts"] + outer["dur"]:
             assert e["ts"] + e["dur"] <= outer["ts"] + outer["dur"] + 1e-3
+
+
+def test_direct_struct_reads_are_proven_on_this_interpreter():
+    """The hot path reads CPython 3.11's frame and code structs directly only when import proved the offsets; on
+    3.11 (this machine) it must have, or the hot path silently went back to the slower C API."""
+    import subprocess
+    import sys
+    from exact_support import TRACER_DIR, require_tracer
+    require_tracer()
+    code = f"import sys; sys.path.insert(0, {str(TRACER_DIR)!r}); import _emberscope_tracer as t; print(t.DIRECT_READS)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == ("True" if sys.version_info[:2] == (3, 11) else "False")

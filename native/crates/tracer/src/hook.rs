@@ -138,9 +138,7 @@ unsafe fn on_event(ts: &mut ThreadState, frame: *mut ffi::PyFrameObject, what: c
             if hot.simulate_panic {
                 panic!("simulated panic (EMBERSCOPE_TRACER_SIMULATE=panic)");
             }
-            let code = ffi::PyFrame_GetCode(frame);
-            let value = code_value(code, hot.extra_index);
-            ffi::Py_DECREF(code as *mut ffi::PyObject);
+            let value = frame_code_value(frame, hot.extra_index);
             ts.stack.push(Open { start: now, value, c_call: false });
         }
         ffi::PyTrace_RETURN => {
@@ -166,6 +164,75 @@ unsafe fn on_event(ts: &mut ThreadState, frame: *mut ffi::PyFrameObject, what: c
     }
 }
 
+/// True when the 3.11 struct reads below were checked against the C API at import (`check_direct_reads`).
+static DIRECT: AtomicBool = AtomicBool::new(false);
+
+// CPython 3.11's layouts (Include/internal/pycore_frame.h, Include/cpython/code.h): PyFrameObject.f_frame, the
+// _PyInterpreterFrame's f_code, and PyCodeObject.co_extra (a `_PyCodeObjectExtra { Py_ssize_t ce_size; void
+// *ce_extras[] }`). Reading them directly saves the hot path two calls into libpython and a reference count
+// round trip per call; `check_direct_reads` proves each offset on this interpreter before they are used.
+const FRAME_F_FRAME: usize = 24;
+const IFRAME_F_CODE: usize = 32;
+const CODE_CO_EXTRA: usize = 176;
+
+/// The code-table value of the frame's code object.
+#[inline(always)]
+unsafe fn frame_code_value(frame: *mut ffi::PyFrameObject, index: ffi::Py_ssize_t) -> usize {
+    if cfg!(all(Py_3_11, not(Py_3_12))) && DIRECT.load(Ordering::Relaxed) {
+        let iframe = *((frame as *const u8).add(FRAME_F_FRAME) as *const *const u8);
+        // Borrowed: the frame holds a reference for as long as the callback runs.
+        let code = *(iframe.add(IFRAME_F_CODE) as *const *mut ffi::PyCodeObject);
+        let extra = *((code as *const u8).add(CODE_CO_EXTRA) as *const *const ffi::Py_ssize_t);
+        if !extra.is_null() && *extra > index {
+            let value = *extra.add(1 + index as usize) as usize;
+            if value != 0 {
+                return value;
+            }
+        }
+        return code_value(code, index);
+    }
+    let code = ffi::PyFrame_GetCode(frame);
+    let value = code_value(code, index);
+    ffi::Py_DECREF(code as *mut ffi::PyObject);
+    value
+}
+
+/// Turns on the direct struct reads when this interpreter's layout is the one they assume: the current frame's
+/// code through the offsets is the one `PyFrame_GetCode` gives, and on a fresh code object the word at
+/// `CODE_CO_EXTRA` goes from NULL to a pointer to our value exactly when `_PyCode_SetExtra` stores it. Anything
+/// else (another version, a debug build, no Python frame) keeps the C API. Safety: GIL held, `index` is ours.
+pub unsafe fn check_direct_reads(probe: *mut ffi::PyObject, index: ffi::Py_ssize_t) -> bool {
+    if !cfg!(all(Py_3_11, not(Py_3_12))) || index < 0 || ffi::PyCode_Check(probe) == 0 {
+        return false;
+    }
+    if ((*ffi::Py_TYPE(probe)).tp_basicsize as usize) < CODE_CO_EXTRA + 8 {
+        return false;
+    }
+    let frame = ffi::PyEval_GetFrame();
+    if frame.is_null() {
+        return false;
+    }
+    let api = ffi::PyFrame_GetCode(frame);
+    ffi::Py_DECREF(api as *mut ffi::PyObject);
+    let iframe = *((frame as *const u8).add(FRAME_F_FRAME) as *const *const u8);
+    if iframe.is_null() || *(iframe.add(IFRAME_F_CODE) as *const *mut ffi::PyCodeObject) != api {
+        return false;
+    }
+    let slot = (probe as *const u8).add(CODE_CO_EXTRA) as *const *const ffi::Py_ssize_t;
+    if !(*slot).is_null() {
+        return false;
+    }
+    const MARK: usize = 0x5eed_0002;
+    if ffi::_PyCode_SetExtra(probe, index, MARK as *mut c_void) != 0 {
+        ffi::PyErr_Clear();
+        return false;
+    }
+    let extra = *slot;
+    let ok = !extra.is_null() && *extra > index && *extra.add(1 + index as usize) as usize == MARK;
+    DIRECT.store(ok, Ordering::SeqCst);
+    ok
+}
+
 /// The code's id and flags from its co_extra slot, resolving it (once per code object) on a miss.
 #[inline(always)]
 unsafe fn code_value(code: *mut ffi::PyCodeObject, index: ffi::Py_ssize_t) -> usize {
@@ -183,9 +250,7 @@ unsafe fn code_value(code: *mut ffi::PyCodeObject, index: ffi::Py_ssize_t) -> us
 pub unsafe fn enter_frame(frame: *mut ffi::PyFrameObject) {
     let hot = HOT.get();
     let now = clock::ticks();
-    let code = ffi::PyFrame_GetCode(frame);
-    let value = code_value(code, hot.extra_index);
-    ffi::Py_DECREF(code as *mut ffi::PyObject);
+    let value = frame_code_value(frame, hot.extra_index);
     with_thread(|ts| ts.stack.push(Open { start: now, value, c_call: false }));
 }
 

@@ -284,6 +284,9 @@ fn _emberscope_tracer(m: &Bound<'_, PyModule>) -> PyResult<()> {
              failed); another tool (a JIT or debugger) took them all",
         ));
     }
+    // A throwaway code object to prove the hot path's direct struct reads on this interpreter (hook.rs).
+    let probe = py.eval(c"compile('0', '<emberscope-probe>', 'eval')", None, None)?;
+    let direct = unsafe { hook::check_direct_reads(probe.as_ptr(), index as ffi::Py_ssize_t) };
     unsafe {
         HOT.get().extra_index = index as ffi::Py_ssize_t;
         HOT.get().simulate_panic = std::env::var(SIMULATE_ENV).is_ok_and(|v| v == "panic");
@@ -299,5 +302,6 @@ fn _emberscope_tracer(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(status, m)?)?;
     m.add_function(wrap_pyfunction!(thread_hook, m)?)?;
     m.add("BUILT_FOR", BUILT_FOR)?;
+    m.add("DIRECT_READS", direct)?;
     Ok(())
 }

@@ -19,6 +19,8 @@ const META_CAP: usize = (4 << 10) - fmt::CHUNK_HEADER_LEN;
 /// The file grows on disk by this much at a time (reserved with fallocate, so a full disk is an error we see
 /// when growing, not a SIGBUS when a page is first written).
 const GROW_STEP: usize = 8 << 20;
+/// Linux 5.14's madvise advice that faults pages in writable (not in every libc crate version).
+const MADV_POPULATE_WRITE: libc::c_int = 23;
 
 /// Why no chunk could be had.
 pub enum Full {
@@ -183,6 +185,11 @@ impl Writer {
             (h as *mut u32).write_volatile(kind);
         }
         self.put_u64(off::ALLOCATED, self.cursor as u64);
+        if kind == fmt::KIND_RECORDS {
+            // Maps the chunk's pages in one call instead of one page fault per 4 KiB on the hot path (256 calls
+            // apart). Best effort: kernels before 5.14 say EINVAL and the pages fault in as before.
+            unsafe { libc::madvise(h as *mut libc::c_void, total, MADV_POPULATE_WRITE) };
+        }
         Ok(self.chunk_at(offset))
     }
 
