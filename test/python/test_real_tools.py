@@ -122,6 +122,97 @@ def test_py_spy_recordings_find_the_hot_function(tmp_path, workload, fmt):
     assert "hot_loop" in names, summary["top"][:5]
 
 
+SUBPROCESSES = textwrap.dedent(
+    """
+    import multiprocessing as mp
+    import time
+
+    def spin(seconds):
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            sum(i * i for i in range(200))
+
+    if __name__ == "__main__":
+        ctx = mp.get_context("fork")
+        procs = [ctx.Process(target=spin, args=(0.8,)) for _ in range(2)]
+        for p in procs:
+            p.start()
+        spin(0.8)
+        for p in procs:
+            p.join()
+    """
+)
+
+
+@pytest.mark.skipif(shutil.which("py-spy") is None, reason="py-spy is not installed (pip install py-spy)")
+def test_py_spy_subprocesses_give_each_process_its_threads_and_samples(tmp_path):
+    script = tmp_path / "workers.py"
+    script.write_text(SUBPROCESSES)
+    out = tmp_path / "rec.txt"
+    proc = subprocess.run(
+        ["py-spy", "record", "--rate", "200", "--subprocesses", "--threads", "--format", "raw", "-o", str(out),
+         "--", sys.executable, str(script)],
+        capture_output=True, text=True, timeout=180,
+    )
+    if proc.returncode != 0 and "Permission" in proc.stderr:
+        pytest.skip(f"py-spy may not ptrace here: {proc.stderr.strip()}")
+    assert proc.returncode == 0, proc.stderr
+    # The tool's own figures: the total it reports, and the count of each line by its innermost process and thread.
+    said = int((proc.stdout + proc.stderr).split("Samples: ")[1].split()[0])
+    expected = {}
+    for line in out.read_text().splitlines():
+        stack, count = line.rsplit(" ", 1)
+        frames = stack.split(";")
+        pid = [f[len("process "):].split(":")[0] for f in frames if f.startswith("process ")][-1]
+        tid = next(f[len("thread ("):].split(")")[0] for f in frames if f.startswith("thread ("))
+        expected[(int(pid), int(tid))] = expected.get((int(pid), int(tid)), 0) + int(count)
+    summary = open_json(out)
+    got = {(t["pid"], t["tid"]): t["samples"] for t in summary["threads"]}
+    assert got == expected
+    assert sum(got.values()) == said
+    assert len({pid for pid, _ in got}) == 3, got
+    assert not [r["name"] for r in summary["top"] if r["name"].startswith(("process ", "thread ("))]
+
+
+SAME_NAMES = textwrap.dedent(
+    """
+    class Small:
+        def __init__(self):
+            self.total = sum(i for i in range(2_000))
+
+    class Large:
+        def __init__(self):
+            self.total = sum(i * i for i in range(300_000))
+
+    def main():
+        for _ in range(4):
+            Small()
+        Large()
+
+    if __name__ == "__main__":
+        main()
+    """
+)
+
+
+def test_cprofile_same_named_functions_stay_apart_as_in_pstats(tmp_path):
+    script = tmp_path / "same.py"
+    script.write_text(SAME_NAMES)
+    out = tmp_path / "same.prof"
+    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), str(script)], check=True, timeout=120)
+    summary = emberscope("open", str(out), "--json")
+    rows = {(r["file"], r["line"], r["name"]): r for r in json.loads(summary.stdout)["top"]}
+    seen = set()
+    for (file, line, func), (cc, nc, tt, ct, callers) in pstats.Stats(str(out)).stats.items():
+        if file != str(script) or func not in ("<genexpr>", "__init__"):
+            continue
+        row = rows[(file, line, func)]
+        assert row["self"] == pytest.approx(tt, rel=1e-9, abs=1e-12)
+        assert row["total"] == pytest.approx(ct, rel=1e-9, abs=1e-12)
+        seen.add((func, line))
+    assert len(seen) == 4, seen  # two <genexpr>, two __init__
+
+
 @pytest.mark.skipif(shutil.which("austin") is None, reason="austin is not installed (pip install austin-dist)")
 def test_austin_recording_finds_the_hot_function(tmp_path, workload):
     out = tmp_path / "rec.austin"
