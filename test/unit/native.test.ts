@@ -28,7 +28,8 @@ function readFolded(path: string): { total: number; selfByLeaf: Map<string, numb
   const selfByLeaf = new Map<string, number>();
   let total = 0;
   for (const line of readFileSync(path, 'utf8').split('\n')) {
-    const m = /^(.*) (\d+)$/.exec(line.trim());
+    // Not trimmed: py-spy's ` 1` line (a sample with no frame) counts too.
+    const m = /^(.*) (\d+)$/.exec(line.trimEnd());
     if (!m) continue;
     const count = Number(m[2]);
     const leaf = m[1]!.split(';').at(-1)!.replace(/ \(.*\)$/, '');
