@@ -244,7 +244,8 @@ fn note(text: &str) {
     }
 }
 
-/// {"active": bool, "path": str | None, "bytes": int, "message": str | None}
+/// {"active": bool, "path": str | None, "bytes": int, "message": str | None, "built_for": str}, and once started
+/// "clock" ("tsc" | "monotonic"), "clock_hz", "clock_error_ppm", "clock_drift_ns" (see clock.rs).
 #[pyfunction]
 fn status(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let d = PyDict::new(py);
