@@ -164,6 +164,22 @@ unsafe fn on_event(ts: &mut ThreadState, frame: *mut ffi::PyFrameObject, what: c
     }
 }
 
+/// The co_extra API: underscore names up to 3.11, renamed PyUnstable_* in 3.12 (the old names are macros there,
+/// with no symbol to link).
+pub mod code_extra {
+    #[cfg(not(Py_3_12))]
+    pub use pyo3::ffi::{_PyCode_GetExtra as get, _PyCode_SetExtra as set, _PyEval_RequestCodeExtraIndex as request};
+    #[cfg(Py_3_12)]
+    extern "C" {
+        #[link_name = "PyUnstable_Code_GetExtra"]
+        pub fn get(code: *mut pyo3::ffi::PyObject, index: pyo3::ffi::Py_ssize_t, extra: *const *mut std::ffi::c_void) -> std::ffi::c_int;
+        #[link_name = "PyUnstable_Code_SetExtra"]
+        pub fn set(code: *mut pyo3::ffi::PyObject, index: pyo3::ffi::Py_ssize_t, extra: *mut std::ffi::c_void) -> std::ffi::c_int;
+        #[link_name = "PyUnstable_Eval_RequestCodeExtraIndex"]
+        pub fn request(free: pyo3::ffi::freefunc) -> std::ffi::c_int;
+    }
+}
+
 /// True when the 3.11 struct reads below were checked against the C API at import (`check_direct_reads`).
 static DIRECT: AtomicBool = AtomicBool::new(false);
 
@@ -223,7 +239,7 @@ pub unsafe fn check_direct_reads(probe: *mut ffi::PyObject, index: ffi::Py_ssize
         return false;
     }
     const MARK: usize = 0x5eed_0002;
-    if ffi::_PyCode_SetExtra(probe, index, MARK as *mut c_void) != 0 {
+    if code_extra::set(probe, index, MARK as *mut c_void) != 0 {
         ffi::PyErr_Clear();
         return false;
     }
@@ -237,12 +253,12 @@ pub unsafe fn check_direct_reads(probe: *mut ffi::PyObject, index: ffi::Py_ssize
 #[inline(always)]
 unsafe fn code_value(code: *mut ffi::PyCodeObject, index: ffi::Py_ssize_t) -> usize {
     let mut extra: *mut c_void = ptr::null_mut();
-    ffi::_PyCode_GetExtra(code as *mut ffi::PyObject, index, &mut extra as *mut *mut c_void as *const *mut c_void);
+    code_extra::get(code as *mut ffi::PyObject, index, &mut extra as *mut *mut c_void as *const *mut c_void);
     if !extra.is_null() {
         return extra as usize;
     }
     let value = tracer::resolve_code(code);
-    ffi::_PyCode_SetExtra(code as *mut ffi::PyObject, index, value as *mut c_void);
+    code_extra::set(code as *mut ffi::PyObject, index, value as *mut c_void);
     value
 }
 
@@ -302,4 +318,51 @@ unsafe fn next_chunk(ts: &mut ThreadState, hot: &Hot, now: u64) -> bool {
         }
         None => false,
     }
+}
+
+// The sys.monitoring callbacks' entry points (3.12+, monitor.rs): the same stack and records as `on_event`, given
+// the code object directly instead of a frame.
+
+/// A Python call (or a generator's resumption) of `code` (borrowed) began at `now`.
+#[inline(always)]
+pub unsafe fn enter_code(code: *mut ffi::PyCodeObject, now: u64) {
+    let hot = HOT.get();
+    if hot.simulate_panic {
+        panic!("simulated panic (EMBERSCOPE_TRACER_SIMULATE=panic)");
+    }
+    let value = code_value(code, hot.extra_index);
+    TS.with(|cell| (*cell.get()).stack.push(Open { start: now, value, c_call: false }));
+}
+
+/// The innermost Python call returned, yielded or unwound: pops to it (a C call left open goes with it).
+#[inline(always)]
+pub unsafe fn leave_python(now: u64) {
+    let hot = HOT.get();
+    TS.with(|cell| {
+        let ts = &mut *cell.get();
+        while let Some(open) = ts.stack.pop() {
+            if !open.c_call {
+                finish(ts, hot, open, now);
+                break;
+            }
+        }
+    });
+}
+
+/// A call of the builtin `callable` (borrowed) began.
+pub unsafe fn enter_c(callable: *mut ffi::PyObject, now: u64) {
+    let value = tracer::c_function_value(callable);
+    TS.with(|cell| (*cell.get()).stack.push(Open { start: now, value, c_call: true }));
+}
+
+/// The innermost C call returned or raised.
+pub unsafe fn leave_c(now: u64) {
+    let hot = HOT.get();
+    TS.with(|cell| {
+        let ts = &mut *cell.get();
+        if ts.stack.last().is_some_and(|o| o.c_call) {
+            let open = ts.stack.pop().unwrap();
+            finish(ts, hot, open, now);
+        }
+    });
 }

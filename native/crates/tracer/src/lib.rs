@@ -7,6 +7,8 @@
 
 mod clock;
 mod hook;
+#[cfg(Py_3_12)]
+mod monitor;
 mod tracer;
 mod writer;
 
@@ -106,14 +108,11 @@ extern "C" fn after_fork_child() {
     ACTIVE.store(false, Ordering::SeqCst);
 }
 
-/// Installs (or removes) the C profile function on every thread of the interpreter.
+/// Installs (or removes) the C profile function on every thread of the interpreter (3.11 and older; 3.12+ uses
+/// sys.monitoring, monitor.rs).
+#[cfg(not(Py_3_12))]
 unsafe fn set_profile_all(on: bool) {
     let func: Option<ffi::Py_tracefunc> = if on { Some(hook::profile) } else { None };
-    #[cfg(Py_3_12)]
-    {
-        ffi::PyEval_SetProfileAllThreads(func, std::ptr::null_mut());
-    }
-    #[cfg(not(Py_3_12))]
     {
         let mut t = ffi::PyInterpreterState_ThreadHead(ffi::PyInterpreterState_Get());
         while !t.is_null() {
@@ -175,8 +174,14 @@ fn start(
             t.name_thread(id, &name);
         }
     }
+    // New threads still get a one-shot threading.setprofile hook: it names the thread (on 3.12+ that is all it does).
     loaded.threading_setprofile.bind(py).call1((wrap_pyfunction!(thread_hook, py)?,))?;
-    unsafe { set_profile_all(true) };
+    #[cfg(Py_3_12)]
+    monitor::start(py, c_calls)?;
+    #[cfg(not(Py_3_12))]
+    unsafe {
+        set_profile_all(true)
+    };
     Ok(())
 }
 
@@ -189,13 +194,15 @@ fn thread_hook(py: Python<'_>, frame: Bound<'_, PyAny>, event: &str, _arg: Bound
             ffi::PyEval_SetProfile(None, std::ptr::null_mut());
             return Ok(());
         }
-        ffi::PyEval_SetProfile(Some(hook::profile), std::ptr::null_mut());
+        // 3.12+: sys.monitoring already covers this thread, so the hook only names it and goes away.
+        let next: Option<ffi::Py_tracefunc> = if cfg!(Py_3_12) { None } else { Some(hook::profile) };
+        ffi::PyEval_SetProfile(next, std::ptr::null_mut());
     }
     if let (Some(loaded), Some(t)) = (LOADED.get(py), unsafe { tracer::state() }) {
         let name: String = loaded.current_thread.bind(py).call0()?.getattr("name")?.extract()?;
         t.name_thread(hook::gettid(), &name);
     }
-    if event == "call" && unsafe { ffi::PyFrame_Check(frame.as_ptr()) } != 0 {
+    if !cfg!(Py_3_12) && event == "call" && unsafe { ffi::PyFrame_Check(frame.as_ptr()) } != 0 {
         unsafe { hook::enter_frame(frame.as_ptr() as *mut ffi::PyFrameObject) };
     }
     Ok(())
@@ -204,7 +211,10 @@ fn thread_hook(py: Python<'_>, frame: Bound<'_, PyAny>, event: &str, _arg: Bound
 /// Stops recording and marks the file closed cleanly. Safe to call twice, or after the size cap stopped it.
 #[pyfunction]
 fn stop(py: Python<'_>) -> PyResult<()> {
+    #[cfg(Py_3_12)]
+    monitor::stop(py)?;
     unsafe {
+        #[cfg(not(Py_3_12))]
         set_profile_all(false);
         if let Some(t) = tracer::state() {
             if t.message.is_none() {
@@ -278,7 +288,7 @@ fn _emberscope_tracer(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let _ = LOADED.set(py, loaded);
     // Code objects carry their table id in a co_extra slot: one array index per call instead of a hash lookup,
     // and a freed code object takes its id with it (no stale pointer can alias a new one).
-    let index = unsafe { ffi::_PyEval_RequestCodeExtraIndex(keep_extra) };
+    let index = unsafe { hook::code_extra::request(keep_extra) };
     if index < 0 {
         return Err(PyImportError::new_err(
             "emberscope exact mode: the interpreter has no free code-object extra slot (_PyEval_RequestCodeExtraIndex \
