@@ -324,6 +324,7 @@ unsafe fn next_chunk(ts: &mut ThreadState, hot: &Hot, now: u64) -> bool {
 // the code object directly instead of a frame.
 
 /// A Python call (or a generator's resumption) of `code` (borrowed) began at `now`.
+#[cfg(Py_3_12)]
 #[inline(always)]
 pub unsafe fn enter_code(code: *mut ffi::PyCodeObject, now: u64) {
     let hot = HOT.get();
@@ -335,6 +336,7 @@ pub unsafe fn enter_code(code: *mut ffi::PyCodeObject, now: u64) {
 }
 
 /// The innermost Python call returned, yielded or unwound: pops to it (a C call left open goes with it).
+#[cfg(Py_3_12)]
 #[inline(always)]
 pub unsafe fn leave_python(now: u64) {
     let hot = HOT.get();
@@ -350,12 +352,14 @@ pub unsafe fn leave_python(now: u64) {
 }
 
 /// A call of the builtin `callable` (borrowed) began.
+#[cfg(Py_3_12)]
 pub unsafe fn enter_c(callable: *mut ffi::PyObject, now: u64) {
     let value = tracer::c_function_value(callable);
     TS.with(|cell| (*cell.get()).stack.push(Open { start: now, value, c_call: true }));
 }
 
 /// The innermost C call returned or raised.
+#[cfg(Py_3_12)]
 pub unsafe fn leave_c(now: u64) {
     let hot = HOT.get();
     TS.with(|cell| {

@@ -268,7 +268,8 @@ pub unsafe fn resolve_code(code: *mut ffi::PyCodeObject) -> usize {
     let mut saved = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
     ffi::PyErr_Fetch(&mut saved.0, &mut saved.1, &mut saved.2);
     let obj = code as *mut ffi::PyObject;
-    let name = str_attr(obj, c"co_qualname");
+    // co_qualname is 3.11+; 3.9 and 3.10 have only the bare name.
+    let name = if cfg!(Py_3_11) { str_attr(obj, c"co_qualname") } else { str_attr(obj, c"co_name") };
     let file = str_attr(obj, c"co_filename");
     let line_obj = ffi::PyObject_GetAttrString(obj, c"co_firstlineno".as_ptr());
     let line = if line_obj.is_null() {
