@@ -351,10 +351,9 @@ pub unsafe fn leave_python(now: u64) {
     });
 }
 
-/// A call of the builtin `callable` (borrowed) began.
+/// A call of a builtin (its code-table value) began.
 #[cfg(Py_3_12)]
-pub unsafe fn enter_c(callable: *mut ffi::PyObject, now: u64) {
-    let value = tracer::c_function_value(callable);
+pub unsafe fn enter_c(value: usize, now: u64) {
     TS.with(|cell| (*cell.get()).stack.push(Open { start: now, value, c_call: true }));
 }
 

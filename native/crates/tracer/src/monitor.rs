@@ -43,7 +43,10 @@ unsafe extern "C" fn on_py_return(_: *mut ffi::PyObject, _args: *mut *mut ffi::P
 unsafe extern "C" fn on_call(_: *mut ffi::PyObject, args: *mut *mut ffi::PyObject, n: ffi::Py_ssize_t) -> *mut ffi::PyObject {
     // CALL is reported for every callable; only builtins are C calls (as PyTrace_C_CALL under setprofile).
     if n >= 3 && ffi::PyCFunction_Check(*args.add(2)) != 0 {
-        return guarded(|now| hook::enter_c(*args.add(2), now));
+        return guarded(|now| hook::enter_c(tracer::c_function_value(*args.add(2)), now));
+    }
+    if n >= 3 && ffi::Py_TYPE(*args.add(2)) == std::ptr::addr_of_mut!(ffi::PyMethodDescr_Type) {
+        return guarded(|now| hook::enter_c(tracer::method_descr_value(*args.add(2)), now));
     }
     ffi::Py_NewRef(ffi::Py_None())
 }

@@ -331,6 +331,37 @@ pub unsafe fn c_function_value(callable: *mut ffi::PyObject) -> usize {
     v
 }
 
+/// The code-table value of a builtin method called through its descriptor (3.12+'s CALL event reports
+/// `s.strip()` as the `str.strip` method descriptor, where setprofile saw a bound builtin): named as the bound
+/// builtin would be (`str.strip`), keyed by its PyMethodDef like one.
+#[cfg(Py_3_12)]
+pub unsafe fn method_descr_value(descr: *mut ffi::PyObject) -> usize {
+    // CPython's PyMethodDescrObject (Include/cpython/descrobject.h), the fields up to d_method.
+    #[repr(C)]
+    struct MethodDescr {
+        ob_base: ffi::PyObject,
+        d_type: *mut ffi::PyTypeObject,
+        d_name: *mut ffi::PyObject,
+        d_qualname: *mut ffi::PyObject,
+        d_method: *mut ffi::PyMethodDef,
+    }
+    let Some(t) = state() else { return RESOLVED | SKIP };
+    let d = &*(descr as *const MethodDescr);
+    let key = d.d_method as usize;
+    if let Some(&v) = t.c_functions.get(&key) {
+        return v;
+    }
+    let method = if d.d_method.is_null() || (*d.d_method).ml_name.is_null() {
+        "?".to_owned()
+    } else {
+        CStr::from_ptr((*d.d_method).ml_name).to_string_lossy().into_owned()
+    };
+    let name = format!("{}.{method}", type_name(d.d_type));
+    let v = t.add_code(&name, "", 0, true);
+    t.c_functions.insert(key, v);
+    v
+}
+
 unsafe fn type_name(tp: *mut ffi::PyTypeObject) -> String {
     if tp.is_null() || (*tp).tp_name.is_null() {
         return "?".to_owned();
