@@ -207,3 +207,40 @@ t.stop()
         events = [e for e in json.loads(out.read_text())["traceEvents"] if e["ph"] == "X"]
         assert counts(events)["f"] == expected, counts(events)
         assert counts(events)["<unknown code>"] == 0
+
+
+C_CALLS = """
+def main():
+    words = []
+    for i in range(30):
+        words.append(str(i).rstrip())
+    print(len(sorted(words)))
+
+main()
+"""
+
+
+def test_c_calls_are_recorded_only_when_asked(tmp_path):
+    # Off (the default): only Python functions.
+    (tmp_path / "off").mkdir()
+    proc, out = run_traced(tmp_path / "off", C_CALLS)
+    assert proc.returncode == 0, proc.stderr
+    threads, _ = load(out, tmp_path / "off")
+    [events] = threads.values()
+    c = counts(events)
+    assert c["main"] == 1
+    assert not any("rstrip" in name or name.endswith("sorted") for name in c), c
+    # On: every builtin call made by main, counted exactly.
+    (tmp_path / "on").mkdir()
+    proc, out = run_traced(tmp_path / "on", C_CALLS, options={"c_calls": True})
+    assert proc.returncode == 0, proc.stderr
+    threads, _ = load(out, tmp_path / "on")
+    [events] = threads.values()
+    c = counts(events)
+    # Builtins called by main itself (the interpreter's own start-up and shutdown make C calls too).
+    pairs = parent_pairs(events)
+    assert pairs[("main", "str.rstrip")] == 30, pairs
+    assert pairs[("main", "list.append")] == 30, pairs
+    assert pairs[("main", "builtins.sorted")] == 1, pairs
+    assert pairs[("main", "builtins.len")] == 1, pairs
+    assert c["main"] == 1
