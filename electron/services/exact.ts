@@ -39,10 +39,18 @@ export function checkTracerBuilt(): void {
   }
 }
 
-/** The CPython version the tracer was built for ("3.11"), from the extension's name. */
+/** The CPython versions the tracer was built for (["3.11"], or several side by side with EMBERSCOPE_TRACER_PYTHONS). */
+export function tracerPythons(): string[] {
+  const versions = readdirSync(tracerDir())
+    .filter((f) => f.startsWith('_emberscope_tracer'))
+    .map((f) => f.match(/cpython-(\d)(\d+)/))
+    .flatMap((m) => (m ? [`${m[1]}.${m[2]}`] : []));
+  return [...new Set(versions)].sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]));
+}
+
+/** The built versions for messages ("3.11" or "3.10, 3.11, 3.12"); '?' when none. */
 export function tracerPython(): string {
-  const m = readdirSync(tracerDir()).find((f) => f.startsWith('_emberscope_tracer'))?.match(/cpython-(\d)(\d+)/);
-  return m ? `${m[1]}.${m[2]}` : '?';
+  return tracerPythons().join(', ') || '?';
 }
 
 /** Environment that makes every Python process of the program trace itself into `dir`. */

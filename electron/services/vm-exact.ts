@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VmExactInfo } from '../contract/api';
 import { toTracerOptions, type ExactOptions } from '../contract/exact';
-import { checkTracerBuilt, newExactDir, tracerDir, tracerPython } from './exact';
+import { checkTracerBuilt, newExactDir, tracerDir, tracerPython, tracerPythons } from './exact';
 
 const SAMPLED_ONLY = 'the host runs sampled only';
 /** The bootstrap's line on stderr when the tracer does not load (emberscope_exact_boot.boot). */
@@ -33,9 +33,8 @@ export function planVmExact(dataDir: string, agentDir: string, pythonVersion: st
   } catch {
     return { info: off(`the tracer is not built (${tracerDir()}): run \`npm run build:tracer\``) };
   }
-  const built = tracerPython();
-  if (pythonVersion.split('.').slice(0, 2).join('.') !== built) {
-    return { info: off(`the tracer is built for CPython ${built}, this host runs Python ${pythonVersion}`) };
+  if (!tracerPythons().includes(pythonVersion.split('.').slice(0, 2).join('.'))) {
+    return { info: off(`the tracer is built for CPython ${tracerPython()}, this host runs Python ${pythonVersion}`) };
   }
   let dir: string;
   try {

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ContractError, type EmberscopeClient, type EmberscopeEvents, type VmHostInfo } from '../../electron/contract/api';
 import { createClient, serveConnection } from '../../electron/contract/channel';
 import { createMemoryPair } from '../../electron/contract/memory';
-import { tracerDir, tracerPython } from '../../electron/services/exact';
+import { tracerDir, tracerPython, tracerPythons } from '../../electron/services/exact';
 import { planVmExact } from '../../electron/services/vm-exact';
 import { createServices, type EmberscopeServices } from '../../electron/services/services';
 import { callsOf } from './exact-calls';
@@ -164,14 +164,15 @@ describe('VM host exact mode', () => {
   });
 
   it('is off before the host starts for another Python than the tracer was built for', () => {
-    const other = tracerPython() === '3.12' ? '3.13.1' : '3.12.1';
+    const other = `${['3.12', '3.13', '3.8'].find((v) => !tracerPythons().includes(v))}.1`;
     const plan = planVmExact(dir, join(dir, 'agent'), other);
     expect(plan.env).toBeUndefined();
     expect(plan.info).toEqual({
       state: 'off',
       message: `Exact mode is off: the tracer is built for CPython ${tracerPython()}, this host runs Python ${other}; the host runs sampled only.`,
     });
-    expect(planVmExact(dir, join(dir, 'agent'), `${tracerPython()}.0`).info.state).toBe('recording');
+    // Every version built side by side (EMBERSCOPE_TRACER_PYTHONS) is accepted, not only the first one found.
+    for (const built of tracerPythons()) expect(planVmExact(dir, join(dir, 'agent'), `${built}.0`).info.state).toBe('recording');
   });
 
   it('checks the exact arguments', async () => {
