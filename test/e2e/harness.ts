@@ -104,6 +104,20 @@ export async function stopBrowserSession(session: { served?: Served; browser?: B
   await session.served?.stop();
 }
 
+/** The playground suites' start: serve, Chromium and a 1440×900 page (newPage's defaults) on the welcome screen. */
+export async function startPlaygroundSession(home: string): Promise<BrowserSession> {
+  const { served, browser } = await startServedBrowser(home);
+  const page = await newPage(browser, served.url);
+  await page.getByTestId('welcome').waitFor();
+  return { served, browser, page };
+}
+
+/** The diff table's class for a function ('faster', 'slower', 'only-after', …), or null when it has no row. */
+export async function diffClassOf(page: Page, name: string): Promise<string | null> {
+  const row = page.locator(`[data-testid="diff-row"][data-func-name="${name}"]`);
+  return (await row.count()) ? row.first().getAttribute('data-class') : null;
+}
+
 export async function newPage(browser: Browser, url: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
   const page = await context.newPage();

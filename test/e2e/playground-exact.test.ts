@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchBrowser, newPage, screenshot, startServe, waitFor, type Served } from './harness';
+import { chromiumAvailable, screenshot, startPlaygroundSession, stopBrowserSession, waitFor, type Served } from './harness';
 
 const haveChromium = chromiumAvailable();
 
@@ -40,15 +40,11 @@ describe.skipIf(!haveChromium)('the playground\'s exact mode in Chromium against
   const home = mkdtempSync(path.join(tmpdir(), 'emberscope-pgx-e2e-'));
 
   beforeAll(async () => {
-    served = await startServe([], { EMBERSCOPE_HOME: home });
-    browser = await launchBrowser();
-    page = await newPage(browser, served.url);
-    await page.getByTestId('welcome').waitFor();
+    ({ served, browser, page } = await startPlaygroundSession(home));
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await served?.stop();
+    await stopBrowserSession({ served, browser });
     rmSync(home, { recursive: true, force: true });
   });
 

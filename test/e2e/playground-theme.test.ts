@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canvasInk, chromiumAvailable, launchBrowser, newPage, screenshot, startServe, waitFor, type Served } from './harness';
+import { canvasInk, chromiumAvailable, diffClassOf, screenshot, startPlaygroundSession, stopBrowserSession, waitFor, type Served } from './harness';
 
 const haveChromium = chromiumAvailable();
 const EDITOR = '[data-testid="pg-editor"]';
@@ -51,11 +51,6 @@ function contrast(a: string, b: string): number {
   return (x + 0.05) / (y + 0.05);
 }
 
-async function diffClassOf(page: Page, name: string): Promise<string | null> {
-  const row = page.locator(`[data-testid="diff-row"][data-func-name="${name}"]`);
-  return (await row.count()) ? row.first().getAttribute('data-class') : null;
-}
-
 describe.skipIf(!haveChromium)('the playground follows the light and dark themes (Chromium, emberscope serve)', () => {
   let served: Served;
   let browser: Browser;
@@ -63,16 +58,12 @@ describe.skipIf(!haveChromium)('the playground follows the light and dark themes
   const home = mkdtempSync(path.join(tmpdir(), 'emberscope-pg-theme-'));
 
   beforeAll(async () => {
-    served = await startServe([], { EMBERSCOPE_HOME: home });
-    browser = await launchBrowser();
-    page = await newPage(browser, served.url);
+    ({ served, browser, page } = await startPlaygroundSession(home));
     await page.setViewportSize({ width: 1400, height: 900 });
-    await page.getByTestId('welcome').waitFor();
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await served?.stop();
+    await stopBrowserSession({ served, browser });
     rmSync(home, { recursive: true, force: true });
   });
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canvasInk, chromiumAvailable, launchBrowser, newPage, screenshot, startServe, waitFor, type Served } from './harness';
+import { canvasInk, chromiumAvailable, diffClassOf, screenshot, startPlaygroundSession, stopBrowserSession, waitFor, type Served } from './harness';
 
 const haveChromium = chromiumAvailable();
 
@@ -119,11 +119,6 @@ async function consoleTicks(page: Page): Promise<number> {
   return (text.match(/tick \d+/g) ?? []).length;
 }
 
-async function diffClassOf(page: Page, name: string): Promise<string | null> {
-  const row = page.locator(`[data-testid="diff-row"][data-func-name="${name}"]`);
-  return (await row.count()) ? row.first().getAttribute('data-class') : null;
-}
-
 describe.skipIf(!haveChromium)('the playground in Chromium against emberscope serve', () => {
   let served: Served;
   let browser: Browser;
@@ -131,16 +126,12 @@ describe.skipIf(!haveChromium)('the playground in Chromium against emberscope se
   const home = mkdtempSync(path.join(tmpdir(), 'emberscope-pg-e2e-'));
 
   beforeAll(async () => {
-    served = await startServe([], { EMBERSCOPE_HOME: home });
-    browser = await launchBrowser();
-    page = await newPage(browser, served.url);
-    await page.getByTestId('welcome').waitFor();
+    ({ served, browser, page } = await startPlaygroundSession(home));
   });
 
   afterAll(async () => {
     // Closing the tabs stops their hosts; serve's own exit would too (no host outlives the services).
-    await browser?.close();
-    await served?.stop();
+    await stopBrowserSession({ served, browser });
     rmSync(home, { recursive: true, force: true });
   });
 
