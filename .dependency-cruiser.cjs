@@ -1,7 +1,7 @@
 // Which folder may import which: `npm run lint` (dependency-cruiser) fails on any import these rules forbid.
 // The layers, bottom up: electron/contract (pure, shared) <- electron/services <- electron/{cli,server,shell};
 // renderer/src/model (pure) <- renderer/src/{canvas,store,transport} <- renderer/src/views, playground, App, main.
-// The renderer reaches electron/ only through the contract. electron/agent/ is Python and not scanned here.
+// The renderer reaches electron/ only through the contract; the CLI reaches renderer/ only through its pure model. electron/agent/ is Python and not scanned here.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -34,6 +34,25 @@ module.exports = {
       severity: 'error',
       from: { path: '^renderer/src/' },
       to: { path: '^native/' },
+    },
+    {
+      name: 'cli-reaches-renderer-only-through-model',
+      comment:
+        'The CLI draws the pictures the app draws (`convert --to svg`) from their one home, renderer/src/model/svg.ts. ' +
+        'renderer/src/model is pure (model-is-pure: no React, DOM, store or canvas), so it runs under Node as it is; ' +
+        'copying it into electron/ would make two pictures drift apart. Nothing else of renderer/ may be imported.',
+      severity: 'error',
+      from: { path: '^electron/cli/' },
+      to: { path: '^renderer/', pathNot: '^renderer/src/model/' },
+    },
+    {
+      name: 'only-the-cli-imports-renderer-code',
+      comment:
+        'The server and the shell serve the built renderer (dist/renderer), never its sources; the services and the ' +
+        'contract have their own rules. Only the CLI draws with the renderer\'s pure model.',
+      severity: 'error',
+      from: { path: '^electron/(server|shell)/' },
+      to: { path: '^renderer/' },
     },
     {
       name: 'services-no-electron',

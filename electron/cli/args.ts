@@ -2,6 +2,11 @@
 // and format names in the usage text come from the contract, where the services check them.
 import { EXPORT_FORMAT_NAMES, EXPORT_FORMATS } from '../contract/api';
 import { DEFAULT_SAMPLING_OPTIONS, LIMITS } from '../contract/validate';
+import { FLAME_VIEWS } from '../../renderer/src/model/svg';
+import { THEME_NAMES } from '../../renderer/src/model/theme';
+
+/** `convert --to svg --width`: CSS px, as the app's canvas is measured. Below 100 px hardly a label fits. */
+export const IMAGE_WIDTH = { default: 1200, min: 100, max: 20_000 } as const;
 
 export class UsageError extends Error {
   constructor(message: string, readonly command?: string) {
@@ -65,7 +70,7 @@ Usage:
   emberscope [FILE]                      open the desktop app (falls back to the browser UI)
   emberscope open FILE [--json]          print a summary of a profile
   emberscope convert IN --to FORMAT -o OUT
-                                         convert a profile (${EXPORT_FORMAT_NAMES.join(', ')})
+                                         convert a profile (${EXPORT_FORMAT_NAMES.join(', ')}), or draw it (svg)
   emberscope serve [--port N] [--host H [--allow-remote-exec]] [FILE]
                                          serve the UI to a browser
   emberscope ps [--json]                 list running Python processes
@@ -86,10 +91,16 @@ Opens a profile and prints its summary: format, unit, duration, threads and the 
                        with warnings [...] when the file says its recording is incomplete
   --sample-type NAME   pprof: read this sample type (e.g. alloc_space) instead of the file's default`,
   convert: `Usage: emberscope convert IN --to ${EXPORT_FORMAT_NAMES.join('|')} -o OUT
+       emberscope convert IN --to svg [--view ${FLAME_VIEWS.join('|')}] [--width PX] [--theme ${THEME_NAMES.join('|')}] -o OUT
 
-Converts a profile in any format Emberscope reads to speedscope JSON, Chrome trace JSON or collapsed stacks.
-  --to FORMAT   ${EXPORT_FORMAT_NAMES.join(', ')}
-  -o, --output  the file to write`,
+Converts a profile in any format Emberscope reads to speedscope JSON, Chrome trace JSON or collapsed stacks, or
+draws it as an SVG picture: the whole profile, every thread merged, as the app first shows it (same colours and
+labels as its Export → Image).
+  --to FORMAT   ${EXPORT_FORMAT_NAMES.join(', ')}, svg
+  -o, --output  the file to write
+  --view V      svg: flame-graph (default, heaviest first) or flame-chart (time order, one lane per thread)
+  --width PX    svg: the picture's width, ${IMAGE_WIDTH.min} to ${IMAGE_WIDTH.max} (default ${IMAGE_WIDTH.default}); its height follows from the rows
+  --theme T     svg: light (default) or dark`,
   serve: `Usage: emberscope serve [--port N] [--host H [--allow-remote-exec]] [FILE]
 
 Serves the Emberscope UI over HTTP for a browser; prints the URL (with its access token). Ctrl-C stops it.

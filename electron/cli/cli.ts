@@ -1,10 +1,10 @@
 // The `emberscope` command line. Bundled to dist/cli.mjs by build/build-js.mjs; bin/emberscope.mjs and
 // build/start.mjs call `main(argv)` and exit with what it returns: 0 ok, 1 failure, 2 usage.
 // stdout carries only the requested output (one JSON object with --json); messages and progress go to stderr.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { EXPORT_FORMAT_NAMES, isExportFormat } from '../contract/api';
+import { EXPORT_FORMAT_NAMES, isExportFormat, type ExportFormat } from '../contract/api';
 import { allowAll, isLoopbackHost, refuseExec, type ExecPolicy } from '../services/exec-policy';
 import { checkInputFile, checkOutputFile, createServices, toContractError, withContext } from '../services/services';
 import { findAppRoot, NativeImport, type ImportOptions, type NativeProfile } from '../services/native';
@@ -16,6 +16,7 @@ import { formatSummary, toSummaryJson } from './format';
 import { LiveFailure, runAttach, runPs, runRecord } from './live';
 import { runVm, VmFailure } from './vm';
 import { ExactFailure } from './exact';
+import { CLI_IMAGE_FORMATS, explainImageFormat, IMAGE_OPTIONS, isCliImageFormat, parseImageOptions, refuseImageOptions, renderProfileSvg } from './image';
 
 
 export interface CliIo {
@@ -86,14 +87,21 @@ async function runOpen(argv: string[], io: CliIo): Promise<number> {
 }
 
 async function runConvert(argv: string[], io: CliIo): Promise<number> {
-  const { positionals, flags } = parseArgs(argv, ['--to', '-o', '--output'], ['--to', '-o', '--output', '--help', '-h'], 'convert');
+  const valued = ['--to', '-o', '--output', ...IMAGE_OPTIONS];
+  const { positionals, flags } = parseArgs(argv, valued, [...valued, '--help', '-h'], 'convert');
   if (flags.has('--help') || flags.has('-h')) return printHelp('convert', io);
   if (positionals.length !== 1) throw new UsageError('convert takes exactly one input file', 'convert');
   const to = flags.get('--to');
-  if (typeof to !== 'string') throw new UsageError(`convert needs --to ${EXPORT_FORMAT_NAMES.join('|')}`, 'convert');
-  if (!isExportFormat(to)) {
-    throw new UsageError(`unknown format '${to}': expected ${formatChoices(EXPORT_FORMAT_NAMES)}`, 'convert');
+  const formats = [...EXPORT_FORMAT_NAMES, ...CLI_IMAGE_FORMATS];
+  if (typeof to !== 'string') throw new UsageError(`convert needs --to ${formats.join('|')}`, 'convert');
+  const notHere = explainImageFormat(to);
+  if (notHere) throw new UsageError(notHere, 'convert');
+  if (!isExportFormat(to) && !isCliImageFormat(to)) {
+    throw new UsageError(`unknown format '${to}': expected ${formatChoices(formats)}`, 'convert');
   }
+  // Trace formats are written by the addon; pictures are drawn here from the profile (image.ts).
+  const image = isCliImageFormat(to) ? parseImageOptions(flags) : null;
+  if (!image) refuseImageOptions(flags, to);
   const out = flags.get('-o') ?? flags.get('--output');
   if (typeof out !== 'string') throw new UsageError('convert needs -o OUT, the file to write', 'convert');
   const input = positionals[0]!;
@@ -104,8 +112,22 @@ async function runConvert(argv: string[], io: CliIo): Promise<number> {
     throw new CliFailure(toContractError(err).message);
   }
   const profile = await importWithProgress(input, io);
+  if (image) {
+    const data = profile.toProfile();
+    const picture = renderProfileSvg(data, image);
+    if (!picture) {
+      throw new CliFailure(`nothing to draw: '${input}' has no samples or spans${data.callGraph ? ' (its per-function figures: emberscope open)' : ''}`);
+    }
+    try {
+      writeFileSync(out, picture.svg);
+    } catch (err) {
+      throw new CliFailure(withContext(`could not write '${out}'`, toContractError(err).message));
+    }
+    io.stderr.write(`wrote ${out} (svg: ${image.view}, ${image.width}×${picture.height} px, ${image.theme} theme)\n`);
+    return 0;
+  }
   try {
-    await profile.exportToFile(to, out);
+    await profile.exportToFile(to as ExportFormat, out);
   } catch (err) {
     throw new CliFailure(withContext(`could not write '${out}'`, toContractError(err).message));
   }
@@ -167,7 +189,9 @@ async function serve(opts: { port: number; host?: string; file?: string; allowRe
   }
   const { startServer } = await import('../server/server');
   const execPolicy = chooseExecPolicy(opts.host ?? '127.0.0.1', opts.allowRemoteExec === true, io);
-  const services = createServices({ host: 'serve', initialPath: opts.file ? resolve(opts.file) : undefined, execPolicy });
+  // An uploaded trace's source files are read only for a client that is the user anyway (it may run programs).
+  const uploadSourcesTrusted = isLoopbackHost(opts.host ?? '127.0.0.1') || opts.allowRemoteExec === true;
+  const services = createServices({ host: 'serve', initialPath: opts.file ? resolve(opts.file) : undefined, execPolicy, uploadSourcesTrusted });
   const server = await startServer({
     services,
     host: opts.host ?? '127.0.0.1',

@@ -21,6 +21,18 @@ export function isExportFormat(value: unknown): value is ExportFormat {
   return typeof value === 'string' && (EXPORT_FORMAT_NAMES as string[]).includes(value);
 }
 
+/**
+ * Pictures of a flame view: Export → Image in the app (SVG or the canvas's PNG), `convert --to svg` in the CLI. Drawn
+ * from the profile by renderer/src/model/svg.ts, never by the addon: not trace formats, so they are kept out of
+ * EXPORT_FORMATS, and `exportTrace` (and `isExportFormat`) refuse them.
+ */
+export const IMAGE_FORMATS = {
+  svg: { suffix: '.svg', label: 'SVG' },
+  png: { suffix: '.png', label: 'PNG' },
+} as const;
+export type ImageFormat = keyof typeof IMAGE_FORMATS;
+export const IMAGE_FORMAT_NAMES = Object.keys(IMAGE_FORMATS) as ImageFormat[];
+
 /** The format a file name asks for (the longest matching ending wins: `x.trace.json` is chrome), or null. */
 export function exportFormatForFileName(name: string): ExportFormat | null {
   const lower = name.toLowerCase();

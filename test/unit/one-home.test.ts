@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ContractError, ERROR_CODES, EXPORT_FORMAT_NAMES, EXPORT_FORMATS, exportFormatForFileName } from '../../electron/contract/api';
+import { ContractError, ERROR_CODES, EXPORT_FORMAT_NAMES, EXPORT_FORMATS, exportFormatForFileName, IMAGE_FORMAT_NAMES, IMAGE_FORMATS, isExportFormat } from '../../electron/contract/api';
 import { formatNs, formatPercent, formatWeight } from '../../electron/contract/format';
 import { DEFAULT_SAMPLING_OPTIONS, LIMITS, validateRequestArg } from '../../electron/contract/validate';
 import { formatSummary } from '../../electron/cli/format';
@@ -47,6 +47,13 @@ describe('export formats: EXPORT_FORMATS in api.ts', () => {
       for (const ending of EXPORT_FORMATS[f].alsoFor) expect(exportFormatForFileName(`OUT${ending.toUpperCase()}`)).toBe(f);
     }
     expect(exportFormatForFileName('out.svg')).toBeNull();
+  });
+
+  it('never include the image formats, which the addon cannot write (IMAGE_FORMATS: Export → Image, convert --to svg)', () => {
+    for (const f of IMAGE_FORMAT_NAMES) {
+      expect(isExportFormat(f)).toBe(false);
+      expect(exportFormatForFileName(`out${IMAGE_FORMATS[f].suffix}`)).toBeNull();
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeDrawList } from '../../renderer/src/canvas/drawlist';
+import { computeDrawList } from '../../renderer/src/model/drawlist';
 import { computeCallTree } from '../../renderer/src/model/calltree';
 import { computeFuncTable } from '../../renderer/src/model/functions';
 import { computeFlameChartLayout, computeFlameGraphLayout, findRectAt, moveLane, orderLanes, queryRow, toggleLane, type FlameLayout } from '../../renderer/src/model/layout';

@@ -14,7 +14,7 @@ import { computeFlameGraphLayout } from '../../renderer/src/model/layout';
 import { computeLayoutMatches, stepMatch } from '../../renderer/src/model/searchsteps';
 import { nextThemeChoice, parseThemeChoice, resolveTheme } from '../../renderer/src/model/theme';
 import { TestProfileBuilder } from './renderer-profile-builder';
-import { fitLabelByWidth, renderFlameSvg } from '../../renderer/src/canvas/svg';
+import { fitLabelByWidth, renderFlameSvg } from '../../renderer/src/model/svg';
 import { computeFuncColors } from '../../renderer/src/model/colors';
 import { CANVAS_PALETTES } from '../../renderer/src/model/theme';
 

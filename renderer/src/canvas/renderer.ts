@@ -3,7 +3,7 @@
 import type { FuncColors } from '../model/colors';
 import type { FlameLayout } from '../model/layout';
 import { CANVAS_PALETTES, type CanvasPalette } from '../model/theme';
-import { computeDrawList, type Viewport } from './drawlist';
+import { computeDrawList, type Viewport } from '../model/drawlist';
 
 export interface Scene {
   layout: FlameLayout;

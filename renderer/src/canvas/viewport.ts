@@ -1,6 +1,6 @@
 // Viewport arithmetic for zoom and pan, kept pure: the x range never leaves the layout's extent and never gets
 // narrower than a few ns/weight units, so zooming stays well-defined at any depth.
-import type { Viewport } from './drawlist';
+import type { Viewport } from '../model/drawlist';
 
 export interface Extent {
   x0: number;

@@ -3,7 +3,8 @@ import { MERGED_COLOR } from './colors';
 
 export type ThemeName = 'light' | 'dark';
 export type ThemeChoice = 'system' | ThemeName;
-export const THEME_CHOICES: readonly ThemeChoice[] = ['system', 'light', 'dark'];
+export const THEME_NAMES: readonly ThemeName[] = ['light', 'dark'];
+export const THEME_CHOICES: readonly ThemeChoice[] = ['system', ...THEME_NAMES];
 
 /**
  * The user's choice wins; "system" follows the desktop shell's OS theme (<html data-theme>, set by the Electron

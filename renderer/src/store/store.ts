@@ -9,13 +9,13 @@ import type { TableSort } from '../model/table';
 import type { TimeRange } from '../model/range';
 import type { Transform } from '../model/transforms';
 import type { LaneArrangement } from '../model/layout';
+import { FLAME_VIEW_LABELS, type FlameView } from '../model/svg';
 import type { ConnectionState as TransportState } from '../transport/state';
 
-export type ViewKind = 'flame-graph' | 'flame-chart' | 'sandwich' | 'table' | 'call-tree';
+export type ViewKind = FlameView | 'sandwich' | 'table' | 'call-tree';
 export const VIEW_KINDS: readonly ViewKind[] = ['flame-graph', 'flame-chart', 'sandwich', 'table', 'call-tree'];
 export const VIEW_LABELS: Record<ViewKind, string> = {
-  'flame-graph': 'Flame Graph',
-  'flame-chart': 'Flame Chart',
+  ...FLAME_VIEW_LABELS,
   sandwich: 'Sandwich',
   table: 'Functions',
   'call-tree': 'Call Tree',

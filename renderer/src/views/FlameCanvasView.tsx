@@ -2,10 +2,10 @@
 // reset, hover tooltip. Drawing is delegated to FlameRenderer; the viewport lives in the store per surface.
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { drawStats, FlameRenderer, type RectPaint } from '../canvas/renderer';
-import type { Viewport } from '../canvas/drawlist';
+import { computeFullViewport, computeLayoutEnd, ROW_HEIGHT, type Viewport } from '../model/drawlist';
 import { classifyWheel, panViewport, zoomViewport, type Extent } from '../canvas/viewport';
 import { ScrollBar } from './ScrollBar';
-import type { SvgScene } from '../canvas/svg';
+import type { SvgScene } from '../model/svg';
 import { findRectAt, type FlameLayout } from '../model/layout';
 import { selectFuncColors, selectProfile, selectSearch } from '../store/selectors';
 import { setViewport, useStore, type SurfaceKey } from '../store/store';
@@ -14,13 +14,6 @@ import type { FuncColors } from '../model/colors';
 import { Tooltip, type TooltipContent } from './Tooltip';
 import { CANVAS_PALETTES } from '../model/theme';
 import { useTheme } from './theme';
-
-export const ROW_HEIGHT = 18;
-
-/** The layout's right edge; an empty layout still gets a non-zero width so zoom math stays finite. */
-function layoutEnd(layout: FlameLayout): number {
-  return layout.x1 > layout.x0 ? layout.x1 : layout.x0 + 1;
-}
 
 export interface FlameCanvasProps {
   surface: SurfaceKey;
@@ -103,12 +96,12 @@ export function FlameCanvasView(props: FlameCanvasProps) {
 
   const viewport: Viewport = useMemo(() => {
     if (stored && stored.x0 >= layout.x0 && stored.x1 <= layout.x1 + 1e-9 && stored.x1 > stored.x0) return stored;
-    return { x0: layout.x0, x1: layoutEnd(layout), scrollY: 0 };
+    return computeFullViewport(layout);
   }, [stored, layout]);
 
   const extent = useCallback((): Extent => {
     const h = canvasRef.current?.clientHeight ?? 0;
-    return { x0: layout.x0, x1: layoutEnd(layout), maxScrollY: layout.rows.length * ROW_HEIGHT + 40 - h };
+    return { x0: layout.x0, x1: computeLayoutEnd(layout), maxScrollY: layout.rows.length * ROW_HEIGHT + 40 - h };
   }, [layout]);
 
   const vpRef = useRef(viewport);

@@ -1,7 +1,7 @@
 // Minimap and time axis above the flame chart: the whole run in miniature with the visible window outlined, and
 // ticks for the current viewport. Click or drag on the minimap to move the window.
 import { useEffect, useRef, useState } from 'react';
-import { computeDrawList, type Viewport } from '../canvas/drawlist';
+import { computeDrawList, type Viewport } from '../model/drawlist';
 import type { FuncColors } from '../model/colors';
 import { formatNsAt } from '../model/timefmt';
 import type { FlameLayout } from '../model/layout';

@@ -1,7 +1,7 @@
 // Top bar: open traces (tabs) and the live session's tab, the Live button, view tabs, thread picker, search with match
 // summary, export menu.
 import { useEffect, useRef, useState } from 'react';
-import { EXPORT_FORMAT_NAMES, EXPORT_FORMATS } from '../../../electron/contract/api';
+import { EXPORT_FORMAT_NAMES, EXPORT_FORMATS, IMAGE_FORMAT_NAMES, IMAGE_FORMATS } from '../../../electron/contract/api';
 import { formatPercent, formatWeight } from '../model/format';
 import { formatThreadLabel } from '../model/functions';
 import { closeTrace, exportCurrent, switchTrace } from '../store/actions';
@@ -193,7 +193,7 @@ function ExportMenu() {
             <button key={f} type="button" role="menuitem" data-testid={`export-${f}`} onClick={() => { setOpen(false); void exportCurrent(f); }}>{label}</button>
           ))}
           <div className="menu-sep" role="separator" />
-          {(['svg', 'png'] as const).map((f) => (
+          {IMAGE_FORMAT_NAMES.map((f) => (
             <button
               key={f}
               type="button"
@@ -203,7 +203,7 @@ function ExportMenu() {
               title={imageView ? `The ${VIEW_LABELS[view]} as it is on screen` : 'Show the Flame Graph (1) or Flame Chart (2) to export it as an image'}
               onClick={() => { setOpen(false); void exportImage(f); }}
             >
-              Image: {f.toUpperCase()} of the visible {imageView ? VIEW_LABELS[view] : 'flame view'}
+              Image: {IMAGE_FORMATS[f].label} of the visible {imageView ? VIEW_LABELS[view] : 'flame view'}
             </button>
           ))}
         </div>

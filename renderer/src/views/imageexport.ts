@@ -1,13 +1,14 @@
 // Export → image: the flame view on screen as SVG (rebuilt from its draw list: crisp at any size, text selectable)
 // or PNG (the canvas as painted), downloaded by the browser (Electron saves it the same way).
-import { renderFlameSvg } from '../canvas/svg';
+import { IMAGE_FORMATS, type ImageFormat } from '../../../electron/contract/api';
+import { formatImageTitle, renderFlameSvg, type FlameView } from '../model/svg';
 import { downloadBlob } from '../store/actions';
 import { selectProfile } from '../store/selectors';
-import { getState, VIEW_LABELS, type SurfaceKey } from '../store/store';
+import { getState } from '../store/store';
 import { snapshotSurface } from './FlameCanvasView';
 
 /** The flame surface of the view on screen, or null (tables, call tree). */
-export function currentImageSurface(): SurfaceKey | null {
+export function currentImageSurface(): FlameView | null {
   const view = getState().view;
   return view === 'flame-graph' || view === 'flame-chart' ? view : null;
 }
@@ -18,19 +19,19 @@ export function imageFileStem(profileName: string, surface: string): string {
   return `${base}-${surface}`;
 }
 
-export async function exportImage(format: 'svg' | 'png'): Promise<boolean> {
+export async function exportImage(format: ImageFormat): Promise<boolean> {
   const surface = currentImageSurface();
   const shot = surface ? snapshotSurface(surface) : null;
   const profile = selectProfile(getState());
   if (!surface || !shot || !profile) return false;
   const stem = imageFileStem(profile.name, surface);
   if (format === 'svg') {
-    const svg = renderFlameSvg({ ...shot.scene, title: `${profile.name} — ${VIEW_LABELS[getState().view]}` });
-    downloadBlob(new Blob([svg], { type: 'image/svg+xml' }), `${stem}.svg`);
+    const svg = renderFlameSvg({ ...shot.scene, title: formatImageTitle(profile.name, surface) });
+    downloadBlob(new Blob([svg], { type: 'image/svg+xml' }), stem + IMAGE_FORMATS.svg.suffix);
     return true;
   }
   const blob = await new Promise<Blob | null>((resolve) => shot.canvas.toBlob(resolve, 'image/png'));
   if (!blob) return false;
-  downloadBlob(blob, `${stem}.png`);
+  downloadBlob(blob, stem + IMAGE_FORMATS.png.suffix);
   return true;
 }

@@ -8,7 +8,8 @@ import { computeLayoutMatches, stepMatch, type LayoutMatches } from '../model/se
 import { computeFunctionRows, type FunctionRow } from '../model/table';
 import { selectFlameChartLayout, selectFlameGraphLayout, selectProfile, selectSearch, selectStats } from '../store/selectors';
 import { getState, selectFunction, useStore, type EmberscopeState } from '../store/store';
-import { ROW_HEIGHT, updateSurface } from './FlameCanvasView';
+import { ROW_HEIGHT } from '../model/drawlist';
+import { updateSurface } from './FlameCanvasView';
 
 let position = -1;
 const listeners = new Set<() => void>();

@@ -2,7 +2,10 @@
 // row), and runs of rectangles narrower than `minWidthPx` merged into one block per run. The per-row cost is bounded
 // by the pixels on screen, not by the rectangles in the file, so a million spans draw in a few thousand calls.
 // Pure and DOM-free so it is unit-tested.
-import { findFirstEndingAfter, type FlameLayout } from '../model/layout';
+import { findFirstEndingAfter, type FlameLayout } from './layout';
+
+/** Height of one row of every flame surface, in CSS px: the canvases, the minimap's scale, the SVG pictures. */
+export const ROW_HEIGHT = 18;
 
 export interface Viewport {
   /** Visible x range in layout units (weight for flame graphs, ns for flame charts). */
@@ -10,6 +13,16 @@ export interface Viewport {
   x1: number;
   /** Vertical scroll in CSS px from the first row. */
   scrollY: number;
+}
+
+/** The layout's right edge; an empty layout still gets a non-zero width so zoom maths stays finite. */
+export function computeLayoutEnd(layout: FlameLayout): number {
+  return layout.x1 > layout.x0 ? layout.x1 : layout.x0 + 1;
+}
+
+/** Every surface's viewport before any zoom or scroll: the whole layout from its first row. */
+export function computeFullViewport(layout: FlameLayout): Viewport {
+  return { x0: layout.x0, x1: computeLayoutEnd(layout), scrollY: 0 };
 }
 
 export interface DrawParams {
