@@ -56,6 +56,17 @@ export interface TraceInfo {
   summary: ProfileSummary;
 }
 
+/** A source file named by a trace's frames, as `getSource` read it. */
+export interface SourceText {
+  /** The file as the trace's frames spell it. */
+  file: string;
+  /** Where it was read on the services' machine (a relative `file` is looked for beside the trace file). */
+  path: string;
+  /** Decoded as UTF-8; bytes that are not UTF-8 become U+FFFD. */
+  text: string;
+  sizeBytes: number;
+}
+
 export interface RecentFile {
   path: string;
   name: string;
@@ -400,6 +411,11 @@ export interface EmberscopeRequests {
   listSamples(): Promise<SampleProfile[]>;
   /** Exported bytes, for the renderer to save (download in the browser, save dialog in Electron). */
   exportTrace(args: { traceId: string; format: ExportFormat }): Promise<{ fileName: string; data: Uint8Array }>;
+  /**
+   * A source file for the per-line view: only a file that a frame of the trace names (`file` exactly as the frames
+   * spell it), a regular file, up to LIMITS.maxSourceBytes. Rejects 'not-found' when it is not on this machine.
+   */
+  getSource(args: { traceId: string; file: string }): Promise<SourceText>;
   /** Electron only: the native open dialog. Resolves to null when the user cancels. Rejects 'bad-request' elsewhere. */
   showOpenDialog(): Promise<string | null>;
 
@@ -483,6 +499,7 @@ export const REQUEST_NAMES: readonly RequestName[] = [
   'listRecent',
   'listSamples',
   'exportTrace',
+  'getSource',
   'showOpenDialog',
   'listProcesses',
   'startSession',

@@ -34,6 +34,8 @@ export const LIMITS = {
   maxVmSourceLength: 4 * 1024 * 1024,
   maxVmRateHz: 1000,
   maxVmGeneration: 1_000_000,
+  /** Largest source file `getSource` reads (the per-line view); bigger ones are refused with a message. */
+  maxSourceBytes: 4 * 1024 * 1024,
 } as const;
 
 export function isErrorCode(value: unknown): value is ErrorCode {
@@ -319,6 +321,10 @@ const ARG_VALIDATORS: Record<RequestName, ArgValidator> = {
     const format = (arg as Record<string, unknown>).format;
     return isExportFormat(format) ? null : `format: expected ${formatChoices(EXPORT_FORMAT_NAMES)}, got ${summarizeValue(format)}`;
   },
+  getSource: (arg) =>
+    checkKeys(arg, 'argument', ['traceId', 'file']) ??
+    checkId((arg as Record<string, unknown>).traceId, 'traceId') ??
+    checkString((arg as Record<string, unknown>).file, 'file', LIMITS.maxPathLength),
   showOpenDialog: validateNoArg,
   listProcesses: validateNoArg,
   recordExact: (arg) => {

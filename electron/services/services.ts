@@ -27,6 +27,7 @@ import { getResources } from './resources';
 import { SampleCatalog } from './samples';
 import { allowAll, type ExecPolicy } from './exec-policy';
 import { prepareRecord, SessionManager } from './sessions';
+import { readTraceSource } from './sources';
 import { TraceRegistry } from './traces';
 import { UploadStore, type UploadChunk, type UploadLimits } from './uploads';
 import type { RequestContext } from '../contract/channel';
@@ -58,6 +59,11 @@ export interface ServicesOptions {
   execPolicy?: ExecPolicy;
   /** The desktop shell's path grants: the playground may save a script to a path the user chose in a native dialog. */
   chosenByUser?: (abs: string) => boolean;
+  /**
+   * `getSource` may read the files an uploaded trace names. Default false: the client that asks wrote those names,
+   * so it could ask for any file; true where the token holder is the user (the CLI's serve on loopback).
+   */
+  uploadSourcesTrusted?: boolean;
 }
 
 /** The contract's requests plus what direct callers in this process (the CLI, tests) need beyond it. */
@@ -319,6 +325,11 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
       const buf = await handle.exportToAsync(format);
       const stem = info.name.replace(/(\.gz)?$/i, '').replace(/\.[^.]*$/, '') || 'profile';
       return { fileName: stem + EXPORT_FORMATS[format].suffix, data: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) };
+    }),
+
+    getSource: guard(async ({ traceId, file }: { traceId: string; file: string }) => {
+      const { info, handle } = traces.get(traceId);
+      return readTraceSource({ file, handle, tracePath: info.path, uploadsTrusted: opts.uploadSourcesTrusted === true });
     }),
 
     showOpenDialog: guard(async () => {

@@ -33,6 +33,8 @@ export interface HostCapabilities {
   bigSampleId?: string;
   /** The host runs pretend live sessions (startSession on any pid but 1, which is refused with permission-denied). */
   liveSessions?: boolean;
+  /** A trace file (opened by path) whose frames name `file`, a source holding `contains`. */
+  sourceTrace?: { path: string; file: string; contains: string };
   /** The transport never drops while its page lives (Electron IPC): no "connection lost" to test. */
   cannotDisconnect?: boolean;
 }
@@ -215,6 +217,27 @@ export function runContractSuite(name: string, makeEnv: () => Promise<ContractEn
           expect({ code: err.code, message: err.message }).toEqual({ code: direct.code, message: direct.message });
         }
       }
+    });
+
+    it('carries a source file (or the refusal) exactly as the host gives it', async () => {
+      const answer = (p: Promise<unknown>) => p.then(
+        (value) => ({ ok: true as const, value }),
+        (err: ContractError) => ({ ok: false as const, code: err.code, message: err.message }),
+      );
+      const info = await openAnySample(env.client, 'job-source');
+      // Not a file the trace names: refused, whatever the file holds.
+      const refused = await catchError(env.client.getSource({ traceId: info.traceId, file: '/etc/passwd' }));
+      const direct = await answer(env.host.getSource({ traceId: info.traceId, file: '/etc/passwd' }));
+      expect({ ok: false, code: refused.code, message: refused.message }).toEqual(direct);
+      expect(refused.message).not.toMatch(/root:/);
+      const badId = await catchError(env.client.getSource({ traceId: '../x', file: 'a.py' }));
+      expect(badId.code).toBe('bad-request');
+      if (!caps.sourceTrace) return;
+      // A trace opened by its path, whose frames name a file beside it: the text arrives as the host read it.
+      const opened = await env.client.openTrace({ path: caps.sourceTrace.path, jobId: 'job-source-path' });
+      const read = await env.host.getSource({ traceId: opened.traceId, file: caps.sourceTrace.file });
+      expect(read.text).toContain(caps.sourceTrace.contains);
+      expectSameData(await env.client.getSource({ traceId: opened.traceId, file: caps.sourceTrace.file }), read);
     });
 
     const noLive = !caps.liveSessions && 'this host runs no scripted live sessions (the real sampler: sessions.test.ts)';

@@ -209,6 +209,11 @@ export function createTestHost(): TestHost {
       const { profile } = lookup(traceId);
       return { fileName: `${profile.name}.${format}`, data: new TextEncoder().encode(`${format}:${profile.name}`) };
     },
+    // The mechanics host reads no files (the real services do: test/unit/sources.test.ts).
+    async getSource({ traceId }) {
+      lookup(traceId);
+      throw new ContractError('not-found', 'the test host reads no source files');
+    },
     async showOpenDialog() {
       throw new ContractError('bad-request', 'showOpenDialog: only in the desktop app');
     },

@@ -123,9 +123,13 @@ const realServices: HostFactory = () => {
   return { host: services, dispose: () => services.dispose() };
 };
 
+const realCaps: HostCapabilities = {
+  sourceTrace: { path: join(__dirname, '../fixtures/lines/workload.pyspy.txt'), file: 'workload.py', contains: 'def checksum(data):' },
+};
+
 const noNative = missingNative();
 describe.skipIf(noNative)(titled('the contract over the real services', noNative), () => {
-  runContractSuite('the in-memory pair (real services)', makeMemoryEnv(realServices));
-  runContractSuite('a WebSocket to startServer (real services)', makeWebSocketEnv(realServices));
-  runContractSuite('Electron IPC as the preload and main wire it (real services)', makeIpcEnv(realServices), { cannotDisconnect: true });
+  runContractSuite('the in-memory pair (real services)', makeMemoryEnv(realServices), realCaps);
+  runContractSuite('a WebSocket to startServer (real services)', makeWebSocketEnv(realServices), realCaps);
+  runContractSuite('Electron IPC as the preload and main wire it (real services)', makeIpcEnv(realServices), { ...realCaps, cannotDisconnect: true });
 });

@@ -100,8 +100,10 @@ describe('function table = ProfileSummary semantics', () => {
     expect(stats.totalWeight).toBe(10);
     expect(rows.map((r) => r.name)).toEqual(['other', 'leaf', 'rec', 'main']);
     expect(computeFuncTable(p).name[findHottestFunction(p, stats)]).toBe('other');
-    // Line: smallest non-zero among frames.
-    expect(rows.find((r) => r.name === 'other')!.line).toBe(3);
+    // Line: none where the format's lines are not definitions (the lowest sampled line is not a location)...
+    expect(rows.find((r) => r.name === 'other')!.line).toBe(0);
+    // ...which is kept apart, to find the definition from.
+    expect(computeFuncTable(p).sampledLine[rows.find((r) => r.name === 'other')!.func]).toBe(3);
   });
 
   it('span totals skip spans with a same-function ancestor; self subtracts direct children', () => {

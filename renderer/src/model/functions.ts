@@ -14,8 +14,14 @@ export interface FuncTable {
   name: string[];
   /** '' when unknown. */
   file: string[];
-  /** Smallest non-zero line among the function's frames, 0 if none. */
+  /**
+   * The definition line where the format gives it (`linesAreDefinitions`), else 0: a sampler's frames carry the line
+   * running at the time, and the lowest of those is not where the function is (model/source.ts finds the `def` line
+   * in the source when it can be read). The native summary's `line` is the same.
+   */
   line: Uint32Array;
+  /** Smallest non-zero line among the function's frames, 0 if none: where to start looking for its definition. */
+  sampledLine: Uint32Array;
   kind: Uint8Array; // FrameKind
   /** FrameIndex -> FuncIndex. */
   funcOfFrame: Int32Array;
@@ -31,6 +37,7 @@ export const computeFuncTable = memoizeByObject((profile: Profile): FuncTable =>
   const name: string[] = [];
   const file: string[] = [];
   const lines: number[] = [];
+  const sampled: number[] = [];
   const kinds: number[] = [];
   const byLine = linesAreDefinitions(profile);
   const known = byLine ? knownDefinitionLines(profile) : null;
@@ -38,18 +45,20 @@ export const computeFuncTable = memoizeByObject((profile: Profile): FuncTable =>
     const fileIndex = frames.file[f];
     // String indexes make a cheap, exact key; the separator cannot occur in a number.
     const nameFile = `${frames.func[f]}|${fileIndex}`;
-    const key = known ? `${nameFile}|${frames.line[f] || known.get(nameFile) || 0}` : nameFile;
+    const definition = known ? frames.line[f] || known.get(nameFile) || 0 : 0;
+    const key = known ? `${nameFile}|${definition}` : nameFile;
     let fi = byKey.get(key);
     if (fi === undefined) {
       fi = name.length;
       byKey.set(key, fi);
       name.push(profile.strings[frames.func[f]] ?? '');
       file.push(fileIndex >= 0 ? profile.strings[fileIndex] ?? '' : '');
-      lines.push(0);
+      lines.push(definition);
+      sampled.push(0);
       kinds.push(frames.kind[f]);
     }
     const line = frames.line[f];
-    if (line > 0 && (lines[fi] === 0 || line < lines[fi])) lines[fi] = line;
+    if (line > 0 && (sampled[fi] === 0 || line < sampled[fi])) sampled[fi] = line;
     funcOfFrame[f] = fi;
   }
   return {
@@ -57,6 +66,7 @@ export const computeFuncTable = memoizeByObject((profile: Profile): FuncTable =>
     name,
     file,
     line: Uint32Array.from(lines),
+    sampledLine: Uint32Array.from(sampled),
     kind: Uint8Array.from(kinds),
     funcOfFrame,
   };

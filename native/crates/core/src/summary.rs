@@ -38,8 +38,9 @@ pub struct FunctionSummary {
     pub name: String,
     /// "" when the file is unknown.
     pub file: String,
-    /// The definition line where the format has one (`Profile::lines_are_definitions`), else the smallest non-zero
-    /// line among the function's frames; 0 if none.
+    /// The definition line where the format has one (`Profile::lines_are_definitions`), else 0: a sampler's frames
+    /// carry the line running at the time, and the lowest of those is not where the function is (the app finds the
+    /// `def` line in the source when it can read it).
     pub line: u32,
     #[serde(rename = "self")]
     pub self_: f64,
@@ -67,13 +68,9 @@ impl Functions {
             let key = (p.frames.func[i], p.frames.file[i], if by_line { lines[i] } else { 0 });
             let row = *index.entry(key).or_insert_with(|| {
                 f.keys.push(key);
-                f.line.push(0);
+                f.line.push(key.2);
                 f.keys.len() - 1
             });
-            let line = p.frames.line[i];
-            if line > 0 && (f.line[row] == 0 || line < f.line[row]) {
-                f.line[row] = line;
-            }
             f.of_frame.push(row);
         }
         f.self_ = vec![0.0; f.keys.len()];
@@ -253,7 +250,8 @@ mod tests {
         let p = b.finish("folded", "", WeightUnit::Samples, vec![t.finish()]);
         let s = summarize(&p, 50);
         assert_eq!(s.total_weight, 5.0);
-        assert_eq!((s.top[0].name.as_str(), s.top[0].line, s.top[0].self_, s.top[0].total), ("a", 3, 3.0, 5.0));
+        // Sampled lines are not a location: no line, where the format does not give definition lines.
+        assert_eq!((s.top[0].name.as_str(), s.top[0].line, s.top[0].self_, s.top[0].total), ("a", 0, 3.0, 5.0));
         assert_eq!((s.top[1].name.as_str(), s.top[1].self_, s.top[1].total), ("c", 2.0, 2.0));
     }
 
@@ -294,7 +292,7 @@ mod json_tests {
         let json = serde_json::to_value(summarize(&p, 50)).unwrap();
         let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys, ["durationNs", "format", "threads", "top", "totalWeight", "unit"]);
-        assert_eq!(json["top"][0], serde_json::json!({"name": "f", "file": "a.py", "line": 2, "self": 4.0, "total": 4.0}));
+        assert_eq!(json["top"][0], serde_json::json!({"name": "f", "file": "a.py", "line": 0, "self": 4.0, "total": 4.0}));
         // One row of weight 4 in unit "samples" is 4 samples (a folded line with a count of 4).
         assert_eq!(json["threads"][0], serde_json::json!({"name": "main", "pid": 1, "tid": 2, "samples": 4, "spans": 0}));
     }

@@ -57,8 +57,8 @@ const KNOWN_GAPS: &[(&str, &str)] = &[(
     "Chrome 141 performance-panel trace whose events carry no args; speedscope reads it, our chrome importer not yet",
 )];
 
-/// Not profiles: the corpus's licence (docs are skipped by their `.md`).
-const NOT_PROFILES: &[&str] = &["speedscope-samples/LICENSE"];
+/// Not profiles: the corpus's licence (docs are skipped by their `.md`), the per-line fixtures' source.
+const NOT_PROFILES: &[&str] = &["speedscope-samples/LICENSE", "lines/workload.py"];
 
 /// How many files of speedscope's corpus we keep (README and LICENSE not counted): a file lost from the copy fails
 /// here even before its snapshot is found orphaned.
@@ -164,7 +164,11 @@ fn render_snapshot(p: &Profile, s: &Summary) -> String {
     }
     out += "top 10 by self:\n";
     for f in s.top.iter().take(10) {
-        let at = if f.file.is_empty() { String::new() } else { format!(" {}:{}", f.file, f.line) };
+        let at = match (f.file.is_empty(), f.line) {
+            (true, _) => String::new(),
+            (false, 0) => format!(" {}", f.file),
+            (false, line) => format!(" {}:{line}", f.file),
+        };
         out += &format!("  {:?}{at}  self {}  total {}\n", f.name, round6(f.self_), round6(f.total));
     }
     let meta: Vec<String> = p.meta.iter().map(|(k, v)| format!("  {k}: {v}\n")).collect();

@@ -1,0 +1,84 @@
+// A function's place in its source file: the definition line a sampled function's frames do not carry (py-spy and
+// Austin record the line running at the time), found by scanning the source upward from the lowest sampled line to
+// the `def`/`async def`/`class` whose block encloses it; and the window of lines the source view shows. Pure.
+import type { FuncTable } from './functions';
+
+/** Source text split into lines (index 0 is line 1); CRLF and CR endings are lines too. */
+export function splitSourceLines(text: string): string[] {
+  return text.split(/\r\n|\r|\n/);
+}
+
+/** Leading whitespace width, a tab counting as up to the next multiple of 8 (as Python's tokenizer counts). */
+function indentOf(line: string): number {
+  let width = 0;
+  for (const ch of line) {
+    if (ch === ' ') width++;
+    else if (ch === '\t') width = (Math.floor(width / 8) + 1) * 8;
+    else if (ch === '\f') width = 0;
+    else break;
+  }
+  return width;
+}
+
+const DEFINITION = /^\s*(?:async\s+def|def|class)\s+([A-Za-z_\u00c0-\uffff][\w\u00c0-\uffff]*)/u;
+
+/**
+ * The name a `def` or `class` statement gives a function the profiler names `name`: the last part of a qualified name
+ * (`Grid.smooth` → `smooth`, `outer.<locals>.inner` → `inner`). Null for code without a statement of its own
+ * (`<module>`, `<genexpr>`, `<lambda>`, comprehensions).
+ */
+export function definedName(name: string): string | null {
+  const last = name.slice(name.lastIndexOf('.') + 1);
+  return /^[A-Za-z_\u00c0-\uffff][\w\u00c0-\uffff]*$/u.test(last) ? last : null;
+}
+
+/**
+ * The 1-based line of the `def NAME` / `async def NAME` / `class NAME` whose block holds `line`, or 0. Walks up from
+ * `line` (which may be the `def` itself, as CPython 3.11+ reports on entry); every line less indented than all seen
+ * so far opens an enclosing block: the one that defines `name` is the answer, another `def`/`class` means `line` is
+ * not in a function of that name (the source changed since the recording, or the name is not a statement's).
+ */
+export function findDefinitionLine(lines: readonly string[], name: string, line: number): number {
+  const wanted = definedName(name);
+  if (!wanted || line < 1 || line > lines.length) return 0;
+  const at = DEFINITION.exec(lines[line - 1]);
+  if (at) return at[1] === wanted ? line : 0;
+  let threshold = indentOf(lines[line - 1]);
+  for (let l = line - 1; l >= 1 && threshold > 0; l--) {
+    const text = lines[l - 1];
+    const trimmed = text.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    const indent = indentOf(text);
+    if (indent >= threshold) continue;
+    threshold = indent;
+    const def = DEFINITION.exec(text);
+    if (def) return def[1] === wanted ? l : 0;
+  }
+  return 0;
+}
+
+/** A function's definition line: the format's, else the one found in `lines` from its lowest sampled line, else 0. */
+export function resolveDefinitionLine(funcs: FuncTable, func: number, lines: readonly string[] | null): number {
+  if (funcs.line[func]) return funcs.line[func];
+  return lines ? findDefinitionLine(lines, funcs.name[func], funcs.sampledLine[func]) : 0;
+}
+
+/** Lines of context the source view shows around what it must show. */
+export const SOURCE_CONTEXT = 3;
+
+/**
+ * The 1-based range the source view shows: from the definition (or the first figure) to the last line with a
+ * figure, `context` lines either side, within the file.
+ */
+export function computeSourceWindow(
+  lineCount: number,
+  definition: number,
+  figureLines: readonly number[],
+  context = SOURCE_CONTEXT,
+): { first: number; last: number } {
+  const known = figureLines.filter((l) => l >= 1);
+  const low = Math.min(definition || Infinity, ...known);
+  const high = Math.max(definition, ...known);
+  if (!Number.isFinite(low)) return { first: 1, last: Math.min(lineCount, 1 + 2 * context) };
+  return { first: Math.max(1, low - context), last: Math.min(Math.max(lineCount, 1), high + context) };
+}
