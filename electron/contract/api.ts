@@ -403,8 +403,13 @@ export interface EmberscopeRequests {
   uploadChunk(args: { jobId: string; name: string; offset: number; totalBytes: number; data: Uint8Array; last: boolean }): Promise<TraceInfo | null>;
   /** Cancels a running job; its request rejects with code 'cancelled'. No-op if it already ended. */
   cancelJob(args: { jobId: string }): Promise<void>;
-  /** Full columnar data of an opened trace. */
-  getProfile(args: { traceId: string }): Promise<Profile>;
+  /**
+   * Full columnar data of an opened trace. With `aggregated`, its aggregated form instead: per thread, one sample per
+   * distinct stack weighing the stack's self weight, no spans, no timeline (`hasTimeline` false, sample times 0).
+   * It draws the flame graph, sandwich, call tree and function table exactly as the full profile does, at a
+   * fraction of the size, so the renderer shows it first and fetches the full columns behind it.
+   */
+  getProfile(args: { traceId: string; aggregated?: boolean }): Promise<Profile>;
   closeTrace(args: { traceId: string }): Promise<void>;
   listTraces(): Promise<TraceInfo[]>;
   listRecent(): Promise<RecentFile[]>;

@@ -310,7 +310,12 @@ const ARG_VALIDATORS: Record<RequestName, ArgValidator> = {
   openSample: validateJobArg({ id: checkId }),
   uploadChunk: validateUploadChunk,
   cancelJob: validateJobArg({}),
-  getProfile: validateTraceArg,
+  getProfile: (arg) => {
+    const err = checkKeys(arg, 'argument', ['traceId'], ['aggregated']);
+    if (err) return err;
+    const a = arg as Record<string, unknown>;
+    return checkId(a.traceId, 'traceId') ?? checkOptional(a, 'aggregated', checkBoolean);
+  },
   closeTrace: validateTraceArg,
   listTraces: validateNoArg,
   listRecent: validateNoArg,

@@ -124,6 +124,10 @@ export class NativeProfile {
   toProfileAsync(): Promise<Profile> {
     return awaitNative(() => this.handle.toProfileAsync());
   }
+  /** The aggregated form (one sample per distinct stack and thread, no timeline), built on a worker thread. */
+  toAggregatedProfileAsync(): Promise<Profile> {
+    return awaitNative(() => this.handle.toAggregatedProfileAsync());
+  }
   /** `exportTo` on a worker thread. */
   exportToAsync(format: ExportFormat): Promise<Buffer> {
     return awaitNative(() => this.handle.exportToAsync(format));

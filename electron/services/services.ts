@@ -306,7 +306,10 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
       jobs.cancel(jobId);
     }),
 
-    getProfile: guard(async ({ traceId }: { traceId: string }): Promise<Profile> => traces.get(traceId).handle.toProfileAsync()),
+    getProfile: guard(async ({ traceId, aggregated }: { traceId: string; aggregated?: boolean }): Promise<Profile> => {
+      const handle = traces.get(traceId).handle;
+      return aggregated ? handle.toAggregatedProfileAsync() : handle.toProfileAsync();
+    }),
 
     closeTrace: guard(async ({ traceId }: { traceId: string }) => {
       if (traces.close(traceId)) emit('onDidChangeTraces', traces.list());

@@ -1,17 +1,21 @@
 // The renderer's open flow end to end in one process: real services, real native importers, the real client over
 // the in-memory transport, the real zustand store. Checks that what the UI derives from the columns (function
 // self/total, hottest function) agrees with the summary the native core computed for the same file.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Profile } from '../../electron/contract/profile';
+import { computeCallTree, getCallPath } from '../../renderer/src/model/calltree';
 import { createClient, serveConnection } from '../../electron/contract/channel';
 import { createMemoryPair } from '../../electron/contract/memory';
 import { createServices } from '../../electron/services/services';
 import { computeFuncTable, linesAreDefinitions } from '../../renderer/src/model/functions';
 import { computeFunctionStats, findHottestFunction } from '../../renderer/src/model/table';
-import { cancelOpen, openPath, useClient } from '../../renderer/src/store/actions';
-import { selectProfile } from '../../renderer/src/store/selectors';
+import { AGGREGATED_FIRST_ROWS, cancelOpen, loadFullProfile, openPath, openTraceInfo, useClient } from '../../renderer/src/store/actions';
+import { requireClient } from '../../renderer/src/store/client';
+import { selectCallTree, selectFullPending, selectProfile } from '../../renderer/src/store/selectors';
 import { getState, initialState, setState } from '../../renderer/src/store/store';
 import { missingNative, titled } from './skips';
 
@@ -81,6 +85,97 @@ describe.skipIf(noNative)(titled('renderer open flow against the real services',
       expect(funcs.name[hot]).toBe(summary.top[0].name);
     });
   }
+
+  // The aggregated form (getProfile({aggregated: true})) is what a big trace is drawn from first: every aggregated
+  // view must come out of it exactly as out of the full columns, per thread and for all threads.
+  for (const [file] of FIXTURES) {
+    it(`draws the same call tree and function figures from the aggregated form of ${file}`, async () => {
+      await openPath(file);
+      const traceId = getState().currentTraceId!;
+      const client = requireClient();
+      const [full, aggregated] = await Promise.all([client.getProfile({ traceId }), client.getProfile({ traceId, aggregated: true })]);
+      expect(aggregated.threads.every((t) => t.spans.length === 0)).toBe(true);
+      expect(aggregated.hasTimeline).toBe(false);
+      const rows = (p: Profile) => p.threads.reduce((n, t) => n + t.samples.length + t.spans.length, 0);
+      expect(rows(aggregated)).toBeLessThanOrEqual(rows(full));
+      for (const thread of ['all' as const, ...full.threads.map((_, i) => i)]) {
+        const [a, b] = [computeCallTree(full, thread), computeCallTree(aggregated, thread)];
+        expect([...b.func], `call paths, thread ${thread}`).toEqual([...a.func]);
+        expect([...b.parent]).toEqual([...a.parent]);
+        const digits = 9 - Math.max(0, Math.ceil(Math.log10(Math.max(1, a.rootTotal))));
+        expect(b.rootTotal).toBeCloseTo(a.rootTotal, digits);
+        for (let i = 0; i < a.length; i++) {
+          expect(b.self[i], `self of node ${i}`).toBeCloseTo(a.self[i], digits);
+          expect(b.total[i], `total of node ${i}`).toBeCloseTo(a.total[i], digits);
+        }
+        const [sa, sb] = [computeFunctionStats(full, thread), computeFunctionStats(aggregated, thread)];
+        for (let f = 0; f < sa.self.length; f++) {
+          expect(sb.self[f]).toBeCloseTo(sa.self[f], digits);
+          expect(sb.total[f]).toBeCloseTo(sa.total[f], digits);
+        }
+      }
+    });
+  }
+
+  it('shows a big trace from its aggregated form first, then swaps the full columns in keeping the focus', async () => {
+    const path = join(dataDir, 'big.json');
+    execFileSync(process.execPath, ['bench/gen-chrome-trace.mjs', path, String(AGGREGATED_FIRST_ROWS + 50_000)], { stdio: 'ignore' });
+    const client = requireClient();
+    const info = await client.openTrace({ path, jobId: 'big-open' });
+    const full = await client.getProfile({ traceId: info.traceId });
+    // Stop the swap until the test has looked at the aggregated state: hold the full fetch.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const getProfile = client.getProfile.bind(client);
+    client.getProfile = async (args) => {
+      if (!args.aggregated) await held;
+      return getProfile(args);
+    };
+    try {
+      const opening = openTraceInfo(info);
+      await vi.waitFor(() => expect(getState().fullPending[info.traceId]).toEqual({ error: null }));
+      let s = getState();
+      const shown = selectProfile(s)!;
+      expect(shown.threads.every((t) => t.spans.length === 0)).toBe(true);
+      expect(selectFullPending(s)).toEqual({ error: null });
+      // Focus a node three levels down the aggregated tree's hottest path.
+      const tree = selectCallTree(s)!;
+      let node = 0;
+      for (let d = 0; d < 3 && node + 1 < tree.subtreeEnd[node]; d++) node++;
+      setState({ focusedNode: node });
+      const path0 = getCallPath(tree, node);
+      release();
+      await opening;
+      s = getState();
+      expect(s.fullPending[info.traceId]).toBeUndefined();
+      expect(selectProfile(s)!.threads.reduce((n, t) => n + t.spans.length, 0)).toBe(full.threads.reduce((n, t) => n + t.spans.length, 0));
+      expect(getCallPath(selectCallTree(s)!, s.focusedNode)).toEqual(path0);
+    } finally {
+      client.getProfile = getProfile;
+      release();
+    }
+  }, 60_000);
+
+  it('keeps the aggregated views when the full columns fail to load, and Retry loads them', async () => {
+    const path = join(dataDir, 'big.json');
+    const client = requireClient();
+    const info = await client.openTrace({ path, jobId: 'big-open-2' });
+    const getProfile = client.getProfile.bind(client);
+    client.getProfile = async (args) => {
+      if (!args.aggregated) throw { code: 'io-error', message: 'the connection dropped' };
+      return getProfile(args);
+    };
+    try {
+      await openTraceInfo(info);
+      expect(getState().fullPending[info.traceId]).toEqual({ error: 'the connection dropped' });
+      expect(selectCallTree(getState())!.length).toBeGreaterThan(1);
+    } finally {
+      client.getProfile = getProfile;
+    }
+    await loadFullProfile(info.traceId);
+    expect(getState().fullPending[info.traceId]).toBeUndefined();
+    expect(selectProfile(getState())!.threads.some((t) => t.spans.length > 0)).toBe(true);
+  }, 60_000);
 
   it('keeps the current trace when an open fails, and reports where', async () => {
     const before = getState().currentTraceId;

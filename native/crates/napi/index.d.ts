@@ -41,6 +41,12 @@ export declare class ProfileHandle {
   summaryAsync(topN?: number | undefined | null): Promise<import('../../../electron/contract/profile').ProfileSummary>
   /** `toProfile` on a worker thread: the columns are copied there; the typed arrays then take over the vectors. */
   toProfileAsync(): Promise<import('../../../electron/contract/profile').Profile>
+  /**
+   * The aggregated form on a worker thread (core `aggregate`): per thread, one sample per distinct stack weighing
+   * its self weight, no spans, no timeline. Draws the flame graph, sandwich and tables exactly, at a fraction of
+   * the size; the app shows it while the full columns come.
+   */
+  toAggregatedProfileAsync(): Promise<import('../../../electron/contract/profile').Profile>
   /** `exportTo` on a worker thread (a 1M-event trace takes about a second to export). */
   exportToAsync(format: string): Promise<Buffer>
   /** Writes the export to `path` on a worker thread. */

@@ -33,24 +33,40 @@ export class CallTreeBuilder {
   private parent: number[] = [];
   private func: number[] = [];
   private self: number[] = [];
-  private childIndex = new Map<number, number>();
+  /** Open-addressing hash of (parent, func) -> node: a slot holds a node index, -1 when empty. */
+  private slots = new Int32Array(1024).fill(-1);
   private stackless = 0;
 
-  constructor(private readonly funcCount: number) {}
+  // The function count is no longer needed (the hash keys on the pair); kept so callers need not change.
+  constructor(_funcCount: number) {}
 
   /** The node for `func` under `parent` (-1 = root), created on first use. */
   child(parent: number, func: FuncIndex): number {
-    // parent+1 keeps -1 valid; the product stays far below 2^53 for any realistic profile.
-    const key = (parent + 1) * (this.funcCount + 1) + func;
-    let node = this.childIndex.get(key);
-    if (node === undefined) {
-      node = this.func.length;
-      this.childIndex.set(key, node);
-      this.parent.push(parent);
-      this.func.push(func);
-      this.self.push(0);
+    const mask = this.slots.length - 1;
+    for (let h = pairHash(parent, func) & mask; ; h = (h + 1) & mask) {
+      const node = this.slots[h];
+      if (node < 0) break;
+      if (this.func[node] === func && this.parent[node] === parent) return node;
     }
+    const node = this.func.length;
+    this.parent.push(parent);
+    this.func.push(func);
+    this.self.push(0);
+    // At most half full, so probes stay short.
+    if (2 * (node + 1) > this.slots.length) this.rehash(this.slots.length * 2);
+    else this.place(node, mask);
     return node;
+  }
+
+  private place(node: number, mask: number): void {
+    let h = pairHash(this.parent[node], this.func[node]) & mask;
+    while (this.slots[h] >= 0) h = (h + 1) & mask;
+    this.slots[h] = node;
+  }
+
+  private rehash(size: number): void {
+    this.slots = new Int32Array(size).fill(-1);
+    for (let node = 0; node < this.func.length; node++) this.place(node, size - 1);
   }
 
   addSelf(node: number, weight: number): void {
@@ -60,21 +76,27 @@ export class CallTreeBuilder {
 
   freeze(): CallTree {
     const n = this.func.length;
+    const parent = this.parent;
+    const func = this.func;
     const total = Float64Array.from(this.self);
     // Nodes are created parent-first, so a reverse sweep sums every subtree.
     for (let i = n - 1; i >= 0; i--) {
-      const p = this.parent[i];
+      const p = parent[i];
       if (p >= 0) total[p] += total[i];
     }
-    const children: number[][] = Array.from({ length: n }, () => []);
-    const roots: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const p = this.parent[i];
-      if (p >= 0) children[p].push(i);
-      else roots.push(i);
+    // Children lists in one flat array (counting sort by parent; slot 0 holds the roots), each list heaviest first.
+    const start = new Int32Array(n + 2);
+    for (let i = 0; i < n; i++) start[parent[i] + 2]++;
+    for (let i = 2; i < n + 2; i++) start[i] += start[i - 1];
+    const kids = new Int32Array(n);
+    const fill = start.slice(0, n + 1);
+    for (let i = 0; i < n; i++) kids[fill[parent[i] + 1]++] = i;
+    const byWeight = (a: number, b: number) => total[b] - total[a] || func[a] - func[b];
+    for (let p = 0; p <= n; p++) {
+      const from = start[p];
+      const to = start[p + 1];
+      if (to - from > 1) kids.subarray(from, to).sort(byWeight);
     }
-    const byWeight = (a: number, b: number) => total[b] - total[a] || this.func[a] - this.func[b];
-    roots.sort(byWeight);
     const out = {
       func: new Int32Array(n),
       parent: new Int32Array(n),
@@ -86,31 +108,43 @@ export class CallTreeBuilder {
     let next = 0;
     let maxDepth = 0;
     let rootTotal = this.stackless;
-    // Explicit stack: recursive profiles can be thousands of frames deep.
-    const work: { old: number; newParent: number; depth: number; exit: boolean; newIndex: number }[] = [];
-    for (let r = roots.length - 1; r >= 0; r--) work.push({ old: roots[r], newParent: -1, depth: 0, exit: false, newIndex: -1 });
-    while (work.length) {
-      const item = work.pop()!;
-      if (item.exit) {
-        out.subtreeEnd[item.newIndex] = next;
+    // Explicit stack of (old node, new parent) pairs: recursive profiles can be thousands of frames deep. A pushed
+    // old node of ~x marks the exit of new node x (its subtree ends at `next` then).
+    const work = new Int32Array(2 * n + 2);
+    let top = 0;
+    for (let k = start[1] - 1; k >= start[0]; k--) {
+      work[top++] = kids[k];
+      work[top++] = -1;
+    }
+    while (top > 0) {
+      const newParent = work[--top];
+      const old = work[--top];
+      if (old < 0) {
+        out.subtreeEnd[~old] = next;
         continue;
       }
       const idx = next++;
-      out.func[idx] = this.func[item.old];
-      out.parent[idx] = item.newParent;
-      out.depth[idx] = item.depth;
-      out.self[idx] = this.self[item.old];
-      out.total[idx] = total[item.old];
-      if (item.depth > maxDepth) maxDepth = item.depth;
-      if (item.newParent < 0) rootTotal += total[item.old];
-      work.push({ old: item.old, newParent: -1, depth: 0, exit: true, newIndex: idx });
-      const kids = children[item.old].sort(byWeight);
-      for (let k = kids.length - 1; k >= 0; k--) {
-        work.push({ old: kids[k], newParent: idx, depth: item.depth + 1, exit: false, newIndex: -1 });
+      const depth = newParent < 0 ? 0 : out.depth[newParent] + 1;
+      out.func[idx] = func[old];
+      out.parent[idx] = newParent;
+      out.depth[idx] = depth;
+      out.self[idx] = this.self[old];
+      out.total[idx] = total[old];
+      if (depth > maxDepth) maxDepth = depth;
+      if (newParent < 0) rootTotal += total[old];
+      work[top++] = ~idx;
+      work[top++] = 0;
+      for (let k = start[old + 2] - 1; k >= start[old + 1]; k--) {
+        work[top++] = kids[k];
+        work[top++] = idx;
       }
     }
     return { length: n, ...out, rootTotal, maxDepth };
   }
+}
+
+function pairHash(parent: number, func: number): number {
+  return (Math.imul(parent + 1, 0x9e3779b1) ^ Math.imul(func + 0x7f4a7c15, 0x85ebca6b)) >>> 7;
 }
 
 /** StackIndex -> builder node, filled lazily; prefixes come before their stacks so one pass suffices. */
@@ -183,4 +217,26 @@ export function getCallPath(tree: CallTree, node: CallNodeIndex): FuncIndex[] {
   const path: FuncIndex[] = [];
   for (let n = node; n >= 0; n = tree.parent[n]) path.push(tree.func[n]);
   return path.reverse();
+}
+
+/** The node whose call path is `path` (root first, function indexes), or -1: walks down through each level's children. */
+export function findCallPath(tree: CallTree, path: readonly FuncIndex[]): CallNodeIndex {
+  let node = -1;
+  let from = 0;
+  let end = tree.length;
+  for (const func of path) {
+    let found = -1;
+    // Children of `node` are the nodes in [from, end) one level below it; each subtree is skipped whole.
+    for (let i = from; i < end; i = tree.subtreeEnd[i]) {
+      if (tree.func[i] === func) {
+        found = i;
+        break;
+      }
+    }
+    if (found < 0) return -1;
+    node = found;
+    from = node + 1;
+    end = tree.subtreeEnd[node];
+  }
+  return node;
 }

@@ -109,6 +109,12 @@ export function formatThreadLabel(thread: Thread, index: number): string {
   return thread.tid ? `${name} (${thread.tid})` : name;
 }
 
+/** The same counts from a trace's summary (what the file holds), for a profile shown in its aggregated form. */
+export function countSummaryContent(threads: readonly { samples: number; spans: number }[], selection: ThreadSelection): { samples: number; spans: number } {
+  const chosen = selection === 'all' ? threads : threads[selection] ? [threads[selection]] : [];
+  return { samples: chosen.reduce((n, t) => n + t.samples, 0), spans: chosen.reduce((n, t) => n + t.spans, 0) };
+}
+
 /** Samples and spans over the selected threads (the status bar shows which the file has). */
 export function countThreadContent(threads: Thread[]): { samples: number; spans: number } {
   let samples = 0;

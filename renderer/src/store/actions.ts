@@ -6,6 +6,8 @@ import type { ExportFormat, SessionTarget, TraceInfo } from '../../../electron/c
 import type { ExactOptions } from '../../../electron/contract/exact';
 import { getPathForFile } from '../transport';
 import { unpackError, requireClient, useClient } from './client';
+import { findCallPath, getCallPath } from '../model/calltree';
+import { selectCallTree } from './selectors';
 import { getState, resetViewState, setState } from './store';
 
 /** Upload chunk size for browsers without a path to the file. */
@@ -19,28 +21,92 @@ function newJobId(): string {
     : `job-${Date.now()}-${Math.random().toString(36).slice(2)}`;
 }
 
+/**
+ * Above this many sample and span rows, a trace is shown first in its aggregated form (one sample per distinct
+ * stack: the flame graph, sandwich, call tree and tables are exact) and its full columns, which the flame chart and
+ * time ranges need, load behind it: a 1M-span trace then draws in a fraction of the time (issue 9, item 11).
+ */
+export const AGGREGATED_FIRST_ROWS = 200_000;
+
+function rowCount(info: TraceInfo): number {
+  return info.summary.threads.reduce((n, t) => n + t.samples + t.spans, 0);
+}
+
 /** Runs one open job with progress and cancel; on success loads and shows the profile. */
 async function runOpenJob(label: string, start: (jobId: string) => Promise<TraceInfo | null>): Promise<void> {
   const jobId = newJobId();
   setState({ progress: { jobId, label, phase: 'reading', done: 0, total: 0 }, error: null });
+  let aggregatedFirst = false;
+  let traceId = '';
   try {
     const info = await start(jobId);
     if (!info) return;
-    const profile = await requireClient().getProfile({ traceId: info.traceId });
+    traceId = info.traceId;
+    aggregatedFirst = rowCount(info) > AGGREGATED_FIRST_ROWS;
+    const profile = await requireClient().getProfile(aggregatedFirst ? { traceId, aggregated: true } : { traceId });
     if (getState().progress?.jobId !== jobId) return; // cancelled while fetching the columns
     setState((s) => ({
       ...resetViewState(),
-      profiles: { ...s.profiles, [info.traceId]: profile },
-      traces: s.traces.some((t) => t.traceId === info.traceId) ? s.traces : [...s.traces, info],
-      currentTraceId: info.traceId,
+      profiles: { ...s.profiles, [traceId]: profile },
+      fullPending: aggregatedFirst ? { ...s.fullPending, [traceId]: { error: null } } : withoutKey(s.fullPending, traceId),
+      traces: s.traces.some((t) => t.traceId === traceId) ? s.traces : [...s.traces, info],
+      currentTraceId: traceId,
       home: false,
       liveShown: false,
     }));
   } catch (err) {
+    aggregatedFirst = false;
     const { cancelled, message } = unpackError(err);
     if (!cancelled) setState({ error: composeFailure(`Could not open ${label}`, [label, baseName(label)], message) });
   } finally {
     if (getState().progress?.jobId === jobId) setState({ progress: null });
+  }
+  if (aggregatedFirst) await loadFullProfile(traceId);
+}
+
+function withoutKey<T>(record: Record<string, T>, key: string): Record<string, T> {
+  if (!(key in record)) return record;
+  const copy = { ...record };
+  delete copy[key];
+  return copy;
+}
+
+/** Resolves once the page has drawn a frame (or after 100 ms when it does not draw: a hidden tab has no frames). */
+function afterNextFrame(): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 100);
+    if (typeof requestAnimationFrame !== 'function') return;
+    requestAnimationFrame(() => setTimeout(() => {
+      clearTimeout(timer);
+      resolve();
+    }, 0));
+  });
+}
+
+/**
+ * Fetches the full columns of a trace shown in its aggregated form, after the first picture is on screen, and swaps
+ * them in: the aggregated views do not change (same functions, same call paths), the flame chart and time ranges
+ * appear. A failure stays on the trace (the flame chart says it, with Retry); the aggregated views keep working.
+ */
+export async function loadFullProfile(traceId: string): Promise<void> {
+  if (!getState().fullPending[traceId]) return;
+  setState((s) => ({ fullPending: { ...s.fullPending, [traceId]: { error: null } } }));
+  await afterNextFrame();
+  try {
+    const full = await requireClient().getProfile({ traceId });
+    setState((s) => {
+      if (!s.fullPending[traceId] || !s.profiles[traceId]) return {}; // closed meanwhile
+      const next = { profiles: { ...s.profiles, [traceId]: full }, fullPending: withoutKey(s.fullPending, traceId) };
+      if (s.currentTraceId !== traceId || s.focusedNode < 0 || s.liveShown) return next;
+      // The focus is a node of the aggregated form's tree: find the same call path in the full one.
+      const before = selectCallTree(s);
+      const after = selectCallTree({ ...s, ...next });
+      const focusedNode = before && after ? findCallPath(after, getCallPath(before, s.focusedNode)) : -1;
+      return { ...next, focusedNode };
+    });
+  } catch (err) {
+    const { message } = unpackError(err);
+    setState((s) => (s.fullPending[traceId] ? { fullPending: { ...s.fullPending, [traceId]: { error: message } } } : {}));
   }
 }
 
@@ -125,9 +191,10 @@ export async function closeTrace(traceId: string): Promise<void> {
   setState((s) => {
     const profiles = { ...s.profiles };
     delete profiles[traceId];
+    const fullPending = withoutKey(s.fullPending, traceId);
     const traces = s.traces.filter((t) => t.traceId !== traceId);
     const current = s.currentTraceId === traceId ? traces.find((t) => profiles[t.traceId])?.traceId ?? null : s.currentTraceId;
-    return { profiles, traces, currentTraceId: current, ...(current !== s.currentTraceId ? resetViewState() : {}) };
+    return { profiles, fullPending, traces, currentTraceId: current, ...(current !== s.currentTraceId ? resetViewState() : {}) };
   });
   try {
     await requireClient().closeTrace({ traceId });

@@ -11,7 +11,7 @@ import { compileSearch, computeSearchMatches, summarizeSearch } from '../model/s
 import { computeFunctionStats } from '../model/table';
 import { restrictProfile } from '../model/range';
 import { applyTransforms } from '../model/transforms';
-import type { EmberscopeState } from './store';
+import type { EmberscopeState, FullPending } from './store';
 
 /** The whole profile on screen: the live session's while the live view shows, else the current trace's. */
 export function selectFullProfile(s: EmberscopeState): Profile | null {
@@ -29,6 +29,12 @@ export function selectTransformedProfile(s: EmberscopeState): Profile | null {
 export function selectProfile(s: EmberscopeState): Profile | null {
   const p = selectTransformedProfile(s);
   return p && s.range && !(s.liveShown && s.live) ? restrictProfile(p, s.range) : p;
+}
+
+/** Set while the trace on screen shows its aggregated form and its full columns load (or failed to): no timeline yet. */
+export function selectFullPending(s: EmberscopeState): FullPending | null {
+  if ((s.liveShown && s.live) || !s.currentTraceId) return null;
+  return s.fullPending[s.currentTraceId] ?? null;
 }
 
 export function selectCurrentTrace(s: EmberscopeState) {
@@ -55,6 +61,8 @@ export function selectFlameGraphLayout(s: EmberscopeState) {
 }
 
 export function selectFlameChartLayout(s: EmberscopeState) {
+  // The aggregated form has no timeline: laying it out would synthesize one, at great cost, for nothing.
+  if (selectFullPending(s)) return null;
   // The chart keeps the whole timeline (the range is shown on it), so a new range can be dragged anywhere.
   const p = selectTransformedProfile(s);
   return p ? computeFlameChartLayout(p, s.thread, s.lanes) : null;

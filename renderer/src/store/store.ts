@@ -58,6 +58,11 @@ export interface LiveState {
   error: string | null;
 }
 
+/** The full columns of a trace shown in its aggregated form: still coming, or what went wrong fetching them. */
+export interface FullPending {
+  error: string | null;
+}
+
 export type PickerTab = 'attach' | 'record';
 
 /** What the status bar shows: the transport's state, or 'error' when the services could not be reached at all. */
@@ -70,6 +75,11 @@ export interface EmberscopeState {
   currentTraceId: string | null;
   /** Loaded profiles by traceId. */
   profiles: Record<string, Profile>;
+  /**
+   * Traces whose profile above is still the aggregated form (contract `getProfile({aggregated: true})`: every
+   * aggregated view is exact, there is no timeline) while the full columns load behind it; `error` when that failed.
+   */
+  fullPending: Record<string, FullPending>;
   recent: RecentFile[];
   samples: SampleProfile[];
 
@@ -117,6 +127,7 @@ export const initialState: EmberscopeState = {
   traces: [],
   currentTraceId: null,
   profiles: {},
+  fullPending: {},
   recent: [],
   samples: [],
   thread: 'all',

@@ -1,6 +1,8 @@
 // Time-ordered flame chart with a minimap and time axis. Click zooms to a frame, double-click resets.
 import { fitViewport } from '../canvas/viewport';
-import { selectFlameChartLayout, selectFuncColors, selectProfile, selectStats } from '../store/selectors';
+import { formatCount } from '../model/format';
+import { loadFullProfile } from '../store/actions';
+import { selectCurrentTrace, selectFlameChartLayout, selectFullPending, selectFuncColors, selectProfile, selectStats } from '../store/selectors';
 import { selectFunction, selectRange, setState, setViewport, useStore } from '../store/store';
 import { toggleLane } from '../model/layout';
 import { LanesBar } from './LanesBar';
@@ -11,7 +13,37 @@ import { FlameCanvasView } from './FlameCanvasView';
 import { Overview } from './Overview';
 import { setSelectedInstance } from './selection';
 
+/** The flame chart of a trace shown in its aggregated form: its timeline is loading, or failed to (with Retry). */
+function TimelinePending({ error }: { error: string | null }) {
+  const traceId = useStore((s) => s.currentTraceId);
+  const trace = useStore(selectCurrentTrace);
+  const spans = trace?.summary.threads.reduce((n, t) => n + t.spans, 0) ?? 0;
+  const what = spans > 0 ? `${formatCount(spans)} calls` : 'every sample';
+  if (error) {
+    return (
+      <EmptyNotice testId="timeline-pending" title="The timeline could not be loaded" detail={`${error}. The Flame Graph (1), Sandwich (3), Functions (4) and Call Tree (5) are complete without it.`}>
+        <button type="button" onClick={() => traceId && void loadFullProfile(traceId)} data-testid="timeline-retry">Retry</button>
+      </EmptyNotice>
+    );
+  }
+  return (
+    <EmptyNotice
+      testId="timeline-pending"
+      title="Loading the timeline…"
+      detail={`The flame chart needs the time of ${what}; it appears here as soon as they have arrived. The Flame Graph (1), Sandwich (3), Functions (4) and Call Tree (5) are already complete.`}
+    >
+      <div className="progress-bar notice-progress" role="progressbar" aria-label="Loading the timeline"><div className="indeterminate" style={{ width: '30%' }} /></div>
+    </EmptyNotice>
+  );
+}
+
 export function FlameChartView() {
+  const pending = useStore(selectFullPending);
+  if (pending) return <TimelinePending error={pending.error} />;
+  return <LoadedFlameChart />;
+}
+
+function LoadedFlameChart() {
   const profile = useStore(selectProfile);
   const stats = useStore(selectStats);
   const layout = useStore(selectFlameChartLayout);
@@ -45,7 +77,7 @@ export function FlameChartView() {
       <FlameCanvasView
         surface="flame-chart"
         layout={layout}
-        describe={(row, index, vp, width) => buildChartRectTooltip(profile, layout, stats, row, index, width > 0 ? (vp.x1 - vp.x0) / width : 0)}
+        describe={(row, index, vp, width) => buildChartRectTooltip(profile, layout, stats, row, index, width > 0 ? (vp.x1 - vp.x0) / width : 0, range)}
         onSelect={(row, index, vp, ext) => {
           const r = layout.rows[row];
           selectFunction(r.func[index]);

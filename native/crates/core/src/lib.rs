@@ -1,6 +1,7 @@
 //! Emberscope core: the columnar profile model, importers, exporters, summaries and the sampler.
 //! Knows nothing of Node or Electron; `cargo test` covers it on its own.
 
+pub mod aggregate;
 pub mod export;
 pub mod import;
 pub mod job;

@@ -111,6 +111,17 @@ impl ProfileHandle {
         OffThread::task("copying a profile to JavaScript", move || Ok(to_js_profile(&profile)))
     }
 
+    /// The aggregated form on a worker thread (core `aggregate`): per thread, one sample per distinct stack weighing
+    /// its self weight, no spans, no timeline. Draws the flame graph, sandwich and tables exactly, at a fraction of
+    /// the size; the app shows it while the full columns come.
+    #[napi(ts_return_type = "Promise<import('../../../electron/contract/profile').Profile>")]
+    pub fn to_aggregated_profile_async(&self) -> AsyncTask<OffThread<JsProfile, JsProfile>> {
+        let profile = self.profile.clone();
+        OffThread::task("aggregating a profile", move || {
+            Ok(to_js_profile(&emberscope_core::aggregate::aggregate(&profile)))
+        })
+    }
+
     /// `exportTo` on a worker thread (a 1M-event trace takes about a second to export).
     #[napi(ts_return_type = "Promise<Buffer>")]
     pub fn export_to_async(&self, format: String) -> napi::Result<AsyncTask<OffThread<Vec<u8>, Buffer>>> {
