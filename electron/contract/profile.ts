@@ -75,7 +75,7 @@ export interface SampleTable {
   weight: Float64Array; // in Profile.unit
 }
 
-/** Evented (tracing) data. One row per function call, in start order (ties: outer first). */
+/** Evented (tracing) data. One row per function call, in start order (ties: outer first); see `resumes`. */
 export interface SpanTable {
   length: number;
   /** The stack whose leaf is this call; its frame is `frame[i]`, its prefix the enclosing call's stack. */
@@ -86,6 +86,13 @@ export interface SpanTable {
   end: Float64Array;
   /** 0 for a root call. */
   depth: Uint16Array;
+  /**
+   * Never in a file or on the wire: set by the renderer's transforms (renderer/src/model/transforms.ts) when
+   * "drop samples with a function" cuts the dropped calls' time out of the calls around them, which then become one
+   * row per piece. 1 on every piece but a call's first (the same call going on, not another one), so calls are
+   * still counted once; absent means every row is a call of its own.
+   */
+  resumes?: Uint8Array;
 }
 
 export interface Thread {

@@ -4,6 +4,8 @@ import type { Profile } from '../../electron/contract/profile';
 import { computeCallTree } from '../../renderer/src/model/calltree';
 import { computeFuncTable } from '../../renderer/src/model/functions';
 import { computeFlameChartLayout } from '../../renderer/src/model/layout';
+import { restrictProfile } from '../../renderer/src/model/range';
+import { computeFunctionStats } from '../../renderer/src/model/table';
 import { applyTransforms, type Transform } from '../../renderer/src/model/transforms';
 import { TestProfileBuilder } from './renderer-profile-builder';
 
@@ -88,5 +90,31 @@ describe('transforms on spans', () => {
   it('focus keeps the function\'s calls as roots', () => {
     const focused = applyTransforms(spans, [{ kind: 'focus-function', func: func(spans, 'other') }]);
     expect(paths(focused)).toEqual(['other 30']);
+  });
+
+  it("drop takes the dropped calls' time out of every enclosing call, as it does with samples", () => {
+    // leaf [20, 30) runs inside fib [10, 50), inside fib [0, 60), inside main [0, 100).
+    const dropped = applyTransforms(spans, [{ kind: 'drop-function', func: func(spans, 'leaf') }]);
+    // Self times as before; leaf's 10 ns are nobody's (they were the inner fib's: 'main;fib;fib 40').
+    expect(paths(dropped)).toEqual(['main 10', 'main;fib 20', 'main;fib;fib 30', 'main;other 30']);
+    const stats = computeFunctionStats(dropped, 'all');
+    const of = (name: string) => func(dropped, name);
+    // Totals lose the dropped time; calls are still calls, not the pieces a call was cut into.
+    expect([stats.total[of('main')], stats.total[of('fib')], stats.totalWeight]).toEqual([90, 50, 90]);
+    expect([stats.calls![of('main')], stats.calls![of('fib')], stats.calls![of('other')]]).toEqual([1, 2, 1]);
+    expect(computeFunctionStats(dropped, 'all').self[of('leaf')] ?? 0).toBe(0);
+    // The flame chart shows the hole: each enclosing call is drawn on both sides of it.
+    const layout = computeFlameChartLayout(dropped, 'all');
+    const rects = layout.rows.map((r) => Array.from({ length: r.length }, (_, i) => `${r.start[i]}-${r.end[i]}`).join(' '));
+    expect(rects).toEqual(['0-20 30-100', '0-20 30-60 60-90', '10-20 30-50']);
+  });
+
+  it('a time range over a cut call still counts it once, and its part in the range', () => {
+    const dropped = applyTransforms(spans, [{ kind: 'drop-function', func: func(spans, 'leaf') }]);
+    const inRange = restrictProfile(dropped, { start: 25, end: 100 });
+    const stats = computeFunctionStats(inRange, 'all');
+    const of = (name: string) => func(inRange, name);
+    expect([stats.calls![of('main')], stats.calls![of('fib')]]).toEqual([1, 2]);
+    expect([stats.total[of('main')], stats.total[of('fib')]]).toEqual([70, 30]);
   });
 });

@@ -54,7 +54,27 @@ function restrictSpans(s: SpanTable, r: TimeRange): SpanTable {
     if (start[k] < r.start) start[k] = r.start;
     if (end[k] > r.end) end[k] = r.end;
   }
-  return { length: keep.length, stack: pick(s.stack, Uint32Array), frame: pick(s.frame, Uint32Array), start, end, depth: pick(s.depth, Uint16Array) };
+  const out: SpanTable = { length: keep.length, stack: pick(s.stack, Uint32Array), frame: pick(s.frame, Uint32Array), start, end, depth: pick(s.depth, Uint16Array) };
+  if (s.resumes) out.resumes = restrictResumes(s, keep);
+  return out;
+}
+
+/**
+ * A piece of a cut call (SpanTable.resumes) whose earlier pieces all lie before the range is the call's first piece
+ * in it: it counts as the call. Between two pieces of one call, nothing is kept at their depth, and above it only the
+ * enclosing calls' own next pieces (one hole cuts them all): so a piece resumes when the last row kept at its depth,
+ * since the last row above that is not itself a resumption, is of its stack.
+ */
+function restrictResumes(s: SpanTable, keep: number[]): Uint8Array {
+  const resumes = new Uint8Array(keep.length);
+  const lastStack: number[] = [];
+  keep.forEach((i, k) => {
+    const d = s.depth[i];
+    resumes[k] = s.resumes![i] && lastStack[d] === s.stack[i] ? 1 : 0;
+    lastStack[d] = s.stack[i];
+    if (!resumes[k]) lastStack.length = d + 1;
+  });
+  return resumes;
 }
 
 function restrict(profile: Profile, key: string): Profile {

@@ -74,7 +74,7 @@ function buildFunctionStats(profile: Profile, selection: ThreadSelection): Funct
     for (let i = 0; i < spans.length; i++) {
       const f = funcs.funcOfFrame[spans.frame[i]];
       self[f] += selfNs[i] * toUnit;
-      calls[f] += 1;
+      if (!spans.resumes?.[i]) calls[f] += 1; // a call cut in pieces by a dropped function is one call
       if (outermost[i]) total[f] += Math.max(0, spans.end[i] - spans.start[i]) * toUnit;
     }
   }

@@ -165,6 +165,11 @@ function remapSamples(s: SampleTable, map: Int32Array): SampleTable {
 /**
  * A span stays when its new stack differs from its enclosing span's (a merged or collapsed call adds no row of its
  * own: its time is its caller's), and is not dropped or emptied; its depth is its new stack's depth.
+ *
+ * A dropped call takes its time out of every call around it, as dropping its samples does in a sampled profile (and
+ * in Firefox Profiler): the enclosing calls are cut around it into pieces, one row each, the first a call and the
+ * others marked `resumes`, so their totals, the thread's time and the flame chart (a hole where it ran) all lose it
+ * while calls are still counted once.
  */
 function remapSpans(s: SpanTable, map: Int32Array, stacks: StackTable): SpanTable {
   const depthOf = new Int32Array(stacks.length);
@@ -173,22 +178,82 @@ function remapSpans(s: SpanTable, map: Int32Array, stacks: StackTable): SpanTabl
   const newStack: number[] = [];
   // The new stack each open span stands for, by its original depth (spans come in start order, outer first).
   const open: number[] = [];
+  // The original span open at each depth, and the time of the outermost dropped calls inside each span.
+  const openSpan: number[] = [];
+  let holes: Map<number, number[]> | null = null;
   for (let i = 0; i < s.length; i++) {
     const d = s.depth[i];
     const parentNew = d > 0 ? open[d - 1] ?? EMPTY : EMPTY;
     const ns = map[s.stack[i]];
     open[d] = ns >= 0 ? ns : parentNew;
+    openSpan[d] = i;
+    if (ns === DROPPED && (d === 0 || map[s.stack[openSpan[d - 1]]] !== DROPPED)) {
+      holes ??= new Map();
+      for (let a = 0; a < d; a++) {
+        const around = openSpan[a];
+        if (around === undefined) continue;
+        const list = holes.get(around);
+        if (list) list.push(s.start[i], s.end[i]);
+        else holes.set(around, [s.start[i], s.end[i]]);
+      }
+    }
     if (ns < 0 || ns === parentNew) continue;
     keep.push(i);
     newStack.push(ns);
   }
-  return {
+  if (holes) return cutSpans(s, keep, newStack, holes, stacks, depthOf);
+  const out: SpanTable = {
     length: keep.length,
     stack: Uint32Array.from(newStack),
     frame: Uint32Array.from(newStack, (ns) => stacks.frame[ns]),
     start: Float64Array.from(keep, (i) => s.start[i]),
     end: Float64Array.from(keep, (i) => s.end[i]),
     depth: Uint16Array.from(newStack, (ns) => depthOf[ns]),
+  };
+  if (s.resumes) out.resumes = Uint8Array.from(keep, (i) => s.resumes![i]);
+  return out;
+}
+
+/** The kept spans with the dropped calls' time (`holes`, [start, end) pairs in time order) cut out, in start order. */
+function cutSpans(s: SpanTable, keep: number[], newStack: number[], holes: Map<number, number[]>, stacks: StackTable, depthOf: Int32Array): SpanTable {
+  const piece = { stack: [] as number[], start: [] as number[], end: [] as number[], resumes: [] as number[] };
+  keep.forEach((i, k) => {
+    const cut = holes.get(i);
+    if (!cut) {
+      piece.stack.push(newStack[k]);
+      piece.start.push(s.start[i]);
+      piece.end.push(s.end[i]);
+      piece.resumes.push(s.resumes?.[i] ?? 0);
+      return;
+    }
+    let from = s.start[i];
+    let first = true;
+    const emit = (to: number) => {
+      if (to <= from) return;
+      piece.stack.push(newStack[k]);
+      piece.start.push(from);
+      piece.end.push(to);
+      piece.resumes.push(first ? s.resumes?.[i] ?? 0 : 1);
+      first = false;
+    };
+    for (let h = 0; h < cut.length; h += 2) {
+      emit(Math.min(cut[h], s.end[i]));
+      from = Math.max(from, cut[h + 1]);
+    }
+    emit(s.end[i]);
+  });
+  // Pieces after a hole start later than the calls before it: back into start order, outer first on a tie.
+  const order = Array.from(piece.stack, (_, k) => k).sort(
+    (a, b) => piece.start[a] - piece.start[b] || depthOf[piece.stack[a]] - depthOf[piece.stack[b]] || a - b,
+  );
+  return {
+    length: order.length,
+    stack: Uint32Array.from(order, (k) => piece.stack[k]),
+    frame: Uint32Array.from(order, (k) => stacks.frame[piece.stack[k]]),
+    start: Float64Array.from(order, (k) => piece.start[k]),
+    end: Float64Array.from(order, (k) => piece.end[k]),
+    depth: Uint16Array.from(order, (k) => depthOf[piece.stack[k]]),
+    resumes: Uint8Array.from(order, (k) => piece.resumes[k]),
   };
 }
 

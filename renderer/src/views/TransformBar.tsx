@@ -40,7 +40,7 @@ export function TransformButtons({ func, file }: { func: number; file: string })
     <div className="transform-buttons">
       {item('Focus on function', 'Only stacks through it, rooted at it', { kind: 'focus-function', func }, 'transform-focus')}
       {item('Merge into caller', 'Remove it from every stack; its time goes to its callers', { kind: 'merge-function', func }, 'transform-merge')}
-      {item('Drop samples with it', 'Remove every sample (and call) that has it on the stack', { kind: 'drop-function', func }, 'transform-drop')}
+      {item('Drop samples with it', 'Remove every sample (and call) that has it on the stack: the calls around it lose that time too', { kind: 'drop-function', func }, 'transform-drop')}
       {item('Collapse recursion', 'Direct recursive calls fold into the outer one', { kind: 'collapse-recursion', func }, 'transform-recursion')}
       {file && item('Hide module', `Merge every frame of ${file} into its callers`, { kind: 'hide-module', path: file }, 'transform-hide-module')}
       {dir && item('Hide package', `Merge every frame under ${dir}/ into its callers`, { kind: 'hide-module', path: dir }, 'transform-hide-package')}
