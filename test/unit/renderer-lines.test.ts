@@ -9,7 +9,7 @@ import { NativeImport } from '../../electron/services/native';
 import { computeFuncTable } from '../../renderer/src/model/functions';
 import { computeLineFigures, findHotLines, type LineFigures } from '../../renderer/src/model/lines';
 import { restrictProfile } from '../../renderer/src/model/range';
-import { computeSourceWindow, definedName, findDefinitionLine, resolveDefinitionLine, splitSourceLines } from '../../renderer/src/model/source';
+import { computeSourceRows, computeSourceWindow, definedName, findDefinitionLine, resolveDefinitionLine, splitSourceLines } from '../../renderer/src/model/source';
 import { applyTransforms } from '../../renderer/src/model/transforms';
 import { TestProfileBuilder } from './renderer-profile-builder';
 import { missingNative, titled } from './skips';
@@ -98,6 +98,17 @@ describe('finding a definition line in the source', () => {
     const src = ['def f():', '\tif x:', '# a comment at column 0', '', '\t\treturn 1'];
     expect(findDefinitionLine(src, 'f', 5)).toBe(1);
     expect(splitSourceLines('a\r\nb\rc\n')).toEqual(['a', 'b', 'c', '']);
+  });
+
+  it('leaves out long runs of lines far from every figure as one gap row', () => {
+    // A module: figures at 5 and 60, definition unknown; 9..56 are more than 3 lines from both.
+    expect(computeSourceRows({ first: 2, last: 63 }, 0, [5, 60], 3)).toEqual([
+      ...[2, 3, 4, 5, 6, 7, 8].map((line) => ({ line })),
+      { gapFrom: 9, count: 48 },
+      ...[57, 58, 59, 60, 61, 62, 63].map((line) => ({ line })),
+    ]);
+    // A short function stays whole: no run is long enough to hide.
+    expect(computeSourceRows({ first: 17, last: 30 }, 20, [23, 25, 26, 27], 3).every((r) => 'line' in r)).toBe(true);
   });
 
   it('shows from the definition to the last figure, with context, inside the file', () => {

@@ -42,17 +42,20 @@ export function computeNeighbours(sandwich: Sandwich): { callers: Neighbour[]; c
   return { callers: level1(sandwich.callers), callees: level1(sandwich.callees) };
 }
 
-/** "file:line" of a function, or its file, or ''. */
-export function formatFuncLocation(funcs: FuncTable, func: number): string {
+/**
+ * "file:line" of a function, or its file, or ''. `line` is its definition line: the format's (the default), or one
+ * found in the source (store/sources.ts `lookupDefinitionLine`); never a sampled line.
+ */
+export function formatFuncLocation(funcs: FuncTable, func: number, line: number = funcs.line[func]): string {
   const file = funcs.file[func];
   if (!file) return '';
-  return funcs.line[func] ? `${file}:${funcs.line[func]}` : file;
+  return line ? `${file}:${line}` : file;
 }
 
 /** A stack as text, innermost first like a Python traceback's last lines: "name (file:line)" per line. */
-export function formatStackText(funcs: FuncTable, stack: readonly number[]): string {
+export function formatStackText(funcs: FuncTable, stack: readonly number[], lineOf: (func: number) => number = (f) => funcs.line[f]): string {
   return [...stack].reverse().map((f) => {
-    const where = formatFuncLocation(funcs, f);
+    const where = formatFuncLocation(funcs, f, lineOf(f));
     return where ? `${funcs.name[f]} (${where})` : funcs.name[f];
   }).join('\n');
 }

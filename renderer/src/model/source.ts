@@ -82,3 +82,47 @@ export function computeSourceWindow(
   if (!Number.isFinite(low)) return { first: 1, last: Math.min(lineCount, 1 + 2 * context) };
   return { first: Math.max(1, low - context), last: Math.min(Math.max(lineCount, 1), high + context) };
 }
+
+/** A row of the source view: a line, or `count` lines left out after `from` (far from any figure). */
+export type SourceRow = { line: number } | { gapFrom: number; count: number };
+
+/**
+ * The window's rows, with long runs of lines that are more than `context` lines from every figure and from the
+ * definition left out as one gap row (a module's or a long function's figures stay readable on one screen).
+ */
+export function computeSourceRows(
+  window: { first: number; last: number },
+  definition: number,
+  figureLines: readonly number[],
+  context = SOURCE_CONTEXT,
+): SourceRow[] {
+  const anchors = [...figureLines.filter((l) => l >= 1), ...(definition ? [definition] : [])].sort((a, b) => a - b);
+  const near = (line: number) => {
+    // Binary search for the nearest anchor.
+    let lo = 0;
+    let hi = anchors.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (anchors[mid] < line) lo = mid + 1;
+      else hi = mid;
+    }
+    const d = Math.min(Math.abs(anchors[lo] - line), lo > 0 ? Math.abs(anchors[lo - 1] - line) : Infinity);
+    return d <= context;
+  };
+  const rows: SourceRow[] = [];
+  let l = window.first;
+  while (l <= window.last) {
+    if (!anchors.length || near(l)) {
+      rows.push({ line: l++ });
+      continue;
+    }
+    let end = l;
+    while (end + 1 <= window.last && !near(end + 1)) end++;
+    const count = end - l + 1;
+    // A gap row for a line or two hides nothing worth hiding.
+    if (count <= 2) for (let k = l; k <= end; k++) rows.push({ line: k });
+    else rows.push({ gapFrom: l, count });
+    l = end + 1;
+  }
+  return rows;
+}

@@ -6,9 +6,11 @@ import type { CallTree } from '../model/calltree';
 import { computeAncestors, computeHotPath, computeInvertedTree, computeVisibleRows, findHeaviestNode, firstChild, hasChildren } from '../model/calltreeview';
 import { computeFuncColors } from '../model/colors';
 import { formatPercent, formatWeight } from '../model/format';
+import { formatFuncLocation } from '../model/details';
 import { computeFuncTable } from '../model/functions';
 import { selectCallTree, selectProfile, selectSearch } from '../store/selectors';
 import { selectFunction, useStore } from '../store/store';
+import { useDefinitionLines } from '../store/sources';
 import { EmptyNotice } from './EmptyNotice';
 import { useElementHeight } from './useElementHeight';
 import { setSelectedInstance } from './selection';
@@ -26,6 +28,7 @@ export function CallTreeView() {
   const forward = useStore(selectCallTree);
   const search = useStore(selectSearch);
   const selectedFunc = useStore((s) => s.selectedFunc);
+  const lineOf = useDefinitionLines();
   const [inverted, setInverted] = useState(false);
   const tree = useMemo(() => (forward ? (inverted ? computeInvertedTree(forward) : forward) : null), [forward, inverted]);
   const [expanded, setExpanded] = useState<Set<number>>(() => (tree ? initialExpansion(tree) : new Set()));
@@ -179,7 +182,7 @@ export function CallTreeView() {
                     <i className="swatch" style={{ background: colors.normal[func] }} />
                     {funcs.name[func]}
                   </span>
-                  <span className="ffile" title={funcs.file[func]}><bdi dir="ltr">{funcs.file[func] ? `${funcs.file[func]}${funcs.line[func] ? `:${funcs.line[func]}` : ''}` : '—'}</bdi></span>
+                  <span className="ffile" title={funcs.file[func]}><bdi dir="ltr">{formatFuncLocation(funcs, func, lineOf(funcs, func)) || '—'}</bdi></span>
                 </div>
               );
             })}

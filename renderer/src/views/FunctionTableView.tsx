@@ -4,10 +4,12 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { useElementHeight } from './useElementHeight';
 import { computeFuncColors } from '../model/colors';
 import { formatCount, formatPercent, formatWeight } from '../model/format';
+import { formatFuncLocation } from '../model/details';
 import { computeFuncTable } from '../model/functions';
 import { computeFunctionRows, type TableSortKey } from '../model/table';
 import { selectProfile, selectSearch, selectStats } from '../store/selectors';
 import { selectFunction, selectView, setState, useStore } from '../store/store';
+import { useDefinitionLines } from '../store/sources';
 import { EmptyNotice } from './EmptyNotice';
 
 const ROW_PX = 22;
@@ -18,6 +20,7 @@ export function FunctionTableView({ compact = false }: { compact?: boolean }) {
   const search = useStore(selectSearch);
   const sort = useStore((s) => s.tableSort);
   const selected = useStore((s) => s.selectedFunc);
+  const lineOf = useDefinitionLines();
   const scroller = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const height = useElementHeight(scroller, 600);
@@ -37,7 +40,9 @@ export function FunctionTableView({ compact = false }: { compact?: boolean }) {
   }, [selectedIndex]);
 
   if (!profile || !stats) return null;
-  const colors = computeFuncColors(computeFuncTable(profile));
+  const funcs = computeFuncTable(profile);
+  const colors = computeFuncColors(funcs);
+  const where = (f: number) => formatFuncLocation(funcs, f, lineOf(funcs, f));
   const unit = profile.unit;
   const whole = stats.totalWeight;
   const showCalls = !compact && stats.calls !== null;
@@ -114,7 +119,7 @@ export function FunctionTableView({ compact = false }: { compact?: boolean }) {
                 {compact ? (
                   <>
                     <span className="num">{formatPercent(r.self, whole)}</span>
-                    <span className="fname" title={r.file ? `${r.file}${r.line ? `:${r.line}` : ''}` : r.name}>
+                    <span className="fname" title={r.file ? where(r.func) : r.name}>
                       <i className="swatch" style={{ background: colors.normal[r.func] }} />{r.name}
                       {r.file && <span className="dim fbase"> {r.file.split(/[\\/]/).pop()}</span>}
                     </span>
@@ -127,7 +132,7 @@ export function FunctionTableView({ compact = false }: { compact?: boolean }) {
                     <span className="num dim">{formatPercent(r.total, whole)}</span>
                     {showCalls && <span className="num">{r.calls !== null ? formatCount(r.calls) : ''}</span>}
                     <span className="fname"><i className="swatch" style={{ background: colors.normal[r.func] }} />{r.name}</span>
-                    <span className="ffile" title={r.file}><bdi dir="ltr">{r.file ? `${r.file}${r.line ? `:${r.line}` : ''}` : '—'}</bdi></span>
+                    <span className="ffile" title={r.file}><bdi dir="ltr">{where(r.func) || '—'}</bdi></span>
                   </>
                 )}
               </div>

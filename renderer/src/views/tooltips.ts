@@ -3,7 +3,10 @@ import type { Profile } from '../../../electron/contract/profile';
 import type { CallTree } from '../model/calltree';
 import { computeFuncColors, KIND_LABELS } from '../model/colors';
 import { formatNs, formatPercent, formatWeight } from '../model/format';
+import { formatFuncLocation } from '../model/details';
 import { computeFuncTable } from '../model/functions';
+import { lookupDefinitionLine } from '../store/sources';
+import { getState } from '../store/store';
 import { formatNsAt } from '../model/timefmt';
 import type { FlameLayout } from '../model/layout';
 import type { TimeRange } from '../model/range';
@@ -14,7 +17,10 @@ export function formatLocation(profile: Profile, func: number): string {
   const funcs = computeFuncTable(profile);
   const file = funcs.file[func];
   if (!file) return KIND_LABELS[funcs.kind[func]] ?? '';
-  return `${file}${funcs.line[func] ? `:${funcs.line[func]}` : ''} · ${KIND_LABELS[funcs.kind[func]] ?? ''}`;
+  // The definition line: the format's, or found in the file when the details panel has read it.
+  const s = getState();
+  const line = lookupDefinitionLine(funcs, func, s.liveShown && s.live ? null : s.currentTraceId);
+  return `${formatFuncLocation(funcs, func, line)} · ${KIND_LABELS[funcs.kind[func]] ?? ''}`;
 }
 
 function base(profile: Profile, func: number): Pick<TooltipContent, 'title' | 'subtitle' | 'color'> {
