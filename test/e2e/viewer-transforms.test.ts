@@ -100,4 +100,35 @@ describe.skipIf(noChromium)(titled('transforms in Chromium against emberscope se
     await screenshot(light, 'viewer-transform-light-900');
     await light.context().close();
   });
+
+  it('drops a function from a traced (span) profile: the total falls by its total, and calls stay calls', async () => {
+    const VIZ = path.join(repoRoot, 'assets/samples/wordfreq-viztracer.json');
+    const viz = JSON.parse(execFileSync(process.execPath, [path.join(repoRoot, 'bin/emberscope.mjs'), 'open', VIZ, '--json']).toString());
+    const isPrime = viz.top.find((f: { name: string }) => f.name === 'is_prime');
+    const genexpr = 'count_primes.<locals>.<genexpr>';
+    // Calls column of a row of the Functions table (the fifth figure).
+    const callsOf = (name: string) => page.locator(`[data-testid="function-row"][data-func-name="${name}"] .num`).nth(4).textContent();
+    await openSample(page, /VizTracer/);
+    if (await page.getByTestId('transform-bar').isVisible()) await page.getByTestId('transform-clear').click();
+    await page.keyboard.press('4');
+    await page.getByTestId('function-row').first().waitFor(WAIT);
+    const callsBefore = await callsOf(genexpr);
+    expect(Number(callsBefore!.replace(/\D/g, ''))).toBeGreaterThan(1);
+    await select('is_prime');
+    expect(await statusTotal()).toBe(formatWeight(viz.totalWeight, viz.unit));
+    await page.getByTestId('transform-drop').click();
+    await page.getByTestId('transform-chip').waitFor(WAIT);
+    await expect.poll(() => locate('is_prime'), WAIT).toBeNull();
+    // As with samples: the calls that enclosed is_prime lose its time, so the whole falls by is_prime's total.
+    expect(await statusTotal()).toBe(formatWeight(viz.totalWeight - isPrime.total, viz.unit));
+    await page.keyboard.press('4');
+    await page.getByTestId('function-row').first().waitFor(WAIT);
+    // Its caller was cut around every is_prime call, and is still called as often.
+    expect(await callsOf(genexpr)).toBe(callsBefore);
+    await page.keyboard.press('2');
+    await showView(page, 'flame-chart');
+    await screenshot(page, 'viewer-transform-drop-spans-chart');
+    await page.getByTestId('transform-remove').click();
+    await page.getByTestId('transform-bar').waitFor({ state: 'detached', ...WAIT });
+  });
 });
