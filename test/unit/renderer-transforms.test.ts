@@ -2,9 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Profile } from '../../electron/contract/profile';
 import { computeCallTree } from '../../renderer/src/model/calltree';
-import { computeFuncTable } from '../../renderer/src/model/functions';
+import { computeFuncTable, countThreadContent } from '../../renderer/src/model/functions';
 import { computeFlameChartLayout } from '../../renderer/src/model/layout';
-import { restrictProfile } from '../../renderer/src/model/range';
+import { countRangeContent, restrictProfile } from '../../renderer/src/model/range';
 import { computeFunctionStats } from '../../renderer/src/model/table';
 import { applyTransforms, type Transform } from '../../renderer/src/model/transforms';
 import { TestProfileBuilder } from './renderer-profile-builder';
@@ -103,6 +103,9 @@ describe('transforms on spans', () => {
     expect([stats.total[of('main')], stats.total[of('fib')], stats.totalWeight]).toEqual([90, 50, 90]);
     expect([stats.calls![of('main')], stats.calls![of('fib')], stats.calls![of('other')]]).toEqual([1, 2, 1]);
     expect(computeFunctionStats(dropped, 'all').self[of('leaf')] ?? 0).toBe(0);
+    // The status bar counts calls too: 4 left of 5, though main and both fibs are drawn in two pieces each.
+    expect(dropped.threads[0].spans.length).toBe(7);
+    expect(countThreadContent(dropped.threads)).toEqual({ samples: 0, spans: 4 });
     // The flame chart shows the hole: each enclosing call is drawn on both sides of it.
     const layout = computeFlameChartLayout(dropped, 'all');
     const rects = layout.rows.map((r) => Array.from({ length: r.length }, (_, i) => `${r.start[i]}-${r.end[i]}`).join(' '));
@@ -116,5 +119,6 @@ describe('transforms on spans', () => {
     const of = (name: string) => func(inRange, name);
     expect([stats.calls![of('main')], stats.calls![of('fib')]]).toEqual([1, 2]);
     expect([stats.total[of('main')], stats.total[of('fib')]]).toEqual([70, 30]);
+    expect(countRangeContent(inRange)).toEqual({ samples: 0, spans: 4 });
   });
 });

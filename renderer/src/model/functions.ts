@@ -3,7 +3,7 @@
 // function has many frames (see ProfileSummary in electron/contract/profile.ts). Where every frame's line is its
 // function's definition line (meta.frame_lines = "definition": pstats, exact mode, trace events), a function is
 // (name, file, line), as pstats keys it, so two `<genexpr>`s of one file stay two rows, as in the native summary.
-import type { Profile, Thread } from '../../../electron/contract/profile';
+import type { Profile, SpanTable, Thread } from '../../../electron/contract/profile';
 import { memoizeByObject } from './memo';
 
 /** Index into `FuncTable`. */
@@ -121,7 +121,14 @@ export function countThreadContent(threads: Thread[]): { samples: number; spans:
   let spans = 0;
   for (const t of threads) {
     samples += t.samples.length;
-    spans += t.spans.length;
+    spans += countSpanCalls(t.spans);
   }
   return { samples, spans };
+}
+
+/** Calls in a span table: its rows, but a call a dropped function cut into pieces (`resumes`) counts once. */
+export function countSpanCalls(spans: SpanTable): number {
+  let n = spans.length;
+  if (spans.resumes) for (let i = 0; i < spans.length; i++) n -= spans.resumes[i];
+  return n;
 }

@@ -3,6 +3,7 @@
 // in the range; spans are kept when they overlap it, clipped to it, so self and total stay consistent. Pure and
 // memoized per (profile, range).
 import type { Profile, SampleTable, SpanTable, Thread } from '../../../electron/contract/profile';
+import { countThreadContent } from './functions';
 import { memoizeByObjectAndKey } from './memo';
 
 export interface TimeRange {
@@ -94,11 +95,5 @@ export function restrictProfile(profile: Profile, range: TimeRange | null): Prof
 
 /** Samples and spans in the range, all threads (what the range strip reports). */
 export function countRangeContent(profile: Profile): { samples: number; spans: number } {
-  let samples = 0;
-  let spans = 0;
-  for (const t of profile.threads) {
-    samples += t.samples.length;
-    spans += t.spans.length;
-  }
-  return { samples, spans };
+  return countThreadContent(profile.threads);
 }
