@@ -1,4 +1,5 @@
-// Global keys, speedscope-compatible: w/s zoom, a/d pan, 0 reset, / or Ctrl+F search, Esc clears, 1-5 views, ? help.
+// Global keys, speedscope-compatible: w/s zoom, a/d pan, 0 reset, / or Ctrl+F search, Esc clears, 1-5 views, ? help;
+// l shows the selected function's lines (the details panel's Lines view) or goes back to its details.
 // Live: Ctrl+L opens the attach/record dialog; in the live view Space pauses/resumes and Ctrl+Enter stops (and opens
 // the recording). Neither clashes with the flame keys.
 import { panViewport, zoomViewport } from './canvas/viewport';
@@ -8,6 +9,7 @@ import { focusCallNode, getState, selectRange, selectView, setState, setViewport
 import { updateSurface } from './views/FlameCanvasView';
 import { handlePlaygroundKey } from './playground/keys';
 import { closeHelp, toggleHelp } from './views/HelpOverlay';
+import { toggleLinesView } from './views/DetailsPanel';
 import { getPlayground } from './playground/store';
 
 function currentSurface(): SurfaceKey | null {
@@ -78,6 +80,10 @@ export function handleGlobalKey(e: KeyboardEvent): void {
   if (e.key === '/') {
     e.preventDefault();
     setState({ searchFocusTick: s.searchFocusTick + 1 });
+    return;
+  }
+  if (e.key === 'l' || e.key === 'L') {
+    toggleLinesView();
     return;
   }
   const viewIndex = '12345'.indexOf(e.key);

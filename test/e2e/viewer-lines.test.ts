@@ -109,6 +109,13 @@ describe.skipIf(noChromium)(titled('the Lines view in Chromium against emberscop
     await selectInTable(page, 'walk');
     await expect.poll(() => readShownFigures(page), WAIT).toEqual(countLines('walk'));
     expect(await page.getByTestId('details-location').textContent()).toBe(`${SOURCE_PATH}:${lineOf('def walk')}`);
+    // `l` goes back to the details and returns to the lines, also with the panel hidden.
+    await page.keyboard.press('l');
+    await page.getByTestId('source-lines').waitFor({ state: 'detached', ...WAIT });
+    await page.getByTestId('details-close').click();
+    await page.getByTestId('details-panel').waitFor({ state: 'detached', ...WAIT });
+    await page.keyboard.press('l');
+    await page.getByTestId('source-lines').waitFor(WAIT);
   });
 
   it('without the source on this machine: the figures per line alone, and why', async () => {

@@ -9,6 +9,7 @@ import { NativeImport } from '../../electron/services/native';
 import { computeFuncTable } from '../../renderer/src/model/functions';
 import { computeLineFigures, findHotLines, type LineFigures } from '../../renderer/src/model/lines';
 import { restrictProfile } from '../../renderer/src/model/range';
+import { computeFunctionStats } from '../../renderer/src/model/table';
 import { computeSourceRows, computeSourceWindow, definedName, findDefinitionLine, resolveDefinitionLine, splitSourceLines } from '../../renderer/src/model/source';
 import { applyTransforms } from '../../renderer/src/model/transforms';
 import { TestProfileBuilder } from './renderer-profile-builder';
@@ -178,6 +179,23 @@ describe.skipIf(noNative)(titled('per-line figures of real recordings', noNative
       if (file.endsWith('.pstats')) expect(top.every((row) => row.line > 0 || !row.file || row.file === '~')).toBe(true);
       else expect(top.filter((row) => row.line !== 0)).toEqual([]);
     }
+  });
+
+  it('a format of definition lines (VizTracer): one row at the definition, the function\'s own figures, and says so', async () => {
+    const viz = await (await NativeImport.fromPath(join(__dirname, '../fixtures/viztracer/threads.json')).run()).toProfileAsync();
+    const funcs = computeFuncTable(viz);
+    const stats = computeFunctionStats(viz, 'all');
+    let checked = 0;
+    for (let f = 0; f < funcs.length; f++) {
+      if (!funcs.line[f] || !stats.total[f]) continue;
+      const figures = computeLineFigures(viz, 'all', f);
+      expect(figures.definitionOnly).toBe(true);
+      expect([...figures.line]).toEqual([funcs.line[f]]);
+      expect(figures.self[0]).toBeCloseTo(stats.self[f], 6);
+      expect(figures.total[0]).toBeCloseTo(stats.total[f], 6);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(3);
   });
 
   it('Austin: per line and per thread, as the file says', () => {

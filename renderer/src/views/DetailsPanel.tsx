@@ -219,6 +219,7 @@ function createRemembered<T extends string>(key: string, read: (stored: string |
       }
       listeners.forEach((l) => l());
     },
+    get: (): T => value,
     use(): T {
       return useSyncExternalStore((l) => (listeners.add(l), () => listeners.delete(l)), () => value);
     },
@@ -245,4 +246,11 @@ export function setDetailsMode(mode: DetailsMode): void {
 
 export function useDetailsMode(): DetailsMode {
   return modeSetting.use();
+}
+
+/** The `l` key: the Lines view (opening the panel if it is hidden), or back to the details from it. */
+export function toggleLinesView(): void {
+  const showing = openSetting.get() === 'open' && modeSetting.get() === 'lines';
+  setDetailsOpen(true);
+  setDetailsMode(showing ? 'summary' : 'lines');
 }

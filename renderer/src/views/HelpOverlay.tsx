@@ -30,6 +30,7 @@ export const HELP_SECTIONS: [title: string, entries: Entry[]][] = [
   ['Views', [
     [['1'], 'Flame Graph'], [['2'], 'Flame Chart'], [['3'], 'Sandwich'], [['4'], 'Functions table'], [['5'], 'Call tree'],
     [['?'], 'This list'], [['Esc'], 'Clear the search, close a dialog, undo a focus'],
+    [['l'], "The selected function's source with self and total per line (again: its details)"],
   ]],
   ['Search', [
     [['/'], 'Search (also Ctrl+F)'], [['Enter'], 'Next match'], [['Shift', 'Enter'], 'Previous match'],
