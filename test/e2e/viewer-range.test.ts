@@ -62,6 +62,23 @@ describe.skipIf(noChromium)(titled('time range selection in Chromium against emb
     await screenshot(page, 'viewer-range-chart');
   });
 
+  it("gives the chart's figures for the range in its tooltip, as the range's views count them", async () => {
+    // main runs through the whole range: inside it, main is all of it; its own duration is longer.
+    const at = await page.evaluate(() => (window as any).__emberscope.locateFunction('main'));
+    const box = (await page.locator('[data-testid="flame-canvas"][data-surface="flame-chart"]').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.1, at.y);
+    const tooltip = page.getByTestId('tooltip');
+    await tooltip.waitFor(WAIT);
+    const rows = Object.fromEntries(await tooltip.locator('tr').evaluateAll((trs) => trs.map((tr) => [tr.querySelector('th')!.textContent, tr.querySelector('td')!.textContent])));
+    const duration = await page.getByTestId('range-duration').textContent();
+    expect(rows['In range']).toBe(`${duration}  100.0%`);
+    expect(rows['Function total in range']).toMatch(/  100\.0%$/);
+    expect(rows['Function total']).toBeUndefined();
+    expect(rows['Duration']).not.toContain('%');
+    await screenshot(page, 'viewer-range-chart-tooltip');
+    await page.mouse.move(box.x + box.width / 2, box.y - 40);
+  });
+
   it('shows only the range in the table and the flame graph', async () => {
     await page.keyboard.press('4');
     await page.getByTestId('function-row').first().waitFor(WAIT);
