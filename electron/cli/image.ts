@@ -18,7 +18,7 @@ export function isCliImageFormat(value: string): value is CliImageFormat {
 
 /** The image formats the app writes and the CLI does not, with what to do instead. */
 export function explainImageFormat(format: string): string | null {
-  if (!(format in IMAGE_FORMATS) || isCliImageFormat(format)) return null;
+  if (!Object.hasOwn(IMAGE_FORMATS, format) || isCliImageFormat(format)) return null;
   return `convert cannot write ${format}: it is the app's canvas as painted (Export → Image). Write --to svg and turn it into ${format} with any SVG renderer (rsvg-convert, a browser)`;
 }
 

@@ -132,6 +132,8 @@ describe.skipIf(noNative)(titled('emberscope convert --to svg', noNative), () =>
     const png = emberscope('convert', PERF, '--to', 'png', '-o', join(tmp, 'never.png'));
     expect(png.code).toBe(2);
     expect(png.stderr).toMatch(/convert cannot write png: .*--to svg/);
+    // A name every object has is no format either.
+    expect(emberscope('convert', PERF, '--to', 'toString', '-o', out).stderr).toMatch(/unknown format 'toString': expected speedscope, chrome, collapsed or svg/);
     const mixed = emberscope('convert', PERF, '--to', 'chrome', '--width', '800', '--theme', 'dark', '-o', join(tmp, 'never.json'));
     expect(mixed.code).toBe(2);
     expect(mixed.stderr).toMatch(/--width, --theme apply only to --to svg, not to chrome/);
