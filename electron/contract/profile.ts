@@ -157,9 +157,11 @@ export interface Profile {
  * The numbers the CLI prints with `open --json` and the app shows in its header.
  *
  * Function identity everywhere (summary `top`, the function table, sandwich, search) is (name, file): py-spy and
- * Austin put the *current* line in each frame, so one function has many frames. A function's `line` is the smallest
- * non-zero line among its frames (0 if none). Where every frame's line is its function's definition line
- * (`meta.frame_lines === 'definition'`: pstats, exact mode, trace events, V8), identity is (name, file, line), as
+ * Austin put the *current* line in each frame, so one function has many frames. A function's `line` is its definition
+ * line where the format gives one (below), else 0: the lowest sampled line is not where a function is (the app
+ * finds the `def` line in the source when it can read it: renderer/src/model/source.ts). Where every frame's line is
+ * its function's definition line (`meta.frame_lines === 'definition'`: pstats, exact mode, trace events, V8),
+ * identity is (name, file, line), as
  * pstats keys functions; a frame of such a file without a line joins the one line known for its (name, file).
  * `threads[].samples` is the number of samples the profiler took (a folded line's count, pprof's count type), not of
  * rows; `durationNs` is 0 when the file has no timeline and no duration of its own.
