@@ -161,8 +161,8 @@ export interface Profile {
  * line where the format gives one (below), else 0: the lowest sampled line is not where a function is (the app
  * finds the `def` line in the source when it can read it: renderer/src/model/source.ts). Where every frame's line is
  * its function's definition line (`meta.frame_lines === 'definition'`: pstats, exact mode, trace events, V8),
- * identity is (name, file, line), as
- * pstats keys functions; a frame of such a file without a line joins the one line known for its (name, file).
+ * identity is (name, file, line), as pstats keys functions; a frame of such a file without a line joins the one line
+ * known for its (name, file).
  * `threads[].samples` is the number of samples the profiler took (a folded line's count, pprof's count type), not of
  * rows; `durationNs` is 0 when the file has no timeline and no duration of its own.
  * - Sampled threads: `self` = sum of weights of samples whose leaf frame is the function; `total` = sum of weights of

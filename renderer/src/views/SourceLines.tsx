@@ -105,7 +105,10 @@ export function SourceLines({ profile, thread, func, traceId }: { profile: Profi
           {figureLines.length === 1 ? '1 line' : `${figureLines.length} lines`} with samples
         </span>
         <span className="spacer" />
-        <span className="src-legend dim"><i className="swatch hot-swatch" /> hot line <i className="swatch def-swatch" /> definition</span>
+        <span className="src-legend dim">
+          {hot.size > 0 && <><i className="swatch hot-swatch" /> hot line</>}
+          {definition > 0 && <><i className="swatch def-swatch" /> definition</>}
+        </span>
       </div>
       {reason && <div className="src-note" data-testid="source-reason" role="status">{reason}</div>}
       {!reason && source?.status === 'loading' && <div className="src-note dim" role="status">Reading {file}…</div>}
