@@ -1,6 +1,6 @@
 // Bundled sample profiles: `assets/samples/manifest.json` lists `{ id, title, description, file, format }`.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import type { SampleProfile } from '../contract/api';
 import { ContractError } from '../contract/api';
 
@@ -41,4 +41,18 @@ export class SampleCatalog {
     }
     return join(this.dir, entry.file);
   }
+
+  /**
+   * Where the source of a sample's frame file is: the samples were recorded in RECORDED_IN (source/generate.sh) from
+   * the copies in `source/`, which are read instead (a file in /tmp is anybody's). Null when `tracePath` is not a
+   * sample's or the file is not one of those.
+   */
+  sourceOf(tracePath: string, file: string): string | null {
+    if (!tracePath.startsWith(this.dir + sep) || dirname(file) !== RECORDED_IN) return null;
+    const copy = join(this.dir, 'source', basename(file));
+    return existsSync(copy) ? copy : null;
+  }
 }
+
+/** The folder source/generate.sh records the samples in: their frames name files there. */
+const RECORDED_IN = '/tmp/emberscope-sample';

@@ -332,7 +332,8 @@ export function createServices(opts: ServicesOptions): EmberscopeServices {
 
     getSource: guard(async ({ traceId, file }: { traceId: string; file: string }) => {
       const { info, handle } = traces.get(traceId);
-      return readTraceSource({ file, handle, tracePath: info.path, uploadsTrusted: opts.uploadSourcesTrusted === true });
+      const relocate = (f: string) => samples.sourceOf(info.path, f);
+      return readTraceSource({ file, handle, tracePath: info.path, uploadsTrusted: opts.uploadSourcesTrusted === true, relocate });
     }),
 
     showOpenDialog: guard(async () => {

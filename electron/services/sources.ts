@@ -47,6 +47,8 @@ export interface SourceRequest {
   tracePath: string;
   /** Whether files named by an uploaded trace may be read (the token holder is the user: CLI, serve on loopback). */
   uploadsTrusted: boolean;
+  /** Where the file is kept instead of where the frames say (the bundled samples' sources), or null. */
+  relocate?: (file: string) => string | null;
 }
 
 /** Checks the request against the trace, then reads the file (see the top of this file). */
@@ -66,7 +68,7 @@ export async function readTraceSource(req: SourceRequest, maxBytes: number = LIM
   }
   // A relative file is relative to the recorded program's folder, which the trace does not say; beside the trace
   // file is where it usually is (and where tests put it).
-  const path = isAbsolute(file) ? file : req.tracePath ? resolve(dirname(req.tracePath), file) : '';
+  const path = req.relocate?.(file) ?? (isAbsolute(file) ? file : req.tracePath ? resolve(dirname(req.tracePath), file) : '');
   if (!path) throw new ContractError('not-found', `'${file}' is a relative path and this trace has no folder to look in: open the trace by its path`);
   const { bytes, size } = await readRegularFile(path, file, maxBytes);
   return { file, path, text: new TextDecoder('utf-8').decode(bytes), sizeBytes: size };

@@ -2,7 +2,7 @@
 // frame's location, this instance against all instances, its full stack, callers and callees, and the copy buttons.
 // Figures are checked against the CLI's summary and against the trace file itself.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,10 +15,8 @@ const noChromium = missingPrerequisite(`Chromium at ${CHROMIUM_PATH}`, chromiumA
 const PYSPY = path.join(repoRoot, 'assets/samples/wordfreq-py-spy.speedscope.json');
 const VIZ = path.join(repoRoot, 'assets/samples/wordfreq-viztracer.json');
 
-/** is_prime's shown location: `file:39` (its def line) when the recorded source is readable here, else the file. */
-function isPrimeLocation(file: string): string {
-  return existsSync(file) ? `${file}:39` : file;
-}
+/** is_prime's `def` line in the samples' source. */
+const IS_PRIME_DEF = readFileSync(path.join(repoRoot, 'assets/samples/source/wordfreq.py'), 'utf8').split('\n').indexOf('def is_prime(n):') + 1;
 
 async function clickFunction(page: Page, name: string): Promise<void> {
   const at = await page.evaluate((n) => (window as any).__emberscope.locateFunction(n), name);
@@ -47,10 +45,10 @@ describe.skipIf(noChromium)(titled('details panel in Chromium against emberscope
     await panel.waitFor(WAIT);
     await clickFunction(page, 'is_prime');
     await expect.poll(async () => await page.getByTestId('details-title').textContent(), WAIT).toBe('is_prime');
-    // A sampled function's location is its def line, found in its source where that is on this machine; the recording's
-    // file (/tmp/emberscope-sample/wordfreq.py) usually is not, and then the file alone is shown, as the summary has it.
+    // A sampled function's location is its def line, found in its source (a sample's is bundled beside it); the summary,
+    // which reads no source, gives no line.
     expect(isPrime.line).toBe(0);
-    await expect.poll(async () => await page.getByTestId('details-location').textContent(), WAIT).toBe(isPrimeLocation(isPrime.file));
+    await expect.poll(async () => await page.getByTestId('details-location').textContent(), WAIT).toBe(`${isPrime.file}:${IS_PRIME_DEF}`);
     expect(await page.getByTestId('details-instance').textContent()).toMatch(/Total here.*Self here/);
     const all = (await page.getByTestId('details-all').textContent()) ?? '';
     expect(all).toContain(`${formatWeight(isPrime.total, summary.unit)} · ${formatPercent(isPrime.total, summary.totalWeight)}`);
@@ -69,9 +67,9 @@ describe.skipIf(noChromium)(titled('details panel in Chromium against emberscope
     await page.getByTestId('copy-name').click();
     await expect.poll(clipboard, WAIT).toBe('is_prime');
     await page.getByTestId('copy-path').click();
-    await expect.poll(clipboard, WAIT).toBe(isPrimeLocation('/tmp/emberscope-sample/wordfreq.py'));
+    await expect.poll(clipboard, WAIT).toBe(`/tmp/emberscope-sample/wordfreq.py:${IS_PRIME_DEF}`);
     await page.getByTestId('copy-stack').click();
-    await expect.poll(clipboard, WAIT).toMatch(/^is_prime \(.*wordfreq\.py(:39)?\)\ncount_primes\.<locals>\.<genexpr> \(/);
+    await expect.poll(clipboard, WAIT).toMatch(new RegExp(`^is_prime \\(.*wordfreq\\.py:${IS_PRIME_DEF}\\)\\ncount_primes\\.<locals>\\.<genexpr> \\(`));
     expect((await clipboard()).split('\n').pop()).toMatch(/^<module> /);
   });
 

@@ -13,6 +13,7 @@ import { rejection } from './rejection';
 import { missingNative, titled } from './skips';
 
 const FIXTURE = join(__dirname, '../fixtures/lines/workload.pyspy.txt');
+const SAMPLE_ID = 'py-spy-speedscope';
 
 const noNative = missingNative();
 describe.skipIf(noNative)(titled('getSource: what a client may read', noNative), () => {
@@ -65,6 +66,13 @@ describe.skipIf(noNative)(titled('getSource: what a client may read', noNative),
     expect(good.text).toBe('def f():\n    return 1\n');
     // Not UTF-8: replaced, not refused.
     expect((await services.getSource({ traceId: trace.traceId, file: files.latin1 })).text).toBe('# \ufffdt\ufffd\nx=1\n');
+  });
+
+  it("reads a bundled sample's source from the copy beside it, not from the /tmp folder it was recorded in", async () => {
+    const sample = await services.openSample({ id: SAMPLE_ID, jobId: 'job-sample' });
+    const source = await services.getSource({ traceId: sample.traceId, file: '/tmp/emberscope-sample/wordfreq.py' });
+    expect(source.path).toBe(join(__dirname, '../../assets/samples/source/wordfreq.py'));
+    expect(source.text).toContain('def is_prime(n):');
   });
 
   it('refuses a file no frame names, whatever it is', async () => {
