@@ -15,7 +15,7 @@ import { computeFuncTable, linesAreDefinitions } from '../../renderer/src/model/
 import { computeFunctionStats, findHottestFunction } from '../../renderer/src/model/table';
 import { AGGREGATED_FIRST_ROWS, cancelOpen, loadFullProfile, openPath, openTraceInfo, useClient } from '../../renderer/src/store/actions';
 import { requireClient } from '../../renderer/src/store/client';
-import { selectCallTree, selectFullPending, selectProfile } from '../../renderer/src/store/selectors';
+import { selectCallTree, selectFullPending, selectProfile, selectStats } from '../../renderer/src/store/selectors';
 import { getState, initialState, setState } from '../../renderer/src/store/store';
 import { missingNative, titled } from './skips';
 
@@ -150,6 +150,21 @@ describe.skipIf(noNative)(titled('renderer open flow against the real services',
       expect(s.fullPending[info.traceId]).toBeUndefined();
       expect(selectProfile(s)!.threads.reduce((n, t) => n + t.spans.length, 0)).toBe(full.threads.reduce((n, t) => n + t.spans.length, 0));
       expect(getCallPath(selectCallTree(s)!, s.focusedNode)).toEqual(path0);
+      // The swap does not derive the call tree again from the spans: it is the aggregated form's, object for object.
+      expect(selectCallTree(s)).toBe(tree);
+      // The function figures: self/total as the full columns give them, and the Calls column from the spans.
+      const stats = selectStats(s)!;
+      const direct = computeFunctionStats(selectProfile(s)!, 'all');
+      expect([...stats.calls!]).toEqual([...direct.calls!]);
+      expect(stats.calls!.reduce((a, b) => a + b, 0)).toBe(AGGREGATED_FIRST_ROWS + 50_000);
+      for (let f = 0; f < direct.self.length; f++) {
+        expect(stats.self[f]).toBeCloseTo(direct.self[f], 3);
+        expect(stats.total[f]).toBeCloseTo(direct.total[f], 3);
+      }
+      // A range derives everything from the full columns (the aggregated form has no times).
+      setState({ range: { start: 0, end: selectProfile(s)!.durationNs / 2 } });
+      expect(selectCallTree(getState())).not.toBe(tree);
+      setState({ range: null });
     } finally {
       client.getProfile = getProfile;
       release();

@@ -26,26 +26,42 @@ export interface FlameLayout {
   lanes?: { row: number; label: string; thread: number; collapsed: boolean }[];
 }
 
-/** Growable row used while building; frozen into typed arrays. */
+/**
+ * Growable row used while building, in typed arrays that double as they fill: a flame chart of 8M spans builds rows
+ * outside the JS heap (plain number arrays took ~300 MB of it at that size), then each row is trimmed to its length.
+ */
 class RowBuilder {
-  start: number[] = [];
-  end: number[] = [];
-  func: number[] = [];
-  node: number[] = [];
+  length = 0;
+  private start = new Float64Array(16);
+  private end = new Float64Array(16);
+  private func = new Int32Array(16);
+  private node = new Int32Array(16);
   push(start: number, end: number, func: number, node: number): void {
-    this.start.push(start);
-    this.end.push(end);
-    this.func.push(func);
-    this.node.push(node);
+    if (this.length === this.start.length) this.grow();
+    const i = this.length++;
+    this.start[i] = start;
+    this.end[i] = end;
+    this.func[i] = func;
+    this.node[i] = node;
+  }
+  lastEnd(): number {
+    return this.end[this.length - 1];
+  }
+  private grow(): void {
+    const size = this.start.length * 2;
+    const widen = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(size);
+      b.set(a);
+      return b;
+    };
+    this.start = widen(this.start, (n) => new Float64Array(n));
+    this.end = widen(this.end, (n) => new Float64Array(n));
+    this.func = widen(this.func, (n) => new Int32Array(n));
+    this.node = widen(this.node, (n) => new Int32Array(n));
   }
   freeze(): FlameRow {
-    return {
-      length: this.start.length,
-      start: Float64Array.from(this.start),
-      end: Float64Array.from(this.end),
-      func: Int32Array.from(this.func),
-      node: Int32Array.from(this.node),
-    };
+    const n = this.length;
+    return { length: n, start: this.start.slice(0, n), end: this.end.slice(0, n), func: this.func.slice(0, n), node: this.node.slice(0, n) };
   }
 }
 
@@ -221,8 +237,8 @@ function buildFlameChartLayout(profile: Profile, key: string): FlameLayout {
     // A collapsed lane is its label row only.
     offset = collapsed ? offset + 1 : top + depth;
   }
-  for (const row of rows) if (row.end.length) x1 = Math.max(x1, row.end[row.end.length - 1]);
-  while (rows.length && rows[rows.length - 1].start.length === 0) rows.pop();
+  for (const row of rows) if (row.length) x1 = Math.max(x1, row.lastEnd());
+  while (rows.length && rows[rows.length - 1].length === 0) rows.pop();
   // Labels of collapsed lanes at the bottom still need their rows.
   if (lanes.length) while (rows.length <= lanes[lanes.length - 1].row) rows.push(new RowBuilder());
   const layout = freezeRows(rows, 0, Math.max(x1, profile.durationNs));

@@ -101,6 +101,18 @@ function statsFromCallGraph(profile: Profile, self: Float64Array, total: Float64
 
 export const computeFunctionStats = memoizeByObjectAndKey(buildFunctionStats);
 
+/** Calls per function, one per span of the selected threads; null when they have no spans (the Calls column's rule). */
+export const computeSpanCalls = memoizeByObjectAndKey((profile: Profile, selection: ThreadSelection): Float64Array | null => {
+  const funcs = computeFuncTable(profile);
+  let calls: Float64Array | null = null;
+  for (const t of selectThreads(profile, selection)) {
+    if (!t.spans.length) continue;
+    calls ??= new Float64Array(funcs.length);
+    for (let i = 0; i < t.spans.length; i++) if (!t.spans.resumes?.[i]) calls[funcs.funcOfFrame[t.spans.frame[i]]] += 1;
+  }
+  return calls;
+});
+
 export type TableSortKey = 'self' | 'total' | 'name' | 'file' | 'calls';
 export interface TableSort {
   key: TableSortKey;

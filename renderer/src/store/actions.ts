@@ -49,6 +49,7 @@ async function runOpenJob(label: string, start: (jobId: string) => Promise<Trace
       ...resetViewState(),
       profiles: { ...s.profiles, [traceId]: profile },
       fullPending: aggregatedFirst ? { ...s.fullPending, [traceId]: { error: null } } : withoutKey(s.fullPending, traceId),
+      aggregates: aggregatedFirst ? { ...s.aggregates, [traceId]: profile } : withoutKey(s.aggregates, traceId),
       traces: s.traces.some((t) => t.traceId === traceId) ? s.traces : [...s.traces, info],
       currentTraceId: traceId,
       home: false,
@@ -192,9 +193,10 @@ export async function closeTrace(traceId: string): Promise<void> {
     const profiles = { ...s.profiles };
     delete profiles[traceId];
     const fullPending = withoutKey(s.fullPending, traceId);
+    const aggregates = withoutKey(s.aggregates, traceId);
     const traces = s.traces.filter((t) => t.traceId !== traceId);
     const current = s.currentTraceId === traceId ? traces.find((t) => profiles[t.traceId])?.traceId ?? null : s.currentTraceId;
-    return { profiles, fullPending, traces, currentTraceId: current, ...(current !== s.currentTraceId ? resetViewState() : {}) };
+    return { profiles, fullPending, aggregates, traces, currentTraceId: current, ...(current !== s.currentTraceId ? resetViewState() : {}) };
   });
   try {
     await requireClient().closeTrace({ traceId });

@@ -8,9 +8,10 @@ import { computeFlameChartLayout, computeFlameGraphLayout } from '../model/layou
 import { memoizeByObject, memoizeByObjectAndKey } from '../model/memo';
 import { computeSandwich } from '../model/sandwich';
 import { compileSearch, computeSearchMatches, summarizeSearch } from '../model/search';
-import { computeFunctionStats } from '../model/table';
+import { computeFunctionStats, computeSpanCalls, type FunctionStats } from '../model/table';
 import { restrictProfile } from '../model/range';
 import { applyTransforms } from '../model/transforms';
+import type { ThreadSelection } from '../model/functions';
 import type { EmberscopeState, FullPending } from './store';
 
 /** The whole profile on screen: the live session's while the live view shows, else the current trace's. */
@@ -41,14 +42,42 @@ export function selectCurrentTrace(s: EmberscopeState) {
   return s.traces.find((t) => t.traceId === s.currentTraceId) ?? null;
 }
 
+/**
+ * The aggregated form of the trace on screen (store `aggregates`) when the aggregated views may come from it: no
+ * range, no transform, not the live view. Function indexes are the same in both forms (same frames and strings).
+ */
+function selectAggregatedBasis(s: EmberscopeState): Profile | null {
+  if ((s.liveShown && s.live) || !s.currentTraceId || s.range || s.transforms.length) return null;
+  return s.aggregates[s.currentTraceId] ?? null;
+}
+
 export function selectCallTree(s: EmberscopeState): CallTree | null {
-  const p = selectProfile(s);
+  const p = selectAggregatedBasis(s) ?? selectProfile(s);
   return p ? computeCallTree(p, s.thread) : null;
 }
 
-export function selectStats(s: EmberscopeState) {
+/** Per full profile and thread: self/total of its aggregated form with the full columns' call counts. */
+const combinedStats = new WeakMap<Profile, Map<string, FunctionStats>>();
+function statsFromBasis(full: Profile, basis: Profile, thread: ThreadSelection): FunctionStats {
+  let byThread = combinedStats.get(full);
+  if (!byThread) combinedStats.set(full, (byThread = new Map()));
+  let stats = byThread.get(String(thread));
+  if (!stats) {
+    const base = computeFunctionStats(basis, thread);
+    const calls = computeSpanCalls(full, thread);
+    stats = calls ? { ...base, calls } : base;
+    byThread.set(String(thread), stats);
+  }
+  return stats;
+}
+
+export function selectStats(s: EmberscopeState): FunctionStats | null {
   const p = selectProfile(s);
-  return p ? computeFunctionStats(p, s.thread) : null;
+  if (!p) return null;
+  const basis = selectAggregatedBasis(s);
+  if (!basis || basis === p) return computeFunctionStats(p, s.thread);
+  // Self and total from the aggregated form; the Calls column (spans only) from the full columns.
+  return statsFromBasis(p, basis, s.thread);
 }
 
 const layoutGraph = memoizeByObjectAndKey((tree: CallTree, focus: number) => computeFlameGraphLayout(tree, focus));

@@ -80,6 +80,12 @@ export interface EmberscopeState {
    * aggregated view is exact, there is no timeline) while the full columns load behind it; `error` when that failed.
    */
   fullPending: Record<string, FullPending>;
+  /**
+   * The aggregated form of each trace opened through it, kept after its full columns arrived: the call tree and the
+   * function figures are derived from it whenever neither a range nor a transform applies (they are the same figures,
+   * and deriving them again from millions of spans would freeze the page at the moment the timeline arrives).
+   */
+  aggregates: Record<string, Profile>;
   recent: RecentFile[];
   samples: SampleProfile[];
 
@@ -128,6 +134,7 @@ export const initialState: EmberscopeState = {
   currentTraceId: null,
   profiles: {},
   fullPending: {},
+  aggregates: {},
   recent: [],
   samples: [],
   thread: 'all',
