@@ -95,6 +95,11 @@ describe('finding a definition line in the source', () => {
     expect(findDefinitionLine(['x = 1', 'y = 2'], 'f', 2)).toBe(0);
   });
 
+  it('finds a def whose signature spans lines, closed at the left (black)', () => {
+    const src = ['@cache', 'async def fetch(', '    url,', '    retries=3,', ') -> bytes:', '    data = get(url)', '    return data'];
+    expect(findDefinitionLine(src, 'Client.fetch', 6)).toBe(2);
+  });
+
   it('counts tabs as Python does and skips comments and blank lines', () => {
     const src = ['def f():', '\tif x:', '# a comment at column 0', '', '\t\treturn 1'];
     expect(findDefinitionLine(src, 'f', 5)).toBe(1);

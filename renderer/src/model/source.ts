@@ -47,7 +47,8 @@ export function findDefinitionLine(lines: readonly string[], name: string, line:
   for (let l = line - 1; l >= 1 && threshold > 0; l--) {
     const text = lines[l - 1];
     const trimmed = text.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    // A closing bracket at the left (black's `):` after a long signature) continues a statement, it opens no block.
+    if (trimmed === '' || trimmed.startsWith('#') || /^[)\]}]/.test(trimmed)) continue;
     const indent = indentOf(text);
     if (indent >= threshold) continue;
     threshold = indent;
