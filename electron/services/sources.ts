@@ -71,7 +71,22 @@ export async function readTraceSource(req: SourceRequest, maxBytes: number = LIM
   const path = req.relocate?.(file) ?? (isAbsolute(file) ? file : req.tracePath ? resolve(dirname(req.tracePath), file) : '');
   if (!path) throw new ContractError('not-found', `'${file}' is a relative path and this trace has no folder to look in: open the trace by its path`);
   const { bytes, size } = await readRegularFile(path, file, maxBytes);
+  if (!looksLikeSource(path, bytes)) {
+    throw new ContractError('bad-request', `'${path}' is not a program source (a known source suffix such as .py, or a #! script): the source view shows only those`);
+  }
   return { file, path, text: new TextDecoder('utf-8').decode(bytes), sizeBytes: size };
+}
+
+/** Suffixes of the sources profilers name: Python's, and those of the other languages the importers read. */
+const SOURCE_SUFFIX = /\.(py|pyw|pyi|pyx|pxd|pxi|js|mjs|cjs|jsx|ts|tsx|go|rs|c|h|cc|cpp|cxx|hh|hpp|rb|java|kt|scala|swift|lua|php|pl|cs)$/i;
+
+/**
+ * A file a frame names is shown only if it looks like a program: a known source suffix, or a `#!` script (console
+ * scripts such as bin/pytest have no suffix). A trace that names ~/.ssh/id_rsa or a .env file gets nothing from it:
+ * the trace may come from someone else, and the page that asks may not be the user's (the desktop's is untrusted).
+ */
+function looksLikeSource(path: string, bytes: Uint8Array): boolean {
+  return SOURCE_SUFFIX.test(path) || (bytes[0] === 0x23 && bytes[1] === 0x21);
 }
 
 /** At most `maxBytes` of a regular file, opened non-blocking so a FIFO or a device is refused before anything waits. */

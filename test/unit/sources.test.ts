@@ -38,6 +38,10 @@ describe.skipIf(noNative)(titled('getSource: what a client may read', noNative),
     files.folder = join(src, 'folder.py');
     mkdirSync(files.folder);
     files.missing = join(src, 'missing.py');
+    files.secret = join(src, 'id_rsa');
+    writeFileSync(files.secret, '-----BEGIN OPENSSH PRIVATE KEY-----\n');
+    files.script = join(src, 'pytest');
+    writeFileSync(files.script, '#!/usr/bin/python3\nimport sys\n');
     files.device = '/dev/zero';
     files.frozen = '<frozen importlib._bootstrap>';
     // A py-spy raw trace whose frames name each of them.
@@ -81,6 +85,14 @@ describe.skipIf(noNative)(titled('getSource: what a client may read', noNative),
       expect(err.code, file).toBe('bad-request');
       expect(err.message).toMatch(/is not a file this trace's frames name/);
     }
+  });
+
+  it('shows only program sources: a known suffix or a #! script, never a key file a trace names', async () => {
+    const err = await refusal(files.secret);
+    expect(err.code).toBe('bad-request');
+    expect(err.message).toMatch(/is not a program source/);
+    expect(err.message).not.toMatch(/BEGIN/);
+    expect((await services.getSource({ traceId: trace.traceId, file: files.script })).text).toContain('import sys');
   });
 
   it('refuses a FIFO and a device without waiting on them, and a folder', async () => {
