@@ -112,6 +112,21 @@ describe('transforms on spans', () => {
     expect(rects).toEqual(['0-20 30-100', '0-20 30-60 60-90', '10-20 30-50']);
   });
 
+  it('a call whose first callee is dropped starts where that callee ended, before its other callees', () => {
+    const p = new TestProfileBuilder('nanoseconds').spans([
+      { name: 'main', start: 0, end: 100, children: [{ name: 'init', start: 0, end: 30 }, { name: 'b', start: 40, end: 50 }, { name: 'c', start: 50, end: 50 }] },
+      { name: 'after', start: 100, end: 110 },
+    ]).build();
+    const dropped = applyTransforms(p, [{ kind: 'drop-function', func: func(p, 'init') }]);
+    const sp = dropped.threads[0].spans;
+    const names = computeFuncTable(dropped).name;
+    const funcs = computeFuncTable(dropped).funcOfFrame;
+    const rows = Array.from({ length: sp.length }, (_, i) => `${names[funcs[sp.frame[i]]]}@${sp.depth[i]}[${sp.start[i]},${sp.end[i]})${sp.resumes![i] ? '+' : ''}`);
+    expect(rows).toEqual(['main@0[30,100)', 'b@1[40,50)', 'c@1[50,50)', 'after@0[100,110)']);
+    expect(paths(dropped)).toEqual(['after 10', 'main 60', 'main;b 10']);
+    expect(computeFunctionStats(dropped, 'all').calls![func(dropped, 'main')]).toBe(1);
+  });
+
   it('a time range over a cut call still counts it once, and its part in the range', () => {
     const dropped = applyTransforms(spans, [{ kind: 'drop-function', func: func(spans, 'leaf') }]);
     const inRange = restrictProfile(dropped, { start: 25, end: 100 });

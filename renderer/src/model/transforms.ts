@@ -216,7 +216,8 @@ function remapSpans(s: SpanTable, map: Int32Array, stacks: StackTable): SpanTabl
 
 /** The kept spans with the dropped calls' time (`holes`, [start, end) pairs in time order) cut out, in start order. */
 function cutSpans(s: SpanTable, keep: number[], newStack: number[], holes: Map<number, number[]>, stacks: StackTable, depthOf: Int32Array): SpanTable {
-  const piece = { stack: [] as number[], start: [] as number[], end: [] as number[], resumes: [] as number[] };
+  // Per piece: its new stack, time, `resumes`, and the span it comes from.
+  const piece = { stack: [] as number[], start: [] as number[], end: [] as number[], resumes: [] as number[], span: [] as number[] };
   keep.forEach((i, k) => {
     const cut = holes.get(i);
     if (!cut) {
@@ -224,6 +225,7 @@ function cutSpans(s: SpanTable, keep: number[], newStack: number[], holes: Map<n
       piece.start.push(s.start[i]);
       piece.end.push(s.end[i]);
       piece.resumes.push(s.resumes?.[i] ?? 0);
+      piece.span.push(i);
       return;
     }
     let from = s.start[i];
@@ -234,6 +236,7 @@ function cutSpans(s: SpanTable, keep: number[], newStack: number[], holes: Map<n
       piece.start.push(from);
       piece.end.push(to);
       piece.resumes.push(first ? s.resumes?.[i] ?? 0 : 1);
+      piece.span.push(i);
       first = false;
     };
     for (let h = 0; h < cut.length; h += 2) {
@@ -242,10 +245,21 @@ function cutSpans(s: SpanTable, keep: number[], newStack: number[], holes: Map<n
     }
     emit(s.end[i]);
   });
-  // Pieces after a hole start later than the calls before it: back into start order, outer first on a tie.
-  const order = Array.from(piece.stack, (_, k) => k).sort(
-    (a, b) => piece.start[a] - piece.start[b] || depthOf[piece.stack[a]] - depthOf[piece.stack[b]] || a - b,
-  );
+  // A piece that starts where its call did is where the file put the call, so those stay in the file's order (its
+  // ties included). Only the pieces after a hole start later than the calls before them: sorted apart (start, outer
+  // first, then file order) and merged in, which costs their number, not the thread's.
+  const later: number[] = [];
+  const inPlace: number[] = [];
+  for (let k = 0; k < piece.stack.length; k++) (piece.start[k] === s.start[piece.span[k]] ? inPlace : later).push(k);
+  const before = (a: number, b: number) =>
+    piece.start[a] - piece.start[b] || depthOf[piece.stack[a]] - depthOf[piece.stack[b]] || piece.span[a] - piece.span[b];
+  later.sort(before);
+  const order: number[] = [];
+  let x = 0;
+  let y = 0;
+  while (x < inPlace.length || y < later.length) {
+    order.push(y >= later.length || (x < inPlace.length && before(inPlace[x], later[y]) < 0) ? inPlace[x++] : later[y++]);
+  }
   return {
     length: order.length,
     stack: Uint32Array.from(order, (k) => piece.stack[k]),
