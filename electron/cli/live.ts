@@ -3,10 +3,11 @@
 // app and without a transport.
 //
 // Ctrl-C: `attach` stops sampling at once, saves and exits 0 (the attached process keeps running). `record` does what
-// py-spy does: the program is interrupted too (as the terminal's foreground job it gets the SIGINT itself; if only
-// Emberscope was signalled, it forwards SIGINT to the program), and sampling continues while the program unwinds
-// its KeyboardInterrupt, for up to RECORD_GRACE_MS, so the profile shows where it was and the exit code is the
-// program's. A program still running after that is ended (SIGTERM, then SIGKILL); a second Ctrl-C ends it at once.
+// py-spy does: the program is interrupted too — it runs in its own process group (so that it dies with us:
+// native/crates/core/src/sampler/lifeguard.rs), out of reach of the terminal's SIGINT, so Emberscope forwards one —
+// and sampling continues while the program unwinds its KeyboardInterrupt, for up to RECORD_GRACE_MS, so the profile
+// shows where it was and the exit code is the program's. A program still running after that is ended (SIGTERM, then
+// SIGKILL); a second Ctrl-C ends it at once.
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import {
@@ -31,8 +32,6 @@ import { runExactRecord } from './exact';
 
 /** How long `record` keeps sampling after Ctrl-C while the program handles it. */
 const RECORD_GRACE_MS = 2000;
-/** Time for the terminal's own SIGINT to reach the program before we forward one (no double KeyboardInterrupt). */
-const FORWARD_DELAY_MS = 250;
 
 export interface LiveIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -228,18 +227,15 @@ async function runSession(
       return;
     }
     interrupted = true;
-    timers.push(
-      setTimeout(() => {
-        // Our child (under the launcher shell) until the session ends, so the pid cannot be someone else's yet.
-        if (!running) return;
-        try {
-          process.kill(pid, 'SIGINT');
-        } catch {
-          // Ended meanwhile.
-        }
-      }, FORWARD_DELAY_MS),
-      setTimeout(stop, RECORD_GRACE_MS),
-    );
+    // Our child (under the launcher shell) until the session ends, so the pid cannot be someone else's yet.
+    if (running) {
+      try {
+        process.kill(pid, 'SIGINT');
+      } catch {
+        // Ended meanwhile.
+      }
+    }
+    timers.push(setTimeout(stop, RECORD_GRACE_MS));
   };
   process.on('SIGINT', onSigint);
   let stoppedNs = 0;
