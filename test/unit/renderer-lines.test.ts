@@ -141,7 +141,9 @@ describe.skipIf(noNative)(titled('per-line figures of real recordings', noNative
       const expected = countLines(pyspyRows, name);
       expect(expected.size, `${name} was sampled`).toBeGreaterThan(0);
       expect(asMap(figures)).toEqual(expected);
-      // Self adds up to the function's; no line's total exceeds the function's.
+      // Self adds up to the function's; no line's total exceeds the function's, which is the function table's.
+      const stats = computeFunctionStats(pyspy, 'all');
+      expect([figures.funcSelf, figures.funcTotal]).toEqual([stats.self[figures.func], stats.total[figures.func]]);
       expect([...figures.self].reduce((a, b) => a + b, 0)).toBe(figures.funcSelf);
       for (const t of figures.total) expect(t).toBeLessThanOrEqual(figures.funcTotal);
     });
@@ -198,6 +200,8 @@ describe.skipIf(noNative)(titled('per-line figures of real recordings', noNative
       expect([...figures.line]).toEqual([funcs.line[f]]);
       expect(figures.self[0]).toBeCloseTo(stats.self[f], 6);
       expect(figures.total[0]).toBeCloseTo(stats.total[f], 6);
+      expect(figures.funcSelf).toBeCloseTo(stats.self[f], 6);
+      expect(figures.funcTotal).toBeCloseTo(stats.total[f], 6);
       checked++;
     }
     expect(checked).toBeGreaterThan(3);

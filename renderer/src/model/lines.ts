@@ -38,10 +38,10 @@ function buildLineFigures(profile: Profile, key: string): LineFigures {
   const self = new Map<number, number>();
   const total = new Map<number, number>();
   const add = (map: Map<number, number>, line: number, w: number) => map.set(line, (map.get(line) ?? 0) + w);
-  const stats = computeFunctionStats(profile, selection);
   const definitionOnly = linesAreDefinitions(profile);
-  if (stats.exact) {
+  if (profile.callGraph?.functions.length) {
     // pstats: its figures are per function; the synthesized stacks would not add up to them.
+    const stats = computeFunctionStats(profile, selection);
     const line = funcs.line[func];
     if (stats.self[func] || stats.total[func]) {
       add(self, line, stats.self[func]);
@@ -60,12 +60,18 @@ function buildLineFigures(profile: Profile, key: string): LineFigures {
       if (s >= 0) stackWeight[s] += t.samples.weight[i];
     }
   }
+  // The function's own figures come along (not from computeFunctionStats, which would walk every span again).
+  let funcSelf = 0;
+  let funcTotal = 0;
   const counted = new Set<number>();
   for (let s = 0; s < stacks.length; s++) {
     const w = stackWeight[s];
     if (w === 0) continue;
     const leaf = stacks.frame[s];
-    if (funcs.funcOfFrame[leaf] === func) add(self, profile.frames.line[leaf], w);
+    if (funcs.funcOfFrame[leaf] === func) {
+      add(self, profile.frames.line[leaf], w);
+      funcSelf += w;
+    }
     counted.clear();
     for (let t = s; t >= 0; t = stacks.prefix[t]) {
       const frame = stacks.frame[t];
@@ -76,13 +82,14 @@ function buildLineFigures(profile: Profile, key: string): LineFigures {
       counted.add(line);
       add(total, line, w);
     }
+    if (counted.size) funcTotal += w;
   }
 
   const toUnit = 1 / (nsPerUnit(profile.unit) ?? 1);
   for (const t of threads) {
     const spans = t.spans;
     if (!spans.length) continue;
-    const { selfNs } = computeSpanFigures(t, funcs);
+    const { selfNs, outermost } = computeSpanFigures(t, funcs);
     // Open spans of the function per line, so a span inside one of the same line does not count twice.
     const open: number[] = [];
     const openAtLine = new Map<number, number>();
@@ -98,13 +105,16 @@ function buildLineFigures(profile: Profile, key: string): LineFigures {
         continue;
       }
       const line = profile.frames.line[frame];
+      const duration = Math.max(0, spans.end[i] - spans.start[i]) * toUnit;
       add(self, line, selfNs[i] * toUnit);
-      if (!openAtLine.get(line)) add(total, line, Math.max(0, spans.end[i] - spans.start[i]) * toUnit);
+      funcSelf += selfNs[i] * toUnit;
+      if (outermost[i]) funcTotal += duration;
+      if (!openAtLine.get(line)) add(total, line, duration);
       openAtLine.set(line, (openAtLine.get(line) ?? 0) + 1);
       open.push(line);
     }
   }
-  return finish(func, self, total, stats.self[func], stats.total[func], definitionOnly);
+  return finish(func, self, total, funcSelf, funcTotal, definitionOnly);
 }
 
 function finish(
