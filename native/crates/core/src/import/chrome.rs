@@ -17,6 +17,7 @@ use crate::import::json_util::{
 use crate::import::trace_order::{self, Begin, End, ThreadEvents};
 use crate::import::trace_samples::{self, RawSample, StackFrames};
 use crate::import::trace_scan::{self, FlatEvent};
+use crate::import::trace_split::{self, Part, PartEnd, Plan};
 use crate::import::{ImportError, Input, Location};
 use crate::job::Job;
 use crate::model::{FrameIndex, FrameKind, Profile, ProfileBuilder, Thread, WeightUnit, FRAME_LINES_DEFINITION};
@@ -244,6 +245,35 @@ impl<'a> Collector<'a> {
         }
     }
 
+    /// Folds in the tables of the events that follow this collector's in the file, as if `add` had seen them:
+    /// names, keys and threads new to `self` are appended in the order `later` first saw them.
+    fn absorb(&mut self, later: Collector<'a>) {
+        let name_map: Vec<u32> = later.name_list.into_iter().map(|n| self.intern_name(n)).collect();
+        let key_map: Vec<u32> = later
+            .key_list
+            .iter()
+            .map(|&(name, file, line)| {
+                let file = if file == 0 { 0 } else { name_map[(file - 1) as usize] + 1 };
+                self.key(name_map[name as usize], file, line)
+            })
+            .collect();
+        let (name, key) = (|n: u32| name_map[n as usize], |k: u32| key_map[k as usize]);
+        let begin = |b: &Begin| Begin { name: name(b.name), key: key(b.key), ..*b };
+        for te in later.thread_list {
+            let t = self.thread(te.pid, te.tid);
+            t.begins.extend(te.begins.iter().map(begin));
+            t.xs.extend(te.xs.iter().map(begin));
+            t.ends.extend(te.ends.iter().map(|e| End { name: name(e.name), key: key(e.key), ..*e }));
+        }
+        self.process_names.extend(later.process_names);
+        self.thread_names.extend(later.thread_names);
+        if later.events > 0 && (self.events == 0 || later.min_ts < self.min_ts) {
+            self.min_ts = later.min_ts;
+        }
+        self.py_spy |= later.py_spy;
+        self.events += later.events;
+    }
+
     fn add_metadata(&mut self, ev: Ev<'a>) {
         let Some(value) = ev.meta_name else { return };
         match ev.name.as_deref() {
@@ -324,7 +354,39 @@ struct Extras<'a> {
     stack_frames: Option<StackFrames<'a>>,
 }
 
+/// How much of an import runs on several threads. `Default` is what imports use; tests force each path and
+/// check that the result is the sequential one.
+#[derive(Clone, Debug)]
+pub struct Parallelism {
+    /// How the event array is split for scanning.
+    pub scan: Plan,
+    /// Threads that build the trace threads' spans (1: the calling thread only)...
+    pub build_workers: usize,
+    /// ...when the trace has at least this many duration events.
+    pub build_min_events: usize,
+}
+
+impl Default for Parallelism {
+    fn default() -> Self {
+        Parallelism {
+            scan: Plan::default(),
+            build_workers: std::thread::available_parallelism().map_or(1, |n| n.get()).min(4),
+            build_min_events: 100_000,
+        }
+    }
+}
+
+impl Parallelism {
+    pub fn sequential() -> Self {
+        Parallelism { scan: Plan::sequential(), build_workers: 1, build_min_events: usize::MAX }
+    }
+}
+
 pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
+    import_with(input, job, &Parallelism::default())
+}
+
+pub fn import_with(input: &Input, job: &Job, parallel: &Parallelism) -> Result<Profile, ImportError> {
     let bytes = input.bytes;
     let mut c = Collector::default();
     let mut extras = Extras::default();
@@ -334,9 +396,9 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     );
     match bytes.get(start) {
         Some(b'[') => {
-            scan_events(bytes, start, &mut c, job)?;
+            scan_events(bytes, start, &mut c, job, &parallel.scan)?;
         }
-        Some(b'{') => scan_object(bytes, start, &mut c, &mut extras, job)?,
+        Some(b'{') => scan_object(bytes, start, &mut c, &mut extras, job, &parallel.scan)?,
         _ => {
             return Err(ImportError::parse(
                 FORMAT,
@@ -346,24 +408,53 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
         }
     }
     job.check()?;
-    build_profile(input, c, extras)
+    build_profile(input, c, extras, parallel)
 }
 
 /// Reads the array at `pos` (which holds `[`). Returns the offset after `]`, or None when the input ends first:
-/// Chrome writes traces incrementally and accepts a missing `]` or a trailing comma, so we do too.
+/// Chrome writes traces incrementally and accepts a missing `]` or a trailing comma, so we do too. A big array is
+/// scanned in parts on several threads (see `trace_split`), with the same result.
 fn scan_events<'a>(
     bytes: &'a [u8],
     pos: usize,
     c: &mut Collector<'a>,
     job: &Job,
+    plan: &Plan,
 ) -> Result<Option<usize>, ImportError> {
-    let mut pos = pos + 1;
+    let first = pos + 1;
+    let starts = plan.starts(bytes, first);
+    trace_split::scan_in_parts(
+        first,
+        &starts,
+        c,
+        Collector::default,
+        |c, part| scan_part(bytes, c, part, job),
+        Collector::absorb,
+    )
+}
+
+/// Scans the elements from `part.start` until the array ends or, at the start of an element, `part.stop`.
+fn scan_part<'a>(
+    bytes: &'a [u8],
+    c: &mut Collector<'a>,
+    part: &mut Part,
+    job: &Job,
+) -> Result<PartEnd, ImportError> {
+    let mut pos = part.start;
     let mut count = 0usize;
     loop {
         pos = skip_ws(bytes, pos);
+        if let Some(stop) = part.stop {
+            if pos == stop {
+                return Ok(PartEnd::AtNext);
+            }
+            if pos > stop {
+                part.passed_stop();
+            }
+        }
         match bytes.get(pos) {
-            None => return Ok(None),
-            Some(b']') => return Ok(Some(pos + 1)),
+            None => return Ok(PartEnd::Array(None)),
+            Some(b']') => return Ok(PartEnd::Array(Some(pos + 1))),
             _ => {}
         }
         let next = match trace_scan::scan_flat_event(bytes, pos) {
@@ -380,9 +471,9 @@ fn scan_events<'a>(
         };
         pos = skip_ws(bytes, next);
         match bytes.get(pos) {
-            None => return Ok(None),
+            None => return Ok(PartEnd::Array(None)),
             Some(b',') => pos += 1,
-            Some(b']') => return Ok(Some(pos + 1)),
+            Some(b']') => return Ok(PartEnd::Array(Some(pos + 1))),
             Some(_) => {
                 return Err(ImportError::parse(
                     FORMAT,
@@ -394,7 +485,10 @@ fn scan_events<'a>(
         count += 1;
         if count.is_multiple_of(CHECK_EVERY) {
             job.check()?;
-            job.set_done(pos as u64);
+            if part.abandoned() {
+                return Ok(PartEnd::Abandoned);
+            }
+            part.report(pos, job);
         }
     }
 }
@@ -407,6 +501,7 @@ fn scan_object<'a>(
     c: &mut Collector<'a>,
     extras: &mut Extras<'a>,
     job: &Job,
+    plan: &Plan,
 ) -> Result<(), ImportError> {
     let mut pos = skip_ws(bytes, start + 1);
     if bytes.get(pos) == Some(&b'}') {
@@ -427,7 +522,7 @@ fn scan_object<'a>(
         let key = key.unwrap_or_default();
         let value_end = match key.as_ref() {
             "traceEvents" if bytes.get(pos) == Some(&b'[') => {
-                match scan_events(bytes, pos, c, job)? {
+                match scan_events(bytes, pos, c, job, plan)? {
                     Some(end) => end,
                     // A trace cut off inside traceEvents: keep what was read, like the array form.
                     None => return Ok(()),
@@ -485,7 +580,7 @@ fn skip_value(bytes: &[u8], pos: usize) -> Result<usize, ImportError> {
         .map_err(|e| json_error(FORMAT, bytes, pos, &e, "a member"))
 }
 
-fn build_profile(input: &Input, c: Collector, extras: Extras) -> Result<Profile, ImportError> {
+fn build_profile(input: &Input, c: Collector, extras: Extras, parallel: &Parallelism) -> Result<Profile, ImportError> {
     let is_viztracer = extras.viztracer.is_some();
     let format = if is_viztracer {
         "viztracer"
@@ -547,11 +642,16 @@ fn build_profile(input: &Input, c: Collector, extras: Extras) -> Result<Profile,
         }
     };
 
-    let mut threads: Vec<Thread> = Vec::with_capacity(c.thread_list.len());
-    for te in c.thread_list {
-        let name = name_thread(te.pid, te.tid);
-        threads.push(trace_order::build_thread(&mut b, &frames, te, t0, &name));
-    }
+    let named: Vec<(ThreadEvents, String)> = c
+        .thread_list
+        .into_iter()
+        .map(|te| {
+            let name = name_thread(te.pid, te.tid);
+            (te, name)
+        })
+        .collect();
+    let workers = if c.events >= parallel.build_min_events { parallel.build_workers } else { 1 };
+    let mut threads: Vec<Thread> = trace_order::build_threads(&mut b, &frames, named, t0, workers);
     if let Some(sf) = &extras.stack_frames {
         for st in trace_samples::build_threads(&mut b, sf, &extras.samples, t0, &name_thread) {
             // A thread with both spans and samples stays one thread.

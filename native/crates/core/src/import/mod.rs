@@ -22,6 +22,7 @@ pub mod speedscope;
 pub mod trace_order;
 pub mod trace_samples;
 pub mod trace_scan;
+pub mod trace_split;
 pub mod validate;
 
 /// Where in the input a parse failed.

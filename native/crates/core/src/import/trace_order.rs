@@ -9,7 +9,10 @@
 //! - An end that does not match the open call by name is dropped; calls still open at the end are closed at the
 //!   last timestamp seen.
 
-use crate::model::{EventedThreadBuilder, FrameIndex, ProfileBuilder, Thread};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use crate::model::{EventedThreadBuilder, FrameIndex, ProfileBuilder, StackTable, Thread};
 
 #[derive(Clone, Copy, Debug)]
 pub struct Begin {
@@ -38,6 +41,65 @@ pub struct ThreadEvents {
     pub xs: Vec<Begin>,
     /// `E` events in file order.
     pub ends: Vec<End>,
+}
+
+/// Builds every thread's spans (each with its name), as `build_thread` on each in turn would: same spans, same stacks
+/// in the same order. With `workers` > 1 the threads are built on that many threads at once, each trace thread with
+/// a stack table of its own; these are then interned into `b` in thread order, which creates exactly the stacks the
+/// sequential build creates, in its order (a thread's new stacks appear in the order it first enters them).
+pub fn build_threads(
+    b: &mut ProfileBuilder,
+    frames: &[FrameIndex],
+    threads: Vec<(ThreadEvents, String)>,
+    t0: f64,
+    workers: usize,
+) -> Vec<Thread> {
+    let workers = workers.min(threads.len());
+    if workers <= 1 {
+        return threads.into_iter().map(|(te, name)| build_thread(b, frames, te, t0, &name)).collect();
+    }
+    // Biggest first, each worker taking the next: the longest thread does not start last.
+    let mut order: Vec<usize> = (0..threads.len()).collect();
+    let events = |te: &ThreadEvents| te.begins.len() + te.xs.len() + te.ends.len();
+    order.sort_by_key(|&i| std::cmp::Reverse(events(&threads[i].0)));
+    let inputs: Vec<Mutex<Option<(ThreadEvents, String)>>> = threads.into_iter().map(|t| Mutex::new(Some(t))).collect();
+    let outputs: Vec<Mutex<Option<(Thread, StackTable)>>> = inputs.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let work = || {
+        while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let Some((te, name)) = inputs[i].lock().unwrap_or_else(|p| p.into_inner()).take() else { continue };
+            let mut own = ProfileBuilder::new();
+            let thread = build_thread(&mut own, frames, te, t0, &name);
+            *outputs[i].lock().unwrap_or_else(|p| p.into_inner()) = Some((thread, own.stacks));
+        }
+    };
+    std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..workers)
+            .filter_map(|_| std::thread::Builder::new().name("emberscope-build".to_owned()).spawn_scoped(s, work).ok())
+            .collect();
+        work();
+        for h in helpers {
+            if let Err(panic) = h.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    });
+    outputs
+        .into_iter()
+        .map(|slot| {
+            let built = slot.into_inner().unwrap_or_else(|p| p.into_inner());
+            let (mut thread, stacks) = built.expect("every thread was built");
+            let mut global: Vec<u32> = Vec::with_capacity(stacks.len());
+            for (&prefix, &frame) in stacks.prefix.iter().zip(&stacks.frame) {
+                let prefix = if prefix < 0 { -1 } else { global[prefix as usize] as i32 };
+                global.push(b.stack(prefix, frame));
+            }
+            for s in &mut thread.spans.stack {
+                *s = global[*s as usize];
+            }
+            thread
+        })
+        .collect()
 }
 
 /// Builds the thread's spans; `frames[key]` is the frame of an event key, `t0` the trace's earliest `ts` (µs).
