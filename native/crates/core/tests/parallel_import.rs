@@ -196,6 +196,20 @@ fn a_split_scan_can_be_cancelled() {
     assert!(matches!(chrome::import_with(&input, &job, &parallel), Err(ImportError::Cancelled)));
 }
 
+#[test]
+fn a_big_file_read_in_two_halves_imports_like_its_bytes() {
+    // Past the size from which import_file reads a file's two halves on two threads; odd, so the halves differ.
+    let mut bytes = big_trace(36_000);
+    bytes.extend_from_slice(b" \n");
+    assert!(bytes.len() > 9 << 20 && bytes.len() % 2 == 1, "{}", bytes.len());
+    let path = std::env::temp_dir().join(format!("emberscope-parallel-read-{}.json", std::process::id()));
+    std::fs::write(&path, &bytes).unwrap();
+    let from_file = emberscope_core::import_file(&path, &Job::new());
+    std::fs::remove_file(&path).unwrap();
+    let from_bytes = emberscope_core::import_bytes(&path.file_name().unwrap().to_string_lossy(), &bytes, &Job::new());
+    assert!(from_file.unwrap() == from_bytes.unwrap());
+}
+
 /// The 1M-event bench trace (`node bench/gen-chrome-trace.mjs`, git-ignored), when it has been generated: ignored by
 /// default for its size (run with `--ignored`).
 #[test]
