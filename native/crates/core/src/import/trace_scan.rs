@@ -35,7 +35,7 @@ pub fn scan_flat_event(bytes: &[u8], pos: usize) -> Option<(FlatEvent<'_>, usize
         return Some((ev, i + 1));
     }
     loop {
-        let (key, next) = string(bytes, i)?;
+        let (key, _, next) = string(bytes, i)?;
         i = ws(bytes, next);
         if *bytes.get(i)? != b':' {
             return None;
@@ -69,20 +69,43 @@ fn ws(bytes: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// A string without escapes or control characters: its raw bytes and the offset after the closing quote.
+/// A string without escapes or control characters: its raw bytes, whether they are all ASCII, and the offset after
+/// the closing quote.
 #[inline]
-fn string(bytes: &[u8], i: usize) -> Option<(&[u8], usize)> {
+fn string(bytes: &[u8], i: usize) -> Option<(&[u8], bool, usize)> {
     if *bytes.get(i)? != b'"' {
         return None;
     }
     let body = bytes.get(i + 1..)?;
-    let end = body
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-    if body[end] != b'"' {
-        return None;
+    // Eight bytes at a time while none is special (a quote, a backslash, a control or a non-ASCII byte): names
+    // run to dozens of bytes, and this loop and the UTF-8 check it spares were a fifth of the scan.
+    let mut j = 0;
+    while let Some(word) = body.get(j..j + 8) {
+        if has_special_byte(u64::from_le_bytes(word.try_into().ok()?)) {
+            break;
+        }
+        j += 8;
     }
-    Some((&body[..end], i + 2 + end))
+    let mut ascii = true;
+    loop {
+        match *body.get(j)? {
+            b'"' => return Some((&body[..j], ascii, i + 2 + j)),
+            b'\\' | 0..=0x1f => return None,
+            b => ascii &= b < 0x80,
+        }
+        j += 1;
+    }
+}
+
+/// Whether any byte of `w` is below 0x20, a `"`, a `\` or 0x80 and above. Exact: a byte's flag can be wrong
+/// only through a borrow out of a lower byte, and a lower byte borrows only when it is itself flagged.
+#[inline]
+fn has_special_byte(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x;
+    let control = w.wrapping_sub(ONES * 0x20) & !w;
+    (control | zero_byte(w ^ (ONES * b'"' as u64)) | zero_byte(w ^ (ONES * b'\\' as u64)) | w) & HIGH != 0
 }
 
 #[inline]
@@ -90,8 +113,13 @@ fn put_str<'a>(slot: &mut Option<&'a str>, bytes: &'a [u8], i: usize) -> Option<
     if slot.is_some() {
         return None;
     }
-    let (raw, next) = string(bytes, i)?;
-    *slot = Some(std::str::from_utf8(raw).ok()?);
+    let (raw, ascii, next) = string(bytes, i)?;
+    *slot = Some(if ascii {
+        // SAFETY: every byte is below 0x80, and ASCII is valid UTF-8.
+        unsafe { std::str::from_utf8_unchecked(raw) }
+    } else {
+        std::str::from_utf8(raw).ok()?
+    });
     Some(next)
 }
 
@@ -182,7 +210,7 @@ fn decimal(bytes: &[u8], i: usize) -> Option<(f64, usize)> {
 #[inline]
 fn skip_scalar(bytes: &[u8], i: usize) -> Option<usize> {
     match *bytes.get(i)? {
-        b'"' => string(bytes, i).map(|(_, next)| next),
+        b'"' => string(bytes, i).map(|(_, _, next)| next),
         b'-' | b'0'..=b'9' => {
             let mut j = i + 1;
             while let Some(b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') = bytes.get(j) {
@@ -231,6 +259,30 @@ mod tests {
         assert!(decimal(b"1e5", 0).is_none());
         assert!(decimal(b"1.", 0).is_none());
         assert!(decimal(b"12345678901234567", 0).is_none());
+    }
+
+    #[test]
+    fn reads_strings_word_by_word_exactly() {
+        // Every special byte at every position of a word, and strings across several words.
+        for len in 0..20 {
+            for at in 0..=len {
+                for special in [b'"', b'\\', 0x00, 0x1f, 0x80, 0xc3, 0xff] {
+                    let mut text = vec![b'"'];
+                    text.extend((0..len).map(|k| if k == at { special } else { b'a' + (k % 26) as u8 }));
+                    text.extend_from_slice(b"\"xyz");
+                    let expected = {
+                        let body = &text[1..];
+                        let end = body.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap();
+                        (body[end] == b'"').then(|| (&body[..end], body[..end].is_ascii(), end + 2))
+                    };
+                    assert_eq!(string(&text, 0), expected, "{text:?}");
+                }
+            }
+        }
+        let mut slot = None;
+        assert_eq!(put_str(&mut slot, "\"caf\u{e9} (/a/\u{e9}t\u{e9}.py:3)\",".as_bytes(), 0), Some(23));
+        assert_eq!(slot, Some("caf\u{e9} (/a/\u{e9}t\u{e9}.py:3)"));
+        assert_eq!(put_str(&mut None, b"\"bad \xff utf-8\"", 0), None);
     }
 
     #[test]
