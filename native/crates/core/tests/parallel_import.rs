@@ -154,6 +154,40 @@ fn truncated_and_broken_arrays_give_the_sequential_result_or_error() {
     }
 }
 
+#[test]
+fn damaged_traces_give_the_same_result_or_error_split_or_not() {
+    // Deterministic damage (xorshift): JSON punctuation overwritten, bytes dropped or doubled, each trace then split
+    // at a few `{` offsets. Whatever the sequential import says, Profile or error, the split ones must say too.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let original = adversarial_trace();
+    let punctuation = b"{}[],:\" 0x\\";
+    for round in 0..150 {
+        let mut bytes = original.clone();
+        for _ in 0..1 + round % 4 {
+            let at = next(bytes.len());
+            match next(3) {
+                0 => bytes[at] = punctuation[next(punctuation.len())],
+                1 => drop(bytes.remove(at)),
+                _ => bytes.insert(at, bytes[at]),
+            }
+        }
+        let braces = brace_offsets(&bytes, usize::MAX);
+        let offsets: Vec<usize> = (0..4).map(|_| braces[next(braces.len())]).collect();
+        let expected = import(&bytes, &Parallelism::sequential());
+        let pair = vec![offsets[1].min(offsets[2]), offsets[1].max(offsets[2]) + 1];
+        for starts in [vec![offsets[0]], pair, vec![offsets[3]]] {
+            let got = import(&bytes, &split_at(starts.clone()));
+            assert!(got == expected, "round {round}, split at {starts:?}: {:?} vs {:?}", got.err(), expected.err());
+        }
+    }
+}
+
 /// A trace of `3 * n` X events over a few threads and processes, nested two deep, in end order as VizTracer writes
 /// them, with names first seen late: big enough for the automatic plan to split it.
 fn big_trace(n: u32) -> Vec<u8> {
