@@ -489,7 +489,7 @@ fn decode_utf16(bytes: &[u8]) -> Option<String> {
     } else {
         // No BOM: text whose every other byte is NUL in the head is UTF-16 too.
         let head = &bytes[..bytes.len().min(256)];
-        if head.len() < 4 || head.len() % 2 != 0 {
+        if head.len() < 4 || !head.len().is_multiple_of(2) {
             return None;
         }
         let even_nul = head.iter().step_by(2).filter(|&&b| b == 0).count();

@@ -17,7 +17,7 @@ use crate::job::Job;
 /// How to split a scan. `Default` is what imports use.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Plan {
-    /// Up to `parts` parts (capped by the machine's cores), none smaller than `min_part` bytes.
+    /// Up to `parts` parts (the default: one per core, at most `MAX_PARTS`), none smaller than `min_part` bytes.
     Auto { parts: usize, min_part: usize },
     /// Parts starting at exactly these offsets (increasing; each is a guess like any other). Tests use it to try
     /// every kind of wrong guess.
