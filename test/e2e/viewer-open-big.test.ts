@@ -98,13 +98,16 @@ describe.skipIf(noChromium)(titled('a big trace draws from its aggregated form f
 
   it('keeps the aggregated views when the timeline cannot be fetched, and Retry fetches it', async () => {
     mode = { kind: 'fail' };
+    // The other size and theme the viewer is checked at: 900×600, light.
+    await page.setViewportSize({ width: 900, height: 600 });
+    await page.emulateMedia({ colorScheme: 'light' });
     await openPath(page, big);
     await page.getByTestId('timeline-loading').waitFor(WAIT);
     await expect.poll(() => page.getByTestId('timeline-loading').textContent(), WAIT).toMatch(/timeline failed to load/);
     await showView(page, 'flame-graph');
     await page.keyboard.press('2');
     const notice = page.getByTestId('timeline-pending');
-    await expect.poll(() => notice.textContent(), WAIT).toMatch(/could not be loaded.*ran out of memory/);
+    await expect.poll(() => notice.textContent(), WAIT).toMatch(/could not be loaded.*The services ran out of memory\. /);
     await screenshot(page, 'big-4-timeline-failed');
     expect(await readState<string | null>(page, 'error')).toBeNull();
     mode = { kind: 'pass' };

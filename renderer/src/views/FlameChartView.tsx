@@ -21,7 +21,7 @@ function TimelinePending({ error }: { error: string | null }) {
   const what = spans > 0 ? `${formatCount(spans)} calls` : 'every sample';
   if (error) {
     return (
-      <EmptyNotice testId="timeline-pending" title="The timeline could not be loaded" detail={`${error}. The Flame Graph (1), Sandwich (3), Functions (4) and Call Tree (5) are complete without it.`}>
+      <EmptyNotice testId="timeline-pending" title="The timeline could not be loaded" detail={`${error.charAt(0).toUpperCase()}${error.slice(1).replace(/\.$/, '')}. The Flame Graph (1), Sandwich (3), Functions (4) and Call Tree (5) are complete without it.`}>
         <button type="button" onClick={() => traceId && void loadFullProfile(traceId)} data-testid="timeline-retry">Retry</button>
       </EmptyNotice>
     );
