@@ -370,7 +370,7 @@ impl Default for Parallelism {
     fn default() -> Self {
         Parallelism {
             scan: Plan::default(),
-            build_workers: std::thread::available_parallelism().map_or(1, |n| n.get()).min(4),
+            build_workers: trace_split::workers(),
             build_min_events: 100_000,
         }
     }

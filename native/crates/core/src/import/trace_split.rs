@@ -26,13 +26,17 @@ pub enum Plan {
 
 /// Below this a part is not worth a thread (a thread and the merge cost about a millisecond).
 pub const MIN_PART: usize = 8 << 20;
-/// The merge that follows is serial: more parts than this stop paying.
+/// The merges that follow are serial: more parts than this stop paying.
 const MAX_PARTS: usize = 4;
+
+/// Threads worth running at once: one per core, at most `MAX_PARTS`.
+pub fn workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_PARTS)
+}
 
 impl Default for Plan {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Plan::Auto { parts: cores.min(MAX_PARTS), min_part: MIN_PART }
+        Plan::Auto { parts: workers(), min_part: MIN_PART }
     }
 }
 
