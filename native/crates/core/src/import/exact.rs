@@ -23,6 +23,7 @@
 //!   {"note": "..."}
 //! ```
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::import::{ImportError, Input, Location};
@@ -139,10 +140,12 @@ struct ProcessTrace {
     ring_window: u64,
     recycled: u64,
     max_bytes: u64,
-    codes: std::collections::HashMap<u32, Code>,
+    /// By code id, which the tracer gives out in the order it first sees each code. Frames (and their strings) are
+    /// interned in this order, so it must not hang on a per-process hash seed: the same file gives the same profile.
+    codes: BTreeMap<u32, Code>,
     /// (tid, records), tids in order of first appearance.
     threads: Vec<(u64, Vec<Record>)>,
-    thread_names: std::collections::HashMap<u64, String>,
+    thread_names: HashMap<u64, String>,
     argv: Vec<String>,
     notes: Vec<String>,
 }
@@ -234,7 +237,7 @@ fn parse_process(bytes: &[u8], name: &str, job: &Job) -> Result<ProcessTrace, Im
     Ok(p)
 }
 
-fn parse_codes(payload: &[u8], codes: &mut std::collections::HashMap<u32, Code>) {
+fn parse_codes(payload: &[u8], codes: &mut BTreeMap<u32, Code>) {
     let mut at = 0;
     while at + 16 <= payload.len() {
         let id = u32_at(payload, at);
@@ -369,7 +372,8 @@ fn build_profile(mut procs: Vec<ProcessTrace>, name: &str, job: &Job) -> Result<
     let mut calls = 0u64;
     for p in &mut procs {
         let shift = (p.start_mono - origin) as f64;
-        let frames: std::collections::HashMap<u32, u32> = p
+        // In code id order (`codes` is ordered); `frames` itself is only looked up.
+        let frames: HashMap<u32, u32> = p
             .codes
             .iter()
             .map(|(&id, c)| {
@@ -390,8 +394,10 @@ fn build_profile(mut procs: Vec<ProcessTrace>, name: &str, job: &Job) -> Result<
             job.check()?;
             records.retain(|r| r.end >= cutoff);
             // Records are written as calls finish (children before parents); the timeline wants start order,
-            // outer first on ties.
-            records.sort_unstable_by_key(|r| (r.start, r.depth));
+            // outer first on ties. Two calls at one depth can start at the same ns only if the first took 0 ns, so
+            // the earlier end goes first; the full key leaves an unstable sort nothing to choose, so the order is
+            // the data's alone.
+            records.sort_unstable_by_key(|r| (r.start, r.depth, r.end, r.code));
             calls += records.len() as u64;
             let tname = p.thread_names.get(tid).cloned().unwrap_or_else(|| format!("Thread {tid}"));
             let label = if many { format!("{tname} (pid {})", p.pid) } else { tname };
@@ -473,6 +479,71 @@ mod tests {
                 assert!(ns - d < ns / 1000 + 1_000_000, "{ns} -> {d}");
             }
         }
+    }
+
+    /// One closed process file holding `codes` (id, name) and, on one thread, `records` (start, end, depth, code)
+    /// in the order given.
+    fn embx(codes: &[(u32, &str)], records: &[(u64, u64, u16, u32)]) -> Vec<u8> {
+        fn chunk(out: &mut Vec<u8>, kind: u32, serial: u64, payload: &[u8]) {
+            for v in [kind, payload.len() as u32, payload.len() as u32, 0] {
+                out.extend(v.to_le_bytes());
+            }
+            out.extend(7u64.to_le_bytes()); // tid
+            out.extend(serial.to_le_bytes());
+            out.extend(payload);
+        }
+        let mut out = vec![0u8; HEADER_LEN];
+        out[..8].copy_from_slice(MAGIC);
+        out[off::VERSION..off::VERSION + 4].copy_from_slice(&VERSION.to_le_bytes());
+        out[off::HEADER_LEN..off::HEADER_LEN + 4].copy_from_slice(&(HEADER_LEN as u32).to_le_bytes());
+        out[off::PID..off::PID + 4].copy_from_slice(&7u32.to_le_bytes());
+        out[off::STATE..off::STATE + 4].copy_from_slice(&STATE_CLOSED.to_le_bytes());
+        let mut payload = Vec::new();
+        for &(id, name) in codes {
+            for v in [id, 1] {
+                payload.extend(v.to_le_bytes());
+            }
+            for v in [0u16, name.len() as u16, 4, 0] {
+                payload.extend(v.to_le_bytes());
+            }
+            payload.extend(name.bytes().chain(*b"t.py"));
+            payload.resize(payload.len().next_multiple_of(8), 0);
+        }
+        chunk(&mut out, KIND_CODES, 0, &payload);
+        let payload: Vec<u8> = records
+            .iter()
+            .flat_map(|&(start, end, depth, code)| {
+                let a = (start << 16) | depth as u64;
+                let b = ((code as u64) << 32) | encode_duration(end - start) as u64;
+                a.to_le_bytes().into_iter().chain(b.to_le_bytes())
+            })
+            .collect();
+        chunk(&mut out, KIND_RECORDS, 1, &payload);
+        let allocated = out.len() as u64;
+        out[off::ALLOCATED..off::ALLOCATED + 8].copy_from_slice(&allocated.to_le_bytes());
+        out
+    }
+
+    fn import_embx(bytes: &[u8]) -> Profile {
+        import(&Input { bytes, name: "t.embx", ext: FILE_EXT }, &Job::new()).unwrap()
+    }
+
+    /// The profile depends on the calls, not on the order the file lists them in: a 0 ns call and its sibling that
+    /// start on the same ns nest the same way whichever comes first in the file.
+    #[test]
+    fn record_order_in_the_file_does_not_change_the_profile() {
+        let codes = [(0, "main"), (1, "tick"), (2, "work")];
+        // As the tracer writes them, calls in the order they finish: tick (0 ns), work, then main around both.
+        let finished = [(100, 100, 1, 1), (100, 150, 1, 2), (50, 200, 0, 0)];
+        let reversed: Vec<_> = finished.iter().rev().copied().collect();
+        let a = import_embx(&embx(&codes, &finished));
+        let b = import_embx(&embx(&codes, &reversed));
+        assert_eq!(a, b);
+        let spans = &a.threads[0].spans;
+        let names: Vec<&str> = spans.frame.iter().map(|&f| a.strings[a.frames.func[f as usize] as usize].as_str()).collect();
+        assert_eq!(names, ["main", "tick", "work"]);
+        assert_eq!(spans.depth, [0, 1, 1], "tick took 0 ns: work is its sibling, not its child");
+        assert_eq!((spans.start.clone(), spans.end.clone()), (vec![50.0, 100.0, 100.0], vec![200.0, 100.0, 150.0]));
     }
 
     #[test]
