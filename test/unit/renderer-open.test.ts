@@ -17,6 +17,8 @@ import { AGGREGATED_FIRST_ROWS, cancelOpen, loadFullProfile, openPath, openTrace
 import { requireClient } from '../../renderer/src/store/client';
 import { selectCallTree, selectFullPending, selectProfile, selectStats } from '../../renderer/src/store/selectors';
 import { getState, initialState, setState } from '../../renderer/src/store/store';
+import { setDiffRefs } from '../../renderer/src/playground/diffs';
+import { getPlayground } from '../../renderer/src/playground/store';
 import { missingNative, titled } from './skips';
 
 /** What each fixture holds: the UI's figures come from samples, from spans, or from pstats' call graph. */
@@ -190,6 +192,39 @@ describe.skipIf(noNative)(titled('renderer open flow against the real services',
     await loadFullProfile(info.traceId);
     expect(getState().fullPending[info.traceId]).toBeUndefined();
     expect(selectProfile(getState())!.threads.some((t) => t.spans.length > 0)).toBe(true);
+  }, 60_000);
+
+  it('compares a trace whose full columns are still loading by its full columns, not its aggregated form', async () => {
+    const path = join(dataDir, 'big.json');
+    const client = requireClient();
+    const info = await client.openTrace({ path, jobId: 'big-open-3' });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const getProfile = client.getProfile.bind(client);
+    let diffAsked = false;
+    client.getProfile = async (args) => {
+      // Only the open's own fetch of the full columns is held; the diff's is not.
+      if (!args.aggregated && getState().fullPending[info.traceId] && !diffAsked) await held;
+      return getProfile(args);
+    };
+    try {
+      const opening = openTraceInfo(info);
+      await vi.waitFor(() => expect(getState().fullPending[info.traceId]).toEqual({ error: null }));
+      diffAsked = true;
+      await setDiffRefs({ kind: 'trace', traceId: info.traceId }, { kind: 'trace', traceId: info.traceId });
+      const { beforeProfile, error } = getPlayground().diff;
+      expect(error).toBeNull();
+      // The aggregated form has one sample per stack and no spans: its sample counts would be the stack count.
+      expect(beforeProfile!.hasTimeline).toBe(true);
+      expect(beforeProfile!.threads.reduce((n, t) => n + t.spans.length, 0)).toBe(AGGREGATED_FIRST_ROWS + 50_000);
+      diffAsked = false;
+      release();
+      await opening;
+    } finally {
+      client.getProfile = getProfile;
+      release();
+      await setDiffRefs(null, null);
+    }
   }, 60_000);
 
   it('keeps the current trace when an open fails, and reports where', async () => {

@@ -62,7 +62,13 @@ export function sampleSpanNs(profile: Profile): number {
 }
 
 async function fetchRef(ref: DiffRef): Promise<Profile> {
-  if (ref.kind === 'trace') return getState().profiles[ref.traceId] ?? requireClient().getProfile({ traceId: ref.traceId });
+  if (ref.kind === 'trace') {
+    const s = getState();
+    // A trace still shown in its aggregated form (store `fullPending`) holds one row per distinct stack and no
+    // timeline: the diff's sample counts and per-second figures need the file's own rows.
+    const held = s.fullPending[ref.traceId] ? undefined : s.profiles[ref.traceId];
+    return held ?? requireClient().getProfile({ traceId: ref.traceId });
+  }
   const profile = trimHostFrames(await requireClient().getVmProfile({ hostId: ref.hostId, generation: ref.generation }));
   const info = getPlayground().hosts[ref.hostId]?.info;
   // The time the generation's own samples cover; without samples, the time it was current (to its newest sample,
