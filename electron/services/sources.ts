@@ -4,7 +4,7 @@
 // threads for ever, /dev/zero would fill memory); at most LIMITS.maxSourceBytes. An uploaded trace's frames were
 // written by the client that asks, so their files are read only where the services are told the client is the user.
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, readlink, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ContractError, type SourceText } from '../contract/api';
 import { formatBytes } from '../contract/format';
@@ -70,10 +70,13 @@ export async function readTraceSource(req: SourceRequest, maxBytes: number = LIM
   // file is where it usually is (and where tests put it).
   const path = req.relocate?.(file) ?? (isAbsolute(file) ? file : req.tracePath ? resolve(dirname(req.tracePath), file) : '');
   if (!path) throw new ContractError('not-found', `'${file}' is a relative path and this trace has no folder to look in: open the trace by its path`);
-  const { bytes, size } = await readRegularFile(path, file, maxBytes);
-  if (!looksLikeSource(path, bytes)) {
-    throw new ContractError('bad-request', `'${path}' is not a program source (a known source suffix such as .py, or a #! script): the source view shows only those`);
-  }
+  // Checked on the file opened, before its size is told: a name that looks like a source may be a link to a key file.
+  const { bytes, size } = await readRegularFile(path, file, maxBytes, (real, head) => {
+    if (!looksLikeSource(real, head)) {
+      const where = real === path ? `'${path}'` : `'${path}' (a link to '${real}')`;
+      throw new ContractError('bad-request', `${where} is not a program source (a known source suffix such as .py, or a #! script): the source view shows only those`);
+    }
+  });
   return { file, path, text: new TextDecoder('utf-8').decode(bytes), sizeBytes: size };
 }
 
@@ -84,13 +87,35 @@ const SOURCE_SUFFIX = /\.(py|pyw|pyi|pyx|pxd|pxi|js|mjs|cjs|jsx|ts|tsx|go|rs|c|h
  * A file a frame names is shown only if it looks like a program: a known source suffix, or a `#!` script (console
  * scripts such as bin/pytest have no suffix). A trace that names ~/.ssh/id_rsa or a .env file gets nothing from it:
  * the trace may come from someone else, and the page that asks may not be the user's (the desktop's is untrusted).
+ * `path` is the file opened, links resolved: `x.py` linking to ~/.ssh/id_rsa is the key file.
  */
-function looksLikeSource(path: string, bytes: Uint8Array): boolean {
-  return SOURCE_SUFFIX.test(path) || (bytes[0] === 0x23 && bytes[1] === 0x21);
+function looksLikeSource(path: string, head: Uint8Array): boolean {
+  return SOURCE_SUFFIX.test(path) || (head[0] === 0x23 && head[1] === 0x21);
 }
 
-/** At most `maxBytes` of a regular file, opened non-blocking so a FIFO or a device is refused before anything waits. */
-export async function readRegularFile(path: string, shown: string, maxBytes: number): Promise<{ bytes: Uint8Array; size: number }> {
+/**
+ * Where the open file `fd` really is (symbolic links resolved). Linux names it under /proc/self/fd, which is the file
+ * opened whatever was renamed or relinked since; elsewhere `path` resolved now (a race the open file cannot close).
+ */
+async function openedPath(fd: number, path: string): Promise<string> {
+  try {
+    return await readlink(`/proc/self/fd/${fd}`);
+  } catch {
+    return realpath(path);
+  }
+}
+
+/**
+ * At most `maxBytes` of a regular file, opened non-blocking so a FIFO or a device is refused before anything waits.
+ * `check` sees the file's resolved path and its first bytes before anything else is read or told (its size), and
+ * throws to refuse it.
+ */
+export async function readRegularFile(
+  path: string,
+  shown: string,
+  maxBytes: number,
+  check?: (realPath: string, head: Uint8Array) => void,
+): Promise<{ bytes: Uint8Array; size: number }> {
   let handle;
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
@@ -110,6 +135,11 @@ export async function readRegularFile(path: string, shown: string, maxBytes: num
     if (!st.isFile()) {
       const what = st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device';
       throw new ContractError('bad-request', `'${path}' is ${what}, not a regular file: only source files are shown`);
+    }
+    if (check) {
+      const head = new Uint8Array(2);
+      const { bytesRead } = await handle.read(head, 0, 2, 0);
+      check(await openedPath(handle.fd, path), head.subarray(0, bytesRead));
     }
     if (st.size > maxBytes) {
       throw new ContractError('bad-request', `'${path}' is ${formatBytes(st.size)} (${st.size} bytes), more than the ${formatBytes(maxBytes)} the source view reads: open it in an editor`);

@@ -1,8 +1,9 @@
 // getSource against the real services: it reads a file only when a frame of the trace names it, only a regular file,
 // only up to the size limit, and its refusals say what to do. A hostile client holds the token here: it names files
-// the trace does not, FIFOs, devices, huge files, and uploads a trace naming a file it wants.
+// the trace does not, FIFOs, devices, huge files, a link named like a source to a key, and uploads a trace naming a
+// file it wants.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,6 +41,11 @@ describe.skipIf(noNative)(titled('getSource: what a client may read', noNative),
     files.missing = join(src, 'missing.py');
     files.secret = join(src, 'id_rsa');
     writeFileSync(files.secret, '-----BEGIN OPENSSH PRIVATE KEY-----\n');
+    // A name that looks like a source, linking to the key; a big file that is no source (its size is not told).
+    files.linked = join(src, 'innocent.py');
+    symlinkSync(files.secret, files.linked);
+    files.dump = join(src, 'core.dump');
+    writeFileSync(files.dump, Buffer.alloc(LIMITS.maxSourceBytes + 1, 0x41));
     files.script = join(src, 'pytest');
     writeFileSync(files.script, '#!/usr/bin/python3\nimport sys\n');
     files.device = '/dev/zero';
@@ -93,6 +99,15 @@ describe.skipIf(noNative)(titled('getSource: what a client may read', noNative),
     expect(err.message).toMatch(/is not a program source/);
     expect(err.message).not.toMatch(/BEGIN/);
     expect((await services.getSource({ traceId: trace.traceId, file: files.script })).text).toContain('import sys');
+  });
+
+  it('judges a link by the file it opens, and tells nothing of a file that is no source, not even its size', async () => {
+    const linked = await refusal(files.linked);
+    expect(linked.code).toBe('bad-request');
+    expect(linked.message).toBe(`'${files.linked}' (a link to '${realpathSync(files.secret)}') is not a program source (a known source suffix such as .py, or a #! script): the source view shows only those`);
+    const dump = await refusal(files.dump);
+    expect(dump.message).toMatch(/is not a program source/);
+    expect(dump.message).not.toMatch(/MiB|bytes/);
   });
 
   it('refuses a FIFO and a device without waiting on them, and a folder', async () => {
