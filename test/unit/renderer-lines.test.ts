@@ -100,6 +100,30 @@ describe('finding a definition line in the source', () => {
     expect(findDefinitionLine(src, 'Client.fetch', 6)).toBe(2);
   });
 
+  it("finds a decorated function's def from its first decorator, the line CPython 3.11+ reports on entry", () => {
+    const src = [
+      'class Grid:',
+      '    @property',
+      '    @functools.lru_cache(',
+      '        maxsize=None,',
+      '    )',
+      '    # cached',
+      '    def size(self):',
+      '        return 3',
+      '',
+      '    @staticmethod',
+      '    def other():',
+      '        return 4',
+    ];
+    expect(findDefinitionLine(src, 'Grid.size', 2)).toBe(7);
+    expect(findDefinitionLine(src, 'Grid.size', 10)).toBe(0); // decorates another function
+    expect(findDefinitionLine(src, 'Grid.other', 10)).toBe(11);
+    // The enclosing function runs its inner function's decorators: that line is still its own.
+    const nested = ['def outer(f):', '    @wraps(f)', '    def inner():', '        return f()', '    return inner'];
+    expect(findDefinitionLine(nested, 'outer', 2)).toBe(1);
+    expect(findDefinitionLine(nested, 'outer.<locals>.inner', 2)).toBe(3);
+  });
+
   it('counts tabs as Python does and skips comments and blank lines', () => {
     const src = ['def f():', '\tif x:', '# a comment at column 0', '', '\t\treturn 1'];
     expect(findDefinitionLine(src, 'f', 5)).toBe(1);

@@ -34,15 +34,19 @@ export function definedName(name: string): string | null {
 
 /**
  * The 1-based line of the `def NAME` / `async def NAME` / `class NAME` whose block holds `line`, or 0. Walks up from
- * `line` (which may be the `def` itself, as CPython 3.11+ reports on entry); every line less indented than all seen
- * so far opens an enclosing block: the one that defines `name` is the answer, another `def`/`class` means `line` is
- * not in a function of that name (the source changed since the recording, or the name is not a statement's).
+ * `line` (which may be the `def` itself, or its first decorator: CPython 3.11+ reports that on entry); every line
+ * less indented than all seen so far opens an enclosing block: the one that defines `name` is the answer, another
+ * `def`/`class` means `line` is not in a function of that name (the source changed since the recording, or the name
+ * is not a statement's).
  */
 export function findDefinitionLine(lines: readonly string[], name: string, line: number): number {
   const wanted = definedName(name);
   if (!wanted || line < 1 || line > lines.length) return 0;
   const at = DEFINITION.exec(lines[line - 1]);
   if (at) return at[1] === wanted ? line : 0;
+  // A decorator line is the entry of the function it decorates, or a line its enclosing function runs.
+  const decorated = /^\s*@/.test(lines[line - 1]) ? findDecoratedDefinition(lines, wanted, line) : 0;
+  if (decorated) return decorated;
   let threshold = indentOf(lines[line - 1]);
   for (let l = line - 1; l >= 1 && threshold > 0; l--) {
     const text = lines[l - 1];
@@ -54,6 +58,24 @@ export function findDefinitionLine(lines: readonly string[], name: string, line:
     threshold = indent;
     const def = DEFINITION.exec(text);
     if (def) return def[1] === wanted ? l : 0;
+  }
+  return 0;
+}
+
+/**
+ * The `def`/`class` that the decorator at `line` decorates, if it defines `wanted`, or 0. A decorated function's code
+ * starts at its first decorator (co_firstlineno), and CPython 3.11+ reports that line on entry: one sample caught
+ * there makes it the lowest sampled line of a hot `@property` or `@cache` function.
+ */
+function findDecoratedDefinition(lines: readonly string[], wanted: string, line: number): number {
+  const indent = indentOf(lines[line - 1]);
+  for (let l = line + 1; l <= lines.length; l++) {
+    const text = lines[l - 1];
+    const trimmed = text.trim();
+    // More decorators, and the lines of one that spans several (its arguments, its closing bracket).
+    if (trimmed === '' || trimmed.startsWith('#') || trimmed.startsWith('@') || /^[)\]}]/.test(trimmed) || indentOf(text) > indent) continue;
+    const def = DEFINITION.exec(text);
+    return def && def[1] === wanted && indentOf(text) === indent ? l : 0;
   }
   return 0;
 }
