@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Profile } from '../../electron/contract/profile';
 import { computeCallTree, getCallPath } from '../../renderer/src/model/calltree';
+import { applyTransforms, type Transform } from '../../renderer/src/model/transforms';
 import { createClient, serveConnection } from '../../electron/contract/channel';
 import { createMemoryPair } from '../../electron/contract/memory';
 import { createServices } from '../../electron/services/services';
@@ -114,6 +115,31 @@ describe.skipIf(noNative)(titled('renderer open flow against the real services',
         for (let f = 0; f < sa.self.length; f++) {
           expect(sb.self[f]).toBeCloseTo(sa.self[f], digits);
           expect(sb.total[f]).toBeCloseTo(sa.total[f], digits);
+        }
+      }
+    });
+  }
+
+  // Transforms apply to whichever form is on screen: merging or hiding a root function must give the same figures
+  // from the spans as from their aggregated form (samples left with no stack go, as a span with no row does).
+  for (const [file] of FIXTURES.filter(([, holds]) => holds.includes('spans'))) {
+    it(`merges and hides root functions alike in the full and aggregated forms of ${file}`, async () => {
+      await openPath(file);
+      const traceId = getState().currentTraceId!;
+      const client = requireClient();
+      const [full, aggregated] = await Promise.all([client.getProfile({ traceId }), client.getProfile({ traceId, aggregated: true })]);
+      const tree = computeCallTree(full, 'all');
+      const roots = new Set<number>();
+      for (let i = 0; i < tree.length; i = tree.subtreeEnd[i]) roots.add(tree.func[i]);
+      const funcs = computeFuncTable(full);
+      for (const func of roots) {
+        for (const transforms of [[{ kind: 'merge-function', func }], [{ kind: 'hide-module', path: funcs.file[func] || '/nowhere' }]] as Transform[][]) {
+          const [a, b] = [applyTransforms(full, transforms), applyTransforms(aggregated, transforms)];
+          const [ta, tb] = [computeCallTree(a, 'all'), computeCallTree(b, 'all')];
+          const digits = 9 - Math.max(0, Math.ceil(Math.log10(Math.max(1, ta.rootTotal))));
+          expect(tb.rootTotal, `${transforms[0].kind} ${funcs.name[func]}`).toBeCloseTo(ta.rootTotal, digits);
+          expect([...tb.func]).toEqual([...ta.func]);
+          expect(computeFunctionStats(b, 'all').totalWeight).toBeCloseTo(computeFunctionStats(a, 'all').totalWeight, digits);
         }
       }
     });

@@ -4,8 +4,8 @@
 // (profile, transform list).
 //
 // Stacks are rewritten prefix-first (a stack's prefix always comes before it), so one pass per transform maps every
-// old stack to a new one, to EMPTY (the path vanished: a sample there becomes stackless), or to DROPPED / OUTSIDE
-// (its samples and spans go).
+// old stack to a new one, to EMPTY (every frame of the path was merged or hidden away), or to DROPPED / OUTSIDE;
+// samples and spans on any of the three go.
 import { FrameKind, type Profile, type SampleTable, type SpanTable, type StackTable, type Thread } from '../../../electron/contract/profile';
 import { computeFuncTable } from './functions';
 import { memoizeByObjectAndKey } from './memo';
@@ -153,7 +153,10 @@ function rewriteStacks(profile: Profile, t: Transform): Step {
 
 function remapSamples(s: SampleTable, map: Int32Array): SampleTable {
   const keep: number[] = [];
-  for (let i = 0; i < s.length; i++) if (s.stack[i] < 0 || map[s.stack[i]] >= EMPTY) keep.push(i);
+  // A sample whose whole stack was merged or hidden away goes, as a call with no row of its own does on the span
+  // side (and as Firefox Profiler drops samples left without a stack): span and sample profiles, and the aggregated
+  // form of a span profile, give the same totals. Samples that had no stack in the file stay.
+  for (let i = 0; i < s.length; i++) if (s.stack[i] < 0 || map[s.stack[i]] >= 0) keep.push(i);
   return {
     length: keep.length,
     stack: Int32Array.from(keep, (i) => (s.stack[i] < 0 ? -1 : map[s.stack[i]])),
