@@ -53,6 +53,8 @@ export interface TraceInfo {
   path: string;
   format: string;
   sizeBytes: number;
+  /** False when the file has no real time order (folded stacks, pstats): there is no timeline to load or draw. */
+  hasTimeline: boolean;
   summary: ProfileSummary;
 }
 

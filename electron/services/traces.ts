@@ -20,6 +20,7 @@ export class TraceRegistry {
       path: fields.path,
       format: handle.format,
       sizeBytes: fields.sizeBytes,
+      hasTimeline: handle.hasTimeline,
       summary: handle.summary(50),
     };
     this.traces.set(traceId, { info, handle });

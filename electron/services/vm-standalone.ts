@@ -25,7 +25,7 @@ export function createStandaloneVmHosts(opts: {
     dataDir: opts.dataDir,
     emit,
     registerTrace(handle, fields) {
-      return { traceId: `vm-trace-${++traces}`, name: fields.name, path: fields.path, format: handle.format, sizeBytes: fields.sizeBytes, summary: handle.summary(10) };
+      return { traceId: `vm-trace-${++traces}`, name: fields.name, path: fields.path, format: handle.format, sizeBytes: fields.sizeBytes, hasTimeline: handle.hasTimeline, summary: handle.summary(10) };
     },
   });
   const vm = createVmHostManager({

@@ -125,6 +125,7 @@ export function createTestHost(): TestHost {
       path,
       format: profile.format,
       sizeBytes,
+      hasTimeline: profile.hasTimeline,
       summary: { format: profile.format, unit: profile.unit, threads: [], durationNs: profile.durationNs, totalWeight: 0, top: [] },
     };
     traces.set(traceId, { info, profile });

@@ -2,7 +2,7 @@
 // the in-memory transport, the real zustand store. Checks that what the UI derives from the columns (function
 // self/total, hottest function) agrees with the summary the native core computed for the same file.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -198,6 +198,19 @@ describe.skipIf(noNative)(titled('renderer open flow against the real services',
       release();
     }
   }, 60_000);
+
+  it('opens a file without a timeline whole, however many samples it counts', async () => {
+    const path = join(dataDir, 'counted.folded');
+    writeFileSync(path, `main;work ${AGGREGATED_FIRST_ROWS * 2}\nmain;idle 5\n`);
+    await openPath(path);
+    const s = getState();
+    const info = s.traces.find((t) => t.traceId === s.currentTraceId)!;
+    expect(info.hasTimeline).toBe(false);
+    expect(info.summary.threads[0].samples).toBeGreaterThan(AGGREGATED_FIRST_ROWS);
+    expect(s.fullPending[info.traceId]).toBeUndefined();
+    expect(s.aggregates[info.traceId]).toBeUndefined();
+    expect(selectFullPending(s)).toBeNull();
+  });
 
   it('keeps the aggregated views when the full columns fail to load, and Retry loads them', async () => {
     const path = join(dataDir, 'big.json');

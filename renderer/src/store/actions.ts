@@ -25,8 +25,9 @@ function newJobId(): string {
  * Above this many samples and spans, a trace is shown first in its aggregated form (one sample per distinct
  * stack: the flame graph, sandwich, call tree and tables are exact) and its full columns, which the flame chart and
  * time ranges need, load behind it: a 1M-span trace then draws in a fraction of the time (issue 9, item 11).
- * Counted from the trace's summary, whose samples are what the profiler counted, not rows: a folded or pprof file
- * with big counts in few rows takes this path too, for nothing but a second, small fetch.
+ * Counted from the trace's summary, whose samples are what the profiler counted, not rows (a py-spy raw file with
+ * big counts in few rows takes this path too, for nothing but a second, small fetch). Files without a timeline
+ * (folded stacks, pstats) never do: there is nothing to load behind them.
  */
 export const AGGREGATED_FIRST_ROWS = 200_000;
 
@@ -44,7 +45,7 @@ async function runOpenJob(label: string, start: (jobId: string) => Promise<Trace
     const info = await start(jobId);
     if (!info) return;
     traceId = info.traceId;
-    aggregatedFirst = rowCount(info) > AGGREGATED_FIRST_ROWS;
+    aggregatedFirst = info.hasTimeline && rowCount(info) > AGGREGATED_FIRST_ROWS;
     const profile = await requireClient().getProfile(aggregatedFirst ? { traceId, aggregated: true } : { traceId });
     if (getState().progress?.jobId !== jobId) return; // cancelled while fetching the columns
     setState((s) => ({
