@@ -207,14 +207,21 @@ fn read_whole_file(path: &Path, job: &Job) -> Result<Vec<u8>, ImportError> {
     // file is read as two halves on two threads: most of a read's time is the kernel faulting in the fresh pages
     // of `buf` and copying into them, work that splits across cores (129 MB bench trace on 2 cores: 68 -> 40 ms).
     let got = if expected >= PARALLEL_READ_MIN {
-        let (first, second) = buf.split_at_mut(expected / 2);
-        let mid = first.len() as u64;
-        std::thread::scope(|s| {
-            let other = s.spawn(|| read_range(&file, second, mid, job));
+        let half = expected / 2;
+        let (first, second) = buf.split_at_mut(half);
+        let (a, b) = std::thread::scope(|s| {
+            let other = std::thread::Builder::new()
+                .name("emberscope-read".to_owned())
+                .spawn_scoped(s, || read_range(&file, second, half as u64, job));
             let a = read_range(&file, first, 0, job);
-            let b = other.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-            Ok::<_, ImportError>(a? + b?)
-        })?
+            (a, other.ok().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))))
+        });
+        // No thread could be started (a process at its thread limit): this one reads the second half too.
+        let b = match b {
+            Some(b) => b,
+            None => read_range(&file, &mut buf[half..], half as u64, job),
+        };
+        a? + b?
     } else {
         read_range(&file, &mut buf, 0, job)?
     };
