@@ -14,7 +14,7 @@ import {
   type EventName,
   type RequestName,
 } from './api';
-import { LIMITS, checkRequestMessage, isErrorCode, isMessageId, isPlainObject, truncate } from './validate';
+import { HEAVY_REQUESTS, LIMITS, checkRequestMessage, isErrorCode, isMessageId, isPlainObject, truncate } from './validate';
 
 export interface RequestMessage {
   t: 'req';
@@ -154,11 +154,19 @@ export function serveConnection(transport: Transport, host: EmberscopeServiceHos
   };
 
   const offEvents = host.onEvent((event, payload) => sendSafely({ t: 'evt', event, payload } as EventMessage));
-  const offMessages = transport.onMessage((raw) => {
-    if (stopped) return;
+  // Requests in flight on this connection (queued heavy ones included), and the heavy ones running and waiting.
+  let inFlight = 0;
+  let heavyRunning = 0;
+  const heavyQueue: (() => void)[] = [];
+  const run = (raw: unknown, heavy: boolean): void => {
     const upload = uploadJobId(raw);
     if (upload !== null) uploads.add(upload);
     void handleRequestMessage(host, raw, context).then((response) => {
+      inFlight--;
+      if (heavy) {
+        heavyRunning--;
+        if (!stopped) heavyQueue.shift()?.();
+      }
       // An error or a result ends the upload (a rejected chunk aborts it, or it was never ours); null means more.
       if (upload !== null && response && (!response.ok || response.value !== null)) uploads.delete(upload);
       if (response === null) report(`dropped a message without a usable id: ${checkRequestMessageSummary(raw)}`);
@@ -167,6 +175,26 @@ export function serveConnection(transport: Transport, host: EmberscopeServiceHos
         sendSafely(response);
       }
     });
+  };
+  const offMessages = transport.onMessage((raw) => {
+    if (stopped) return;
+    if (inFlight >= LIMITS.maxInFlightPerConnection) {
+      const refusal = `${LIMITS.maxInFlightPerConnection} requests are already in flight on this connection: wait for their answers before asking for more`;
+      if (isPlainObject(raw) && isMessageId(raw.id)) sendSafely({ t: 'res', id: raw.id, ok: false, error: { code: 'bad-request', message: refusal } });
+      report(refusal);
+      return;
+    }
+    inFlight++;
+    // Imports and whole-profile copies run a few at a time per connection, the rest wait their turn: each can take
+    // hundreds of MB. A malformed one is not heavy: it is answered at once with what is wrong with it.
+    const heavy = isPlainObject(raw) && typeof raw.method === 'string' && HEAVY_REQUESTS.has(raw.method) && checkRequestMessage(raw).ok;
+    if (!heavy) return run(raw, false);
+    const start = () => {
+      heavyRunning++;
+      run(raw, true);
+    };
+    if (heavyRunning < LIMITS.maxHeavyInFlightPerConnection) start();
+    else heavyQueue.push(start);
   });
   const stop = (): void => {
     if (stopped) return;
@@ -174,6 +202,7 @@ export function serveConnection(transport: Transport, host: EmberscopeServiceHos
     offEvents();
     offMessages();
     offClose();
+    heavyQueue.length = 0;
     for (const jobId of uploads) void host.cancelJob({ jobId }).catch(() => undefined);
     uploads.clear();
   };

@@ -36,7 +36,24 @@ export const LIMITS = {
   maxVmGeneration: 1_000_000,
   /** Largest source file `getSource` reads (the per-line view); bigger ones are refused with a message. */
   maxSourceBytes: 4 * 1024 * 1024,
+  /**
+   * Requests one connection may have in flight (more are refused at once), and how many of those that import a file
+   * or copy a whole profile (HEAVY_REQUESTS, each can take a second and hundreds of MB) run at a time: the others
+   * wait their turn. One client cannot queue the memory of the machine away; the app itself never has more than a few.
+   */
+  maxInFlightPerConnection: 64,
+  maxHeavyInFlightPerConnection: 2,
+  /** A client that leaves this much of its answers unread is cut off (server.ts): it is not reading them. */
+  maxUnreadBytesPerConnection: 1024 * 1024 * 1024,
 } as const;
+
+/**
+ * Requests that import a file or copy a whole profile or file (see LIMITS.maxHeavyInFlightPerConnection). Uploads
+ * have their own caps (services/uploads.ts: per connection, in total, per chunk).
+ */
+export const HEAVY_REQUESTS: ReadonlySet<string> = new Set<RequestName>([
+  'openTrace', 'openSample', 'getProfile', 'exportTrace', 'getSource', 'getSessionProfile', 'getVmProfile',
+]);
 
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);

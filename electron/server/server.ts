@@ -28,6 +28,8 @@ export interface StartServerOptions {
   log?: (message: string) => void;
   /** Open connections (HTTP and WebSocket) at most; more are closed at once. Default MAX_CONNECTIONS. */
   maxConnections?: number;
+  /** A connection leaving more of its answers unread is closed. Default LIMITS.maxUnreadBytesPerConnection. */
+  maxUnreadBytes?: number;
 }
 
 /**
@@ -115,7 +117,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
 
   function acceptConnection(ws: WebSocket): void {
     sockets.add(ws);
-    const transport = createSocketTransport(ws, log);
+    const transport = createSocketTransport(ws, log, opts.maxUnreadBytes ?? LIMITS.maxUnreadBytesPerConnection);
     serveConnection(transport, opts.services, { onProtocolError: (message) => log(`protocol: ${message}`) });
     ws.on('close', () => sockets.delete(ws));
   }
@@ -167,7 +169,7 @@ const FRAGMENT_FROM_BYTES = 4 * 1024 * 1024;
  * cannot be decoded are dropped (the connection stays up: the client may be buggy, not hostile); frames beyond
  * `maxPayload` make `ws` close the connection with 1009, which is the only sane answer to them.
  */
-function createSocketTransport(ws: WebSocket, log: (message: string) => void): Transport {
+function createSocketTransport(ws: WebSocket, log: (message: string) => void, maxUnreadBytes: number): Transport {
   const messageListeners = new Listeners<[message: unknown]>();
   const closeListeners = new Listeners();
   ws.on('message', (data: RawData, isBinary: boolean) => {
@@ -197,6 +199,12 @@ function createSocketTransport(ws: WebSocket, log: (message: string) => void): T
       // (cheap), so that a sender may reuse its arrays once send returns.
       const parts = encodeFrameParts(message);
       const bytes = parts.reduce((n, p) => n + p.byteLength, 0);
+      if (ws.bufferedAmount > maxUnreadBytes) {
+        // The client asks and does not read: it would hold the answers in this process's memory for ever.
+        log(`closed a connection that left ${Math.round(ws.bufferedAmount / 1e6)} MB of answers unread`);
+        ws.terminate();
+        return;
+      }
       if (bytes < FRAGMENT_FROM_BYTES) ws.send(Buffer.concat(parts, bytes));
       else parts.forEach((part, i) => ws.send(part, { binary: true, fin: i === parts.length - 1 }));
     },

@@ -43,12 +43,13 @@ async function serve(
   name: string,
   uploads?: Partial<UploadLimits>,
   maxConnections?: number,
+  maxUnreadBytes?: number,
 ): Promise<{ server: RunningServer; tmp: string; services: EmberscopeServices }> {
   const tmp = join(scratch, name);
   mkdirSync(tmp, { recursive: true });
   process.env.TMPDIR = tmp;
   const services = createServices({ host: 'serve', dataDir: join(scratch, `${name}-home`), uploads });
-  const server = await startServer({ services, staticDir: join(scratch, 'static'), maxConnections });
+  const server = await startServer({ services, staticDir: join(scratch, 'static'), maxConnections, maxUnreadBytes });
   running.push({ server, services });
   return { server, tmp, services };
 }
@@ -235,4 +236,29 @@ describe('idle connections', () => {
     }, { timeout: 5000 }).toBe(true);
     await client.close();
   });
+});
+
+describe('a client that asks and does not read', () => {
+  it('is cut off once its unread answers pass the limit, and the server keeps serving others', async () => {
+    const logged: string[] = [];
+    const services = createServices({ host: 'serve', dataDir: join(scratch, 'unread-home') });
+    const server = await startServer({ services, staticDir: join(scratch, 'static'), maxUnreadBytes: 2 * 1024 * 1024, log: (m) => logged.push(m) });
+    running.push({ server, services });
+    const url = `ws://127.0.0.1:${server.port}/ws?token=${server.token}`;
+    const greedy = await WireClient.connect(url);
+    const trace = (await greedy.call('openTrace', { path: join(root, 'assets/samples/wordfreq-viztracer.json'), jobId: 'unread-open' })) as { traceId: string };
+    const one = (await greedy.request('getProfile', { traceId: trace.traceId }));
+    expect(one.ok).toBe(true);
+    // Stop reading: the kernel's buffers fill, then the server's own (ws.bufferedAmount) grows with each answer.
+    const socket = (greedy.ws as unknown as { _socket: Socket })._socket;
+    socket.pause();
+    const closed = new Promise<void>((resolve) => greedy.ws.once('close', () => resolve()));
+    for (let i = 0; i < 60; i++) void greedy.request('getProfile', { traceId: trace.traceId });
+    await expect.poll(() => logged.some((m) => /closed a connection that left \d+ MB of answers unread/.test(m)), { timeout: 30_000 }).toBe(true);
+    socket.resume();
+    await closed;
+    const other = await WireClient.connect(url);
+    expect(((await other.call('listTraces')) as unknown[]).length).toBeGreaterThanOrEqual(1);
+    await other.close();
+  }, 60_000);
 });

@@ -185,3 +185,45 @@ describe('toErrorShape', () => {
     expect(checkRequestMessage({ t: 'req', id: 12, method: 'nope' })).toEqual({ ok: false, id: 12, message: 'message: unknown method "nope"' });
   });
 });
+
+describe('serveConnection caps what one connection has in flight', () => {
+  it('runs heavy requests a few at a time, queues the rest, and refuses beyond the overall cap', async () => {
+    const [client, server] = createMemoryPair();
+    const got: { id: number; ok: boolean; error?: { message: string } }[] = [];
+    client.onMessage((m) => got.push(m as (typeof got)[number]));
+    const waiting: (() => void)[] = [];
+    const reached: string[] = [];
+    const host = createTestHost();
+    const hanging = (name: string) => () => {
+      reached.push(name);
+      return new Promise<never>((_, reject) => waiting.push(() => reject(new ContractError('not-found', 'released'))));
+    };
+    serveConnection(server, { ...host, getProfile: hanging('getProfile'), listTraces: hanging('listTraces'), onEvent: host.onEvent.bind(host) } as EmberscopeServiceHost);
+    const settle = () => new Promise((r) => setTimeout(r, 20));
+
+    const heavy = LIMITS.maxHeavyInFlightPerConnection;
+    for (let id = 1; id <= heavy + 3; id++) client.send({ t: 'req', id, method: 'getProfile', arg: { traceId: 't' } } as WireMessage);
+    await settle();
+    // Only `heavy` reach the host; the others wait, unanswered and unrefused.
+    expect(reached).toHaveLength(heavy);
+    expect(got).toHaveLength(0);
+
+    // Cheap requests still run at once, up to the overall cap, which counts the waiting heavy ones.
+    const all = LIMITS.maxInFlightPerConnection;
+    for (let id = 100; id < 100 + all - (heavy + 3) + 2; id++) client.send({ t: 'req', id, method: 'listTraces' } as WireMessage);
+    await expect.poll(() => got.length).toBe(2);
+    expect(got[0].error!.message).toMatch(/requests are already in flight on this connection/);
+    expect(reached).toHaveLength(heavy + all - (heavy + 3));
+
+    // Each answer lets one waiting heavy request start, in order.
+    waiting.shift()!();
+    await expect.poll(() => reached.length).toBe(heavy + all - (heavy + 3) + 1);
+    while (got.length < 2 + all) {
+      waiting.splice(0).forEach((release) => release());
+      await settle();
+    }
+    expect(got.filter((r) => r.ok === false && /released/.test(r.error!.message))).toHaveLength(all);
+    expect(new Set(got.map((r) => r.id)).size).toBe(got.length);
+    client.close();
+  });
+});
