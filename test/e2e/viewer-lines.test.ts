@@ -2,7 +2,7 @@
 // real py-spy recording of test/fixtures/lines/workload.py, its source read through getSource, the figures of each
 // line equal to what the trace file says, the definition line as the location, the hot lines marked; and the table
 // alone, with the reason, when the source is not on this machine. Screenshots in both themes.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,5 +129,14 @@ describe.skipIf(noChromium)(titled('the Lines view in Chromium against emberscop
     // No source, no definition line: the file alone.
     expect(await page.getByTestId('details-location').textContent()).toBe('workload.py');
     await screenshot(page, 'viewer-lines-unreadable-dark');
+    // The source put back where the trace looks for it: Retry reads it.
+    copyFileSync(SOURCE_PATH, path.join(path.dirname(elsewhere), 'workload.py'));
+    try {
+      await page.getByTestId('source-retry').click();
+      await expect.poll(() => page.locator('[data-testid="source-table"] .src-code').count(), WAIT).toBeGreaterThan(0);
+      expect(await page.getByTestId('source-reason').count()).toBe(0);
+    } finally {
+      rmSync(path.join(path.dirname(elsewhere), 'workload.py'), { force: true });
+    }
   });
 });

@@ -8,6 +8,7 @@ import { getPathForFile } from '../transport';
 import { unpackError, requireClient, useClient } from './client';
 import { findCallPath, getCallPath } from '../model/calltree';
 import { selectCallTree } from './selectors';
+import { forgetSources } from './sources';
 import { getState, resetViewState, setState } from './store';
 
 /** Upload chunk size for browsers without a path to the file. */
@@ -201,6 +202,7 @@ export async function closeTrace(traceId: string): Promise<void> {
     const current = s.currentTraceId === traceId ? traces.find((t) => profiles[t.traceId])?.traceId ?? null : s.currentTraceId;
     return { profiles, fullPending, aggregates, traces, currentTraceId: current, ...(current !== s.currentTraceId ? resetViewState() : {}) };
   });
+  forgetSources(traceId);
   try {
     await requireClient().closeTrace({ traceId });
   } catch (err) {

@@ -48,6 +48,24 @@ export function requestSource(traceId: string, file: string): void {
     );
 }
 
+/** Asks again for a file that could not be read (it may have been restored or moved back meanwhile). */
+export function retrySource(traceId: string, file: string): void {
+  const key = keyOf(traceId, file);
+  if (useSources.getState().byKey[key]?.status !== 'error') return;
+  useSources.setState((s) => {
+    const byKey = { ...s.byKey };
+    delete byKey[key];
+    return { byKey };
+  });
+  requestSource(traceId, file);
+}
+
+/** Forgets a closed trace's files (its id is never reused, but the memory is worth having back). */
+export function forgetSources(traceId: string): void {
+  const prefix = keyOf(traceId, '');
+  useSources.setState((s) => ({ byKey: Object.fromEntries(Object.entries(s.byKey).filter(([k]) => !k.startsWith(prefix))) }));
+}
+
 /** The state of a file, or null when nothing was asked. */
 export function useSource(traceId: string | null, file: string): SourceState | null {
   return useSources((s) => (traceId ? s.byKey[keyOf(traceId, file)] ?? null : null));

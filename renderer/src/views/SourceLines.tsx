@@ -8,7 +8,7 @@ import { formatCount, formatPercent, formatWeight } from '../model/format';
 import { computeFuncTable, type ThreadSelection } from '../model/functions';
 import { computeLineFigures, findHotLines } from '../model/lines';
 import { computeSourceRows, computeSourceWindow, resolveDefinitionLine, type SourceRow } from '../model/source';
-import { isReadableName, requestSource, useSource } from '../store/sources';
+import { isReadableName, requestSource, retrySource, useSource } from '../store/sources';
 
 /** A per-line figure, short: the column is narrow, and its heading says the unit for counts. */
 function formatLineFigure(value: number, unit: WeightUnit): string {
@@ -110,7 +110,14 @@ export function SourceLines({ profile, thread, func, traceId }: { profile: Profi
           {definition > 0 && <><i className="swatch def-swatch" /> definition</>}
         </span>
       </div>
-      {reason && <div className="src-note" data-testid="source-reason" role="status">{reason}</div>}
+      {reason && (
+        <div className="src-note" data-testid="source-reason" role="status">
+          {reason}
+          {source?.status === 'error' && traceId && (
+            <button type="button" className="ghost small" data-testid="source-retry" onClick={() => retrySource(traceId, file)}>Retry</button>
+          )}
+        </div>
+      )}
       {!reason && source?.status === 'loading' && <div className="src-note dim" role="status">Reading {file}…</div>}
       {figures.definitionOnly && (
         <div className="src-note dim" data-testid="source-definition-only">
