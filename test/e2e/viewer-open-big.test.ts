@@ -79,6 +79,12 @@ describe.skipIf(noChromium)(titled('a big trace draws from its aggregated form f
     await page.getByTestId('timeline-pending').waitFor(WAIT);
     expect(await page.getByTestId('timeline-pending').textContent()).toMatch(/Loading the timeline/);
     await screenshot(page, 'big-2-flame-chart-loading');
+    // Nothing is drawn yet, so there is no image of it to export: the menu says so instead of doing nothing.
+    await page.getByTestId('export-button').click();
+    expect(await page.getByTestId('export-image-svg').isDisabled()).toBe(true);
+    expect(await page.getByTestId('export-image-svg').getAttribute('title')).toMatch(/once its timeline has loaded/);
+    await page.getByTestId('export-button').click();
+    await page.getByTestId('export-image-svg').waitFor({ state: 'detached', ...WAIT });
     // Every aggregated view works meanwhile.
     await page.keyboard.press('4');
     expect(await page.locator('[data-testid="function-row"]').count()).toBeGreaterThan(5);

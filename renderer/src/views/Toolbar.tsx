@@ -6,7 +6,7 @@ import { formatPercent, formatWeight } from '../model/format';
 import { formatThreadLabel } from '../model/functions';
 import { closeTrace, exportCurrent, switchTrace } from '../store/actions';
 import { dismissLive, openPicker, showLive } from '../store/live';
-import { selectProfile, selectSearch, selectSearchSummary, selectStats } from '../store/selectors';
+import { selectFullPending, selectProfile, selectSearch, selectSearchSummary, selectStats } from '../store/selectors';
 import { selectThread, selectView, setState, useStore, VIEW_KINDS, VIEW_LABELS } from '../store/store';
 import { hidePlayground, showPlayground } from '../playground/docs';
 import { compareTraces } from '../playground/diffs';
@@ -180,7 +180,9 @@ function CompareMenu({ current, others }: { current: string; others: { traceId: 
 function ExportMenu() {
   const current = useStore((s) => s.currentTraceId);
   const view = useStore((s) => s.view);
-  const imageView = view === 'flame-graph' || view === 'flame-chart';
+  // The flame chart of a trace whose timeline is still loading has nothing drawn to export yet.
+  const timelinePending = useStore((s) => selectFullPending(s) !== null);
+  const imageView = view === 'flame-graph' || (view === 'flame-chart' && !timelinePending);
   const [open, setOpen] = useState(false);
   if (!current) return null;
   const formats = EXPORT_FORMAT_NAMES.map((f) => [f, EXPORT_FORMATS[f].label] as const);
@@ -200,7 +202,9 @@ function ExportMenu() {
               role="menuitem"
               data-testid={`export-image-${f}`}
               disabled={!imageView}
-              title={imageView ? `The ${VIEW_LABELS[view]} as it is on screen` : 'Show the Flame Graph (1) or Flame Chart (2) to export it as an image'}
+              title={imageView
+                ? `The ${VIEW_LABELS[view]} as it is on screen`
+                : view === 'flame-chart' ? 'The flame chart can be exported once its timeline has loaded' : 'Show the Flame Graph (1) or Flame Chart (2) to export it as an image'}
               onClick={() => { setOpen(false); void exportImage(f); }}
             >
               Image: {IMAGE_FORMATS[f].label} of the visible {imageView ? VIEW_LABELS[view] : 'flame view'}
