@@ -40,8 +40,10 @@ export function DetailsPanel({ onClose }: { onClose: () => void }) {
   const tree = useStore(selectCallTree);
   const func = useStore((s) => s.selectedFunc);
   const sandwich = useStore((s) => selectSandwich(s, s.selectedFunc));
-  const chart = useStore(selectFlameChartLayout);
   const instance = useSelectedInstance();
+  // The flame chart's layout only for a rectangle selected in it: laying out millions of spans for a panel that
+  // shows a call-tree node (or nothing) froze the page the moment a big trace's timeline arrived.
+  const chart = useStore((s) => (instance?.kind === 'rect' ? selectFlameChartLayout(s) : null));
   const thread = useStore((s) => s.thread);
   // Source is read for an opened trace; the live view's profile has none yet.
   const traceId = useStore((s) => (s.liveShown && s.live ? null : s.currentTraceId));
