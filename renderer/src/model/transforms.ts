@@ -34,13 +34,18 @@ const DROPPED = -2;
 /** Above the focused function: dropped, but the stacks below it are not (unlike DROPPED, it does not propagate). */
 const OUTSIDE = -3;
 
-/** A growable stack table with interning: (prefix, frame) -> stack. */
-class StackInterner {
+/**
+ * A growable stack table with interning: (prefix, frame) -> stack. Stacks are added prefix-first, so a rewrite of a
+ * stack table (transforms here, playground/trim.ts) maps every old stack in one forward pass.
+ */
+export class StackInterner {
   prefix: number[] = [];
   frame: number[] = [];
-  private index = new Map<string, number>();
+  private index = new Map<number, number>();
+  /** `frameCount`: frames of the table the stacks point into (keys are numbers: prefix+1 keeps -1 valid). */
+  constructor(private readonly frameCount: number) {}
   intern(prefix: number, frame: number): number {
-    const key = `${prefix}|${frame}`;
+    const key = (prefix + 1) * (this.frameCount + 1) + frame;
     let s = this.index.get(key);
     if (s === undefined) {
       s = this.prefix.length;
@@ -74,7 +79,6 @@ function rewriteStacks(profile: Profile, t: Transform): Step {
   const funcs = computeFuncTable(profile);
   const frames = profile.frames;
   const old = profile.stacks;
-  const out = new StackInterner();
   const map = new Int32Array(old.length);
   const funcOf = (s: number) => funcs.funcOfFrame[old.frame[s]];
   let strings = profile.strings;
@@ -99,6 +103,7 @@ function rewriteStacks(profile: Profile, t: Transform): Step {
     // A library is third-party code in every sense a colour needs.
     frameTable.kind[libraryFrame] = FrameKind.ThirdParty;
   }
+  const out = new StackInterner(frameTable.length);
   const inLibrary = (frame: number) => {
     const fi = frames.file[frame];
     return fi >= 0 && 'path' in t && fileMatches(profile.strings[fi] ?? '', t.path);

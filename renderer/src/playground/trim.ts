@@ -5,6 +5,7 @@
 // agent calls: json, ast, between two runs) are left out. Pure and memoized like model/; the views say so.
 import { FrameKind, type Profile } from '../../../electron/contract/profile';
 import { memoizeByObject } from '../model/memo';
+import { StackInterner } from '../model/transforms';
 
 /** A frame of the host machinery: the agent package, runpy that starts it, or exact mode's bootstrap. */
 export function isHostFile(file: string): boolean {
@@ -26,10 +27,7 @@ function buildTrimmed(profile: Profile): Profile {
   // Stacks come after their prefixes, so one pass maps each to its trimmed stack (-1: nothing of the script yet).
   const newOf = new Int32Array(stacks.length);
   const passedHost = new Uint8Array(stacks.length);
-  const prefix: number[] = [];
-  const frame: number[] = [];
-  const intern = new Map<number, number>();
-  const width = frames.length + 1;
+  const out = new StackInterner(frames.length);
   for (let s = 0; s < stacks.length; s++) {
     const p = stacks.prefix[s];
     const f = stacks.frame[s];
@@ -41,15 +39,7 @@ function buildTrimmed(profile: Profile): Profile {
       continue;
     }
     passedHost[s] = p >= 0 ? passedHost[p] : 0;
-    const key = (parent + 1) * width + f;
-    let n = intern.get(key);
-    if (n === undefined) {
-      n = frame.length;
-      intern.set(key, n);
-      prefix.push(parent);
-      frame.push(f);
-    }
-    newOf[s] = n;
+    newOf[s] = out.intern(parent, f);
   }
   const threads = profile.threads.map((t) => {
     const keep: number[] = [];
@@ -71,7 +61,7 @@ function buildTrimmed(profile: Profile): Profile {
   }).filter((t) => t.samples.length > 0 || t.spans.length > 0);
   return {
     ...profile,
-    stacks: { length: frame.length, prefix: Int32Array.from(prefix), frame: Uint32Array.from(frame) },
+    stacks: out.table(),
     threads,
   };
 }
