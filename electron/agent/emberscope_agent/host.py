@@ -117,6 +117,11 @@ def _kill_group_except_self():
             continue
 
 
+def _cache_source(path, source):
+    """Tracebacks show `source` for `path` (the text of the code that runs), not whatever is on disk now."""
+    linecache.cache[path] = (len(source), None, source.splitlines(True), path)
+
+
 def _close_quietly(fd):
     try:
         os.close(fd)
@@ -470,13 +475,12 @@ class Agent:
             job.done.set()
 
     def _cache_lines(self, path, source):
-        """Tracebacks show the text of the code that runs, not whatever is on disk now."""
         path = os.path.abspath(path)
         if source is None:
             st = self.engine.modules.get(self.engine.by_file.get(path, ""))
             source = st.source if st is not None else None
         if source is not None:
-            linecache.cache[path] = (len(source), None, source.splitlines(True), path)
+            _cache_source(path, source)
 
     # -- local modules --
     def is_local(self, path):
@@ -502,7 +506,7 @@ class Agent:
                 source = None
         self.local[name] = (path, source)
         if source is not None:
-            linecache.cache[path] = (len(source), None, source.splitlines(True), path)
+            _cache_source(path, source)
         if path not in self.files:
             self.files.append(path)
             self.send(protocol.event_modules(self.files))
@@ -550,7 +554,7 @@ class Agent:
         mod.__spec__ = None
         sys.modules["__main__"] = mod
         self.engine.track_main(mod, script, source, tree, code)
-        linecache.cache[script] = (len(source), None, source.splitlines(True), script)
+        _cache_source(script, source)
         self.files.append(script)
         self.send(protocol.event_modules(self.files))
         sys.meta_path.insert(0, self.finder)
