@@ -34,11 +34,11 @@ describe('details', () => {
 
   it('lists direct callers and callees, heaviest first', () => {
     const read = funcs.name.indexOf('read');
-    const { callers, callees } = computeNeighbours(computeSandwich(tree, read, funcs.length));
+    const { callers, callees } = computeNeighbours(computeSandwich(tree, read));
     expect(callers.map((n) => [funcs.name[n.func], n.weight])).toEqual([['parse', 3], ['compute', 2]]);
     expect(callees).toEqual([]);
     const main = funcs.name.indexOf('main');
-    expect(computeNeighbours(computeSandwich(tree, main, funcs.length)).callees.map((n) => [funcs.name[n.func], n.weight])).toEqual([['compute', 6], ['parse', 4]]);
+    expect(computeNeighbours(computeSandwich(tree, main)).callees.map((n) => [funcs.name[n.func], n.weight])).toEqual([['compute', 6], ['parse', 4]]);
   });
 
   it('copies a stack innermost first, one frame a line', () => {

@@ -23,7 +23,7 @@ describe('sandwich', () => {
     const p = profileWithRecursion();
     const funcs = computeFuncTable(p);
     const parse = funcs.name.indexOf('parse');
-    const { callers, callees } = computeSandwich(computeCallTree(p, 0), parse, funcs.length);
+    const { callers, callees } = computeSandwich(computeCallTree(p, 0), parse);
     const stats = computeFunctionStats(p, 0);
     expect(callers.rootTotal).toBe(stats.total[parse]);
     expect(callees.rootTotal).toBe(stats.total[parse]);

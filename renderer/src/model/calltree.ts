@@ -37,9 +37,6 @@ export class CallTreeBuilder {
   private slots = new Int32Array(1024).fill(-1);
   private stackless = 0;
 
-  // The function count is no longer needed (the hash keys on the pair); kept so callers need not change.
-  constructor(_funcCount: number) {}
-
   /** The node for `func` under `parent` (-1 = root), created on first use. */
   child(parent: number, func: FuncIndex): number {
     const mask = this.slots.length - 1;
@@ -160,7 +157,7 @@ function mapStacksToNodes(profile: Profile, funcs: FuncTable, builder: CallTreeB
 
 function buildCallTree(profile: Profile, selection: ThreadSelection): CallTree {
   const funcs = computeFuncTable(profile);
-  const builder = new CallTreeBuilder(funcs.length);
+  const builder = new CallTreeBuilder();
   // Map every stack up front only when used; a 1M-stack profile with one thread selected still pays once.
   const nodeOfStack = mapStacksToNodes(profile, funcs, builder);
   const toUnit = 1 / (nsPerUnit(profile.unit) ?? 1);

@@ -9,9 +9,7 @@ import { memoizeByObject } from './memo';
  * child a caller. Built from the nodes with self time, walking up to the root.
  */
 export const computeInvertedTree = memoizeByObject((tree: CallTree): CallTree => {
-  let maxFunc = 0;
-  for (let i = 0; i < tree.length; i++) if (tree.func[i] > maxFunc) maxFunc = tree.func[i];
-  const builder = new CallTreeBuilder(maxFunc + 1);
+  const builder = new CallTreeBuilder();
   for (let n = 0; n < tree.length; n++) {
     if (!(tree.self[n] > 0)) continue;
     let node = builder.child(-1, tree.func[n]);

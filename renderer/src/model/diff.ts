@@ -511,7 +511,7 @@ export interface DiffFlame {
 function buildDiffFlame(diff: ProfileDiff, side: DiffSide): DiffFlame {
   const t = diff.tree;
   const fig = t[side];
-  const builder = new CallTreeBuilder(diff.funcs.length);
+  const builder = new CallTreeBuilder();
   const builderNode = new Int32Array(t.length).fill(-1);
   for (let i = 0; i < t.length; i++) {
     if (!(fig.total[i] > 0)) continue;

@@ -21,10 +21,10 @@ export function findOutermostNodes(tree: CallTree, func: FuncIndex): number[] {
   return out;
 }
 
-export function computeSandwich(tree: CallTree, func: FuncIndex, funcCount: number): Sandwich {
+export function computeSandwich(tree: CallTree, func: FuncIndex): Sandwich {
   const outermost = findOutermostNodes(tree, func);
-  const callers = new CallTreeBuilder(funcCount);
-  const callees = new CallTreeBuilder(funcCount);
+  const callers = new CallTreeBuilder();
+  const callees = new CallTreeBuilder();
   const mapped = new Int32Array(tree.length);
   for (const n of outermost) {
     let node = callers.child(-1, func);

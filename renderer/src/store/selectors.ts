@@ -127,16 +127,12 @@ export function selectFuncColors(s: EmberscopeState) {
   return p ? computeFuncColors(computeFuncTable(p)) : null;
 }
 
-const sandwichOf = memoizeByObjectAndKey((tree: CallTree, key: string) => {
-  const [func, count] = key.split(':').map(Number);
-  return computeSandwich(tree, func, count);
-});
+const sandwichOf = memoizeByObjectAndKey(computeSandwich);
 
 export function selectSandwich(s: EmberscopeState, func: number) {
-  const p = selectProfile(s);
   const tree = selectCallTree(s);
-  if (!p || !tree || func < 0) return null;
-  return sandwichOf(tree, `${func}:${computeFuncTable(p).length}`);
+  if (!tree || func < 0) return null;
+  return sandwichOf(tree, func);
 }
 
 export const selectSandwichLayouts = memoizeByObject((sw: ReturnType<typeof computeSandwich>) => ({
