@@ -64,21 +64,18 @@ function buildFunctionStats(profile: Profile, selection: ThreadSelection): Funct
     }
   }
   addStackWeights(profile, stackWeight, self, total);
-  let calls: Float64Array | null = null;
   for (const t of threads) {
     const spans = t.spans;
     if (!spans.length) continue;
-    calls ??= new Float64Array(funcs.length);
     const { selfNs, outermost, rootNs } = computeSpanFigures(t, funcs);
     totalWeight += rootNs * toUnit;
     for (let i = 0; i < spans.length; i++) {
       const f = funcs.funcOfFrame[spans.frame[i]];
       self[f] += selfNs[i] * toUnit;
-      if (!spans.resumes?.[i]) calls[f] += 1; // a call cut in pieces by a dropped function is one call
       if (outermost[i]) total[f] += Math.max(0, spans.end[i] - spans.start[i]) * toUnit;
     }
   }
-  return { self, total, calls, primitiveCalls: null, totalWeight, exact: false };
+  return { self, total, calls: computeSpanCalls(profile, selection), primitiveCalls: null, totalWeight, exact: false };
 }
 
 function statsFromCallGraph(profile: Profile, self: Float64Array, total: Float64Array): FunctionStats {
@@ -108,6 +105,7 @@ export const computeSpanCalls = memoizeByObjectAndKey((profile: Profile, selecti
   for (const t of selectThreads(profile, selection)) {
     if (!t.spans.length) continue;
     calls ??= new Float64Array(funcs.length);
+    // A call cut in pieces by a dropped function is one call.
     for (let i = 0; i < t.spans.length; i++) if (!t.spans.resumes?.[i]) calls[funcs.funcOfFrame[t.spans.frame[i]]] += 1;
   }
   return calls;
