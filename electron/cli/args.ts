@@ -1,6 +1,7 @@
 // Argument parsing and usage text for the `emberscope` CLI. No dependencies: the grammar is small. Limits, defaults
 // and format names in the usage text come from the contract, where the services check them.
-import { EXPORT_FORMAT_NAMES, EXPORT_FORMATS } from '../contract/api';
+import { basename } from 'node:path';
+import { EXPORT_FORMAT_NAMES, EXPORT_FORMATS, exportFormatForFileName, type ExportFormat } from '../contract/api';
 import { DEFAULT_SAMPLING_OPTIONS, LIMITS } from '../contract/validate';
 import { FLAME_VIEWS } from '../../renderer/src/model/svg';
 import { THEME_NAMES } from '../../renderer/src/model/theme';
@@ -13,6 +14,14 @@ export class UsageError extends Error {
     super(message);
     this.name = 'UsageError';
   }
+}
+
+/** An output file's format from its name, or a usage error of `command` listing the endings understood. */
+export function formatForOutput(path: string, command: string): ExportFormat {
+  const format = exportFormatForFileName(basename(path));
+  if (format) return format;
+  const endings = EXPORT_FORMAT_NAMES.map((f) => `${[EXPORT_FORMATS[f].suffix, ...EXPORT_FORMATS[f].alsoFor].join(' or ')} (${f})`);
+  throw new UsageError(`cannot tell the format of '${path}' from its name: use ${endings.join(', ')}`, command);
 }
 
 export interface ParsedArgs {

@@ -4,11 +4,11 @@
 // into one recording directory under $EMBERSCOPE_HOME/recordings, opened afterwards through the normal importer
 // (its manifest.json), added to the recent list and exported to -o like any `record`.
 import { basename, resolve } from 'node:path';
-import { EXPORT_FORMATS, exportFormatForFileName, EXPORT_FORMAT_NAMES, type ExportFormat } from '../contract/api';
+import { EXPORT_FORMATS } from '../contract/api';
 import { checkExactOptions, type ExactOptions } from '../contract/exact';
 import { checkTracerBuilt, explainEmptyRun, newExactDir, startExactRun } from '../services/exact';
 import { checkOutputFile, createServices, defaultDataDir, toContractError, withContext } from '../services/services';
-import { parseArgs, UsageError } from './args';
+import { formatForOutput, parseArgs, UsageError } from './args';
 import { toSummaryJson } from './format';
 
 export class ExactFailure extends Error {}
@@ -53,19 +53,12 @@ export function readExactOptions(own: string[]): { options: ExactOptions; flags:
   return { options, flags };
 }
 
-function formatFor(path: string): ExportFormat {
-  const format = exportFormatForFileName(basename(path));
-  if (format) return format;
-  const endings = EXPORT_FORMAT_NAMES.map((f) => `${EXPORT_FORMATS[f].suffix} (${f})`);
-  throw new UsageError(`cannot tell the format of '${path}' from its name: use ${endings.join(', ')}`, 'record');
-}
-
 /** Runs `record --exact`; resolves to CMD's exit code (128+N for a signal). */
 export async function runExactRecord(own: string[], command: string[], io: ExactIo): Promise<number> {
   const { options, flags } = readExactOptions(own);
   const outFlag = flags.get('-o') ?? flags.get('--output');
   const out = typeof outFlag === 'string' ? resolve(outFlag) : undefined;
-  if (out) formatFor(out);
+  if (out) formatForOutput(out, 'record');
   let dir: string;
   try {
     checkTracerBuilt();
@@ -99,7 +92,7 @@ export async function runExactRecord(own: string[], command: string[], io: Exact
       throw new ExactFailure(withContext(`could not read the recording ${run.manifest}`, toContractError(err).message));
     }
     const target = out ?? resolve(`emberscope-exact-${run.pid}-${basename(dir).slice(6, 21)}${EXPORT_FORMATS.speedscope.suffix}`);
-    const format = formatFor(target);
+    const format = formatForOutput(target, 'record');
     try {
       await services.exportTraceToFile({ traceId: trace.traceId, format, path: target });
     } catch (err) {

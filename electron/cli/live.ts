@@ -9,13 +9,10 @@
 // shows where it was and the exit code is the program's. A program still running after that is ended (SIGTERM, then
 // SIGKILL); a second Ctrl-C ends it at once.
 import { existsSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import {
-  EXPORT_FORMAT_NAMES,
   EXPORT_FORMATS,
-  exportFormatForFileName,
   type EmberscopeEvents,
-  type ExportFormat,
   type PythonProcess,
   type SamplingOptions,
   type SessionInfo,
@@ -25,7 +22,7 @@ import {
 import { formatNs } from '../contract/format';
 import { checkSamplingValues, DEFAULT_SAMPLING_OPTIONS, validateRequestArg } from '../contract/validate';
 import { checkOutputFile, createServices, toContractError, withContext, type EmberscopeServices } from '../services/services';
-import { parseArgs, UsageError } from './args';
+import { formatForOutput, parseArgs, UsageError } from './args';
 import { StoppedTimeWatch } from './stopped';
 import { toSummaryJson } from './format';
 import { runExactRecord } from './exact';
@@ -42,14 +39,6 @@ export class LiveFailure extends Error {}
 
 const SESSION_FLAGS = ['--rate', '--duration', '--nonblocking', '--idle', '--gil', '-o', '--output', '--json', '--help', '-h'];
 const VALUED = ['--rate', '--duration', '-o', '--output'];
-
-/** Output format from the file name, or a usage error listing what is understood. */
-function formatForOutput(path: string, command: string): ExportFormat {
-  const format = exportFormatForFileName(basename(path));
-  if (format) return format;
-  const endings = EXPORT_FORMAT_NAMES.map((f) => `${[EXPORT_FORMATS[f].suffix, ...EXPORT_FORMATS[f].alsoFor].join(' or ')} (${f})`);
-  throw new UsageError(`cannot tell the format of '${path}' from its name: use ${endings.join(', ')}`, command);
-}
 
 function readOptions(flags: Map<string, string | true>, command: string, subprocesses: boolean): SamplingOptions {
   const rate = flags.get('--rate');
