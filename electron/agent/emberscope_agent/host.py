@@ -14,7 +14,6 @@ import ast
 import builtins
 import faulthandler
 import importlib.machinery
-import importlib.util
 import linecache
 import os
 import queue
@@ -26,7 +25,7 @@ import traceback
 import types
 
 from . import protocol
-from .reload import Engine
+from .reload import READ_ERRORS, Engine, read_source
 
 CONTROL_FD = 3
 FAULT_FD = 4
@@ -500,9 +499,8 @@ class Agent:
         source = None
         if path.endswith(".py"):
             try:
-                with open(path, "rb") as fh:
-                    source = importlib.util.decode_source(fh.read())
-            except (OSError, SyntaxError, UnicodeDecodeError):
+                source = read_source(path)
+            except READ_ERRORS:
                 source = None
         self.local[name] = (path, source)
         if source is not None:
@@ -532,9 +530,8 @@ class Agent:
         sys.argv = [script, *args]
         sys.path[0:1] = [self.root]
         try:
-            with open(script, "rb") as fh:
-                source = importlib.util.decode_source(fh.read())
-        except (OSError, UnicodeDecodeError, SyntaxError) as e:
+            source = read_source(script)
+        except READ_ERRORS as e:
             print(f"cannot read {script}: {e}", file=sys.stderr)
             err = protocol.source_error(script, 0, 0, f"cannot read {script}: {e}")
             return self._end({"cause": "exception", "error": err}, 1)

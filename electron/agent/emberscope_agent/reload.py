@@ -32,6 +32,16 @@ _CO_GENERATORISH = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable
 _AGENT_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
+#: What reading a source file can raise: no file, or bytes its coding cookie (else UTF-8) cannot decode.
+READ_ERRORS = (OSError, SyntaxError, UnicodeDecodeError)
+
+
+def read_source(path):
+    """A source file's text, decoded as the import system does (its coding cookie, else UTF-8)."""
+    with open(path, "rb") as fh:
+        return importlib.util.decode_source(fh.read())
+
+
 class FaultInjected(Exception):
     """Raised by test fault hooks; handled like any other failure of a step."""
 
@@ -187,9 +197,8 @@ class Engine:
         file = os.path.abspath(file)
         if source is None:
             try:
-                with open(file, "rb") as fh:
-                    source = importlib.util.decode_source(fh.read())
-            except (OSError, SyntaxError, UnicodeDecodeError):
+                source = read_source(file)
+            except READ_ERRORS:
                 return None
         try:
             st = ModuleState(name, module, file, source, ast.parse(source, file))
@@ -240,9 +249,8 @@ class Engine:
             st = self.modules[name]
             if source is None:
                 try:
-                    with open(path, "rb") as fh:
-                        source = importlib.util.decode_source(fh.read())
-                except (OSError, UnicodeDecodeError, SyntaxError) as e:
+                    source = read_source(path)
+                except READ_ERRORS as e:
                     plan.error = _error(path, 0, 0, f"cannot read {path}: {e}")
                     return plan
             try:
