@@ -9,9 +9,8 @@
 
 use crate::model::{Profile, SampleTable, SpanTable, Thread};
 
-/// The aggregated form of `p` (see the module comment). Span self time follows the span rule of
-/// `renderer/src/model/spans.ts`: duration minus direct children's durations, a depth that skips a level clamped to
-/// the open stack.
+/// The aggregated form of `p` (see the module comment). Span self time is `SpanTable::for_each_self_weight`'s, the
+/// span rule of `renderer/src/model/spans.ts`.
 pub fn aggregate(p: &Profile) -> Profile {
     let ns_per_unit = p.unit.ns_per_unit().unwrap_or(1.0);
     // One scratch vector reused by every thread: its length is the stack count, not the span count.
@@ -32,14 +31,13 @@ pub fn aggregate(p: &Profile) -> Profile {
                     touched.push(stack as u32);
                 }
                 *slot += weight;
-                // A stack whose weights cancel to exactly 0 would be pushed twice; the drain below takes it once.
+                // A stack whose weights pass through exactly 0 (a parent's, as its children's durations come off)
+                // is pushed again; the drain below takes it once.
             };
             for (&s, &w) in t.samples.stack.iter().zip(&t.samples.weight) {
                 add(s as i64, w);
             }
-            for (stack, self_ns) in span_self_ns(&t.spans) {
-                add(stack as i64, self_ns / ns_per_unit);
-            }
+            t.spans.for_each_self_weight(ns_per_unit, |stack, w| add(stack as i64, w));
             touched.sort_unstable();
             touched.dedup();
             let mut samples = SampleTable::default();
@@ -82,23 +80,6 @@ pub fn aggregate(p: &Profile) -> Profile {
         call_graph: p.call_graph.clone(),
         meta: p.meta.clone(),
     }
-}
-
-/// (stack, self ns) per span, in span order.
-fn span_self_ns(spans: &SpanTable) -> Vec<(u32, f64)> {
-    let mut out: Vec<(u32, f64)> = Vec::with_capacity(spans.len());
-    let mut open: Vec<usize> = Vec::new();
-    for i in 0..spans.len() {
-        let depth = (spans.depth[i] as usize).min(open.len());
-        open.truncate(depth);
-        let dur = (spans.end[i] - spans.start[i]).max(0.0);
-        out.push((spans.stack[i], dur));
-        if let Some(&parent) = open.last() {
-            out[parent].1 -= dur;
-        }
-        open.push(i);
-    }
-    out
 }
 
 #[cfg(test)]

@@ -205,6 +205,23 @@ impl SpanTable {
     pub fn is_empty(&self) -> bool {
         self.frame.is_empty()
     }
+
+    /// The span rule for self time, in one walk: each span gives `add(its stack, +duration)` and, when it has a
+    /// parent, `add(the parent's stack, -duration)`, durations divided by `ns_per_unit`, in span order. A stack's
+    /// sum is then its self weight: duration minus direct children's. A depth that skips a level is clamped to the
+    /// open stack, as `renderer/src/model/spans.ts` does. No per-span buffer: a trace has millions of spans.
+    pub fn for_each_self_weight(&self, ns_per_unit: f64, mut add: impl FnMut(StackIndex, f64)) {
+        let mut open: Vec<StackIndex> = Vec::new();
+        for i in 0..self.len() {
+            open.truncate(self.depth[i] as usize);
+            let dur = (self.end[i] - self.start[i]).max(0.0) / ns_per_unit;
+            add(self.stack[i], dur);
+            if let Some(&parent) = open.last() {
+                add(parent, -dur);
+            }
+            open.push(self.stack[i]);
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -57,19 +57,7 @@ fn aggregate_self_by_stack(p: &Profile) -> Vec<f64> {
                 weights[s as usize] += x;
             }
         }
-        let spans = &t.spans;
-        let mut open: Vec<usize> = Vec::new();
-        for i in 0..spans.len() {
-            while open.len() > spans.depth[i] as usize {
-                open.pop();
-            }
-            let dur = (spans.end[i] - spans.start[i]).max(0.0) / per;
-            weights[spans.stack[i] as usize] += dur;
-            if let Some(&parent) = open.last() {
-                weights[spans.stack[parent] as usize] -= dur;
-            }
-            open.push(i);
-        }
+        t.spans.for_each_self_weight(per, |s, w| weights[s as usize] += w);
     }
     weights
 }
