@@ -1,13 +1,13 @@
 // The `emberscope` command line. Bundled to dist/cli.mjs by build/build-js.mjs; bin/emberscope.mjs and
 // build/start.mjs call `main(argv)` and exit with what it returns: 0 ok, 1 failure, 2 usage.
 // stdout carries only the requested output (one JSON object with --json); messages and progress go to stderr.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { EXPORT_FORMAT_NAMES, isExportFormat, type ExportFormat } from '../contract/api';
 import { allowAll, isLoopbackHost, refuseExec, type ExecPolicy } from '../services/exec-policy';
 import { checkInputFile, checkOutputFile, createServices, toContractError, withContext } from '../services/services';
-import { findAppRoot, NativeImport, type ImportOptions, type NativeProfile } from '../services/native';
+import { NativeImport, type ImportOptions, type NativeProfile } from '../services/native';
 import { getResources } from '../services/resources';
 import { parseArgs, USAGE, UsageError } from './args';
 import { resolveElectron, runElectron } from './desktop';
@@ -28,7 +28,7 @@ class CliFailure extends Error {}
 
 function readVersion(): string {
   try {
-    return (JSON.parse(readFileSync(join(findAppRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+    return getResources().appVersion;
   } catch {
     return 'unknown';
   }
@@ -235,7 +235,7 @@ async function runDesktop(file: string | undefined, io: CliIo): Promise<number> 
       throw new CliFailure(toContractError(err).message);
     }
   }
-  const launch = resolveElectron(findAppRoot());
+  const launch = resolveElectron(getResources().appRoot);
   let reason: string;
   if (launch.ok) {
     const result = await runElectron(launch, abs);

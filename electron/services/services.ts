@@ -1,7 +1,7 @@
 // The main-process implementation of the contract (`EmberscopeServiceHost`), shared by the desktop app, `serve`
 // and unit tests ('memory'). Transports only call these methods and fan out `onEvent`.
 // Every failure rejects with a ContractError whose message says what was tried and what to do.
-import { accessSync, closeSync, constants as fsConstants, openSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, openSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type {
@@ -21,7 +21,7 @@ import type { Profile } from '../contract/profile';
 import { checkSamplingOptions, validateRequestArg } from '../contract/validate';
 import { formatChoices } from '../contract/format';
 import { JobRegistry } from './jobs';
-import { findAppRoot, NativeError, NativeImport, readCommandLine, type NativeProfile } from './native';
+import { NativeError, NativeImport, readCommandLine, type NativeProfile } from './native';
 import { RecentStore } from './recent';
 import { getResources } from './resources';
 import { SampleCatalog } from './samples';
@@ -83,14 +83,6 @@ type Listener = <E extends EventName>(event: E, payload: EmberscopeEvents[E]) =>
 
 export function defaultDataDir(): string {
   return process.env.EMBERSCOPE_HOME || join(homedir(), '.config', 'emberscope');
-}
-
-function readVersion(root: string): string {
-  try {
-    return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
 }
 
 /** Anything thrown below → ContractError (native codes carry over). */
@@ -162,8 +154,7 @@ export function checkInputFile(path: string): number {
 }
 
 export function createServices(opts: ServicesOptions): EmberscopeServices {
-  const root = findAppRoot();
-  const version = readVersion(root);
+  const version = getResources().appVersion;
   const listeners = new Set<Listener>();
   const emit = <E extends EventName>(event: E, payload: EmberscopeEvents[E]) => {
     for (const l of listeners) {
