@@ -49,11 +49,7 @@ class Transaction:
 
     def save_cell(self, cell):
         if id(cell) not in self.cells:
-            try:
-                value = cell.cell_contents
-            except ValueError:
-                value = MISSING
-            self.cells[id(cell)] = (cell, value)
+            self.cells[id(cell)] = (cell, _cell_value(cell))
 
     def rollback(self):
         for cell, value in self.cells.values():
