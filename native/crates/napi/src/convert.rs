@@ -191,33 +191,31 @@ pub struct JsImportOptions {
 
 /// Checks the JS options once at the boundary; absent fields keep the core's defaults.
 pub fn to_import_options(js: Option<JsImportOptions>) -> napi::Result<ImportOptions> {
-    {
-        let mut o = ImportOptions::default();
-        let Some(js) = js else { return Ok(o) };
-        let whole = |name: &str, v: f64, min: f64| -> napi::Result<u64> {
-            if v.is_finite() && v >= min && v.fract() == 0.0 && v <= 2f64.powi(53) {
-                Ok(v as u64)
-            } else {
-                Err(crate::coded_error(
-                    "bad-request",
-                    format!("{name} must be a whole number of at least {min}, got {v}"),
-                ))
-            }
-        };
-        if let Some(r) = js.max_inflate_ratio {
-            o.max_inflate_ratio = whole("maxInflateRatio", r, 1.0)?;
+    let mut o = ImportOptions::default();
+    let Some(js) = js else { return Ok(o) };
+    let whole = |name: &str, v: f64, min: f64| -> napi::Result<u64> {
+        if v.is_finite() && v >= min && v.fract() == 0.0 && v <= 2f64.powi(53) {
+            Ok(v as u64)
+        } else {
+            Err(crate::coded_error(
+                "bad-request",
+                format!("{name} must be a whole number of at least {min}, got {v}"),
+            ))
         }
-        if let Some(b) = js.max_inflated_bytes {
-            o.max_inflated_bytes = whole("maxInflatedBytes", b, 1.0)?;
-        }
-        match js.sample_type {
-            Some(t) if t.trim().is_empty() => {
-                return Err(crate::coded_error("bad-request", "sampleType must name a sample type, e.g. \"cpu\""));
-            }
-            t => o.sample_type = t.map(|t| t.trim().to_owned()),
-        }
-        Ok(o)
+    };
+    if let Some(r) = js.max_inflate_ratio {
+        o.max_inflate_ratio = whole("maxInflateRatio", r, 1.0)?;
     }
+    if let Some(b) = js.max_inflated_bytes {
+        o.max_inflated_bytes = whole("maxInflatedBytes", b, 1.0)?;
+    }
+    match js.sample_type {
+        Some(t) if t.trim().is_empty() => {
+            return Err(crate::coded_error("bad-request", "sampleType must name a sample type, e.g. \"cpu\""));
+        }
+        t => o.sample_type = t.map(|t| t.trim().to_owned()),
+    }
+    Ok(o)
 }
 
 /// Past ±(2^53 - 1) napi turns a JSON integer into a BigInt, which `JSON.stringify` (the CLI's `--json`, serve's

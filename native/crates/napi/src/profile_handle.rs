@@ -67,12 +67,7 @@ impl ProfileHandle {
     // The import paths are relative to native/crates/napi/index.d.ts, where `npm run build:native` writes the types.
     #[napi(ts_return_type = "import('../../../electron/contract/profile').ProfileSummary")]
     pub fn summary(&self, top_n: Option<u32>) -> napi::Result<serde_json::Value> {
-        guard("summarizing a profile", || {
-            let summary = emberscope_core::summary::summarize(&self.profile, top_n.unwrap_or(50) as usize);
-            serde_json::to_value(&summary)
-                .map(js_safe_json)
-                .map_err(|e| coded_error("internal", format!("could not encode the summary: {e}")))
-        })
+        guard("summarizing a profile", || summary_json(&self.profile, top_n))
     }
 
     /// A full copy of the columnar data as the `Profile` of profile.ts (typed arrays, string table, meta).
@@ -85,23 +80,14 @@ impl ProfileHandle {
     #[napi]
     pub fn export_to(&self, format: String) -> napi::Result<Buffer> {
         let Format(format) = Format::try_from(format.as_str())?;
-        guard("exporting a profile", || {
-            export_to_vec(&self.profile, format)
-                .map(Buffer::from)
-                .map_err(|e| coded_error("internal", format!("could not export as {format:?}: {e}")))
-        })
+        guard("exporting a profile", || export_bytes(&self.profile, format).map(Buffer::from))
     }
 
     /// `summary` on a worker thread: the JS thread (which serves every client) only receives the result.
     #[napi(ts_return_type = "Promise<import('../../../electron/contract/profile').ProfileSummary>")]
     pub fn summary_async(&self, top_n: Option<u32>) -> AsyncTask<OffThread<JsonValue, JsonValue>> {
         let profile = self.profile.clone();
-        OffThread::task("summarizing a profile", move || {
-            let summary = emberscope_core::summary::summarize(&profile, top_n.unwrap_or(50) as usize);
-            serde_json::to_value(&summary)
-                .map(|v| JsonValue(js_safe_json(v)))
-                .map_err(|e| coded_error("internal", format!("could not encode the summary: {e}")))
-        })
+        OffThread::task("summarizing a profile", move || summary_json(&profile, top_n).map(JsonValue))
     }
 
     /// `toProfile` on a worker thread: the columns are copied there; the typed arrays then take over the vectors.
@@ -129,9 +115,7 @@ impl ProfileHandle {
         let profile = self.profile.clone();
         Ok(AsyncTask::new(OffThread {
             what: "exporting a profile",
-            work: Some(Box::new(move || {
-                export_to_vec(&profile, format).map_err(|e| coded_error("internal", format!("could not export as {format:?}: {e}")))
-            })),
+            work: Some(Box::new(move || export_bytes(&profile, format))),
             finish: |bytes| Ok(Buffer::from(bytes)),
         }))
     }
@@ -142,6 +126,19 @@ impl ProfileHandle {
         let Format(format) = Format::try_from(format.as_str())?;
         Ok(AsyncTask::new(ExportTask { profile: self.profile.clone(), format, path: PathBuf::from(path) }))
     }
+}
+
+/// The summary as JS receives it (`top_n` functions, default 50), for `summary` and `summaryAsync`.
+fn summary_json(profile: &Profile, top_n: Option<u32>) -> napi::Result<serde_json::Value> {
+    let summary = emberscope_core::summary::summarize(profile, top_n.unwrap_or(50) as usize);
+    serde_json::to_value(&summary)
+        .map(js_safe_json)
+        .map_err(|e| coded_error("internal", format!("could not encode the summary: {e}")))
+}
+
+/// The exported bytes, for `exportTo`, `exportToAsync` and `exportToFile`.
+fn export_bytes(profile: &Profile, format: ExportFormat) -> napi::Result<Vec<u8>> {
+    export_to_vec(profile, format).map_err(|e| coded_error("internal", format!("could not export as {format:?}: {e}")))
 }
 
 /// A JSON value for JS (the summary): a task's result must name its JS type, which `serde_json::Value` cannot.
@@ -204,8 +201,7 @@ impl Task for ExportTask {
 
     fn compute(&mut self) -> napi::Result<()> {
         guard("exporting a profile", || {
-            let bytes = export_to_vec(&self.profile, self.format)
-                .map_err(|e| coded_error("internal", format!("could not export as {:?}: {e}", self.format)))?;
+            let bytes = export_bytes(&self.profile, self.format)?;
             std::fs::write(&self.path, bytes)
                 .map_err(|e| coded_error("io-error", format!("could not write '{}': {e}", self.path.display())))
         })
