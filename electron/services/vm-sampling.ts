@@ -58,10 +58,6 @@ export class HostSampling {
     }
   }
 
-  get sampled(): boolean {
-    return this.live !== undefined;
-  }
-
   /** A reload that worked, applied at `atEpochMs` (default: now). */
   addReload(generation: number, atEpochMs?: number): void {
     const now = this.now();
