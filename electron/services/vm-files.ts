@@ -13,7 +13,8 @@ const MIN_PYTHON: [number, number] = [3, 9];
 
 function isExecutable(p: string): boolean {
   try {
-    return (statSync(p).mode & 0o111) !== 0 && statSync(p).isFile();
+    const st = statSync(p);
+    return (st.mode & 0o111) !== 0 && st.isFile();
   } catch {
     return false;
   }
