@@ -20,6 +20,15 @@ function countSpansInFile(range: Range, startNs: number): number {
   return trace.traceEvents.filter((e) => e.ph === 'X' && e.ts * 1000 - startNs < range.end && (e.ts + e.dur) * 1000 - startNs > range.start).length;
 }
 
+/** Drags across the minimap from one fraction of its width to another. */
+async function dragOnMinimap(page: Page, from: number, to: number): Promise<void> {
+  const mini = (await page.getByTestId('minimap').boundingBox())!;
+  await page.mouse.move(mini.x + mini.width * from, mini.y + 10);
+  await page.mouse.down();
+  await page.mouse.move(mini.x + mini.width * to, mini.y + 10, { steps: 5 });
+  await page.mouse.up();
+}
+
 describe.skipIf(noChromium)(titled('time range selection in Chromium against emberscope serve', noChromium), () => {
   let served: Served;
   let browser: Browser;
@@ -95,11 +104,7 @@ describe.skipIf(noChromium)(titled('time range selection in Chromium against emb
   it('selects another range by dragging on the minimap, and Esc clears it', async () => {
     await page.keyboard.press('2');
     await showView(page, 'flame-chart');
-    const mini = (await page.getByTestId('minimap').boundingBox())!;
-    await page.mouse.move(mini.x + mini.width * 0.8, mini.y + 10);
-    await page.mouse.down();
-    await page.mouse.move(mini.x + mini.width * 0.98, mini.y + 10, { steps: 5 });
-    await page.mouse.up();
+    await dragOnMinimap(page, 0.8, 0.98);
     await expect.poll(async () => (await readState<Range | null>(page, 'range'))?.start ?? 0, WAIT).toBeGreaterThan(0);
     const range = (await readState<Range>(page, 'range'))!;
     expect(await page.getByTestId('range-spans').textContent()).toBe(countSpansInFile(range, await profileStart()).toLocaleString('en-US'));
@@ -117,11 +122,7 @@ describe.skipIf(noChromium)(titled('time range selection in Chromium against emb
     await openSample(light, /VizTracer/);
     await light.keyboard.press('2');
     await showView(light, 'flame-chart');
-    const mini = (await light.getByTestId('minimap').boundingBox())!;
-    await light.mouse.move(mini.x + mini.width * 0.5, mini.y + 10);
-    await light.mouse.down();
-    await light.mouse.move(mini.x + mini.width * 0.75, mini.y + 10, { steps: 5 });
-    await light.mouse.up();
+    await dragOnMinimap(light, 0.5, 0.75);
     await light.getByTestId('range-strip').waitFor(WAIT);
     await screenshot(light, 'viewer-range-light-900');
     await light.context().close();
