@@ -114,6 +114,33 @@ def test_live_frames_name_the_old_generation_of_a_running_loop(module):
     assert all(not t["frames"] for t in engine.live_frames())
 
 
+def test_running_frame_is_refused_once_under_its_own_module_when_two_reload_together(tmp_path):
+    import importlib
+    stamp = f"{os.getpid()}_{time.monotonic_ns()}"
+    names = {"loops": f"loops_{stamp}", "other": f"other_{stamp}"}
+    files = {k: tmp_path / f"{n}.py" for k, n in names.items()}
+    files["loops"].write_text("def loop(stop):\n    while not stop.is_set():\n        stop.wait(0.001)\n")
+    files["other"].write_text("def g():\n    return 1\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        engine = Engine()
+        mods = {k: importlib.import_module(n) for k, n in names.items()}
+        for k, n in names.items():
+            engine.track(n, mods[k], str(files[k]))
+        with running(mods["loops"].loop):
+            report = engine.reload({
+                str(files["loops"]): "def loop(stop):\n    while not stop.is_set():\n        stop.wait(0.002)\n",
+                str(files["other"]): "def g():\n    return 2\n",
+            })
+        assert report["ok"] and sorted(report["modules"]) == sorted(names.values()), report
+        running_now = [r["name"] for r in report["refused"] if "running now" in r["reason"]]
+        assert running_now == [f"{names['loops']}.loop"], report
+    finally:
+        sys.path.remove(str(tmp_path))
+        for n in names.values():
+            sys.modules.pop(n, None)
+
+
 def test_live_frames_leave_out_a_running_loop_that_merely_moved(module):
     """A def added above a running loop shifts its lines; the loop's code is the same, so it is not old code."""
     engine, load, write, name = module

@@ -136,7 +136,8 @@ class Apply:
         self.swapped = {}      # old code -> its generation (for live-frames)
         self.installed = []
         self.changed_anything = False
-        self.replaced_changed = set()  # old code objects whose definition changed (for running-frame refusals)
+        # old code objects whose definition changed -> the module they were replaced in (running-frame refusals)
+        self.replaced_changed = {}
         self.frozen = set()    # qualnames of classes whose change was refused: they keep their old definition
         self.stale = []        # weakrefs to classes this apply replaces
 
@@ -198,7 +199,6 @@ class Apply:
                 self.report["removed"].append(st.label(name))
                 self.changed_anything = True
         self._swap_codes(st, mp, index)
-        self._refuse_running(st)
         for q in mp.generators:
             self.refuse(st.label(q), "generator function: generators created before the reload keep running the "
                                      "old code until they finish; new calls use the new code")
@@ -357,7 +357,7 @@ class Apply:
         self.installed.append(new)
         key = self.mp.state.table.key_of(old) if old.co_filename == self.mp.state.file else None
         if key is not None and key[0] in self.mp.changed_defs:
-            self.replaced_changed.add(old)
+            self.replaced_changed[old] = self.mp.state
 
     # -- classes --
     def _patch_class(self, st, c, n):
@@ -414,7 +414,7 @@ class Apply:
             for f in _functions_in(ov) if _callable_like(ov) else ():
                 self.swapped.setdefault(f.__code__, self.engine.code_gen.get(f.__code__, self.engine.generation))
                 if _qual(f.__code__) in self.mp.changed_defs:
-                    self.replaced_changed.add(f.__code__)  # its running frames are old code (live-frames)
+                    self.replaced_changed[f.__code__] = self.mp.state  # its running frames are old code (live-frames)
             type.__setattr__(c, key, nv)
         for key in list(c.__dict__):
             if key in n.__dict__ or key in _SKIP_CLASS_KEYS or (is_enum and (key in members or _sunder(key))):
@@ -478,12 +478,15 @@ class Apply:
     def _is_frozen(self, qualname):
         return any(qualname == p or qualname.startswith(p + ".") for p in self.frozen)
 
-    def _refuse_running(self, st):
+    def refuse_running(self):
+        """After every module of the apply: frames running code whose definition changed keep it. One look at the
+        stacks for the whole apply; each frame is labelled by the module its code was replaced in."""
         if not self.replaced_changed:
             return
         for ident, thread, stack in thread_stacks():
             for depth, f in enumerate(stack):
-                if f.f_code in self.replaced_changed:
+                st = self.replaced_changed.get(f.f_code)
+                if st is not None:
                     self.refuse(st.label(_qual(f.f_code)),
                                 f"running now on thread {thread.name if thread else ident} (depth {depth}): keeps its "
                                 "old code until it is re-entered")

@@ -403,6 +403,7 @@ class Engine:
         try:
             for mp in plan.mods:
                 ctx.apply_module(mp)
+            ctx.refuse_running()
             self._fault("commit")
         except BaseException as e:
             txn.rollback()
