@@ -7,10 +7,10 @@
 //     process asks the user once per exact command line, in a native dialog, and remembers the answer on disk:
 //     `confirmNewCommands`.
 // Plain Node: the desktop's dialog is passed in, so this runs (and is tested) without Electron.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ContractError } from '../contract/api';
-import { makeDirs } from './make-dirs';
+import { writeFileAtomic } from './make-dirs';
 import { NativeError } from './native';
 
 /**
@@ -90,10 +90,7 @@ export function confirmNewCommands(opts: ConfirmOptions): ExecPolicy {
     return { version: 1, approved: [] };
   };
   const save = (data: ApprovedFile): void => {
-    makeDirs(opts.dataDir);
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(data, null, 1)}\n`, { mode: 0o600 });
-    renameSync(tmp, file);
+    writeFileAtomic(file, `${JSON.stringify(data, null, 1)}\n`, 0o600);
   };
 
   const decide = async (request: ExecRequest): Promise<void> => {

@@ -4,9 +4,9 @@
 //   1: { version: 1, files: RecentFile[] }.
 // A file that cannot be read as any version is moved to `recent.json.bak` and the list starts empty: losing the
 // recent list is acceptable, failing to start is not.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeFsError, makeDirs } from './make-dirs';
+import { describeFsError, writeFileAtomic } from './make-dirs';
 import type { RecentFile } from '../contract/api';
 
 const RECENT_VERSION = 1;
@@ -82,11 +82,7 @@ export class RecentStore {
     if (!this.file) return;
     const data: RecentFileV1 = { version: 1, files: this.files };
     try {
-      makeDirs(join(this.file, '..'));
-      // Write then rename so a crash mid-write never leaves a truncated file.
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify(data, null, 2));
-      renameSync(tmp, this.file);
+      writeFileAtomic(this.file, JSON.stringify(data, null, 2));
     } catch (err) {
       // Persisting recents is best effort; opening the trace must not fail because of it.
       this.loadProblem = `could not save ${this.file}: ${describeFsError(err)}`;

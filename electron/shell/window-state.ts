@@ -1,8 +1,9 @@
 // What the shell remembers between runs, in one small JSON file in the data folder (shell-state.json): the window's
 // size and place, whether it was maximized, and the theme chosen in View > Theme. A missing, broken or foreign file
 // gives the defaults; a window that would open off every screen (a monitor unplugged since) is moved back onto one.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../services/make-dirs';
 import type { Rectangle } from './electron-api';
 import type { ThemeSource } from './menu';
 
@@ -57,10 +58,7 @@ export function loadShellState(file: string, screens: readonly Rectangle[]): She
 /** Writes the state atomically (a crash mid-write leaves the old file). Failures are ignored: it is only comfort. */
 export function saveShellState(file: string, state: ShellState): void {
   try {
-    mkdirSync(dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
-    renameSync(tmp, file);
+    writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`);
   } catch {
     // A read-only data folder: the window opens at the default size next time.
   }
