@@ -62,6 +62,13 @@ def load(trace_dir, tmp_path):
     return threads, names
 
 
+def load_one_thread(trace_dir, tmp_path):
+    """The events of a trace that must hold exactly one thread (unpacking fails otherwise)."""
+    threads, _ = load(trace_dir, tmp_path)
+    [events] = threads.values()
+    return events
+
+
 def counts(events):
     return collections.Counter(e["name"] for e in events)
 

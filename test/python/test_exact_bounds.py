@@ -7,7 +7,7 @@ import struct
 import subprocess
 import sys
 
-from exact_support import CLI, TRACER_DIR, counts, load, require_tracer, run_traced
+from exact_support import CLI, TRACER_DIR, counts, load_one_thread, require_tracer, run_traced
 
 HEADER_RECYCLED = 64  # emberscope_core::import::exact::off::RECYCLED
 
@@ -24,8 +24,7 @@ print(fib(24))
     assert "reached its size cap of 1 MiB" in proc.stderr
     [f] = out.glob("*.embx")
     assert f.stat().st_size <= 1 << 20
-    threads, _ = load(out, tmp_path)
-    [events] = threads.values()
+    events = load_one_thread(out, tmp_path)
     n = counts(events)["fib"]
     # fib(24) makes 150,049 calls; a 1 MiB file holds 16 records of 64 KiB chunks' worth: about 60,000.
     assert 40_000 < n < 150_049
@@ -49,8 +48,7 @@ for _ in range(50_000):
     [f] = out.glob("*.embx")
     head = f.read_bytes()[:128]
     assert struct.unpack_from("<Q", head, HEADER_RECYCLED)[0] > 0  # the old calls' chunks were reused
-    threads, _ = load(out, tmp_path)
-    [events] = threads.values()
+    events = load_one_thread(out, tmp_path)
     c = counts(events)
     assert c["new"] == 50_000
     assert c["old"] == 0
@@ -67,8 +65,7 @@ print("done")
     proc, out = run_traced(tmp_path, source, options={"ring_seconds": 60, "max_bytes": 1 << 20})
     assert proc.returncode == 0, proc.stderr
     assert "keeps less than the window" in proc.stderr
-    threads, _ = load(out, tmp_path)
-    [events] = threads.values()
+    events = load_one_thread(out, tmp_path)
     n = counts(events)["f"]
     assert 30_000 < n < 400_000  # the latest calls, as many as fit in the cap
 

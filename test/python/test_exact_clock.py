@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from exact_support import counts, load, parent_pairs, run_traced
+from exact_support import counts, load_one_thread, parent_pairs, run_traced
 
 PROGRAM = """
 import json, time
@@ -55,8 +55,7 @@ def test_durations_and_nesting_match_the_programs_own_clock(tmp_path, clock):
     else:
         assert status["clock_drift_ns"] == 0
 
-    threads, _ = load(out, tmp_path)
-    [events] = threads.values()
+    events = load_one_thread(out, tmp_path)
     c = counts(events)
     assert c["fib"] == 465 and c["outer"] == 1 and c["sleeper"] == 1
     pairs = parent_pairs(events)

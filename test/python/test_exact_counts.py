@@ -1,7 +1,7 @@
 """Exact mode counts every call: known programs traced by the real tracer, read back through the real importer,
 must show exactly the calls they make, nested as they were made.
 """
-from exact_support import counts, load, parent_pairs, run_traced
+from exact_support import counts, load, load_one_thread, parent_pairs, run_traced
 
 FIB = """
 def fib(n):
@@ -60,8 +60,7 @@ print(total)
 def test_class_hierarchy_counts_each_override(tmp_path):
     proc, out = run_traced(tmp_path, CLASSES)
     assert proc.returncode == 0, proc.stderr
-    threads, _ = load(out, tmp_path)
-    [events] = threads.values()
+    events = load_one_thread(out, tmp_path)
     c = counts(events)
     assert c["Square.__init__"] == 30
     assert c["Rect.__init__"] == 50  # 20 direct + 30 through super() from Square
@@ -97,8 +96,7 @@ def test_deep_and_mutual_recursion(tmp_path):
     proc, out = run_traced(tmp_path, RECURSION)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["2000", "False"]
-    threads, _ = load(out, tmp_path)
-    [events] = threads.values()
+    events = load_one_thread(out, tmp_path)
     c = counts(events)
     assert c["depth"] == 2001
     assert c["is_even"] == 51 and c["is_odd"] == 51
@@ -164,8 +162,7 @@ def test_async_tasks_count_each_run_of_a_coroutine(tmp_path):
     proc, out = run_traced(tmp_path, ASYNC)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "45"
-    threads, _ = load(out, tmp_path)
-    [events] = threads.values()
+    events = load_one_thread(out, tmp_path)
     c = counts(events)
     # As with every profile hook (cProfile, VizTracer): a coroutine shows one span per run between suspensions.
     # Each leaf runs three times (start, after the first sleep, after the second).
@@ -225,8 +222,7 @@ def test_c_calls_are_recorded_only_when_asked(tmp_path):
     (tmp_path / "off").mkdir()
     proc, out = run_traced(tmp_path / "off", C_CALLS)
     assert proc.returncode == 0, proc.stderr
-    threads, _ = load(out, tmp_path / "off")
-    [events] = threads.values()
+    events = load_one_thread(out, tmp_path / "off")
     c = counts(events)
     assert c["main"] == 1
     assert not any("rstrip" in name or name.endswith("sorted") for name in c), c
@@ -234,8 +230,7 @@ def test_c_calls_are_recorded_only_when_asked(tmp_path):
     (tmp_path / "on").mkdir()
     proc, out = run_traced(tmp_path / "on", C_CALLS, options={"c_calls": True})
     assert proc.returncode == 0, proc.stderr
-    threads, _ = load(out, tmp_path / "on")
-    [events] = threads.values()
+    events = load_one_thread(out, tmp_path / "on")
     c = counts(events)
     # Builtins called by main itself (the interpreter's own start-up and shutdown make C calls too).
     pairs = parent_pairs(events)

@@ -7,7 +7,7 @@ import struct
 import subprocess
 import sys
 
-from exact_support import by_pid, counts, load, parent_pairs, require_tracer, run_traced, traced_env
+from exact_support import by_pid, counts, load, load_one_thread, parent_pairs, require_tracer, run_traced, traced_env
 
 FIB = """
 import os, sys
@@ -25,8 +25,7 @@ def test_os_exit_keeps_every_finished_call(tmp_path):
     proc, out = run_traced(tmp_path, FIB + "fib(12)\nsys.stdout.flush()\nos._exit(3)\n")
     assert proc.returncode == 3, proc.stderr
     assert list(header_state(out).values()) == [0]  # never closed: atexit did not run
-    threads, _ = load(out, tmp_path)
-    [events] = threads.values()
+    events = load_one_thread(out, tmp_path)
     assert counts(events)["fib"] == 465
 
 
@@ -54,8 +53,7 @@ while True:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    threads, _ = load(out, tmp_path)
-    [events] = threads.values()
+    events = load_one_thread(out, tmp_path)
     c = counts(events)
     assert c["fib"] == 1973
     assert c["tick"] >= 10  # ~1 ms each for 200 ms
@@ -65,8 +63,7 @@ while True:
 def test_segfault_keeps_every_finished_call(tmp_path):
     proc, out = run_traced(tmp_path, FIB + "fib(12)\nimport ctypes\nctypes.string_at(0)\n")
     assert proc.returncode == -signal.SIGSEGV, proc.stderr
-    threads, _ = load(out, tmp_path)
-    [events] = threads.values()
+    events = load_one_thread(out, tmp_path)
     assert counts(events)["fib"] == 465
 
 
