@@ -3,10 +3,11 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { constants, statSync, watch, type FSWatcher } from 'node:fs';
-import { chmod, mkdir, open, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, open, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ContractError, type VmExample } from '../contract/api';
 import { LIMITS } from '../contract/validate';
+import { makeDirs } from './make-dirs';
 
 /** Oldest Python the agent supports. */
 const MIN_PYTHON: [number, number] = [3, 9];
@@ -159,7 +160,7 @@ export async function writeScript(path: string, text: string, mayWrite: (abs: st
   // one file got the other's text.
   const tmp = join(dirname(target), `.${randomUUID()}.emberscope-save.tmp`);
   try {
-    await mkdir(dirname(target), { recursive: true });
+    makeDirs(dirname(target));
     await writeFile(tmp, text, 'utf8');
     if (mode !== undefined) await chmod(tmp, mode);
     await rename(tmp, target);
