@@ -2,7 +2,8 @@
 // the page can carry out (switch view, show the playground, export), the theme to draw in, and whether the native
 // layer loaded. They travel main → page only, on SHELL_CHANNEL (the preload lets the page listen to it like to any
 // `emberscope:` channel); the page never sends on it. In `serve` mode there is no shell and none arrive.
-import { CHANNEL_PREFIX, EXPORT_FORMAT_NAMES, type ExportFormat } from './api';
+import { CHANNEL_PREFIX, isExportFormat, type ExportFormat } from './api';
+import { isPlainObject } from './validate';
 
 export const SHELL_CHANNEL = `${CHANNEL_PREFIX}shell`;
 
@@ -32,18 +33,14 @@ export type ShellMessage =
   | { kind: 'theme'; theme: ShellTheme }
   | { kind: 'native-failure'; failure: NativeFailure };
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Checks a message on SHELL_CHANNEL (the page trusts its own shell, but a bad message must not crash it). */
 export function isShellMessage(value: unknown): value is ShellMessage {
-  if (!isObject(value)) return false;
+  if (!isPlainObject(value)) return false;
   switch (value.kind) {
     case 'theme':
       return value.theme === 'light' || value.theme === 'dark';
     case 'native-failure':
-      return isObject(value.failure) && typeof value.failure.cause === 'string' && typeof value.failure.fix === 'string';
+      return isPlainObject(value.failure) && typeof value.failure.cause === 'string' && typeof value.failure.fix === 'string';
     case 'command':
       switch (value.command) {
         case 'show-view':
@@ -51,7 +48,7 @@ export function isShellMessage(value: unknown): value is ShellMessage {
         case 'open-picker':
           return value.tab === 'attach' || value.tab === 'record';
         case 'export':
-          return (EXPORT_FORMAT_NAMES as readonly unknown[]).includes(value.format);
+          return isExportFormat(value.format);
         case 'show-playground':
         case 'show-welcome':
         case 'close-trace':
