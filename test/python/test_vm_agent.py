@@ -196,6 +196,14 @@ def write(path, text):
     return path
 
 
+def started(agents, script, ready):
+    """A new agent running `script`, once `ready` is in its stdout."""
+    a = agents()
+    a.run(script)
+    a.wait_output(ready)
+    return a
+
+
 def test_hello_comes_first_and_says_who(agents, tmp_path):
     script = write(tmp_path / "s.py", "import time\ntime.sleep(60)\n")
     a = agents()
@@ -261,9 +269,7 @@ def test_syntax_error_in_the_script(agents, tmp_path):
 
 def test_sigint_is_interrupted(agents, tmp_path):
     script = write(tmp_path / "loop.py", "import time\nprint('go', flush=True)\nwhile True:\n    time.sleep(0.01)\n")
-    a = agents()
-    a.run(script)
-    a.wait_output("go")
+    a = started(agents, script, "go")
     os.kill(a.pid, signal.SIGINT)
     assert a.event("ended")["end"] == {"cause": "interrupted"}
     assert a.wait() == 130
@@ -286,9 +292,7 @@ LOOP = """
 
 def test_reload_main_while_its_loop_runs(agents, tmp_path):
     script = write(tmp_path / "sim.py", LOOP)
-    a = agents()
-    a.run(script)
-    a.wait_output("value 1")
+    a = started(agents, script, "value 1")
     write(script, LOOP.replace("return 1", "return 2"))
     reply = a.call("reload", files=[str(script)])
     report = reply["report"]
@@ -318,9 +322,7 @@ def test_reload_from_source_text_and_traceback_lines(agents, tmp_path):
                 time.sleep(0.01)
         main()
         """)
-    a = agents()
-    a.run(script)
-    a.wait_output("line 3 raise")
+    a = started(agents, script, "line 3 raise")
     new = script.read_text().replace("def boom():\n", "# a\n# b\ndef boom():\n    y = 1\n")
     report = a.call("reload", files=[str(script)], source=new)["report"]
     assert report["ok"] and report["patched"] == ["boom"], report
@@ -345,9 +347,7 @@ def printing_changes(imports, value):
 def test_local_module_reload_and_modules_event(agents, tmp_path):
     helper = write(tmp_path / "helper.py", "SCALE = 1\ndef f():\n    return 10 * SCALE\n")
     script = write(tmp_path / "app.py", printing_changes("from helper import f, SCALE", "(f(), SCALE)"))
-    a = agents()
-    a.run(script)
-    a.wait_output("v (10, 1)")
+    a = started(agents, script, "v (10, 1)")
     mods = a.event("modules", where=lambda m: len(m["files"]) == 2)
     assert mods["files"] == [str(script), str(helper)]
     write(helper, "SCALE = 2\ndef f():\n    return 10 * SCALE\n")
@@ -359,9 +359,7 @@ def test_local_module_reload_and_modules_event(agents, tmp_path):
 
 def test_syntax_error_reload_changes_nothing(agents, tmp_path):
     script = write(tmp_path / "sim.py", LOOP)
-    a = agents()
-    a.run(script)
-    a.wait_output("value 1")
+    a = started(agents, script, "value 1")
     bad = textwrap.dedent(LOOP).lstrip("\n").replace("return 1", "return (2")
     report = a.call("reload", files=[str(script)], source=bad)["report"]
     assert not report["ok"] and report["generation"] == 0
@@ -449,9 +447,7 @@ def test_hostile_script_cannot_touch_the_control_channel(agents, tmp_path):
         while True:
             time.sleep(0.01)
         """)
-    a = agents()
-    a.run(script)
-    a.wait_output("child fds")
+    a = started(agents, script, "child fds")
     out = a.out_text()
     assert "fd 3 closed" in out and "fd 4 closed" in out
     child_fds = json.loads(out.split("child fds ")[1].splitlines()[0])
@@ -468,9 +464,7 @@ def test_control_channel_eof_kills_agent_and_its_children(agents, tmp_path):
         while True:
             time.sleep(0.01)
         """)
-    a = agents()
-    a.run(script)
-    a.wait_output("child ")
+    a = started(agents, script, "child ")
     child = int(a.out_text().split("child ")[1].split()[0])
     a.sock.shutdown(socket.SHUT_RDWR)
     t = time.monotonic()
@@ -492,9 +486,7 @@ def test_control_channel_eof_kills_agent_and_its_children(agents, tmp_path):
 
 def test_shutdown_stops_the_script_and_exits_0(agents, tmp_path):
     script = write(tmp_path / "loop.py", "import time\nprint('go', flush=True)\nwhile True:\n    time.sleep(0.01)\n")
-    a = agents()
-    a.run(script)
-    a.wait_output("go")
+    a = started(agents, script, "go")
     assert a.call("shutdown")["ok"]
     assert a.wait() == 0
     assert a.event("ended")["end"] == {"cause": "interrupted"}
@@ -531,7 +523,7 @@ def test_cold_start_spawn_to_first_line(agents, tmp_path):
 
 
 def test_live_frames_attribute_a_running_loop_to_its_old_generation(agents, tmp_path):
-    src = textwrap.dedent("""
+    script = write(tmp_path / "loop.py", """
         import time
         def step():
             return 1
@@ -541,12 +533,9 @@ def test_live_frames_attribute_a_running_loop_to_its_old_generation(agents, tmp_
                 step()
                 time.sleep(0.002)
         main()
-        """).lstrip("\n")
-    script = tmp_path / "loop.py"
-    script.write_text(src)
-    a = agents()
-    a.run(script)
-    a.wait_output("in main")
+        """)
+    src = script.read_text()
+    a = started(agents, script, "in main")
     report = a.call("reload", files=[str(script)], source=src.replace("time.sleep(0.002)", "time.sleep(0.003)"))
     report = report["report"]
     assert report["ok"] and report["patched"] == ["main"], report
@@ -570,7 +559,7 @@ def test_live_frames_attribute_a_running_loop_to_its_old_generation(agents, tmp_
 def test_frames_returned_when_a_short_function_caught_mid_call_returns(agents, tmp_path):
     # crunch() takes ~50 ms and is called back to back: the reload lands inside it (its frame is listed), and the
     # agent says when that very frame returned, though the loop re-enters crunch (new code) at once.
-    src = textwrap.dedent("""
+    script = write(tmp_path / "short.py", """
         def crunch():
             s = 0
             for i in range(N):
@@ -584,12 +573,9 @@ def test_frames_returned_when_a_short_function_caught_mid_call_returns(agents, t
         import time
         t0 = time.perf_counter(); crunch(); N = max(1, int(0.05 / max(time.perf_counter() - t0, 1e-7)))
         main()
-        """).lstrip("\n")
-    script = tmp_path / "short.py"
-    script.write_text(src)
-    a = agents()
-    a.run(script)
-    a.wait_output("in main")
+        """)
+    src = script.read_text()
+    a = started(agents, script, "in main")
     for attempt in range(1, 6):  # the reload may land between two calls (rarely): then try again
         before = time.monotonic_ns()
         edited = src.replace("s += i\n", f"s += i * {attempt + 1}\n")
@@ -619,9 +605,7 @@ def test_local_package_with_relative_imports(agents, tmp_path):
     write(tmp_path / "pkg" / "__init__.py", "from .mod import f, K\n")
     mod = write(tmp_path / "pkg" / "mod.py", "K = 1\ndef f():\n    return 'one'\n")
     script = write(tmp_path / "app.py", printing_changes("import pkg; from pkg import f", "(f(), pkg.K)"))
-    a = agents()
-    a.run(script)
-    a.wait_output("v ('one', 1)")
+    a = started(agents, script, "v ('one', 1)")
     files = a.event("modules", where=lambda m: len(m["files"]) == 3)["files"]
     assert files == [str(script), str(tmp_path / "pkg" / "__init__.py"), str(mod)]
     write(mod, "K = 2\ndef f():\n    return 'two'\n")
@@ -646,9 +630,7 @@ def test_shutdown_of_a_script_that_swallows_keyboardinterrupt(agents, tmp_path):
             except KeyboardInterrupt:
                 print("ignored", flush=True)
         """)
-    a = agents()
-    a.run(script)
-    a.wait_output("go")
+    a = started(agents, script, "go")
     t = time.monotonic()
     assert a.call("shutdown")["ok"]
     assert a.wait() == 0 and time.monotonic() - t < 5

@@ -13,7 +13,7 @@ import textwrap
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_vm_agent import agents, write  # noqa: E402,F401  (the fixture that kills every agent it started)
+from test_vm_agent import agents, started, write  # noqa: E402,F401  (the fixture that kills every agent it started)
 
 TEMPLATE = """
 import threading, time
@@ -62,9 +62,7 @@ def version(n, done=False):
 def test_no_call_sees_a_mix_during_100_reloads(agents, tmp_path):
     script = tmp_path / "mix.py"
     script.write_text(version(0))
-    a = agents()
-    a.run(script)
-    a.wait_output("ready")
+    a = started(agents, script, "ready")
     times = []
     for n in range(1, 101):
         t = time.perf_counter()
