@@ -5,7 +5,7 @@
 // driven by test/e2e/electron-app.test.ts where one is available.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { IPC_EVENT_CHANNEL } from '../../electron/contract/channel';
 import { SHELL_CHANNEL } from '../../electron/contract/shell-messages';
 import { getResources } from '../../electron/services/resources';
@@ -13,16 +13,11 @@ import { findFileArg, findFileArgs } from '../../electron/shell/argv';
 import { APP_CSP, APP_SCHEME, isTrustedSender } from '../../electron/shell/security';
 import { shellStatePath } from '../../electron/shell/window-state';
 import { findMenuItem, makeEvent } from './shell-fakes';
-import { APP_URL, FakeFrame, root, sample, startTestShell, until, type TestShell } from './shell-harness';
+import { APP_URL, FakeFrame, root, sample, startTestShell, until, useTestShell } from './shell-harness';
 import { missingNative, titled } from './skips';
 
 const skip = missingNative();
-let current: TestShell | null = null;
-afterEach(async () => {
-  await current?.dispose();
-  current = null;
-});
-const start = async (opts: Parameters<typeof startTestShell>[0] = {}) => (current = await startTestShell(opts));
+const start = useTestShell();
 
 describe('argv', () => {
   it('finds the files named on a command line, packaged and not, skipping Chromium switches', () => {
@@ -96,7 +91,8 @@ describe.skipIf(skip)(titled('the shell with a stand-in electron', skip), () => 
   });
 
   it('takes requests only from the main frame of its own window showing its page', async () => {
-    const { shell, win } = await start();
+    const t = await start();
+    const { shell, win } = t;
     const trusted = (frame: FakeFrame | null, sender: unknown = win.webContents) => shell.isTrusted({ senderFrame: frame, sender } as never);
     expect(trusted(win.webContents.mainFrame)).toBe(true);
     expect(trusted(new FakeFrame(`${APP_URL}#x`))).toBe(true);
@@ -117,7 +113,7 @@ describe.skipIf(skip)(titled('the shell with a stand-in electron', skip), () => 
     // The dev server counts only in development.
     expect(isTrustedSender(new FakeFrame('http://localhost:5173/'), true, { devServerUrl: 'http://localhost:5173' })).toBe(true);
     expect(isTrustedSender(new FakeFrame('http://localhost:5173/'), true, {})).toBe(false);
-    const refused = await current!.request('listSamples', undefined, { frame: new FakeFrame(APP_URL, win.webContents.mainFrame) });
+    const refused = await t.request('listSamples', undefined, { frame: new FakeFrame(APP_URL, win.webContents.mainFrame) });
     expect(refused).toMatchObject({ ok: false, error: { code: 'bad-request', message: expect.stringMatching(/not Emberscope/) } });
   });
 

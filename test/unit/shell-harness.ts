@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { IPC_REQUEST_CHANNEL, type ResponseMessage } from '../../electron/contract/channel';
 import type { RequestName } from '../../electron/contract/api';
 import { checkNativeAddon, findAppRoot, type NativeStatus } from '../../electron/services/native';
@@ -26,6 +27,16 @@ export interface TestShell {
   /** The raw request handler, for messages that are not even requests. */
   raw(message: unknown, from?: { frame?: FakeFrame | null; sender?: unknown }): Promise<ResponseMessage | null>;
   dispose(): Promise<void>;
+}
+
+/** A test file's `start`: startTestShell, with each test's shell disposed after it (registers the afterEach). */
+export function useTestShell(): (opts?: Parameters<typeof startTestShell>[0]) => Promise<TestShell> {
+  let current: TestShell | null = null;
+  afterEach(async () => {
+    await current?.dispose();
+    current = null;
+  });
+  return async (opts = {}) => (current = await startTestShell(opts));
 }
 
 export async function startTestShell(

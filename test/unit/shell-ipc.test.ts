@@ -5,21 +5,16 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_SAMPLING_OPTIONS } from '../../electron/contract/validate';
 import { REQUEST_NAMES } from '../../electron/contract/api';
 import { GRANT_DROP_CHANNEL } from '../../electron/shell/grants';
 import { FakeFrame, makeEvent } from './shell-fakes';
-import { APP_URL, root, sample, startTestShell, type TestShell } from './shell-harness';
+import { APP_URL, root, sample, startTestShell, useTestShell } from './shell-harness';
 import { missingNative, titled } from './skips';
 
 const skip = missingNative();
-let current: TestShell | null = null;
-afterEach(async () => {
-  await current?.dispose();
-  current = null;
-});
-const start = async (opts: Parameters<typeof startTestShell>[0] = {}) => (current = await startTestShell(opts));
+const start = useTestShell();
 
 describe.skipIf(skip)(titled('hostile messages to the shell\'s IPC handlers', skip), () => {
   it('refuses malformed frames, unknown methods and wrong argument types for every request', async () => {
