@@ -112,6 +112,7 @@ class ModuleState:
         self.source = source
         self.tree = tree
         self.table = table
+        self.codes = codes          # compiled top-level statements, by index (a dependent module re-runs some)
         self.dumps = dumps          # shape of each top-level statement
         self.defs = defs            # qualname -> def/class nodes
         self.def_dumps = def_dumps  # qualname -> their shapes
@@ -156,7 +157,7 @@ class ModulePlan:
         self.table = table
         self.flags = flags
         self.run = []          # indices of new statements to run, in order
-        self.codes = {}        # index -> compiled statement
+        self.codes = []        # compiled statements, by index
         self.changed = set()   # indices whose text changed (the others in `run` depend on a changed name)
         self.removed_names = set()
         self.patched, self.added, self.removed = [], [], []
@@ -269,8 +270,7 @@ class Engine:
                 plan.error = _error(path, 0, 0, f"cannot compile {path}: {e}")
                 return plan
             mp = ModulePlan(st, source, tree, CodeTable(codes), flags)
-            mp.texts, mp.stmt_codes = texts, codes
-            mp.codes = dict(enumerate(codes))
+            mp.texts, mp.codes = texts, codes
             self._diff(mp)
             wanted.append(mp)
         plan.mods = self._order(wanted)
@@ -378,13 +378,11 @@ class Engine:
             stmts = [i for i in stmts if isinstance(st.tree.body[i], ast.ImportFrom)]
             if not stmts:
                 continue
-            mp = ModulePlan(st, st.source, st.tree, st.table, astdiff.future_flags(st.tree))
-            mp.dumps, mp.defs, mp.def_dumps = st.dumps, st.defs, st.def_dumps
+            mp = ModulePlan(st, st.source, st.tree, st.table, st.flags)
+            # The module as it is: its statements' code objects were compiled when it was tracked or last reloaded.
+            mp.dumps, mp.defs, mp.def_dumps, mp.codes = st.dumps, st.defs, st.def_dumps, st.codes
             mp.dependent_only = True
             mp.run = stmts
-            for i in stmts:
-                mp.codes[i] = compile(ast.Module(body=[st.tree.body[i]], type_ignores=[]), st.file, "exec",
-                                      flags=mp.flags, dont_inherit=True)
             plan.mods.append(mp)
 
     # -- applying (main thread, safe point) --
@@ -426,7 +424,7 @@ class Engine:
         for mp in plan.mods:
             if not mp.dependent_only:
                 mp.state.commit(mp.source, mp.tree, mp.table, mp.dumps, mp.defs, mp.def_dumps, mp.texts,
-                                mp.stmt_codes, mp.flags)
+                                mp.codes, mp.flags)
         if changed:
             self.generation += 1
             for old, gen in ctx.swapped.items():
