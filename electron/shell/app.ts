@@ -103,6 +103,12 @@ export function startShell(opts: ShellOptions): Shell | null {
     return focused && windows.has(focused) ? focused : mainWindow;
   };
 
+  /** Shows a dialog over the focused (or main) window, or on its own when there is none. */
+  function overWindow<O, R>(show: { (parent: BrowserWindow, options: O): Promise<R>; (options: O): Promise<R> }, options: O): Promise<R> {
+    const parent = focusedOrMain();
+    return parent ? show(parent, options) : show(options);
+  }
+
   async function pickTraceFile(): Promise<string | null> {
     const options = {
       title: 'Open a profile',
@@ -112,8 +118,7 @@ export function startShell(opts: ShellOptions): Shell | null {
         { name: 'All files', extensions: ['*'] },
       ],
     };
-    const parent = focusedOrMain();
-    const result = parent ? await dialog.showOpenDialog(parent, options) : await dialog.showOpenDialog(options);
+    const result = await overWindow(dialog.showOpenDialog, options);
     const file = result.canceled ? null : (result.filePaths[0] ?? null);
     if (file) grants.grant(file, 'dialog');
     return file;
@@ -122,14 +127,13 @@ export function startShell(opts: ShellOptions): Shell | null {
   /** The playground's script dialogs (ipc.ts ScriptPicker): what the user picks is granted. */
   async function pickScript(kind: 'open' | 'save', defaultPath: string): Promise<string | null> {
     const options = { title: kind === 'open' ? 'Open a Python script' : 'Save the script as', defaultPath, filters: [{ name: 'Python', extensions: ['py'] }] };
-    const parent = focusedOrMain();
     let file: string | null;
     if (kind === 'open') {
       const open = { ...options, properties: ['openFile' as const] };
-      const result = parent ? await dialog.showOpenDialog(parent, open) : await dialog.showOpenDialog(open);
+      const result = await overWindow(dialog.showOpenDialog, open);
       file = result.canceled ? null : (result.filePaths[0] ?? null);
     } else {
-      const result = parent ? await dialog.showSaveDialog(parent, options) : await dialog.showSaveDialog(options);
+      const result = await overWindow(dialog.showSaveDialog, options);
       file = result.canceled ? null : (result.filePath ?? null);
     }
     if (file) grants.grant(file, 'dialog');
@@ -156,8 +160,7 @@ export function startShell(opts: ShellOptions): Shell | null {
       cancelId: 0,
       noLink: true,
     };
-    const parent = focusedOrMain();
-    const { response } = parent ? await dialog.showMessageBox(parent, options) : await dialog.showMessageBox(options);
+    const { response } = await overWindow(dialog.showMessageBox, options);
     return response === 1;
   }
 
@@ -214,10 +217,7 @@ export function startShell(opts: ShellOptions): Shell | null {
   }
 
   async function showInfo(title: string, message: string, detail: string): Promise<void> {
-    const parent = focusedOrMain();
-    const options = { type: 'info' as const, title, message, detail, buttons: ['OK'], noLink: true };
-    if (parent) await dialog.showMessageBox(parent, options);
-    else await dialog.showMessageBox(options);
+    await overWindow(dialog.showMessageBox, { type: 'info' as const, title, message, detail, buttons: ['OK'], noLink: true });
   }
 
   function buildMenu(): void {
