@@ -169,8 +169,7 @@ pub fn import_file_with(path: &Path, job: &Job, options: &ImportOptions) -> Resu
     // An exact-mode recording is a directory of per-process files (or its manifest), not one file.
     if exact::is_trace_path(path) {
         let mut profile = exact::import_path(path, job)?;
-        validate::check_profile(&profile).map_err(|m| ImportError::parse(validate::format_name(&profile), m, Location::Unknown))?;
-        validate::clamp_ids(&mut profile);
+        check_and_clamp(&mut profile)?;
         return Ok(profile);
     }
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -316,10 +315,17 @@ pub fn import_bytes_with(name: &str, raw: &[u8], job: &Job, options: &ImportOpti
     if profile.name.is_empty() {
         profile.name = name.to_owned();
     }
-    validate::check_profile(&profile).map_err(|m| ImportError::parse(validate::format_name(&profile), m, Location::Unknown))?;
-    validate::clamp_ids(&mut profile);
+    check_and_clamp(&mut profile)?;
     job.set_done(bytes.len() as u64);
     Ok(profile)
+}
+
+/// Every import's last step, whatever it read (bytes or an exact-mode directory): the tables must be consistent,
+/// and ids are clamped to what JS can hold.
+fn check_and_clamp(profile: &mut Profile) -> Result<(), ImportError> {
+    validate::check_profile(profile).map_err(|m| ImportError::parse(validate::format_name(profile), m, Location::Unknown))?;
+    validate::clamp_ids(profile);
+    Ok(())
 }
 
 fn dispatch(input: &Input, job: &Job, options: &ImportOptions) -> Result<Profile, ImportError> {
