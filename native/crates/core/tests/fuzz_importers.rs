@@ -274,22 +274,24 @@ fn gen_pstats(r: &mut Rng) -> Vec<u8> {
         out.extend((k as i32).to_le_bytes());
         text(out, &format!("f{k}"));
     }
-    fn float(out: &mut Vec<u8>, r: &mut Rng) {
-        let x = if r.chance(10) { *r.pick(&[-1.0, 1e308, f64::MAX, 5e-324]) } else { *r.pick(&[0.0, 0.001, 1.5]) };
-        out.push(b'g');
-        out.extend(x.to_le_bytes());
+    /// The figures a stats or caller tuple holds after its tag: two call counts, then two times.
+    fn figures(out: &mut Vec<u8>, r: &mut Rng) {
+        for _ in 0..2 {
+            out.push(b'i');
+            out.extend((r.int(0, 5) as i32).to_le_bytes());
+        }
+        for _ in 0..2 {
+            let x = if r.chance(10) { *r.pick(&[-1.0, 1e308, f64::MAX, 5e-324]) } else { *r.pick(&[0.0, 0.001, 1.5]) };
+            out.push(b'g');
+            out.extend(x.to_le_bytes());
+        }
     }
     let n = r.int(1, 6);
     let mut out = vec![b'{'];
     for k in 0..n {
         key(&mut out, k, r.chance(2));
         out.extend([b')', 5]);
-        for _ in 0..2 {
-            out.push(b'i');
-            out.extend((r.int(0, 5) as i32).to_le_bytes());
-        }
-        float(&mut out, r);
-        float(&mut out, r);
+        figures(&mut out, r);
         out.push(b'{');
         for _ in 0..r.int(0, 3) {
             if r.chance(40) {
@@ -299,12 +301,7 @@ fn gen_pstats(r: &mut Rng) -> Vec<u8> {
                 key(&mut out, r.int(0, n), false); // n itself names no function
             }
             out.extend([b')', 4]);
-            for _ in 0..2 {
-                out.push(b'i');
-                out.extend((r.int(0, 5) as i32).to_le_bytes());
-            }
-            float(&mut out, r);
-            float(&mut out, r);
+            figures(&mut out, r);
         }
         out.push(b'0');
     }
