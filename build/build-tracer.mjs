@@ -46,10 +46,12 @@ for (const python of pythons) {
     stdio: 'inherit',
     env: { ...process.env, PYO3_PYTHON: python, CARGO_TARGET_DIR: target },
   });
-  // Replace this version's module only: the others in the folder belong to other interpreters.
-  for (const f of readdirSync(out)) if (f === `_emberscope_tracer${suffix}`) rmSync(join(out, f));
-  copyFileSync(join(target, 'release', 'lib_emberscope_tracer.so'), join(out, `_emberscope_tracer${suffix}`));
-  console.log(`tracer: dist/tracer/_emberscope_tracer${suffix} (${python}, CPython ${version})`);
+  // Replace this version's module only (the others in the folder belong to other interpreters), by a new file: a
+  // traced program may have the old one mapped.
+  const module = `_emberscope_tracer${suffix}`;
+  rmSync(join(out, module), { force: true });
+  copyFileSync(join(target, 'release', 'lib_emberscope_tracer.so'), join(out, module));
+  console.log(`tracer: dist/tracer/${module} (${python}, CPython ${version})`);
 }
 const py = join(root, 'native', 'crates', 'tracer', 'python');
 for (const f of readdirSync(py)) if (f.endsWith('.py')) copyFileSync(join(py, f), join(out, f));
