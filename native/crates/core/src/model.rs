@@ -300,10 +300,16 @@ pub struct Profile {
 /// (name, file, line), as pstats keys them, so two `<genexpr>`s in one file stay two functions.
 pub const FRAME_LINES_DEFINITION: &str = "definition";
 
+/// The meta entry an importer adds when its format's frame lines are definition lines (see above).
+pub fn definition_lines_meta() -> (String, String) {
+    ("frame_lines".to_owned(), FRAME_LINES_DEFINITION.to_owned())
+}
+
 impl Profile {
     /// True when functions are (name, file, line) rather than (name, file): see `FRAME_LINES_DEFINITION`.
     pub fn lines_are_definitions(&self) -> bool {
-        self.meta.iter().any(|(k, v)| k == "frame_lines" && v == FRAME_LINES_DEFINITION)
+        let (key, value) = definition_lines_meta();
+        self.meta.iter().any(|(k, v)| *k == key && *v == value)
     }
 
     /// The `warning.*` meta values, in key order.

@@ -20,7 +20,7 @@ use crate::import::trace_scan::{self, FlatEvent};
 use crate::import::trace_split::{self, Part, PartEnd, Plan};
 use crate::import::{ImportError, Input, Location};
 use crate::job::Job;
-use crate::model::{FrameIndex, FrameKind, Profile, ProfileBuilder, Thread, WeightUnit, FRAME_LINES_DEFINITION};
+use crate::model::{FrameIndex, FrameKind, Profile, ProfileBuilder, Thread, WeightUnit, definition_lines_meta};
 
 const FORMAT: &str = "chrome";
 /// Events between cancellation checks and progress updates.
@@ -690,7 +690,7 @@ fn collect_meta(format: &str, extras: &Extras) -> Vec<(String, String)> {
     };
     // py-spy writes the running line into its names; VizTracer and the other tracers name where a function starts.
     if format != "py-spy-chrome" {
-        meta.push(("frame_lines".to_owned(), FRAME_LINES_DEFINITION.to_owned()));
+        meta.push(definition_lines_meta());
     }
     if let Some(v) = &extras.viztracer {
         flatten(&mut meta, "viztracer.", v);

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::import::json_util::{self, json_error, FxMap, LaxStr, Num};
 use crate::import::{ImportError, Input, Location};
 use crate::job::Job;
-use crate::model::{Profile, ProfileBuilder, SampledThreadBuilder, WeightUnit, FRAME_LINES_DEFINITION};
+use crate::model::{Profile, ProfileBuilder, SampledThreadBuilder, WeightUnit, definition_lines_meta};
 
 const FORMAT: &str = "cpuprofile";
 
@@ -201,7 +201,7 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     profile.start_ns = start_us * 1e3;
     // A call frame's line is where its function starts.
     profile.meta = vec![
-        ("frame_lines".to_owned(), FRAME_LINES_DEFINITION.to_owned()),
+        definition_lines_meta(),
         ("tool".to_owned(), "v8".to_owned()),
     ];
     Ok(profile)

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use crate::import::{ImportError, Input, Location};
 use crate::job::Job;
-use crate::model::{EventedThreadBuilder, FrameKind, Profile, ProfileBuilder, Thread, WeightUnit, FRAME_LINES_DEFINITION};
+use crate::model::{EventedThreadBuilder, FrameKind, Profile, ProfileBuilder, Thread, WeightUnit, definition_lines_meta};
 
 pub const MAGIC: &[u8; 8] = b"EMBXACT\0";
 pub const VERSION: u32 = 1;
@@ -457,7 +457,7 @@ fn build_profile(mut procs: Vec<ProcessTrace>, name: &str, job: &Job) -> Result<
     let mut profile = b.finish("emberscope-exact", name, WeightUnit::Nanoseconds, threads);
     meta.push(("calls".to_owned(), calls.to_string()));
     // The tracer records each code object's first line.
-    meta.push(("frame_lines".to_owned(), FRAME_LINES_DEFINITION.to_owned()));
+    meta.push(definition_lines_meta());
     meta.push(("processes".to_owned(), procs.len().to_string()));
     meta.sort();
     profile.meta = meta;

@@ -11,7 +11,7 @@ use crate::import::{ImportError, Input, Location};
 use crate::job::Job;
 use crate::model::{
     CallGraph, FrameIndex, FrameKind, Profile, ProfileBuilder, SampledThreadBuilder, Thread, WeightUnit,
-    FRAME_LINES_DEFINITION,
+    definition_lines_meta,
 };
 
 const FORMAT: &str = "pstats";
@@ -140,7 +140,7 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     p.call_graph = Some(graph);
     p.meta = vec![
         // pstats keys functions by (file, line, name), the line being where the function starts.
-        ("frame_lines".to_owned(), FRAME_LINES_DEFINITION.to_owned()),
+        definition_lines_meta(),
         ("functions".to_owned(), functions.len().to_string()),
         ("no_timeline".to_owned(), "no timeline: cProfile records totals, not time order".to_owned()),
         ("synthesized_stacks".to_owned(), "true".to_owned()),

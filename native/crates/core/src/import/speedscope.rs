@@ -10,7 +10,7 @@ use crate::import::{ImportError, Input, Location};
 use crate::job::Job;
 use crate::model::{
     EventedThreadBuilder, FrameIndex, Profile, ProfileBuilder, SampledThreadBuilder, Thread,
-    WeightUnit, FRAME_LINES_DEFINITION,
+    WeightUnit, definition_lines_meta, FRAME_LINES_DEFINITION,
 };
 
 const FORMAT: &str = "speedscope";
@@ -214,7 +214,7 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     }
     let mut meta = vec![("tool".to_owned(), FORMAT.to_owned())];
     if file.emberscope.as_ref().and_then(|o| o.frame_lines.0.as_deref()) == Some(FRAME_LINES_DEFINITION) {
-        meta.push(("frame_lines".to_owned(), FRAME_LINES_DEFINITION.to_owned()));
+        meta.push(definition_lines_meta());
     }
     if let Some(e) = file.exporter.0 {
         meta.push(("exporter".to_owned(), e.into_owned()));
