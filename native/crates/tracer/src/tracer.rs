@@ -129,8 +129,7 @@ impl Tracer {
     }
 
     pub fn name_thread(&mut self, tid: u64, name: &str) {
-        let json = serde_json_string(name);
-        let e = writer::encode_meta(&format!("{{\"thread\":{tid},\"name\":{json}}}"));
+        let e = writer::encode_meta(&serde_json::json!({ "thread": tid, "name": name }).to_string());
         if let Some(w) = self.writer.as_mut() {
             let _ = w.append_meta(&e);
         }
@@ -138,7 +137,7 @@ impl Tracer {
     }
 
     pub fn note(&mut self, text: &str) {
-        let e = writer::encode_meta(&format!("{{\"note\":{}}}", serde_json_string(text)));
+        let e = writer::encode_meta(&serde_json::json!({ "note": text }).to_string());
         if let Some(w) = self.writer.as_mut() {
             let _ = w.append_meta(&e);
         }
@@ -367,20 +366,4 @@ unsafe fn type_name(tp: *mut ffi::PyTypeObject) -> String {
         return "?".to_owned();
     }
     CStr::from_ptr((*tp).tp_name).to_string_lossy().into_owned()
-}
-
-/// A JSON string literal (the few escapes JSON needs; names are short).
-pub fn serde_json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
