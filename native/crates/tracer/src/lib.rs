@@ -113,12 +113,10 @@ extern "C" fn after_fork_child() {
 #[cfg(not(Py_3_12))]
 unsafe fn set_profile_all(on: bool) {
     let func: Option<ffi::Py_tracefunc> = if on { Some(hook::profile) } else { None };
-    {
-        let mut t = ffi::PyInterpreterState_ThreadHead(ffi::PyInterpreterState_Get());
-        while !t.is_null() {
-            _PyEval_SetProfile(t, func, std::ptr::null_mut());
-            t = ffi::PyThreadState_Next(t);
-        }
+    let mut t = ffi::PyInterpreterState_ThreadHead(ffi::PyInterpreterState_Get());
+    while !t.is_null() {
+        _PyEval_SetProfile(t, func, std::ptr::null_mut());
+        t = ffi::PyThreadState_Next(t);
     }
 }
 
@@ -165,8 +163,7 @@ fn start(
         }
         None => unsafe { tracer::install(Tracer::new(settings)) },
     };
-    t.open(path.clone(), process_json)
-        .map_err(|e| PyRuntimeError::new_err(format!("emberscope: cannot create the trace file {}: {e}", path.display())))?;
+    open_trace(t, path, process_json)?;
     let loaded = LOADED.get(py).ok_or_else(|| PyRuntimeError::new_err("the module was not initialised"))?;
     for th in loaded.threading_enumerate.bind(py).call0()?.try_iter()? {
         let th = th?;
@@ -236,6 +233,11 @@ fn after_fork_in_child(path: PathBuf, process_json: &str) -> PyResult<()> {
     if t.message.is_some() {
         return Ok(()); // the parent had stopped (size cap): the child stays untraced too
     }
+    open_trace(t, path, process_json)
+}
+
+/// Makes `path` this process's trace file (`start`, and a fork child's own file).
+fn open_trace(t: &mut Tracer, path: PathBuf, process_json: &str) -> PyResult<()> {
     t.open(path.clone(), process_json)
         .map_err(|e| PyRuntimeError::new_err(format!("emberscope: cannot create the trace file {}: {e}", path.display())))
 }
