@@ -141,26 +141,32 @@ unsafe fn on_event(ts: &mut ThreadState, frame: *mut ffi::PyFrameObject, what: c
             let value = frame_code_value(frame, hot.extra_index);
             ts.stack.push(Open { start: now, value, c_call: false });
         }
-        ffi::PyTrace_RETURN => {
-            // Pop to the Python call that returns; a C call left open (never seen to return) goes with it.
-            while let Some(open) = ts.stack.pop() {
-                if !open.c_call {
-                    finish(ts, hot, open, now);
-                    break;
-                }
-            }
-        }
+        ffi::PyTrace_RETURN => return_python(ts, hot, now),
         ffi::PyTrace_C_CALL if hot.c_calls => {
             let value = tracer::c_function_value(arg);
             ts.stack.push(Open { start: now, value, c_call: true });
         }
-        ffi::PyTrace_C_RETURN | ffi::PyTrace_C_EXCEPTION if hot.c_calls => {
-            if ts.stack.last().is_some_and(|o| o.c_call) {
-                let open = ts.stack.pop().unwrap();
-                finish(ts, hot, open, now);
-            }
-        }
+        ffi::PyTrace_C_RETURN | ffi::PyTrace_C_EXCEPTION if hot.c_calls => return_c(ts, hot, now),
         _ => {}
+    }
+}
+
+/// The innermost Python call returned: pops to it (a C call left open, never seen to return, goes with it).
+#[inline(always)]
+unsafe fn return_python(ts: &mut ThreadState, hot: &Hot, now: u64) {
+    while let Some(open) = ts.stack.pop() {
+        if !open.c_call {
+            finish(ts, hot, open, now);
+            break;
+        }
+    }
+}
+
+/// The innermost C call returned or raised.
+#[inline(always)]
+unsafe fn return_c(ts: &mut ThreadState, hot: &Hot, now: u64) {
+    if let Some(open) = ts.stack.pop_if(|o| o.c_call) {
+        finish(ts, hot, open, now);
     }
 }
 
@@ -339,16 +345,7 @@ pub unsafe fn enter_code(code: *mut ffi::PyCodeObject, now: u64) {
 #[cfg(Py_3_12)]
 #[inline(always)]
 pub unsafe fn leave_python(now: u64) {
-    let hot = HOT.get();
-    TS.with(|cell| {
-        let ts = &mut *cell.get();
-        while let Some(open) = ts.stack.pop() {
-            if !open.c_call {
-                finish(ts, hot, open, now);
-                break;
-            }
-        }
-    });
+    TS.with(|cell| return_python(&mut *cell.get(), HOT.get(), now));
 }
 
 /// A call of a builtin (its code-table value) began.
@@ -360,12 +357,5 @@ pub unsafe fn enter_c(value: usize, now: u64) {
 /// The innermost C call returned or raised.
 #[cfg(Py_3_12)]
 pub unsafe fn leave_c(now: u64) {
-    let hot = HOT.get();
-    TS.with(|cell| {
-        let ts = &mut *cell.get();
-        if ts.stack.last().is_some_and(|o| o.c_call) {
-            let open = ts.stack.pop().unwrap();
-            finish(ts, hot, open, now);
-        }
-    });
+    TS.with(|cell| return_c(&mut *cell.get(), HOT.get(), now));
 }
