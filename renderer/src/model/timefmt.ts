@@ -22,8 +22,3 @@ export function formatNsAt(ns: number, resolutionNs: number): string {
   const decimals = Math.min(Math.max(needed, 0), Math.round(Math.log10(size)));
   return `${value.toFixed(decimals)} ${name}`;
 }
-
-/** Labels for axis ticks at `step` apart: each distinct from its neighbours. */
-export function formatTicks(ticks: readonly number[], step: number): string[] {
-  return ticks.map((t) => formatNsAt(t, step));
-}
