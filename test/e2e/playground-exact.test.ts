@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumAvailable, screenshot, startPlaygroundSession, stopBrowserSession, waitFor, type Served } from './harness';
+import { writeScript } from './playground-support';
 
 const haveChromium = chromiumAvailable();
 
@@ -24,8 +25,6 @@ while True:
     fib(5)
     time.sleep(0.01)
 `;
-
-const EDITOR = '[data-testid="pg-editor"]';
 
 async function notice(page: Page): Promise<{ state: string | null; text: string }> {
   const n = page.getByTestId('pg-exact-notice');
@@ -51,9 +50,7 @@ describe.skipIf(!haveChromium)('the playground\'s exact mode in Chromium against
   it('runs with Exact ticked, then opens the exact trace of the stopped host in the viewer', async () => {
     await page.getByTestId('welcome-playground').click();
     await page.getByTestId('playground').waitFor();
-    await page.locator(`${EDITOR} .cm-content`).click();
-    await page.keyboard.press('Control+a');
-    await page.keyboard.insertText(SCRIPT);
+    await writeScript(page, SCRIPT);
     await page.getByTestId('pg-exact').check();
     await page.keyboard.press('F5');
     await waitFor('the host to run', async () => (await page.getByTestId('pg-host-state').textContent()) === 'running', 20_000);

@@ -8,9 +8,9 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canvasInk, chromiumAvailable, diffClassOf, screenshot, startPlaygroundSession, stopBrowserSession, waitFor, type Served } from './harness';
+import { EDITOR, editorText } from './playground-support';
 
 const haveChromium = chromiumAvailable();
-const EDITOR = '[data-testid="pg-editor"]';
 
 const appliedTheme = (page: Page) => page.evaluate(() => document.documentElement.dataset.appliedTheme);
 
@@ -75,7 +75,7 @@ describe.skipIf(!haveChromium)('the playground follows the light and dark themes
     const example = page.locator('[data-testid="pg-example"][data-id="particles"]');
     await example.waitFor({ timeout: 10_000 });
     await example.click();
-    await waitFor('the example in the editor', async () => ((await page.$eval(EDITOR, (el) => (el as any).cmView.state.doc.toString())) as string).includes('def find_collisions('));
+    await waitFor('the example in the editor', async () => (await editorText(page)).includes('def find_collisions('));
 
     const light = await paintedColors(page);
     expect(light.body).toBe('rgb(255, 255, 255)');
@@ -142,7 +142,7 @@ describe.skipIf(!haveChromium)('the playground follows the light and dark themes
     expect(dark.keyword).not.toBe(light.keyword);
     expect(contrast(dark.keyword, dark.editor)).toBeGreaterThan(4.5);
     // The theme swap reconfigured the editor's state, it did not replace it: the unsaved broken edit is still there.
-    expect(await page.$eval(EDITOR, (el) => (el as any).cmView.state.doc.toString().includes('    x = ('))).toBe(true);
+    expect((await editorText(page)).includes('    x = (')).toBe(true);
     await screenshot(page, 'playground-theme-dark-error');
     await page.getByTestId('pg-pane-diff').click();
     await page.waitForTimeout(800);

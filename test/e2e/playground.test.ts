@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canvasInk, chromiumAvailable, diffClassOf, screenshot, startPlaygroundSession, stopBrowserSession, waitFor, type Served } from './harness';
+import { EDITOR, editorText, writeScript } from './playground-support';
 
 const haveChromium = chromiumAvailable();
 
@@ -76,12 +77,6 @@ def sum_of_squares(n):
     return (n - 1) * n * (2 * n - 1) // 6
 `;
 
-const EDITOR = '[data-testid="pg-editor"]';
-
-async function editorText(page: Page): Promise<string> {
-  return page.$eval(EDITOR, (el) => (el as any).cmView.state.doc.toString());
-}
-
 /** Replaces the first occurrence of `find` in the editor with `replacement`, as one editor transaction (an edit). */
 async function replaceInEditor(page: Page, find: string, replacement: string): Promise<void> {
   await page.$eval(EDITOR, (el, [f, r]) => {
@@ -138,9 +133,7 @@ describe.skipIf(!haveChromium)('the playground in Chromium against emberscope se
   it('writes a loop in the editor and runs it: output, samples, a live flame graph with the hot function on top', async () => {
     await page.getByTestId('welcome-playground').click();
     await page.getByTestId('playground').waitFor();
-    await page.locator(`${EDITOR} .cm-content`).click();
-    await page.keyboard.press('Control+a');
-    await page.keyboard.insertText(SCRIPT);
+    await writeScript(page, SCRIPT);
     expect(await editorText(page)).toBe(SCRIPT);
 
     await page.keyboard.press('F5');
@@ -319,9 +312,7 @@ describe.skipIf(!haveChromium)('the playground in Chromium against emberscope se
 
   it('offers Recycle when a reload leaves replaced classes alive, and recycling clears it', async () => {
     await page.getByTestId('pg-new').click();
-    await page.locator(`${EDITOR} .cm-content`).click();
-    await page.keyboard.press('Control+a');
-    await page.keyboard.insertText(ENUM_SCRIPT);
+    await writeScript(page, ENUM_SCRIPT);
     await page.keyboard.press('F5');
     await waitFor('the host to run', async () => (await page.getByTestId('pg-host-state').textContent()) === 'running', 20_000);
     await waitFor('output', async () => ((await page.getByTestId('pg-console').textContent()) ?? '').includes('Color.RED'), 20_000);
