@@ -1,8 +1,8 @@
 // The details panel's model: stacks of a call node and of a flame chart rectangle, direct callers and callees, and
 // the copied stack text.
 import { describe, expect, it } from 'vitest';
-import { computeCallTree } from '../../renderer/src/model/calltree';
-import { computeNeighbours, computeNodeStack, computeRectStack, formatStackText } from '../../renderer/src/model/details';
+import { computeCallTree, getCallPath } from '../../renderer/src/model/calltree';
+import { computeNeighbours, computeRectStack, formatStackText } from '../../renderer/src/model/details';
 import { computeFuncTable } from '../../renderer/src/model/functions';
 import { computeFlameChartLayout } from '../../renderer/src/model/layout';
 import { computeSandwich } from '../../renderer/src/model/sandwich';
@@ -22,7 +22,7 @@ describe('details', () => {
   it('gives a call node\'s stack root first', () => {
     const read = funcs.name.indexOf('read');
     const node = Array.from({ length: tree.length }, (_, i) => i).find((i) => tree.func[i] === read && tree.total[i] === 3)!;
-    expect(names(computeNodeStack(tree, node))).toEqual(['main', 'parse', 'read']);
+    expect(names(getCallPath(tree, node))).toEqual(['main', 'parse', 'read']);
   });
 
   it('gives a flame chart rectangle\'s stack from the rectangles above it', () => {

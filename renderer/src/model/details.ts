@@ -1,17 +1,10 @@
-// What the details panel says about the selected frame: its full stack (root first), its direct callers and callees
-// with weights (from the sandwich's trees, so recursion counts once), and the text the copy buttons put on the
-// clipboard. Pure.
+// What the details panel says about the selected frame: a flame chart rectangle's full stack (root first; a call
+// node's is calltree.ts's getCallPath), its direct callers and callees with weights (from the sandwich's trees, so
+// recursion counts once), and the text the copy buttons put on the clipboard. Pure.
 import type { CallTree } from './calltree';
 import type { FuncTable } from './functions';
 import { findRectAt, type FlameLayout } from './layout';
 import type { Sandwich } from './sandwich';
-
-/** Functions of a call node's path, root first. */
-export function computeNodeStack(tree: CallTree, node: number): number[] {
-  const path: number[] = [];
-  for (let n = node; n >= 0; n = tree.parent[n]) path.push(tree.func[n]);
-  return path.reverse();
-}
 
 /** Functions of a flame chart rectangle's stack, root first: the rectangle above it on each row encloses it. */
 export function computeRectStack(layout: FlameLayout, row: number, index: number): number[] {

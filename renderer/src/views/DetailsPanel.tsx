@@ -3,8 +3,9 @@
 // name, the path and the stack. Derived data comes from model/details.ts. Its Lines view (SourceLines.tsx) shows the
 // function's source with figures per line; a sampled function's location is its `def` line, found in that source.
 import { useEffect, useState, useSyncExternalStore } from 'react';
+import { getCallPath } from '../model/calltree';
 import { KIND_LABELS, computeFuncColors } from '../model/colors';
-import { computeNeighbours, computeNodeStack, computeRectStack, formatFuncLocation, formatStackText, type Neighbour } from '../model/details';
+import { computeNeighbours, computeRectStack, formatFuncLocation, formatStackText, type Neighbour } from '../model/details';
 import { formatCount, formatNs, formatPercent, formatWeight } from '../model/format';
 import { computeFuncTable } from '../model/functions';
 import { selectCallTree, selectFlameChartLayout, selectProfile, selectSandwich, selectStats } from '../store/selectors';
@@ -90,7 +91,7 @@ export function DetailsPanel({ onClose }: { onClose: () => void }) {
     );
   }
   const stack = instance?.kind === 'node' && instance.node < tree.length
-    ? computeNodeStack(tree, instance.node)
+    ? getCallPath(tree, instance.node)
     : instance?.kind === 'rect' && chart && instance.row < chart.rows.length
       ? computeRectStack(chart, instance.row, instance.index)
       : null;
