@@ -19,10 +19,18 @@ def fib(n):
     return n if n < 2 else fib(n - 1) + fib(n - 2)
 
 
+def spin():
+    x = 0
+    for i in range(50_000):
+        x += i
+    return x
+
+
 fib(15)
 print("fib done", flush=True)
 while True:
     fib(5)
+    spin()
     time.sleep(0.01)
 `;
 
@@ -57,7 +65,8 @@ describe.skipIf(!haveChromium)('the playground\'s exact mode in Chromium against
     await waitFor('fib done', async () => ((await page.getByTestId('pg-console').textContent()) ?? '').includes('fib done'), 20_000);
     const recording = await notice(page);
     expect(recording.state, recording.text).toBe('recording');
-    // The live view stays sampled.
+    // The live view stays sampled. Sleeping is idle and not sampled: spin() keeps the loop on the CPU about a fifth of
+    // the time, with one call per turn (fib(5) alone was busy ~0.3% of it, a handful of samples in 20 s).
     await waitFor('samples', async () => Number(await page.getByTestId('pg-samples').getAttribute('data-value')) > 10, 20_000);
     // Exact mode's bootstrap (starting the tracer takes a few samples) is the host's machinery: hidden like the agent.
     expect(await page.locator('[data-testid="pg-top-row"][data-func-name="boot"]').count()).toBe(0);
