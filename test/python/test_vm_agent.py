@@ -416,6 +416,28 @@ def test_reload_when_main_thread_is_stuck_in_c(agents, tmp_path):
     assert "stuck.py:3" in report["error"]["message"]
 
 
+def test_a_reload_that_ends_the_script_is_answered_before_ended(agents, tmp_path):
+    """The edit makes the loop's condition false: the script returns right after the apply. The reply (sent by the
+    agent's reloader thread) must still reach the main process, before `ended`, not die with the process."""
+    src = textwrap.dedent("""
+        def finished():
+            return False
+        print("spinning", flush=True)
+        while not finished():
+            pass
+        """).lstrip("\n")
+    for attempt in range(8):  # the race was lost most times, not every time: repeat it
+        script = write(tmp_path / f"ends{attempt}.py", src)
+        a = started(agents, script, "spinning")
+        reply = a.call("reload", files=[str(script)], source=src.replace("return False", "return True"))
+        assert reply["ok"] and reply["report"]["ok"], reply
+        ended = a.event("ended")
+        assert ended["end"] == {"cause": "return"}
+        order = [m.get("event") or "reply" for m in a.all if m.get("event") in ("ended", "reload") or "reply" in m]
+        assert order[-3:] == ["reply", "reload", "ended"], order
+        assert a.wait() == 0
+
+
 def test_bad_requests_get_error_replies(agents, tmp_path):
     a = agents()
     a.event("hello")

@@ -271,6 +271,10 @@ class Agent:
         self.flushed = threading.Event()
         self.shutdown_rid = None
         self.shutdown_lock = threading.Lock()
+        # Reload requests received and not yet answered: the script's end waits for their replies (a reload that
+        # makes the script finish is answered before `ended`, not lost when the process exits).
+        self.reloads_open = 0
+        self.reloads_cv = threading.Condition()
 
     # -- channel --
     def send(self, msg):
@@ -351,6 +355,8 @@ class Agent:
             self.send(protocol.reply_ok(rid, {"generation": 0}))
             self.main_q.put(("run", script, req["args"], req["cwd"]))
         elif cmd == "reload":
+            with self.reloads_cv:
+                self.reloads_open += 1
             self.reload_q.put((rid, req, t0))
         elif cmd == "shutdown":
             threading.Thread(target=self._shutdown, args=(rid,), name="emberscope-shutdown", daemon=True).start()
@@ -383,6 +389,21 @@ class Agent:
                 self._reload(rid, req, t0)
             except Exception as e:  # the agent must keep answering whatever happens
                 self.send(protocol.reply_error(rid, f"reload failed inside the agent: {type(e).__name__}: {e}"))
+            finally:
+                with self.reloads_cv:
+                    self.reloads_open -= 1
+                    self.reloads_cv.notify_all()
+
+    def _wait_for_reload_replies(self, timeout):
+        """The script has ended (`running` is False): lets every reload already received send its reply. One
+        waiting for a safe point is refused by _on_safepoint, which runs in this (the main) thread meanwhile."""
+        deadline = time.monotonic() + timeout
+        with self.reloads_cv:
+            while self.reloads_open > 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self.reloads_cv.wait(min(left, 0.05))
 
     def _reload(self, rid, req, t0):
         if not self.running:
@@ -424,6 +445,10 @@ class Agent:
             job.done.wait()
         self.pending = None
         report = job.report
+        if report is None:  # refused by _on_safepoint: the script ended first
+            self.send(protocol.reply_error(rid, "the script ended before this reload could be applied; nothing was "
+                                                "changed"))
+            return
         if report["ok"]:
             for path, source in changes.items():
                 self._cache_lines(path, source)
@@ -457,6 +482,10 @@ class Agent:
             return
         with job.lock:
             if job.state != "pending":
+                return
+            if not self.running:  # the script has ended: its code is not patched any more
+                job.state = "cancelled"
+                job.done.set()
                 return
             job.state = "applying"
         interval = sys.getswitchinterval()
@@ -604,6 +633,7 @@ class Agent:
         self.running = False
         self.exit_code = code
         self.exiting = True
+        self._wait_for_reload_replies(SAFEPOINT_TIMEOUT + 5.0)
         try:
             sys.stdout.flush()
             sys.stderr.flush()
