@@ -20,6 +20,8 @@ afterEach(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
+// Busy, not sleeping: idle time is not sampled, and generation 0 (a few hundred ms) must have samples of its own
+// (with time.sleep(0.004) in the loop it had none about one run in ten: CI failed on it).
 const SCRIPT = (value: string) => `import time
 
 def work():
@@ -30,7 +32,7 @@ while True:
     n += 1
     if n % 25 == 0:
         print("n", n, "work", work(), flush=True)
-    time.sleep(0.004)
+    sum(range(40_000))
 `;
 
 describe('emberscope vm', () => {
