@@ -195,6 +195,17 @@ describe.skipIf(noChromium)(titled('viewer bugs of issue 9, in Chromium against 
     await screenshot(page, 'viewer-bugs-overflow-warning');
   });
 
+  it('opens an Austin file with a torn, non-UTF-8 frame name and says which line, above the views', async () => {
+    // Austin 3.7 wrote such a line in a CI run (a torn read of a string in the running process); it was refused.
+    await openPath(page, path.join(repoRoot, 'test/fixtures/austin/torn-string.austin'));
+    const warning = page.getByTestId('profile-warning');
+    await warning.waitFor(WAIT);
+    const text = (await warning.textContent()) ?? '';
+    expect(text).toMatch(/About this file:.*line 12 is not UTF-8 \(byte 0xE0 at column 2598\)/);
+    expect(await page.getByTestId('error-banner').count()).toBe(0);
+    await screenshot(page, 'viewer-bugs-not-utf8-warning');
+  });
+
   it('says what failed once, without internal codes', async () => {
     const missing = path.join(scratchDir, 'no-such-profile.json');
     await openPath(page, missing);

@@ -1,5 +1,5 @@
-// What the open file says about itself (a VizTracer buffer that overflowed, …), above the views: a profile that
-// misses events must not look complete.
+// What the open file says about itself (a VizTracer buffer that overflowed, lines that are not UTF-8, …), above the
+// views: a profile that misses events or has damaged names must not look whole. Each note says what it costs.
 import { selectCurrentTrace } from '../store/selectors';
 import { useStore } from '../store/store';
 
@@ -10,7 +10,7 @@ export function ProfileWarnings() {
   if (hidden || warnings.length === 0) return null;
   return (
     <div className="notice-strip profile-warnings" role="note" data-testid="profile-warning">
-      <b>⚠ {warnings.length === 1 ? 'This file is incomplete' : `This file is incomplete (${warnings.length} notes)`}:</b>
+      <b>⚠ {warnings.length === 1 ? 'About this file' : `About this file (${warnings.length} notes)`}:</b>
       <span>{warnings.join(' · ')}</span>
     </div>
   );

@@ -447,7 +447,6 @@ const BROKEN: &[(&str, &[&str])] = &[
     ("truncated-trace.json", &["not a valid", "at byte"]),
     ("truncated.json.gz", &["gzip", "corrupt or truncated", "at byte"]),
     ("random-bytes.prof", &["neither a valid cProfile/pstats file nor a valid pprof file", "at byte"]),
-    ("latin1.folded.txt", &["folded", "not UTF-8", "at line 1"]),
     ("cut-in-half.pstats", &["pstats", "cut short", "at byte"]),
     ("bad-varint.pb", &["pprof", "varint", "at byte 874"]),
     ("html-not-json.json", &["not a valid", "at byte"]),

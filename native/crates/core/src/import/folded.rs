@@ -153,10 +153,12 @@ struct ThreadKey {
 }
 
 /// Per-file parsing state: interned frames by their text, threads by (pid, tid).
-struct FoldedReader<'a> {
+struct FoldedReader {
     dialect: Dialect,
     builder: ProfileBuilder,
-    frame_cache: HashMap<&'a str, FrameIndex>,
+    /// Owned keys (one allocation per distinct frame text): a line that is not UTF-8 is decoded into a String that
+    /// does not outlive it.
+    frame_cache: HashMap<Box<str>, FrameIndex>,
     threads: Vec<(SampledThreadBuilder, f64)>, // (thread, cumulative time in ns)
     thread_index: HashMap<(i64, i64), usize>,
     /// Per thread: whether its name came from a `thread (TID): Name` label.
@@ -165,8 +167,8 @@ struct FoldedReader<'a> {
     scratch: Vec<FrameIndex>,
 }
 
-impl<'a> FoldedReader<'a> {
-    fn intern_frame(&mut self, text: &'a str) -> FrameIndex {
+impl FoldedReader {
+    fn intern_frame(&mut self, text: &str) -> FrameIndex {
         if let Some(&f) = self.frame_cache.get(text) {
             return f;
         }
@@ -182,11 +184,11 @@ impl<'a> FoldedReader<'a> {
                 (func, file, line) => self.builder.frame(func, file, line),
             },
         };
-        self.frame_cache.insert(text, f);
+        self.frame_cache.insert(text.into(), f);
         f
     }
 
-    fn add_sample(&mut self, key: Option<ThreadKey>, frames: &[&'a str], weight: f64) {
+    fn add_sample(&mut self, key: Option<ThreadKey>, frames: &[&str], weight: f64) {
         let key = key.unwrap_or(ThreadKey { pid: 0, tid: 0, name: "all samples".to_owned(), labelled: false });
         let index = match self.thread_index.get(&(key.pid, key.tid)) {
             Some(&i) => {
@@ -296,6 +298,10 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     };
     let (mut good, mut bad, mut negative) = (0u64, 0u64, 0u64);
     let mut first_bad: Option<(u64, String)> = None;
+    // Lines with bytes that are not UTF-8 (a Latin-1 file; Austin reading a torn string out of a running process):
+    // read with U+FFFD in place of those bytes, counted, and named in a warning, rather than refusing the file.
+    let mut lossy = 0u64;
+    let mut first_lossy: Option<(u64, u8, usize)> = None;
     let mut offset = 0usize;
     for (i, raw_line) in input.bytes.split(|&b| b == b'\n').enumerate() {
         let line_no = i as u64 + 1;
@@ -305,19 +311,15 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
             job.set_done(line_start as u64);
             job.check()?;
         }
-        let line = std::str::from_utf8(raw_line).map_err(|e| {
-            let col = e.valid_up_to();
-            ImportError::parse(
-                dialect.format(),
-                format!(
-                    "line {line_no} is not UTF-8 (byte 0x{:02X} at column {}); re-save the file as UTF-8",
-                    raw_line[col],
-                    col + 1
-                ),
-                Location::Line(line_no),
-            )
-        })?;
-        let line = line.trim_end_matches('\r');
+        let decoded = String::from_utf8_lossy(raw_line);
+        if let std::borrow::Cow::Owned(_) = decoded {
+            lossy += 1;
+            if first_lossy.is_none() {
+                let col = std::str::from_utf8(raw_line).err().map_or(0, |e| e.valid_up_to());
+                first_lossy = Some((line_no, raw_line[col], col + 1));
+            }
+        }
+        let line = decoded.trim_end_matches('\r');
         if is_comment_or_blank(line) {
             if let Some((k, v)) = line.strip_prefix('#').and_then(|l| l.split_once(':')) {
                 if dialect == Dialect::Austin {
@@ -372,6 +374,21 @@ pub fn import(input: &Input, job: &Job) -> Result<Profile, ImportError> {
     if negative > 0 {
         meta.push(("dropped_negative_weights".to_owned(), negative.to_string()));
     }
+    if let Some((line_no, byte, col)) = first_lossy {
+        meta.push(("lines_not_utf8".to_owned(), lossy.to_string()));
+        let which = if lossy == 1 {
+            format!("line {line_no} is not UTF-8 (byte 0x{byte:02X} at column {col})")
+        } else {
+            format!("{lossy} lines are not UTF-8 (the first: byte 0x{byte:02X} at line {line_no}, column {col})")
+        };
+        meta.push((
+            "warning.not_utf8".to_owned(),
+            format!(
+                "{which}: those bytes show as \u{FFFD} in frame names; if the file is in another encoding, re-save \
+                 it as UTF-8"
+            ),
+        ));
+    }
     if dialect == Dialect::Austin && unit == WeightUnit::Samples {
         // Austin always writes `# mode:`; without it, assume its default (wall time in µs).
         unit = WeightUnit::Microseconds;
@@ -417,6 +434,18 @@ mod tests {
         assert_eq!(p.threads[0].samples.weight, vec![1.0, 5.0]);
         assert!(p.meta.contains(&("skipped_lines".to_owned(), "1".to_owned())));
         assert_eq!(p.stack_frames(p.threads[0].samples.stack[0]).len(), 3);
+    }
+
+    #[test]
+    fn reads_lines_that_are_not_utf8_with_a_warning() {
+        let bytes = b"main;caf\xe9 3\nmain;render 5\nmain;na\xefve 2\n";
+        let p = import(&Input { bytes, name: "t.txt", ext: "txt" }, &Job::new()).unwrap();
+        assert_eq!(p.threads[0].samples.weight, vec![3.0, 5.0, 2.0]);
+        let leaf = |i: usize| p.frame_name(*p.stack_frames(p.threads[0].samples.stack[i]).last().unwrap()).to_owned();
+        assert_eq!((leaf(0), leaf(2)), ("caf\u{FFFD}".to_owned(), "na\u{FFFD}ve".to_owned()));
+        assert!(p.meta.contains(&("lines_not_utf8".to_owned(), "2".to_owned())));
+        let w = p.warnings();
+        assert!(w.len() == 1 && w[0].contains("2 lines are not UTF-8") && w[0].contains("the first: byte 0xE9 at line 1, column 9"), "{w:?}");
     }
 
     #[test]
