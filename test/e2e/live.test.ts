@@ -138,7 +138,7 @@ describe.skipIf(noChromium)(titled('live sampling in Chromium against emberscope
     expect(await top.getAttribute('data-func-name')).toBe('hot_loop');
 
     await page.getByTestId('search-input').fill('hot_');
-    await expect.poll(async () => page.getByTestId('search-summary').textContent()).toMatch(/^1 function /);
+    await expect.poll(async () => page.getByTestId('search-summary').textContent(), { timeout: 15_000 }).toMatch(/^1 function /);
     await page.getByTestId('search-input').fill('');
 
     await page.getByTestId('export-button').click();

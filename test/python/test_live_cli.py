@@ -132,6 +132,9 @@ def test_record_profiles_the_script_from_its_first_line(tmp_path):
     import json
 
     top = {row["name"]: row["self"] for row in json.loads(r.stdout)["top"]}
-    # 30 ms at 1000 Hz is ~30 samples; a late start would miss most of them.
-    assert top.get("first_thing", 0) >= 15, top
-    assert top.get("rest", 0) >= 150, top
+    # 30 ms at 1000 Hz is ~30 samples; a start 30 ms late would get none. On a loaded machine the sampler takes fewer
+    # than 1000 a second, and fewest in its first milliseconds (first reads of new code objects), so the bar is a
+    # fifth of what the rate it reached in rest() (300 ms) gives for 30 ms, and at least 3.
+    rest = top.get("rest", 0)
+    assert rest >= 60, top  # the sampler ran at 200 Hz at least
+    assert top.get("first_thing", 0) >= max(3, 0.2 * rest / 10), top

@@ -184,7 +184,7 @@ def test_index_not_heap_scan_cost_does_not_grow_with_heap(module):
             r = write(body.replace("return x + 7\n", f"return x + 7 + {k * 100 + j}\n"))
             times.append(time.perf_counter() - t)
             assert r["ok"]
-        return sorted(times)[3]
+        return min(times)  # the fastest of 7: what the reload costs, without the machine's interruptions
 
     small = timed(1)
     heap = [[i] for i in range(2_000_000)]

@@ -73,7 +73,7 @@ def test_no_call_sees_a_mix_during_100_reloads(agents, tmp_path):
         assert report["ok"] and report["generation"] == n, report
         assert {"f", "g", "C.m"} <= set(report["patched"]), report
         time.sleep(0.003)  # let the workers run some calls under this version
-    report = a.call("reload", files=[str(script)], source=version(100, done=True))["report"]
+    report = a.call("reload", timeout=30, files=[str(script)], source=version(100, done=True))["report"]
     assert report["ok"], report
     a.wait_output("versions")
     line = a.out_text().split("result ")[1].splitlines()[0]

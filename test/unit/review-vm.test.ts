@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ContractError } from '../../electron/contract/api';
-import { createVmHarness, isAlive, type VmHarness } from './vm-harness';
+import { createVmHarness, isAlive, settle, type VmHarness } from './vm-harness';
 import { rejection } from './rejection';
 
 let h: VmHarness;
@@ -57,7 +57,7 @@ describe('concurrent requests on one host', () => {
     expect(hosts).toEqual([now.pid]);
     await h.vm.stop(info.hostId);
     // Everything we started for it is gone once it is stopped (no orphaned recycle).
-    await new Promise((r) => setTimeout(r, 300));
+    await settle(() => agentChildren().filter((pid) => pid !== now.pid).length <= 1);
     const left = agentChildren().filter((pid) => pid !== now.pid);
     expect(left.length).toBeLessThanOrEqual(1); // at most the spare
   }, 60_000);
@@ -165,7 +165,7 @@ describe('shutting down while a host is recycled', () => {
     await h.vm.dispose();
     // Ended by the shutdown while it started: said as such (or it finished first).
     expect(await recycled).toMatch(/^(recycled|late\.py was stopped before it started running)$/);
-    await new Promise((r) => setTimeout(r, 300));
+    await settle(() => agentChildren().length === 0);
     expect(agentChildren()).toEqual([]);
   }, 30_000);
 });

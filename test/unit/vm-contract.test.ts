@@ -12,6 +12,7 @@ import { createMemoryPair } from '../../electron/contract/memory';
 import { createServices, type EmberscopeServices } from '../../electron/services/services';
 import { rejection } from './rejection';
 
+// Busy part of the time: idle (sleeping) time is not sampled, and each generation must have samples of its own.
 const LOOP = (value: number) => `import time
 
 def work():
@@ -24,6 +25,7 @@ while True:
     n += 1
     if n % 20 == 0:
         print("n", n, "work", work(), "total", total, flush=True)
+    sum(range(20_000))
     time.sleep(0.002)
 `;
 
@@ -87,7 +89,7 @@ describe('VM hosts over the contract', () => {
     const broken = await client.reloadVmHost({ hostId: info.hostId, source: `${LOOP(3)}\ndef oops(:\n` });
     expect(broken.ok).toBe(false);
     expect(broken.generation).toBe(1);
-    expect(broken.error).toMatchObject({ line: 15 });
+    expect(broken.error).toMatchObject({ line: 16 });
     expect(broken.error!.message).toMatch(/SyntaxError/);
     const mark2 = outputOf(info.hostId).length;
     await until('the old code still running', () => /work 2/.test(outputOf(info.hostId).slice(mark2)));

@@ -22,6 +22,13 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** Polls `probe` until it holds or `limitMs` passes; the caller asserts on what it sees then (a process that is
+ * still exiting gets time to go, a fixed sleep would guess how long). */
+export async function settle(probe: () => boolean, limitMs = 5000): Promise<void> {
+  const until = Date.now() + limitMs;
+  while (!probe() && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+}
+
 export interface VmHarness {
   vm: VmHostManager;
   sessions: SessionManager;

@@ -3,7 +3,7 @@
 // unresponsive host, and the host limit. Every host is ended in afterEach (the harness disposes the manager).
 import { execFileSync } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ContractError, type VmHostInfo } from '../../electron/contract/api';
 import { createVmHarness, isAlive, type VmHarness } from './vm-harness';
@@ -72,14 +72,15 @@ describe('a host ends and says how', () => {
     expect(h.output(info.hostId, 'stdout')).toContain('c-level write');
   });
 
-  it('SIGKILL from outside: a signal, noticed within 500 ms', async () => {
+  it('SIGKILL from outside: a signal, noticed from the exit itself (well before a ping could time out)', async () => {
     const info = await h.vm.start({ script: h.script('sleepy.py', 'import time\nprint("up", flush=True)\nwhile True:\n    time.sleep(0.01)\n') });
     await h.waitFor('onDidVmOutput', (o) => o.hostId === info.hostId && o.text.includes('up'));
     const killedAt = Date.now();
     process.kill(info.pid, 'SIGKILL');
     await endedInfo(info.hostId);
     const seen = h.events.find((e) => e.event === 'onDidChangeVmHost' && (e.payload as VmHostInfo).state === 'ended')!.at;
-    expect(seen - killedAt).toBeLessThan(500);
+    // The ping timeout is VM_LIMITS.pingTimeoutMs (2 s) after a 1 s tick: noticing sooner than that is the exit event.
+    expect(seen - killedAt).toBeLessThan(1500);
     expect(h.vm.info(info.hostId).end).toMatchObject({ cause: 'signal', signal: 'SIGKILL' });
   });
 
@@ -121,14 +122,20 @@ describe('output and hostile scripts', () => {
       'os.write(1, b"\\x00\\xff garbage without newline")',
       'os.close(1)',
       'os.close(2)',
-      'time.sleep(1.5)',
-      'open(os.path.join(os.path.dirname(__file__), "alive.txt"), "w").write("still running")',
+      'go = os.path.join(os.path.dirname(__file__), "go.txt")',
+      'deadline = time.monotonic() + 60',
+      'while not os.path.exists(go) and time.monotonic() < deadline:',
+      '    time.sleep(0.05)',
     ].join('\n');
-    const info = await h.vm.start({ script: h.script('hostile.py', `${text}\n`) });
+    const hostile = h.script('hostile.py', `${text}\n`);
+    const info = await h.vm.start({ script: hostile });
     await h.waitFor('onDidVmOutput', (o) => o.hostId === info.hostId && o.text.includes('garbage'));
-    // Still running and answering pings after its stdout closed.
-    await new Promise((r) => setTimeout(r, 1200));
+    // Still running and answering pings after its stdout closed: longer than a tick (1 s) plus the ping timeout (2 s),
+    // so a host that stopped answering would have been reported unresponsive by now.
+    await new Promise((r) => setTimeout(r, 3500));
     expect(h.vm.info(info.hostId).state).toBe('running');
+    expect(h.events.some((e) => e.event === 'onDidChangeVmHost' && (e.payload as VmHostInfo).hostId === info.hostId && (e.payload as VmHostInfo).state === 'unresponsive')).toBe(false);
+    writeFileSync(join(dirname(hostile), 'go.txt'), '');
     await h.vm.whenEnded(info.hostId);
     const end = h.vm.info(info.hostId).end!;
     expect(end.cause).toBe('return');
@@ -157,7 +164,7 @@ describe('output and hostile scripts', () => {
     expect(floodEvents.length).toBeLessThanOrEqual(Math.ceil(span * 10) + 2);
     // A blocked event loop would be seconds late; a loaded 2-core machine alone makes a tick late now and then.
     late.sort((a, b) => a - b);
-    expect(late[Math.floor(late.length * 0.95)]!).toBeLessThan(100);
+    expect(late[Math.floor(late.length * 0.95)]!).toBeLessThan(250);
   });
 });
 
@@ -228,8 +235,9 @@ describe('recycle, local modules, dispose', () => {
 
 describe('a stuck host', () => {
   it('is reported unresponsive with where it is (from the sampler), and can be killed', async () => {
-    // A regular expression that backtracks for seconds: C code holding the GIL, so the agent cannot answer pings.
-    const text = 'import re\nprint("up", flush=True)\n\ndef spin():\n    re.match(r"(a+)+$", "a" * 28 + "b")\n\nspin()\n';
+    // A regular expression that backtracks for ever (2^40 steps): C code holding the GIL, so the agent cannot answer
+    // pings. ("a" * 28 ended in 3–10 s, and a fast machine could finish it before the ping timeout.)
+    const text = 'import re\nprint("up", flush=True)\n\ndef spin():\n    re.match(r"(a+)+$", "a" * 40 + "b")\n\nspin()\n';
     const info = await h.vm.start({ script: h.script('stuck.py', text), rateHz: 200 });
     const stuck = await h.waitFor('onDidChangeVmHost', (i) => i.hostId === info.hostId && i.state === 'unresponsive', 15_000);
     expect(stuck.stuck!.stack.join(' > ')).toMatch(/spin \(stuck\.py:5\)/);

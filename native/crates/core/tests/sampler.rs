@@ -363,8 +363,18 @@ fn pause_stops_sampling_and_resume_continues() {
     let session = Session::start(attach_opts(target.pid())).unwrap();
     std::thread::sleep(Duration::from_millis(500));
     session.pause();
-    std::thread::sleep(Duration::from_millis(300)); // let the pause take and a batch be cut
-    let paused_at = session.stats().samples;
+    // Let the pause take (a sample in flight may still land): the count holds still for 200 ms, within 5 s. A pause
+    // that does not stop sampling never gets there at 100 Hz and fails below.
+    let mut paused_at = session.stats().samples;
+    let settle_until = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        let now = session.stats().samples;
+        if now == paused_at || std::time::Instant::now() > settle_until {
+            break;
+        }
+        paused_at = now;
+    }
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(session.stats().samples, paused_at, "samples grew while paused");
     session.resume();
