@@ -591,9 +591,9 @@ def test_frames_returned_when_a_short_function_caught_mid_call_returns(agents, t
             print("in main", flush=True)
             while True:
                 crunch()
-        N = 1
+        N = 200_000  # calibrated on a long run (one iteration would time only the call): crunch() then takes ~50 ms
         import time
-        t0 = time.perf_counter(); crunch(); N = max(1, int(0.05 / max(time.perf_counter() - t0, 1e-7)))
+        t0 = time.perf_counter(); crunch(); N = max(1, int(N * 0.05 / max(time.perf_counter() - t0, 1e-7)))
         main()
         """)
     src = script.read_text()

@@ -123,7 +123,8 @@ describe('generations with a real host', () => {
   });
 
   it('a short hot function caught mid-call and called back to back: samples after its return count for the new generation', async () => {
-    // crunch() runs ~30 ms and main's loop calls it again at once: to the sampler the old call and the next ones
+    // crunch() runs ~30 ms (N is calibrated on a long run: one iteration would time only the call) and main's loop
+    // calls it again at once: to the sampler the old call and the next ones
     // look like one frame; the agent's frames-returned says when the old call ended.
     const source = (body: string) => `import time
 
@@ -137,10 +138,10 @@ def main():
     while True:
         crunch()
 
-N = 1
+N = 200_000
 t0 = time.perf_counter()
 crunch()
-N = max(1, int(0.03 / max(time.perf_counter() - t0, 1e-7)))
+N = max(1, int(N * 0.03 / max(time.perf_counter() - t0, 1e-7)))
 main()
 `;
     const info = await h.vm.start({ script: h.script('short.py', source('s += i')), rateHz: 200 });
