@@ -42,10 +42,11 @@ step "lint (dependency-cruiser: the import rules between layers, no cycles)"
 check lint npm run -s lint
 
 # A runner that fails without a failed test (did not compile, crashed, found no tests) still counts one failure.
-runner_failed() { # $1 exit code, $2 failed tests it reported
+runner_failed() { # $1 exit code, $2 failed tests it reported, $3 runner (its log is $log/$3.txt)
   [ "$1" -eq 0 ] && return 1
   status=1
-  [ "${2:-0}" -eq 0 ]
+  [ "${2:-0}" -eq 0 ] || return 1
+  echo "$3: exited $1 without naming a failed test (log: $log/$3.txt)" >> "$failures"
 }
 
 
@@ -75,7 +76,7 @@ cargo_skips="$PWD/$log/cargo-skips.txt"
 ( cd native && EMBERSCOPE_SKIP_LOG="$cargo_skips" cargo test --release -p emberscope-core --features sampler 2>&1 ) | tee "$log/cargo.txt"
 rc=${PIPESTATUS[0]}
 read -r p f i < <(awk '/^test result:/ {for (k=1;k<=NF;k++){ if ($(k)~/passed;?$/) p+=$(k-1); if ($(k)~/failed;?$/) f+=$(k-1); if ($(k)~/ignored;?$/) i+=$(k-1)}} END {print p+0, f+0, i+0}' "$log/cargo.txt")
-runner_failed "$rc" "$f" && f=1
+runner_failed "$rc" "$f" cargo && f=1
 n=$(wc -l < "$cargo_skips")
 add_counts "$((p - n))" "$f" "$((i + n))"
 sed 's/^/cargo: /' "$cargo_skips" >> "$skips"
@@ -87,7 +88,7 @@ rm -f "$log/vitest.json"
 npx vitest run --reporter=default --reporter=json --outputFile.json="$log/vitest.json" 2>&1 | tee "$log/vitest.txt"
 rc=${PIPESTATUS[0]}
 if [ -f "$log/vitest.json" ]; then read -r p f i < <(vitest_counts "$log/vitest.json" vitest); else p=0 f=0 i=0; fi
-runner_failed "$rc" "$f" && f=1
+runner_failed "$rc" "$f" vitest && f=1
 add_counts "$p" "$f" "$i"
 
 step "pytest"
@@ -95,17 +96,17 @@ step "pytest"
 python3 -m pytest test/python -q -rsfE 2>&1 | tee "$log/pytest.txt"
 rc=${PIPESTATUS[0]}
 read -r p f i < <(tail -n 3 "$log/pytest.txt" | awk '{for (k=1;k<=NF;k++){ if ($(k)~/^passed/) p+=$(k-1); if ($(k)~/^failed/ || $(k)~/^error/) f+=$(k-1); if ($(k)~/^skipped/) i+=$(k-1)}} END {print p+0, f+0, i+0}')
-runner_failed "$rc" "$f" && f=1
+runner_failed "$rc" "$f" pytest && f=1
 add_counts "$p" "$f" "$i"
 sed -n 's/^SKIPPED \(\[[0-9]*\]\) /pytest: \1 /p' "$log/pytest.txt" >> "$skips"
-sed -n 's/^\(FAILED\|ERROR\) /pytest: /p' "$log/pytest.txt" >> "$failures"
+sed -n 's/^\(FAILED\|ERROR\) \(test\/\)/pytest: \2/p' "$log/pytest.txt" >> "$failures"
 
 step "Playwright in Chromium against emberscope serve"
 rm -f "$log/e2e.json"
 npx vitest run --config vitest.e2e.config.ts --reporter=default --reporter=json --outputFile.json="$log/e2e.json" 2>&1 | tee "$log/e2e.txt"
 rc=${PIPESTATUS[0]}
 if [ -f "$log/e2e.json" ]; then read -r p f i < <(vitest_counts "$log/e2e.json" e2e); else p=0 f=0 i=0; fi
-runner_failed "$rc" "$f" && f=1
+runner_failed "$rc" "$f" e2e && f=1
 add_counts "$p" "$f" "$i"
 
 echo
@@ -118,11 +119,12 @@ fi
 listed=$(awk '{ if ($1 == "pytest:" && $2 ~ /^\[[0-9]+\]$/) n += substr($2, 2, length($2) - 2); else n++ } END { print n + 0 }' "$skips")
 if [ "$listed" -ne "$skipped" ]; then
   echo "$skipped skipped but $listed listed with a reason: give every skip its reason"
+  echo "skips: $skipped skipped but $listed listed with a reason (see $skips)" >> "$failures"
   failed=$((failed + 1))
 fi
 if [ "$failed" -gt 0 ] || [ -s "$failures" ]; then
   echo "Failed:"
-  if [ -s "$failures" ]; then sed 's/^/  /' "$failures"; else echo "  (a runner failed without naming a test: see its log in $log/)"; fi
+  sed 's/^/  /' "$failures"
 fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] || status=1

@@ -438,6 +438,38 @@ def test_a_reload_that_ends_the_script_is_answered_before_ended(agents, tmp_path
         assert a.wait() == 0
 
 
+def test_a_reload_still_waiting_for_a_safe_point_when_the_script_ends_is_refused_once(monkeypatch):
+    """In process (the race cannot be forced end to end): the script ends between the reload's plan and the main
+    thread's safe point. The pending job is refused, not applied to a finished script, and answered once."""
+    from emberscope_agent import host
+    ours, theirs = socket.socketpair()
+    agent = host.Agent(theirs.fileno())
+    agent.running = True
+
+    class Plan:
+        error = None
+        mods = ["__main__"]
+
+    monkeypatch.setattr(agent, "_sync_modules", lambda: None)
+    monkeypatch.setattr(agent.engine, "prepare", lambda changes, t0: Plan())
+    monkeypatch.setattr(agent.engine, "apply", lambda plan: pytest.fail("applied after the script ended"))
+
+    def signal_main_thread(ident, signum):  # what the real signal does: the handler runs on the main thread
+        agent.running = False  # ...which has just left the script (_end)
+        agent._on_safepoint(signum, None)
+
+    monkeypatch.setattr(host.signal, "pthread_kill", signal_main_thread)
+    agent._reload(7, {"files": ["/x/script.py"], "source": "x = 1\n"}, time.perf_counter())
+    sent = []
+    while not agent.out.empty():
+        sent.append(json.loads(agent.out.get()))
+    assert len(sent) == 1 and sent[0]["reply"] == 7 and not sent[0]["ok"], sent
+    assert "script ended before this reload could be applied" in sent[0]["error"], sent
+    assert agent.pending is None
+    ours.close()
+    theirs.close()
+
+
 def test_bad_requests_get_error_replies(agents, tmp_path):
     a = agents()
     a.event("hello")

@@ -132,7 +132,7 @@ describe('output and hostile scripts', () => {
     await h.waitFor('onDidVmOutput', (o) => o.hostId === info.hostId && o.text.includes('garbage'));
     // Still running and answering pings after its stdout closed: longer than a tick (1 s) plus the ping timeout (2 s),
     // so a host that stopped answering would have been reported unresponsive by now.
-    await new Promise((r) => setTimeout(r, 3500));
+    await new Promise((r) => setTimeout(r, 4500));
     expect(h.vm.info(info.hostId).state).toBe('running');
     expect(h.events.some((e) => e.event === 'onDidChangeVmHost' && (e.payload as VmHostInfo).hostId === info.hostId && (e.payload as VmHostInfo).state === 'unresponsive')).toBe(false);
     writeFileSync(join(dirname(hostile), 'go.txt'), '');

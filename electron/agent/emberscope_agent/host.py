@@ -398,12 +398,15 @@ class Agent:
         """The script has ended (`running` is False): lets every reload already received send its reply. One
         waiting for a safe point is refused by _on_safepoint, which runs in this (the main) thread meanwhile."""
         deadline = time.monotonic() + timeout
-        with self.reloads_cv:
-            while self.reloads_open > 0:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return
-                self.reloads_cv.wait(min(left, 0.05))
+        try:
+            with self.reloads_cv:
+                while self.reloads_open > 0:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return
+                    self.reloads_cv.wait(min(left, 0.05))
+        except KeyboardInterrupt:
+            return  # an interrupt now (the user's, or a shutdown's) ends the wait: `ended` must still be sent
 
     def _reload(self, rid, req, t0):
         if not self.running:
