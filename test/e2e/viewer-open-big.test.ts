@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingPrerequisite, titled } from '../unit/skips';
-import { canvasInk, chromiumAvailable, CHROMIUM_PATH, launchBrowser, repoRoot, screenshot, startServe, type Served } from './harness';
+import { canvasInk, chromiumAvailable, CHROMIUM_PATH, repoRoot, screenshot, startServedBrowser, stopBrowserSession, type Served } from './harness';
 import { openPath, readState, scratchDir, showView, WAIT } from './viewer-support';
 
 const noChromium = missingPrerequisite(`Chromium at ${CHROMIUM_PATH}`, chromiumAvailable(), 'apt-get install chromium');
@@ -36,8 +36,8 @@ describe.skipIf(noChromium)(titled('a big trace draws from its aggregated form f
   beforeAll(async () => {
     mkdirSync(scratchDir, { recursive: true });
     if (!existsSync(big)) execFileSync(process.execPath, [path.join(repoRoot, 'bench/gen-chrome-trace.mjs'), big, String(EVENTS)], { stdio: 'ignore' });
-    served = await startServe([], { EMBERSCOPE_HOME: path.join(scratchDir, 'home-big') });
-    browser = await launchBrowser();
+    ({ served, browser } = await startServedBrowser(path.join(scratchDir, 'home-big')));
+    // Not openPage: the WebSocket is routed before the page loads.
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, deviceScaleFactor: 1, colorScheme: 'dark' });
     page = await context.newPage();
     page.on('pageerror', (e) => console.error('[page error]', e.message));
@@ -60,10 +60,7 @@ describe.skipIf(noChromium)(titled('a big trace draws from its aggregated form f
     await page.getByTestId('welcome').waitFor(WAIT);
   }, 120_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await served?.stop();
-  });
+  afterAll(() => stopBrowserSession({ served, browser }));
 
   it('draws the flame graph before the timeline has arrived, then shows the flame chart', async () => {
     const held: (() => void)[] = [];
