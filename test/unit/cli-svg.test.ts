@@ -1,7 +1,6 @@
 // `emberscope convert --to svg` as users run it: the built CLI (dist/cli.mjs through bin/emberscope.mjs) on real
 // files. Each picture is parsed by resvg (a strict XML parser: a stray `<` or a control character fails it) and
 // rendered, and its pixels are read back, so "an SVG renderer shows what we meant" is checked, not assumed.
-import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findAppRoot } from '../../electron/services/native';
 import { escapeXml, toSvgColor } from '../../renderer/src/model/svg';
 import { CANVAS_PALETTES } from '../../renderer/src/model/theme';
+import { buildCli, runCliSync } from './robustness-client';
 import { missingNative, titled } from './skips';
 
 const root = findAppRoot();
@@ -19,10 +19,7 @@ const VIZ_THREADS = join(root, 'test', 'fixtures', 'viztracer', 'threads.json');
 const noNative = missingNative();
 let tmp: string;
 
-function emberscope(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'emberscope.mjs'), ...args], { cwd: root, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const emberscope = runCliSync;
 
 /** Converts `input` and returns the SVG text, failing the test with the CLI's stderr when it did not work. */
 function convertToSvg(input: string, name: string, ...options: string[]): string {
@@ -48,7 +45,7 @@ function render(svg: string) {
 const count = (svg: string, pattern: RegExp) => (svg.match(pattern) ?? []).length;
 
 beforeAll(() => {
-  execFileSync(process.execPath, [join(root, 'build', 'build-js.mjs'), '--cli'], { cwd: root, stdio: 'ignore' });
+  buildCli({ cliOnly: true });
   tmp = mkdtempSync(join(tmpdir(), 'emberscope-cli-svg-'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

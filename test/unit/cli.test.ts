@@ -1,25 +1,22 @@
 // The `emberscope` CLI as users run it: `node bin/emberscope.mjs …` in a child process, on real fixtures.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findAppRoot } from '../../electron/services/native';
+import { buildCli, runCliSync } from './robustness-client';
 
 const root = findAppRoot();
 const FOLDED = join(root, 'test', 'fixtures', 'py-spy-raw', 'workload.txt');
 const PSTATS = join(root, 'test', 'fixtures', 'pstats', 'workload.pstats');
 let tmp: string;
 
-function emberscope(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'emberscope.mjs'), ...args], { cwd: root, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const emberscope = runCliSync;
 
 beforeAll(() => {
-  // Test the CLI as built from the current sources.
-  execFileSync(process.execPath, [join(root, 'build', 'build-js.mjs')], { cwd: root, stdio: 'ignore' });
+  buildCli();
   tmp = mkdtempSync(join(tmpdir(), 'emberscope-cli-test-'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

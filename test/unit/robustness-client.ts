@@ -1,6 +1,6 @@
 // A bare WebSocket client for the robustness suites: speaks the wire protocol (codec frames) to a real `serve`, with
 // no retry and no reconnection, so a test sees exactly what the server answered (or that it did not).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -77,9 +77,16 @@ export function countOpenFds(): number {
 const ROOT = findAppRoot();
 const BIN = join(ROOT, 'bin', 'emberscope.mjs');
 
-/** Builds the JS bundles from the current sources, so the CLI under test is this tree's (as cli-live does). */
-export function buildCli(): void {
-  execFileSync(process.execPath, [join(ROOT, 'build', 'build-js.mjs')], { cwd: ROOT, stdio: 'ignore' });
+/** Builds the JS bundles from the current sources, so the CLI under test is this tree's (as cli-live does).
+ * `cliOnly` builds dist/cli.mjs alone, for suites that run nothing else. */
+export function buildCli(opts: { cliOnly?: boolean } = {}): void {
+  execFileSync(process.execPath, [join(ROOT, 'build', 'build-js.mjs'), ...(opts.cliOnly ? ['--cli'] : [])], { cwd: ROOT, stdio: 'ignore' });
+}
+
+/** Runs a one-shot `emberscope ARGS…` (open, convert, …) from the app root and returns what it printed. */
+export function runCliSync(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 export interface CliRun {
