@@ -32,10 +32,15 @@ export function selectProfile(s: EmberscopeState): Profile | null {
   return p && s.range && !(s.liveShown && s.live) ? restrictProfile(p, s.range) : p;
 }
 
+/** The opened trace on screen, or null (none, or the live view, whose profile is no trace's). */
+export function selectShownTraceId(s: EmberscopeState): string | null {
+  return s.liveShown && s.live ? null : s.currentTraceId;
+}
+
 /** Set while the trace on screen shows its aggregated form and its full columns load (or failed to): no timeline yet. */
 export function selectFullPending(s: EmberscopeState): FullPending | null {
-  if ((s.liveShown && s.live) || !s.currentTraceId) return null;
-  return s.fullPending[s.currentTraceId] ?? null;
+  const traceId = selectShownTraceId(s);
+  return traceId ? s.fullPending[traceId] ?? null : null;
 }
 
 export function selectCurrentTrace(s: EmberscopeState) {
@@ -47,8 +52,9 @@ export function selectCurrentTrace(s: EmberscopeState) {
  * range, no transform, not the live view. Function indexes are the same in both forms (same frames and strings).
  */
 function selectAggregatedBasis(s: EmberscopeState): Profile | null {
-  if ((s.liveShown && s.live) || !s.currentTraceId || s.range || s.transforms.length) return null;
-  return s.aggregates[s.currentTraceId] ?? null;
+  const traceId = selectShownTraceId(s);
+  if (!traceId || s.range || s.transforms.length) return null;
+  return s.aggregates[traceId] ?? null;
 }
 
 export function selectCallTree(s: EmberscopeState): CallTree | null {

@@ -5,6 +5,7 @@ import { create } from 'zustand';
 import type { FuncTable } from '../model/functions';
 import { resolveDefinitionLine, splitSourceLines } from '../model/source';
 import { requireClient, unpackError } from './client';
+import { selectShownTraceId } from './selectors';
 import { useStore } from './store';
 
 export type SourceState =
@@ -88,7 +89,7 @@ export function lookupDefinitionLine(funcs: FuncTable, func: number, traceId: st
  * when a file arrives. Sources belong to the current trace (the live view has none).
  */
 export function useDefinitionLines(): (funcs: FuncTable, func: number) => number {
-  const traceId = useStore((s) => (s.liveShown && s.live ? null : s.currentTraceId));
+  const traceId = useStore(selectShownTraceId);
   useSources((s) => s.byKey);
   return (funcs, func) => lookupDefinitionLine(funcs, func, traceId);
 }

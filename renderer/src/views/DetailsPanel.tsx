@@ -8,7 +8,7 @@ import { KIND_LABELS, computeFuncColors } from '../model/colors';
 import { computeNeighbours, computeRectStack, formatFuncLocation, formatStackText, type Neighbour } from '../model/details';
 import { formatCount, formatNs, formatPercent, formatWeight } from '../model/format';
 import { computeFuncTable } from '../model/functions';
-import { selectCallTree, selectFlameChartLayout, selectProfile, selectSandwich, selectStats } from '../store/selectors';
+import { selectCallTree, selectFlameChartLayout, selectProfile, selectSandwich, selectShownTraceId, selectStats } from '../store/selectors';
 import { selectFunction, useStore } from '../store/store';
 import { isReadableName, lookupDefinitionLine, requestSource, useSources } from '../store/sources';
 import { useSelectedInstance } from './selection';
@@ -47,7 +47,7 @@ export function DetailsPanel({ onClose }: { onClose: () => void }) {
   const chart = useStore((s) => (instance?.kind === 'rect' ? selectFlameChartLayout(s) : null));
   const thread = useStore((s) => s.thread);
   // Source is read for an opened trace; the live view's profile has none yet.
-  const traceId = useStore((s) => (s.liveShown && s.live ? null : s.currentTraceId));
+  const traceId = useStore(selectShownTraceId);
   const selectedFile = profile && func >= 0 && func < computeFuncTable(profile).length ? computeFuncTable(profile).file[func] : '';
   const mode = useDetailsMode();
   useSources((s) => s.byKey); // a file that arrives gives the location its definition line

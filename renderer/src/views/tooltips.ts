@@ -5,6 +5,7 @@ import { computeFuncColors, KIND_LABELS } from '../model/colors';
 import { formatNs, formatPercent, formatWeight } from '../model/format';
 import { formatFuncLocation } from '../model/details';
 import { computeFuncTable } from '../model/functions';
+import { selectShownTraceId } from '../store/selectors';
 import { lookupDefinitionLine } from '../store/sources';
 import { getState } from '../store/store';
 import { formatNsAt } from '../model/timefmt';
@@ -18,8 +19,7 @@ export function formatLocation(profile: Profile, func: number): string {
   const file = funcs.file[func];
   if (!file) return KIND_LABELS[funcs.kind[func]] ?? '';
   // The definition line: the format's, or found in the file when the details panel has read it.
-  const s = getState();
-  const line = lookupDefinitionLine(funcs, func, s.liveShown && s.live ? null : s.currentTraceId);
+  const line = lookupDefinitionLine(funcs, func, selectShownTraceId(getState()));
   return `${formatFuncLocation(funcs, func, line)} · ${KIND_LABELS[funcs.kind[func]] ?? ''}`;
 }
 
