@@ -26,13 +26,17 @@ export function collectFrameFiles(profile: Profile): Set<string> {
   return files;
 }
 
-/** Frame files per trace handle, computed once (the columns are copied on a worker thread) and kept with the handle. */
+/**
+ * Frame files per trace handle, computed once and kept with the handle. From the aggregated form, copied on a worker
+ * thread: its string and frame tables are the full profile's, without the samples' and spans' columns (a million
+ * spans need not cross to JS for a list of file names).
+ */
 const frameFiles = new WeakMap<NativeProfile, Promise<Set<string>>>();
 
 function frameFilesOf(handle: NativeProfile): Promise<Set<string>> {
   let files = frameFiles.get(handle);
   if (!files) {
-    files = handle.toProfileAsync().then(collectFrameFiles);
+    files = handle.toAggregatedProfileAsync().then(collectFrameFiles);
     // A failed copy is not remembered: the next request tries again.
     files.catch(() => frameFiles.delete(handle));
     frameFiles.set(handle, files);
