@@ -10,7 +10,7 @@ import { formatCount, formatNs, formatPercent, formatWeight } from '../model/for
 import { computeFuncTable } from '../model/functions';
 import { selectCallTree, selectFlameChartLayout, selectProfile, selectSandwich, selectShownTraceId, selectStats } from '../store/selectors';
 import { selectFunction, useStore } from '../store/store';
-import { isReadableName, lookupDefinitionLine, requestSource, useSources } from '../store/sources';
+import { isReadableName, requestSource, useDefinitionLines } from '../store/sources';
 import { useSelectedInstance } from './selection';
 import { SourceLines } from './SourceLines';
 import { TransformButtons } from './TransformBar';
@@ -50,7 +50,7 @@ export function DetailsPanel({ onClose }: { onClose: () => void }) {
   const traceId = useStore(selectShownTraceId);
   const selectedFile = profile && func >= 0 && func < computeFuncTable(profile).length ? computeFuncTable(profile).file[func] : '';
   const mode = useDetailsMode();
-  useSources((s) => s.byKey); // a file that arrives gives the location its definition line
+  const definitionLine = useDefinitionLines(); // a file that arrives gives the location its definition line
   useEffect(() => {
     if (traceId && isReadableName(selectedFile)) requestSource(traceId, selectedFile);
   }, [traceId, selectedFile]);
@@ -58,7 +58,7 @@ export function DetailsPanel({ onClose }: { onClose: () => void }) {
   const funcs = computeFuncTable(profile);
   const unit = profile.unit;
   const whole = stats.totalWeight;
-  const lineOf = (f: number) => lookupDefinitionLine(funcs, f, traceId);
+  const lineOf = (f: number) => definitionLine(funcs, f);
   const head = (
     <div className="details-head">
       <div className="details-modes" role="group" aria-label="Details or lines">
