@@ -62,20 +62,14 @@ export function selectCallTree(s: EmberscopeState): CallTree | null {
   return p ? computeCallTree(p, s.thread) : null;
 }
 
-/** Per full profile and thread: self/total of its aggregated form with the full columns' call counts. */
-const combinedStats = new WeakMap<Profile, Map<string, FunctionStats>>();
-function statsFromBasis(full: Profile, basis: Profile, thread: ThreadSelection): FunctionStats {
-  let byThread = combinedStats.get(full);
-  if (!byThread) combinedStats.set(full, (byThread = new Map()));
-  let stats = byThread.get(String(thread));
-  if (!stats) {
+/** Per full profile, its aggregated form and thread: self/total of the aggregated form with the full columns' call counts. */
+const statsFromBasis = memoizeByObject((full: Profile) =>
+  memoizeByObjectAndKey((basis: Profile, thread: ThreadSelection): FunctionStats => {
     const base = computeFunctionStats(basis, thread);
     const calls = computeSpanCalls(full, thread);
-    stats = calls ? { ...base, calls } : base;
-    byThread.set(String(thread), stats);
-  }
-  return stats;
-}
+    return calls ? { ...base, calls } : base;
+  }),
+);
 
 export function selectStats(s: EmberscopeState): FunctionStats | null {
   const p = selectProfile(s);
@@ -83,7 +77,7 @@ export function selectStats(s: EmberscopeState): FunctionStats | null {
   const basis = selectAggregatedBasis(s);
   if (!basis || basis === p) return computeFunctionStats(p, s.thread);
   // Self and total from the aggregated form; the Calls column (spans only) from the full columns.
-  return statsFromBasis(p, basis, s.thread);
+  return statsFromBasis(p)(basis, s.thread);
 }
 
 const layoutGraph = memoizeByObjectAndKey((tree: CallTree, focus: number) => computeFlameGraphLayout(tree, focus));
