@@ -13,7 +13,7 @@ import { LIMITS } from '../contract/validate';
 import type { NativeProfile } from './native';
 
 /** The distinct file strings a profile's frames name. */
-export function collectFrameFiles(profile: Profile): Set<string> {
+function collectFrameFiles(profile: Profile): Set<string> {
   const files = new Set<string>();
   const seen = new Uint8Array(profile.strings.length);
   for (let f = 0; f < profile.frames.length; f++) {
@@ -114,11 +114,11 @@ async function openedPath(fd: number, path: string): Promise<string> {
  * `check` sees the file's resolved path and its first bytes before anything else is read or told (its size), and
  * throws to refuse it.
  */
-export async function readRegularFile(
+async function readRegularFile(
   path: string,
   shown: string,
   maxBytes: number,
-  check?: (realPath: string, head: Uint8Array) => void,
+  check: (realPath: string, head: Uint8Array) => void,
 ): Promise<{ bytes: Uint8Array; size: number }> {
   let handle;
   try {
@@ -140,11 +140,9 @@ export async function readRegularFile(
       const what = st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device';
       throw new ContractError('bad-request', `'${path}' is ${what}, not a regular file: only source files are shown`);
     }
-    if (check) {
-      const head = new Uint8Array(2);
-      const { bytesRead } = await handle.read(head, 0, 2, 0);
-      check(await openedPath(handle.fd, path), head.subarray(0, bytesRead));
-    }
+    const head = new Uint8Array(2);
+    const { bytesRead } = await handle.read(head, 0, 2, 0);
+    check(await openedPath(handle.fd, path), head.subarray(0, bytesRead));
     if (st.size > maxBytes) {
       throw new ContractError('bad-request', `'${path}' is ${formatBytes(st.size)} (${st.size} bytes), more than the ${formatBytes(maxBytes)} the source view reads: open it in an editor`);
     }
