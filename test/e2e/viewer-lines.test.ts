@@ -6,6 +6,7 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countLines as countPySpyLines, readPySpy } from '../unit/lines-oracle';
 import { missingPrerequisite, titled } from '../unit/skips';
 import { chromiumAvailable, CHROMIUM_PATH, repoRoot, screenshot, startBrowserSession, stopBrowserSession, type Served } from './harness';
 import { openPath, scratchDir, showView, WAIT } from './viewer-support';
@@ -18,20 +19,7 @@ const RAW = readFileSync(path.join(FIXTURES, 'workload.pyspy.txt'), 'utf8');
 const lineOf = (start: string) => SOURCE.findIndex((l) => l.startsWith(start)) + 1;
 
 /** Per line of `name`: self (leaf there) and total (anywhere on the stack, once per line per row), from py-spy's text. */
-function countLines(name: string): Map<number, { self: number; total: number }> {
-  const out = new Map<number, { self: number; total: number }>();
-  const at = (line: number) => out.get(line) ?? (out.set(line, { self: 0, total: 0 }), out.get(line)!);
-  for (const row of RAW.trim().split('\n')) {
-    const cut = row.lastIndexOf(' ');
-    const weight = Number(row.slice(cut + 1));
-    const frames = row.slice(0, cut).split(';').map((f) => /^(.*) \((.*):(\d+)\)$/.exec(f));
-    const mine = frames.filter((m) => m && m[1] === name && m[2] === 'workload.py').map((m) => Number(m![3]));
-    for (const line of new Set(mine)) at(line).total += weight;
-    const leaf = frames[frames.length - 1];
-    if (leaf && leaf[1] === name && leaf[2] === 'workload.py') at(Number(leaf[3])).self += weight;
-  }
-  return out;
-}
+const countLines = (name: string) => countPySpyLines(readPySpy(RAW), name);
 
 /** What the Lines view shows: each row with figures, as numbers. */
 async function readShownFigures(page: Page): Promise<Map<number, { self: number; total: number }>> {
