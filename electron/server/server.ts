@@ -193,18 +193,19 @@ function createSocketTransport(ws: WebSocket, log: (message: string) => void, ma
   return {
     send(message: WireMessage): void {
       if (ws.readyState !== ws.OPEN) return; // the close handler tells serveConnection to stop
+      if (ws.bufferedAmount > maxUnreadBytes) {
+        // The client asks and does not read: it would hold the answers in this process's memory for ever.
+        // Checked before the answer is encoded: one that is dropped is not worth the copy.
+        log(`closed a connection that left ${Math.round(ws.bufferedAmount / 1e6)} MB of answers unread`);
+        ws.terminate();
+        return;
+      }
       // A big message (a profile, an export: made for this answer, never changed afterwards) goes out as WebSocket
       // fragments of its parts, not copied into one frame on the JS thread; the receiver gets one message as usual.
       // All in one synchronous loop, so no other message can come between the fragments. Small ones are copied
       // (cheap), so that a sender may reuse its arrays once send returns.
       const parts = encodeFrameParts(message);
       const bytes = parts.reduce((n, p) => n + p.byteLength, 0);
-      if (ws.bufferedAmount > maxUnreadBytes) {
-        // The client asks and does not read: it would hold the answers in this process's memory for ever.
-        log(`closed a connection that left ${Math.round(ws.bufferedAmount / 1e6)} MB of answers unread`);
-        ws.terminate();
-        return;
-      }
       if (bytes < FRAGMENT_FROM_BYTES) ws.send(Buffer.concat(parts, bytes));
       else parts.forEach((part, i) => ws.send(part, { binary: true, fin: i === parts.length - 1 }));
     },
