@@ -11,7 +11,7 @@ import { nsPerUnit, type Profile } from '../../../electron/contract/profile';
 import { computeFuncTable, linesAreDefinitions, selectThreads, type FuncIndex, type ThreadSelection } from './functions';
 import { memoizeByObjectAndKey } from './memo';
 import { computeSpanFigures } from './spans';
-import { computeFunctionStats } from './table';
+import { computeFunctionStats, computeStackWeights } from './table';
 
 export interface LineFigures {
   func: FuncIndex;
@@ -52,14 +52,8 @@ function buildLineFigures(profile: Profile, key: string): LineFigures {
 
   const threads = selectThreads(profile, selection);
   const stacks = profile.stacks;
-  // Weight per stack first: a stack is walked once, however many samples it has.
-  const stackWeight = new Float64Array(stacks.length);
-  for (const t of threads) {
-    for (let i = 0; i < t.samples.length; i++) {
-      const s = t.samples.stack[i];
-      if (s >= 0) stackWeight[s] += t.samples.weight[i];
-    }
-  }
+  // Weight per stack first (shared with the function table): a stack is walked once, however many samples it has.
+  const stackWeight = computeStackWeights(profile, selection).byStack;
   // The function's own figures come along (not from computeFunctionStats, which would walk every span again).
   let funcSelf = 0;
   let funcTotal = 0;

@@ -43,6 +43,21 @@ export function addStackWeights(profile: Profile, stackWeight: Float64Array, sel
   }
 }
 
+/** Sample weight per stack over the selected threads, and the weight of all their samples (stackless ones too). */
+export const computeStackWeights = memoizeByObjectAndKey((profile: Profile, selection: ThreadSelection): { byStack: Float64Array; total: number } => {
+  const byStack = new Float64Array(profile.stacks.length);
+  let total = 0;
+  for (const t of selectThreads(profile, selection)) {
+    for (let i = 0; i < t.samples.length; i++) {
+      const w = t.samples.weight[i];
+      total += w;
+      const s = t.samples.stack[i];
+      if (s >= 0) byStack[s] += w;
+    }
+  }
+  return { byStack, total };
+});
+
 function buildFunctionStats(profile: Profile, selection: ThreadSelection): FunctionStats {
   const funcs = computeFuncTable(profile);
   const self = new Float64Array(funcs.length);
@@ -52,18 +67,9 @@ function buildFunctionStats(profile: Profile, selection: ThreadSelection): Funct
   if (profile.callGraph && profile.callGraph.functions.length) return statsFromCallGraph(profile, self, total);
 
   const toUnit = 1 / (nsPerUnit(profile.unit) ?? 1);
-  const stacks = profile.stacks;
-  const stackWeight = new Float64Array(stacks.length);
-  let totalWeight = 0;
-  for (const t of threads) {
-    for (let i = 0; i < t.samples.length; i++) {
-      const w = t.samples.weight[i];
-      totalWeight += w;
-      const s = t.samples.stack[i];
-      if (s >= 0) stackWeight[s] += w;
-    }
-  }
-  addStackWeights(profile, stackWeight, self, total);
+  const samples = computeStackWeights(profile, selection);
+  let totalWeight = samples.total;
+  addStackWeights(profile, samples.byStack, self, total);
   for (const t of threads) {
     const spans = t.spans;
     if (!spans.length) continue;
