@@ -7,6 +7,7 @@ import type { ExactOptions } from '../../../electron/contract/exact';
 import { getPathForFile } from '../transport';
 import { unpackError, requireClient, useClient } from './client';
 import { findCallPath, getCallPath } from '../model/calltree';
+import { countSummaryContent } from '../model/functions';
 import { selectCallTree } from './selectors';
 import { forgetSources } from './sources';
 import { getState, resetViewState, setState } from './store';
@@ -33,7 +34,8 @@ function newJobId(): string {
 export const AGGREGATED_FIRST_ROWS = 200_000;
 
 function rowCount(info: TraceInfo): number {
-  return info.summary.threads.reduce((n, t) => n + t.samples + t.spans, 0);
+  const { samples, spans } = countSummaryContent(info.summary.threads, 'all');
+  return samples + spans;
 }
 
 /** Runs one open job with progress and cancel; on success loads and shows the profile. */

@@ -1,6 +1,7 @@
 // Time-ordered flame chart with a minimap and time axis. Click zooms to a frame, double-click resets.
 import { fitViewport } from '../canvas/viewport';
 import { formatCount } from '../model/format';
+import { countSummaryContent } from '../model/functions';
 import { loadFullProfile } from '../store/actions';
 import { selectCurrentTrace, selectFlameChartLayout, selectFullPending, selectFuncColors, selectProfile, selectStats } from '../store/selectors';
 import { selectFunction, selectRange, setState, setViewport, useStore } from '../store/store';
@@ -17,7 +18,7 @@ import { setSelectedInstance } from './selection';
 function TimelinePending({ error }: { error: string | null }) {
   const traceId = useStore((s) => s.currentTraceId);
   const trace = useStore(selectCurrentTrace);
-  const spans = trace?.summary.threads.reduce((n, t) => n + t.spans, 0) ?? 0;
+  const spans = trace ? countSummaryContent(trace.summary.threads, 'all').spans : 0;
   const what = spans > 0 ? `${formatCount(spans)} calls` : 'every sample';
   if (error) {
     return (
