@@ -196,8 +196,7 @@ export function switchTrace(traceId: string): Promise<void> | void {
 
 export async function closeTrace(traceId: string): Promise<void> {
   setState((s) => {
-    const profiles = { ...s.profiles };
-    delete profiles[traceId];
+    const profiles = withoutKey(s.profiles, traceId);
     const fullPending = withoutKey(s.fullPending, traceId);
     const aggregates = withoutKey(s.aggregates, traceId);
     const traces = s.traces.filter((t) => t.traceId !== traceId);
