@@ -4,7 +4,7 @@
 import { IMAGE_FORMATS, type ImageFormat } from '../contract/api';
 import { formatChoices } from '../contract/format';
 import type { Profile } from '../contract/profile';
-import { computeWholeProfileScene, FLAME_VIEWS, renderFlameSvg, type FlameView } from '../../renderer/src/model/svg';
+import { computeWholeProfileScene, FLAME_VIEWS, renderFlameSvg, type FlameView, type WholeProfilePicture } from '../../renderer/src/model/svg';
 import { THEME_NAMES, type ThemeName } from '../../renderer/src/model/theme';
 import { IMAGE_WIDTH, UsageError } from './args';
 
@@ -24,14 +24,8 @@ export function explainImageFormat(format: string): string | null {
 
 export const IMAGE_OPTIONS = ['--view', '--width', '--theme'] as const;
 
-export interface ImageOptions {
-  view: FlameView;
-  width: number;
-  theme: ThemeName;
-}
-
 /** The picture options of `convert --to svg`; a UsageError names what is accepted. */
-export function parseImageOptions(flags: Map<string, string | true>): ImageOptions {
+export function parseImageOptions(flags: Map<string, string | true>): WholeProfilePicture {
   const view = flags.get('--view') ?? 'flame-graph';
   if (!(FLAME_VIEWS as readonly string[]).includes(view as string)) {
     throw new UsageError(`--view must be ${formatChoices(FLAME_VIEWS)}, got '${view}'`, 'convert');
@@ -58,7 +52,7 @@ export function refuseImageOptions(flags: Map<string, string | true>, format: st
 }
 
 /** The SVG document, or null when the profile has no samples or spans to draw. */
-export function renderProfileSvg(profile: Profile, options: ImageOptions): { svg: string; height: number } | null {
+export function renderProfileSvg(profile: Profile, options: WholeProfilePicture): { svg: string; height: number } | null {
   const scene = computeWholeProfileScene(profile, options);
   return scene ? { svg: renderFlameSvg(scene), height: scene.height } : null;
 }
