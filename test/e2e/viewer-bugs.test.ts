@@ -1,14 +1,14 @@
 // The everyday loop's bugs of issue 9, each as a user meets it in the real page (real `emberscope serve`, Debian's
 // Chromium): every test here failed before its fix (run with EMBERSCOPE_E2E_APP_ROOT set to a build of the older
 // commit to see it fail).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingPrerequisite, titled } from '../unit/skips';
 import { chromiumAvailable, CHROMIUM_PATH, repoRoot, screenshot, startBrowserSession, stopBrowserSession, type Served } from './harness';
-import { openPage, openPath, openSample, readState, readViewport, scratchDir, showView, WAIT, writeDeepProfile } from './viewer-support';
+import { cliSummary, openPage, openPath, openSample, readState, readViewport, scratchDir, showView, WAIT, writeDeepProfile } from './viewer-support';
 
 const noChromium = missingPrerequisite(`Chromium at ${CHROMIUM_PATH}`, chromiumAvailable(), 'apt-get install chromium');
 
@@ -25,7 +25,7 @@ const overflowed = writeOverflowedTrace();
 /** The importer's part (the summary's `warnings`) comes from another change; without it this test has nothing to show. */
 const overflowWarnings: string[] = (() => {
   try {
-    return JSON.parse(execFileSync(process.execPath, [path.join(repoRoot, 'bin/emberscope.mjs'), 'open', overflowed, '--json']).toString()).warnings ?? [];
+    return cliSummary(overflowed).warnings ?? [];
   } catch {
     return [];
   }

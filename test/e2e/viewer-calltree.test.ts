@@ -1,14 +1,13 @@
 // The call tree and the inverted call tree (issue 9, item 1) in the real page: the hot path opens expanded, arrows
 // and `*` navigate and expand, the selection is shared with the flame views, and the inverted tree puts the function
 // with the most self time first, with the figure the CLI gives for it.
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatWeight } from '../../renderer/src/model/format';
 import { missingPrerequisite, titled } from '../unit/skips';
 import { chromiumAvailable, CHROMIUM_PATH, repoRoot, screenshot, startBrowserSession, stopBrowserSession, type Served } from './harness';
-import { openPage, openSample, readState, showView, scratchDir, WAIT } from './viewer-support';
+import { cliSummary, openPage, openSample, readState, showView, scratchDir, WAIT } from './viewer-support';
 
 const noChromium = missingPrerequisite(`Chromium at ${CHROMIUM_PATH}`, chromiumAvailable(), 'apt-get install chromium');
 const SAMPLE = path.join(repoRoot, 'assets/samples/wordfreq-py-spy.speedscope.json');
@@ -78,7 +77,7 @@ describe.skipIf(noChromium)(titled('call tree in Chromium against emberscope ser
   });
 
   it('inverts: the function with the most self time first, with its self time as the CLI gives it', async () => {
-    const summary = JSON.parse(execFileSync(process.execPath, [path.join(repoRoot, 'bin/emberscope.mjs'), 'open', SAMPLE, '--json']).toString());
+    const summary = cliSummary(SAMPLE);
     const top = summary.top[0];
     await page.getByTestId('calltree-invert').check();
     await expect.poll(async () => await page.getByTestId('call-tree').getAttribute('data-inverted'), WAIT).toBe('true');

@@ -1,7 +1,6 @@
 // The details panel (issue 9, item 2) and the Calls column of span formats (item 8) in the real page: the selected
 // frame's location, this instance against all instances, its full stack, callers and callees, and the copy buttons.
 // Figures are checked against the CLI's summary and against the trace file itself.
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -9,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatPercent, formatWeight } from '../../renderer/src/model/format';
 import { missingPrerequisite, titled } from '../unit/skips';
 import { chromiumAvailable, CHROMIUM_PATH, repoRoot, screenshot, startBrowserSession, stopBrowserSession, type Served } from './harness';
-import { openPage, openSample, showView, scratchDir, WAIT } from './viewer-support';
+import { cliSummary, openPage, openSample, showView, scratchDir, WAIT } from './viewer-support';
 
 const noChromium = missingPrerequisite(`Chromium at ${CHROMIUM_PATH}`, chromiumAvailable(), 'apt-get install chromium');
 const PYSPY = path.join(repoRoot, 'assets/samples/wordfreq-py-spy.speedscope.json');
@@ -37,8 +36,8 @@ describe.skipIf(noChromium)(titled('details panel in Chromium against emberscope
   afterAll(() => stopBrowserSession({ served, browser }));
 
   it('shows the clicked frame: location, this instance, all instances, stack, callers, callees', async () => {
-    const summary = JSON.parse(execFileSync(process.execPath, [path.join(repoRoot, 'bin/emberscope.mjs'), 'open', PYSPY, '--json']).toString());
-    const isPrime = summary.top.find((f: { name: string }) => f.name === 'is_prime');
+    const summary = cliSummary(PYSPY);
+    const isPrime = summary.top.find((f) => f.name === 'is_prime')!;
     await openSample(page, /py-spy \(speedscope\)/);
     await showView(page, 'flame-graph');
     const panel = page.getByTestId('details-panel');

@@ -1,9 +1,11 @@
 // Shared steps of the viewer-*.test.ts files: open a sample or a path, wait for a view, read a surface's viewport,
-// write a profile with deep stacks. Everything drives the real page; nothing is mocked.
+// write a profile with deep stacks, ask the CLI for a file's summary. Everything drives the real page; nothing is mocked.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { expect } from 'vitest';
+import type { WeightUnit } from '../../electron/contract/profile';
 import { canvasInk, repoRoot } from './harness';
 
 export { openPage } from './harness';
@@ -14,6 +16,14 @@ export const WAIT = { timeout: 15_000 };
 export const scratchDir = path.join(repoRoot, 'test/artifacts/e2e-viewer');
 
 export interface Viewport { x0: number; x1: number; scrollY: number }
+
+export interface SummaryRow { name: string; file: string; line: number; self: number; total: number }
+
+/** What the CLI (`emberscope open FILE --json`) says about a file: the reference the UI must agree with. */
+export function cliSummary(file: string): { format: string; unit: WeightUnit; totalWeight: number; top: SummaryRow[]; warnings?: string[] } {
+  const out = execFileSync(process.execPath, [path.join(repoRoot, 'bin/emberscope.mjs'), 'open', file, '--json']);
+  return JSON.parse(out.toString());
+}
 
 /** Opens a bundled sample from the welcome screen (or "+ Open") and waits for a drawn picture. */
 export async function openSample(page: Page, title: RegExp): Promise<void> {

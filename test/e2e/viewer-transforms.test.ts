@@ -1,13 +1,12 @@
 // The transform stack (issue 9, item 6) in the real page: transforms added from the details panel show as removable
 // chips, and every view then reads the transformed profile; the totals are checked against the CLI's summary.
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatWeight } from '../../renderer/src/model/format';
 import { missingPrerequisite, titled } from '../unit/skips';
 import { chromiumAvailable, CHROMIUM_PATH, repoRoot, screenshot, startBrowserSession, stopBrowserSession, type Served } from './harness';
-import { openPage, openSample, showView, scratchDir, WAIT } from './viewer-support';
+import { cliSummary, openPage, openSample, showView, scratchDir, WAIT } from './viewer-support';
 
 const noChromium = missingPrerequisite(`Chromium at ${CHROMIUM_PATH}`, chromiumAvailable(), 'apt-get install chromium');
 const PYSPY = path.join(repoRoot, 'assets/samples/wordfreq-py-spy.speedscope.json');
@@ -16,8 +15,8 @@ describe.skipIf(noChromium)(titled('transforms in Chromium against emberscope se
   let served: Served;
   let browser: Browser;
   let page: Page;
-  const summary = JSON.parse(execFileSync(process.execPath, [path.join(repoRoot, 'bin/emberscope.mjs'), 'open', PYSPY, '--json']).toString());
-  const top = (name: string) => summary.top.find((f: { name: string }) => f.name === name);
+  const summary = cliSummary(PYSPY);
+  const top = (name: string) => summary.top.find((f) => f.name === name)!;
   const locate = (name: string) => page.evaluate((n) => (window as any).__emberscope.locateFunction(n), name);
   const statusTotal = () => page.getByTestId('status-total').textContent();
   const tableNames = () => page.$$eval('[data-testid="function-row"]', (els) => els.map((e) => e.getAttribute('data-func-name')));
@@ -103,8 +102,8 @@ describe.skipIf(noChromium)(titled('transforms in Chromium against emberscope se
 
   it('drops a function from a traced (span) profile: the total falls by its total, and calls stay calls', async () => {
     const VIZ = path.join(repoRoot, 'assets/samples/wordfreq-viztracer.json');
-    const viz = JSON.parse(execFileSync(process.execPath, [path.join(repoRoot, 'bin/emberscope.mjs'), 'open', VIZ, '--json']).toString());
-    const isPrime = viz.top.find((f: { name: string }) => f.name === 'is_prime');
+    const viz = cliSummary(VIZ);
+    const isPrime = viz.top.find((f) => f.name === 'is_prime')!;
     const genexpr = 'count_primes.<locals>.<genexpr>';
     // Calls column of a row of the Functions table (the fifth figure).
     const callsOf = (name: string) => page.locator(`[data-testid="function-row"][data-func-name="${name}"] .num`).nth(4).textContent();

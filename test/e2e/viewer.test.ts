@@ -6,24 +6,16 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NativeImport } from '../../electron/services/native';
 import { compileSearch } from '../../renderer/src/model/search';
-import type { WeightUnit } from '../../electron/contract/profile';
 import { formatPercent, formatWeight } from '../../renderer/src/model/format';
 import { missingPrerequisite, titled } from '../unit/skips';
 import { canvasInk, chromiumAvailable, CHROMIUM_PATH, launchBrowser, newPage, repoRoot, screenshot, startServe, type Served } from './harness';
+import { cliSummary } from './viewer-support';
 
 const noChromium = missingPrerequisite(`Chromium at ${CHROMIUM_PATH}`, chromiumAvailable(), 'apt-get install chromium');
 /** How long a condition may take to hold before the test fails (the machine is shared; the UI answers in ms). */
 const WAIT = { timeout: 15_000 };
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-interface SummaryRow { name: string; file: string; line: number; self: number; total: number }
-
-/** What the CLI says about a file: the reference the UI must agree with. */
-function cliSummary(file: string): { format: string; unit: WeightUnit; totalWeight: number; top: SummaryRow[] } {
-  const out = execFileSync(process.execPath, [path.join(repoRoot, 'bin/emberscope.mjs'), 'open', file, '--json']);
-  return JSON.parse(out.toString());
-}
 
 async function openSample(page: Page, title: RegExp): Promise<void> {
   await page.getByTestId('sample-card').filter({ hasText: title }).first().click();
