@@ -8,21 +8,31 @@ interface Entry {
   handle: NativeProfile;
 }
 
+/** What the UI lists of an opened trace: `fields` are the caller's, the rest the handle's (its summary's top `topN`). */
+export function toTraceInfo(
+  traceId: string,
+  handle: NativeProfile,
+  fields: { name: string; path: string; sizeBytes: number },
+  topN: number,
+): TraceInfo {
+  return {
+    traceId,
+    name: fields.name,
+    path: fields.path,
+    format: handle.format,
+    sizeBytes: fields.sizeBytes,
+    hasTimeline: handle.hasTimeline,
+    summary: handle.summary(topN),
+  };
+}
+
 export class TraceRegistry {
   private readonly traces = new Map<string, Entry>();
   private counter = 0;
 
   add(handle: NativeProfile, fields: { name: string; path: string; sizeBytes: number }): TraceInfo {
     const traceId = `trace-${++this.counter}`;
-    const info: TraceInfo = {
-      traceId,
-      name: fields.name,
-      path: fields.path,
-      format: handle.format,
-      sizeBytes: fields.sizeBytes,
-      hasTimeline: handle.hasTimeline,
-      summary: handle.summary(50),
-    };
+    const info = toTraceInfo(traceId, handle, fields, 50);
     this.traces.set(traceId, { info, handle });
     return info;
   }

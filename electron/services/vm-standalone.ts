@@ -1,6 +1,7 @@
 // VM hosts without the rest of the services: the CLI's `emberscope vm`, the bench and tests.
 import type { EmberscopeEvents, EventName } from '../contract/api';
 import { SessionManager } from './sessions';
+import { toTraceInfo } from './traces';
 import { createVmHostManager, type VmHostManager } from './vm-hosts';
 
 type Emit = <E extends EventName>(event: E, payload: EmberscopeEvents[E]) => void;
@@ -25,7 +26,7 @@ export function createStandaloneVmHosts(opts: {
     dataDir: opts.dataDir,
     emit,
     registerTrace(handle, fields) {
-      return { traceId: `vm-trace-${++traces}`, name: fields.name, path: fields.path, format: handle.format, sizeBytes: fields.sizeBytes, hasTimeline: handle.hasTimeline, summary: handle.summary(10) };
+      return toTraceInfo(`vm-trace-${++traces}`, handle, fields, 10);
     },
   });
   const vm = createVmHostManager({
