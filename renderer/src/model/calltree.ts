@@ -26,55 +26,77 @@ export interface CallTree {
 }
 
 /**
- * Accumulates (parent, func) paths, then freezes into a depth-first CallTree. Also used for the sandwich's caller
- * and callee trees, which are call trees over other paths.
+ * Interns (prefix, item) pairs: each distinct pair gets the next index the first time it is asked for, so prefixes
+ * interned first come first. Call nodes are (parent, func) pairs; stack tables are (prefix, frame) pairs
+ * (transforms.ts's StackInterner). An open-addressing hash: a slot holds an index, -1 when empty.
  */
-export class CallTreeBuilder {
-  private parent: number[] = [];
-  private func: number[] = [];
-  private self: number[] = [];
-  /** Open-addressing hash of (parent, func) -> node: a slot holds a node index, -1 when empty. */
+export class PairInterner {
+  readonly prefix: number[] = [];
+  readonly item: number[] = [];
   private slots = new Int32Array(1024).fill(-1);
-  private stackless = 0;
 
-  /** The node for `func` under `parent` (-1 = root), created on first use. */
-  child(parent: number, func: FuncIndex): number {
-    const mask = this.slots.length - 1;
-    for (let h = pairHash(parent, func) & mask; ; h = (h + 1) & mask) {
-      const node = this.slots[h];
-      if (node < 0) break;
-      if (this.func[node] === func && this.parent[node] === parent) return node;
-    }
-    const node = this.func.length;
-    this.parent.push(parent);
-    this.func.push(func);
-    this.self.push(0);
-    // At most half full, so probes stay short.
-    if (2 * (node + 1) > this.slots.length) this.rehash(this.slots.length * 2);
-    else this.place(node, mask);
-    return node;
+  get length(): number {
+    return this.item.length;
   }
 
-  private place(node: number, mask: number): void {
-    let h = pairHash(this.parent[node], this.func[node]) & mask;
+  /** The index of (prefix, item), created on first use. */
+  intern(prefix: number, item: number): number {
+    const mask = this.slots.length - 1;
+    for (let h = pairHash(prefix, item) & mask; ; h = (h + 1) & mask) {
+      const k = this.slots[h];
+      if (k < 0) break;
+      if (this.item[k] === item && this.prefix[k] === prefix) return k;
+    }
+    const k = this.item.length;
+    this.prefix.push(prefix);
+    this.item.push(item);
+    // At most half full, so probes stay short.
+    if (2 * (k + 1) > this.slots.length) this.rehash(this.slots.length * 2);
+    else this.place(k, mask);
+    return k;
+  }
+
+  private place(k: number, mask: number): void {
+    let h = pairHash(this.prefix[k], this.item[k]) & mask;
     while (this.slots[h] >= 0) h = (h + 1) & mask;
-    this.slots[h] = node;
+    this.slots[h] = k;
   }
 
   private rehash(size: number): void {
     this.slots = new Int32Array(size).fill(-1);
-    for (let node = 0; node < this.func.length; node++) this.place(node, size - 1);
+    for (let k = 0; k < this.item.length; k++) this.place(k, size - 1);
+  }
+}
+
+/**
+ * Accumulates (parent, func) paths, then freezes into a depth-first CallTree. Also used for the sandwich's caller
+ * and callee trees, which are call trees over other paths.
+ */
+export class CallTreeBuilder {
+  /** Node -> (parent, func). */
+  private paths = new PairInterner();
+  private self: number[] = [];
+  private stackless = 0;
+
+  /** The node for `func` under `parent` (-1 = root), created on first use. */
+  child(parent: number, func: FuncIndex): number {
+    return this.paths.intern(parent, func);
   }
 
   addSelf(node: number, weight: number): void {
     if (node < 0) this.stackless += weight;
-    else this.self[node] += weight;
+    else {
+      // Nodes come before their weights; `self` catches up with them here, not on every child().
+      while (this.self.length <= node) this.self.push(0);
+      this.self[node] += weight;
+    }
   }
 
   freeze(): CallTree {
-    const n = this.func.length;
-    const parent = this.parent;
-    const func = this.func;
+    const n = this.paths.length;
+    const parent = this.paths.prefix;
+    const func = this.paths.item;
+    while (this.self.length < n) this.self.push(0);
     const total = Float64Array.from(this.self);
     // Nodes are created parent-first, so a reverse sweep sums every subtree.
     for (let i = n - 1; i >= 0; i--) {

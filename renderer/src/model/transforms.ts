@@ -7,6 +7,7 @@
 // old stack to a new one, to EMPTY (every frame of the path was merged or hidden away), or to DROPPED / OUTSIDE;
 // samples and spans on any of the three go.
 import { FrameKind, type Profile, type SampleTable, type SpanTable, type StackTable, type Thread } from '../../../electron/contract/profile';
+import { PairInterner } from './calltree';
 import { computeFuncTable } from './functions';
 import { memoizeByObjectAndKey } from './memo';
 
@@ -38,25 +39,12 @@ const OUTSIDE = -3;
  * A growable stack table with interning: (prefix, frame) -> stack. Stacks are added prefix-first, so a rewrite of a
  * stack table (transforms here, playground/trim.ts) maps every old stack in one forward pass.
  */
-export class StackInterner {
-  prefix: number[] = [];
-  frame: number[] = [];
-  private index = new Map<number, number>();
-  /** `frameCount`: frames of the table the stacks point into (keys are numbers: prefix+1 keeps -1 valid). */
-  constructor(private readonly frameCount: number) {}
-  intern(prefix: number, frame: number): number {
-    const key = (prefix + 1) * (this.frameCount + 1) + frame;
-    let s = this.index.get(key);
-    if (s === undefined) {
-      s = this.prefix.length;
-      this.index.set(key, s);
-      this.prefix.push(prefix);
-      this.frame.push(frame);
-    }
-    return s;
+export class StackInterner extends PairInterner {
+  get frame(): number[] {
+    return this.item;
   }
   table(): StackTable {
-    return { length: this.prefix.length, prefix: Int32Array.from(this.prefix), frame: Uint32Array.from(this.frame) };
+    return { length: this.length, prefix: Int32Array.from(this.prefix), frame: Uint32Array.from(this.item) };
   }
 }
 
@@ -103,7 +91,7 @@ function rewriteStacks(profile: Profile, t: Transform): Step {
     // A library is third-party code in every sense a colour needs.
     frameTable.kind[libraryFrame] = FrameKind.ThirdParty;
   }
-  const out = new StackInterner(frameTable.length);
+  const out = new StackInterner();
   const inLibrary = (frame: number) => {
     const fi = frames.file[frame];
     return fi >= 0 && 'path' in t && fileMatches(profile.strings[fi] ?? '', t.path);

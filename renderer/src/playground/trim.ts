@@ -27,7 +27,7 @@ function buildTrimmed(profile: Profile): Profile {
   // Stacks come after their prefixes, so one pass maps each to its trimmed stack (-1: nothing of the script yet).
   const newOf = new Int32Array(stacks.length);
   const passedHost = new Uint8Array(stacks.length);
-  const out = new StackInterner(frames.length);
+  const out = new StackInterner();
   for (let s = 0; s < stacks.length; s++) {
     const p = stacks.prefix[s];
     const f = stacks.frame[s];
