@@ -2,7 +2,7 @@
 // scene changed. Rect selection and merging live in drawlist.ts (pure); this file only paints.
 import type { FuncColors } from '../model/colors';
 import type { FlameLayout } from '../model/layout';
-import { CANVAS_PALETTES, type CanvasPalette } from '../model/theme';
+import { CANVAS_PALETTES, UI_FONT, type CanvasPalette } from '../model/theme';
 import { computeDrawList, type Viewport } from '../model/drawlist';
 
 export interface Scene {
@@ -31,7 +31,7 @@ export interface RectPaint {
 /** Shared by every canvas; read by window.__emberscope for benchmarks and tests. */
 export const drawStats = { rects: 0, drawMs: 0, frames: 0 };
 
-const FONT = '11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+const FONT = `11px ${UI_FONT}`;
 const LABEL_MIN_PX = 24;
 const TEXT_PAD = 4;
 

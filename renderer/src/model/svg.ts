@@ -8,7 +8,7 @@ import { computeFuncColors, type FuncColors } from './colors';
 import { computeDrawList, computeFullViewport, ROW_HEIGHT, type Viewport } from './drawlist';
 import { computeFuncTable } from './functions';
 import { computeFlameChartLayout, computeFlameGraphLayout, type FlameLayout } from './layout';
-import { CANVAS_PALETTES, type CanvasPalette, type ThemeName } from './theme';
+import { CANVAS_PALETTES, UI_FONT, type CanvasPalette, type ThemeName } from './theme';
 
 export interface SvgScene {
   layout: FlameLayout;
@@ -79,7 +79,7 @@ export function renderFlameSvg(scene: SvgScene): string {
   const { layout, viewport, width, height, rowHeight: rh, names, colors, palette } = scene;
   const list = computeDrawList(layout, viewport, { widthPx: width, heightPx: height, rowHeight: rh, minWidthPx: 1, inverted: scene.inverted });
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${UI_FONT}" font-size="11">`,
     `<title>${escapeXml(scene.title)}</title>`,
     `<rect width="${width}" height="${height}" fill="${toSvgColor(palette.background)}"/>`,
   ];

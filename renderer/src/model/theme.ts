@@ -1,6 +1,9 @@
 // Which palette the viewer draws in, and the canvas's colours for each. Pure: the DOM side is views/theme.ts.
 import { MERGED_COLOR } from './colors';
 
+/** The UI's font stack (styles.css --sans), for what is drawn outside CSS: the canvases and the SVG pictures. */
+export const UI_FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
+
 export type ThemeName = 'light' | 'dark';
 export type ThemeChoice = 'system' | ThemeName;
 export const THEME_NAMES: readonly ThemeName[] = ['light', 'dark'];
