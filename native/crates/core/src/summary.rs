@@ -52,8 +52,8 @@ pub struct FunctionSummary {
 /// them: two `<genexpr>`s of one file are two functions. Maps every frame to its function row.
 struct Functions {
     of_frame: Vec<usize>,
+    /// (name, file, definition line or 0): the line is the one `FunctionSummary::line` reports.
     keys: Vec<(StringIndex, i32, u32)>,
-    line: Vec<u32>,
     self_: Vec<f64>,
     total: Vec<f64>,
 }
@@ -61,14 +61,13 @@ struct Functions {
 impl Functions {
     fn new(p: &Profile) -> Self {
         let mut index: HashMap<(StringIndex, i32, u32), usize> = HashMap::new();
-        let mut f = Functions { of_frame: Vec::new(), keys: Vec::new(), line: Vec::new(), self_: Vec::new(), total: Vec::new() };
+        let mut f = Functions { of_frame: Vec::new(), keys: Vec::new(), self_: Vec::new(), total: Vec::new() };
         let by_line = p.lines_are_definitions();
         let lines = if by_line { definition_lines(p) } else { Vec::new() };
         for i in 0..p.frames.len() {
             let key = (p.frames.func[i], p.frames.file[i], if by_line { lines[i] } else { 0 });
             let row = *index.entry(key).or_insert_with(|| {
                 f.keys.push(key);
-                f.line.push(key.2);
                 f.keys.len() - 1
             });
             f.of_frame.push(row);
@@ -131,7 +130,7 @@ pub fn summarize(p: &Profile, top_n: usize) -> Summary {
             .total_cmp(&funcs.self_[a])
             .then_with(|| name_of(a).cmp(name_of(b)))
             .then_with(|| file_of(a).cmp(file_of(b)))
-            .then_with(|| funcs.line[a].cmp(&funcs.line[b]))
+            .then_with(|| funcs.keys[a].2.cmp(&funcs.keys[b].2))
     });
     rows.truncate(top_n);
     Summary {
@@ -155,7 +154,7 @@ pub fn summarize(p: &Profile, top_n: usize) -> Summary {
             .map(|r| FunctionSummary {
                 name: name_of(r).to_owned(),
                 file: file_of(r).to_owned(),
-                line: funcs.line[r],
+                line: funcs.keys[r].2,
                 self_: funcs.self_[r],
                 total: funcs.total[r],
             })
