@@ -127,7 +127,10 @@ def test_record_profiles_the_script_from_its_first_line(tmp_path):
         "rest()\n"
     )
     out = tmp_path / "first.speedscope.json"
-    r = run_cli(["record", "--rate", "1000", "--json", "-o", str(out), "--", sys.executable, str(script)], timeout=120)
+    # A home of its own: `record` also keeps its live recording there, and it must not land in the user's Recent list.
+    env = {**os.environ, "EMBERSCOPE_HOME": str(tmp_path / "home")}
+    r = run_cli(["record", "--rate", "1000", "--json", "-o", str(out), "--", sys.executable, str(script)], env=env,
+                timeout=120)
     assert r.returncode == 0, r.stderr
     import json
 
